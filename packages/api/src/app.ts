@@ -1,0 +1,73 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { bodyLimit } from 'hono/body-limit';
+import { AppError } from '@coupons/core';
+import type { AppDeps, AppEnv } from './env.ts';
+import { authenticate } from './middleware/auth/index.ts';
+import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
+import { errorResponse } from './error-response.ts';
+import { bookRoutes } from './routes/books.ts';
+import { codeRoutes } from './routes/codes.ts';
+import { lifecycleRoutes } from './routes/lifecycle.ts';
+import { userRoutes } from './routes/users.ts';
+import { docsRoutes } from './routes/docs.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const PUBLIC_PATHS = new Set(['/health', '/openapi.json', '/docs']);
+const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith('/docs/assets/');
+
+/** The whole API as one Hono app: the same object serves Lambda and Node. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({
+    // Validation failures become the documented error, field by field.
+    defaultHook: (result) => {
+      if (!result.success) {
+        const details = result.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', reason: i.message }));
+        throw new AppError('VALIDATION_FAILED', `Invalid ${details.map((d) => d.field).join(', ')}.`, { details });
+      }
+    },
+  });
+
+  app.use(requestId());
+  app.use(requestLog(deps.log ?? jsonLogSink));
+  app.use(secureHeaders());
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+      },
+    }),
+  );
+
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.route('/', docsRoutes());
+
+  const auth = authenticate(deps.auth);
+  app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
+
+  app.route('/', bookRoutes(deps.core));
+  app.route('/', codeRoutes(deps.core));
+  app.route('/', lifecycleRoutes(deps.core));
+  app.route('/', userRoutes(deps.core));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Coupon Book Service',
+      version: '1.0.0',
+      description:
+        'Coupon books, codes, and their lifecycle: assign, lock, redeem. Errors are always `{ "error": { "code", "message", "details"? } }`.',
+    },
+    servers: [{ url: '/' }],
+  });
+
+  app.notFound((c) => errorResponse(c, new AppError('VALIDATION_FAILED', `No route ${c.req.method} ${c.req.path}.`)));
+  app.onError((e, c) => errorResponse(c, e));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

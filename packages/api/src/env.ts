@@ -1,0 +1,17 @@
+import type { Actor, CoreContext } from '@coupons/core';
+
+/** Variables middleware puts on the context for handlers. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    actor: Actor;
+    errorCode?: string;
+    errorCause?: unknown;
+  };
+}
+
+export interface AppDeps {
+  core: CoreContext;
+  auth: { hs256Secret: string };
+  log?: (line: Record<string, unknown>) => void;
+}

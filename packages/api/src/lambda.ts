@@ -1,0 +1,8 @@
+import { handle } from 'hono/aws-lambda';
+import { createApp } from './app.ts';
+import { createCoreContext, readAuthConfig } from './runtime.ts';
+
+// Built once per Lambda instance, reused across invocations.
+const app = createApp({ core: createCoreContext(), auth: readAuthConfig() });
+
+export const handler = handle(app);

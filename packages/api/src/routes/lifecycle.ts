@@ -1,0 +1,93 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { assignNamedCode, assignRandomCode, lockCode, redeemCode, unlockCode, type CoreContext } from '@coupons/core';
+import type { AppEnv } from '../env.ts';
+import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import {
+  AssignNamedSchema,
+  AssignRandomSchema,
+  AssignResultSchema,
+  CodeParam,
+  CodeViewSchema,
+  LockResultSchema,
+  LockSchema,
+  RedeemResultSchema,
+  RedeemSchema,
+  UnlockSchema,
+} from '../schemas.ts';
+
+const tags = ['Lifecycle'];
+const codeParams = { params: z.object({ code: CodeParam }) };
+
+export function lifecycleRoutes(core: CoreContext) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/coupons/assign',
+      tags,
+      summary: 'Assign a random available code of a book',
+      description: 'Admin, service (naming `userId`) or the user itself. `"lock": true` claims and locks in one atomic step.',
+      security: bearer,
+      request: jsonBody(AssignRandomSchema),
+      responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors(404, 409) },
+    }),
+    async (c) => c.json(await assignRandomCode(core, c.get('actor'), c.req.valid('json')), 201),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/coupons/assign/{code}',
+      tags,
+      summary: 'Assign a named code (admin, service)',
+      security: bearer,
+      request: { ...codeParams, ...jsonBody(AssignNamedSchema) },
+      responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors(404, 409) },
+    }),
+    async (c) => c.json(await assignNamedCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json')), 201),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/coupons/lock/{code}',
+      tags,
+      summary: 'Lock a held code for a redemption attempt',
+      description: 'The lock expires by itself after `ttlSeconds` (default: the book\'s `lockTtlSeconds`).',
+      security: bearer,
+      request: { ...codeParams, ...jsonBody(LockSchema, false) },
+      responses: { 200: jsonResponse(LockResultSchema, 'The lock'), ...errors(404, 409) },
+    }),
+    async (c) => c.json(await lockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/coupons/unlock/{code}',
+      tags,
+      summary: 'Release a lock (the payment failed)',
+      security: bearer,
+      request: { ...codeParams, ...jsonBody(UnlockSchema, false) },
+      responses: { 200: jsonResponse(CodeViewSchema, 'The code'), ...errors(404, 409) },
+    }),
+    async (c) => c.json(await unlockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/coupons/redeem/{code}',
+      tags,
+      summary: 'Redeem a held code (permanent)',
+      description: 'Under an unexpired lock the redeem must present that `lockId`; an unlocked code may be redeemed in one step.',
+      security: bearer,
+      request: { ...codeParams, ...jsonBody(RedeemSchema, false) },
+      responses: { 200: jsonResponse(RedeemResultSchema, 'The redeemed code and its redemption id'), ...errors(404, 409) },
+    }),
+    async (c) => c.json(await redeemCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}), 200),
+  );
+
+  return app;
+}

@@ -1,0 +1,209 @@
+import { z } from '@hono/zod-openapi';
+
+/** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+
+const isoDate = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-27T00:00:00Z' });
+const id = z.string().min(1).max(128);
+const userId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:@|-]+$/, 'letters, digits and . _ : @ | - only')
+  .openapi({ example: 'user-42' });
+
+export const CodeParam = z
+  .string()
+  .transform((s) => s.trim().toUpperCase())
+  .pipe(z.string().regex(/^[A-Z0-9_-]{3,64}$/, '3 to 64 characters of A-Z, 0-9, - and _'))
+  .openapi({ param: { name: 'code', in: 'path' }, example: 'SUMMER-7K2M-QX9P' });
+
+export const DiscountSchema = z
+  .object({
+    type: z.enum(['percentage', 'fixed']),
+    value: z.number().positive(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. EUR').optional(),
+  })
+  .strict()
+  .refine((d) => d.type !== 'percentage' || d.value <= 100, { message: 'a percentage is at most 100', path: ['value'] })
+  .refine((d) => d.type !== 'fixed' || d.currency !== undefined, { message: 'a fixed discount needs a currency', path: ['currency'] })
+  .openapi('Discount', { example: { type: 'percentage', value: 20 } });
+
+const MetadataSchema = z
+  .record(z.string(), z.unknown())
+  .refine((m) => JSON.stringify(m).length <= 4096, { message: 'at most 4 KB of JSON' })
+  .openapi({ example: { campaign: 'black-friday' } });
+
+const PatternSchema = z.string().min(3).max(64).openapi({ example: 'SUMMER-****-****' });
+const ttlSeconds = z.number().int().min(1).max(86_400);
+
+export const CreateBookSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    validFrom: isoDate.optional(),
+    validUntil: isoDate.optional(),
+    maxRedemptionsPerUser: z.number().int().min(1).max(1_000_000).optional(),
+    maxCodesPerUser: z.number().int().min(1).max(1_000_000).optional(),
+    lockTtlSeconds: ttlSeconds.optional(),
+    discount: DiscountSchema.optional(),
+    codePattern: PatternSchema.optional(),
+    metadata: MetadataSchema.optional(),
+  })
+  .strict()
+  .openapi('CreateBook', {
+    example: { name: 'Black Friday 2026', validUntil: '2026-11-30T23:59:59Z', maxCodesPerUser: 1, discount: { type: 'percentage', value: 30 } },
+  });
+
+export const UpdateBookSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(2000).nullable().optional(),
+    validFrom: isoDate.nullable().optional(),
+    validUntil: isoDate.nullable().optional(),
+    status: z.enum(['active', 'paused']).optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'name at least one field to change' })
+  .openapi('UpdateBook', { example: { status: 'paused' } });
+
+export const BookStatsSchema = z.object({
+  codes: z.number().int(),
+  available: z.number().int(),
+  assigned: z.number().int(),
+  redeemed: z.number().int().openapi({ description: 'Successful redemptions.' }),
+});
+
+export const BookSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().optional(),
+    validFrom: z.string().optional(),
+    validUntil: z.string().optional(),
+    maxRedemptionsPerUser: z.number().int(),
+    maxCodesPerUser: z.number().int().optional(),
+    lockTtlSeconds: z.number().int(),
+    discount: z.unknown().optional(),
+    codePattern: z.string().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    status: z.enum(['active', 'paused']),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Book');
+
+export const BookWithStatsSchema = BookSchema.extend({ stats: BookStatsSchema }).openapi('BookWithStats');
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).optional().openapi({ example: 50 }),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const BookListSchema = z.object({ items: z.array(BookSchema), nextCursor: z.string().nullable() }).openapi('BookList');
+
+export const BookIdParam = z.object({ bookId: id.openapi({ param: { name: 'bookId', in: 'path' } }) });
+
+export const UploadCodesSchema = z
+  .object({
+    bookId: id,
+    codes: z.array(z.string().max(256)).min(1).max(5000),
+  })
+  .strict()
+  .openapi('UploadCodes', { example: { bookId: '6f1c…', codes: ['BF-0001', 'BF-0002'] } });
+
+export const UploadResultSchema = z
+  .object({
+    inserted: z.number().int(),
+    duplicates: z.array(z.string()),
+    invalid: z.array(z.object({ code: z.string(), reason: z.string() })),
+  })
+  .openapi('UploadResult');
+
+export const GenerateCodesSchema = z
+  .object({
+    bookId: id,
+    count: z.number().int().min(1).max(10_000),
+    pattern: PatternSchema.optional(),
+  })
+  .strict()
+  .openapi('GenerateCodes', { example: { bookId: '6f1c…', count: 1000, pattern: 'BF-####-????' } });
+
+export const GenerateResultSchema = z
+  .object({ generated: z.number().int(), codes: z.array(z.string()) })
+  .openapi('GenerateResult');
+
+export const AssignRandomSchema = z
+  .object({
+    bookId: id,
+    userId: userId.optional().openapi({ description: 'Required for admin and service callers; a user may only name itself.' }),
+    lock: z.boolean().optional().openapi({ description: 'Claim and lock in one atomic step.' }),
+    ttlSeconds: ttlSeconds.optional(),
+  })
+  .strict()
+  .openapi('AssignRandom', { example: { bookId: '6f1c…', lock: true } });
+
+export const AssignNamedSchema = z
+  .object({
+    userId,
+    bookId: id.optional(),
+    lock: z.boolean().optional(),
+    ttlSeconds: ttlSeconds.optional(),
+  })
+  .strict()
+  .openapi('AssignNamed', { example: { userId: 'user-42' } });
+
+export const LockSchema = z
+  .object({ userId: userId.optional(), ttlSeconds: ttlSeconds.optional() })
+  .strict()
+  .openapi('Lock', { example: { ttlSeconds: 120 } });
+
+export const UnlockSchema = z
+  .object({ userId: userId.optional(), lockId: z.string().uuid().optional() })
+  .strict()
+  .openapi('Unlock');
+
+export const RedeemSchema = z
+  .object({
+    userId: userId.optional(),
+    lockId: z.string().uuid().optional(),
+    orderId: z.string().min(1).max(128).optional(),
+    context: MetadataSchema.optional(),
+  })
+  .strict()
+  .openapi('Redeem', { example: { lockId: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed', orderId: 'order-1001' } });
+
+export const CodeViewSchema = z
+  .object({
+    code: z.string(),
+    bookId: z.string(),
+    userId: z.string(),
+    status: z.enum(['active', 'locked', 'redeemed', 'expired']),
+    assignedAt: z.string(),
+    redemptionCount: z.number().int(),
+    maxRedemptions: z.number().int(),
+    lockExpiresAt: z.string().optional(),
+    validUntil: z.string().optional(),
+    discount: z.unknown().optional(),
+  })
+  .openapi('CodeView');
+
+export const AssignResultSchema = CodeViewSchema.extend({ lockId: z.string().optional() }).openapi('AssignResult');
+export const LockResultSchema = CodeViewSchema.extend({ lockId: z.string() }).openapi('LockResult');
+export const RedeemResultSchema = CodeViewSchema.extend({ redemptionId: z.string() }).openapi('RedeemResult');
+
+export const UserParam = z.object({ userId: userId.openapi({ param: { name: 'userId', in: 'path' } }) });
+export const UserCouponsQuery = PageQuery.extend({
+  bookId: id.optional(),
+  status: z.enum(['active', 'locked', 'redeemed', 'expired']).optional(),
+});
+export const UserCouponsSchema = z.object({ items: z.array(CodeViewSchema), nextCursor: z.string().nullable() }).openapi('UserCoupons');

@@ -1,0 +1,39 @@
+import { Entity } from 'electrodb';
+import { SERVICE, type EntityConfig } from './entity-config.ts';
+
+/**
+ * One of a book's N counter shards, one per pool shard, summed on read, so
+ * that no single item is written by every assignment.
+ *
+ * Each shard also carries a copy of the book's gate (status and validity
+ * window). Every assignment already writes its shard, so the write's
+ * condition enforces "book active and within validity" without touching the
+ * book item, which would otherwise be a hot key in a flash sale. Updating a
+ * book rewrites the gate on every shard in the same transaction.
+ */
+export const createBookStatsShardEntity = (config: EntityConfig) =>
+  new Entity(
+    {
+      model: { entity: 'bookStatsShard', version: '1', service: SERVICE },
+      attributes: {
+        tenant: { type: 'string', required: true, readOnly: true },
+        bookId: { type: 'string', required: true, readOnly: true },
+        shard: { type: 'number', required: true, readOnly: true },
+        codes: { type: 'number', required: true, default: 0 },
+        available: { type: 'number', required: true, default: 0 },
+        assigned: { type: 'number', required: true, default: 0 },
+        redeemed: { type: 'number', required: true, default: 0 },
+        bookStatus: { type: ['active', 'paused'] as const, required: true },
+        /** Epoch ms; absent means open-ended. */
+        validFromMs: { type: 'number' },
+        validUntilMs: { type: 'number' },
+      },
+      indexes: {
+        byBook: {
+          pk: { field: 'pk', composite: ['tenant', 'bookId'], template: 'T#${tenant}#BOOK#${bookId}', casing: 'none' },
+          sk: { field: 'sk', composite: ['shard'], template: 'STATS#${shard}', casing: 'none' },
+        },
+      },
+    },
+    config,
+  );

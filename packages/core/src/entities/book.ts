@@ -1,0 +1,41 @@
+import { Entity } from 'electrodb';
+import { INDEX } from '../db/table-definition.ts';
+import { SERVICE, type EntityConfig } from './entity-config.ts';
+
+/** A coupon book (campaign). Read by id; listed per tenant through the byOwner index. */
+export const createBookEntity = (config: EntityConfig) =>
+  new Entity(
+    {
+      model: { entity: 'book', version: '1', service: SERVICE },
+      attributes: {
+        tenant: { type: 'string', required: true, readOnly: true },
+        bookId: { type: 'string', required: true, readOnly: true },
+        name: { type: 'string', required: true },
+        description: { type: 'string' },
+        validFrom: { type: 'string' },
+        validUntil: { type: 'string' },
+        maxRedemptionsPerUser: { type: 'number', required: true, readOnly: true },
+        maxCodesPerUser: { type: 'number', readOnly: true },
+        lockTtlSeconds: { type: 'number', required: true, readOnly: true },
+        discount: { type: 'any' },
+        codePattern: { type: 'string' },
+        metadata: { type: 'any' },
+        status: { type: ['active', 'paused'] as const, required: true },
+        poolShards: { type: 'number', required: true, readOnly: true },
+        createdAt: { type: 'string', required: true, readOnly: true },
+        updatedAt: { type: 'string', required: true },
+      },
+      indexes: {
+        byId: {
+          pk: { field: 'pk', composite: ['tenant', 'bookId'], template: 'T#${tenant}#BOOK#${bookId}', casing: 'none' },
+          sk: { field: 'sk', composite: [], template: 'BOOK', casing: 'none' },
+        },
+        byTenant: {
+          index: INDEX.byOwner,
+          pk: { field: 'gsi2pk', composite: ['tenant'], template: 'T#${tenant}#BOOKS', casing: 'none' },
+          sk: { field: 'gsi2sk', composite: ['createdAt', 'bookId'], template: '${createdAt}#${bookId}', casing: 'none' },
+        },
+      },
+    },
+    config,
+  );

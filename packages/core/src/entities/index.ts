@@ -1,0 +1,23 @@
+import { Service } from 'electrodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createBookEntity } from './book.ts';
+import { createCodeEntity } from './code.ts';
+import { createBookStatsShardEntity } from './book-stats-shard.ts';
+import { createUserBookHoldingEntity } from './user-book-holding.ts';
+import { createRedemptionEntity } from './redemption.ts';
+
+/** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
+export function createStore(client: DynamoDBDocumentClient, table: string) {
+  const config = { client, table };
+  const entities = {
+    book: createBookEntity(config),
+    code: createCodeEntity(config),
+    bookStatsShard: createBookStatsShardEntity(config),
+    userBookHolding: createUserBookHoldingEntity(config),
+    redemption: createRedemptionEntity(config),
+  };
+  const service = new Service(entities, config);
+  return { ...entities, service, client, table };
+}
+
+export type Store = ReturnType<typeof createStore>;

@@ -1,0 +1,29 @@
+import { Entity } from 'electrodb';
+import { SERVICE, type EntityConfig } from './entity-config.ts';
+
+/** Audit record of one successful redemption, stored under its code: who, when, which order. */
+export const createRedemptionEntity = (config: EntityConfig) =>
+  new Entity(
+    {
+      model: { entity: 'redemption', version: '1', service: SERVICE },
+      attributes: {
+        tenant: { type: 'string', required: true, readOnly: true },
+        code: { type: 'string', required: true, readOnly: true },
+        redemptionId: { type: 'string', required: true, readOnly: true },
+        bookId: { type: 'string', required: true, readOnly: true },
+        userId: { type: 'string', required: true, readOnly: true },
+        /** The caller that performed it (a user itself, or a service acting for the user). */
+        redeemedBy: { type: 'string', required: true, readOnly: true },
+        orderId: { type: 'string' },
+        context: { type: 'any' },
+        redeemedAt: { type: 'string', required: true, readOnly: true },
+      },
+      indexes: {
+        byCode: {
+          pk: { field: 'pk', composite: ['tenant', 'code'], template: 'T#${tenant}#CODE#${code}', casing: 'none' },
+          sk: { field: 'sk', composite: ['redemptionId'], template: 'REDEMPTION#${redemptionId}', casing: 'none' },
+        },
+      },
+    },
+    config,
+  );

@@ -1,0 +1,18 @@
+export * from './actor.ts';
+export * from './config.ts';
+export * from './context.ts';
+export * from './errors.ts';
+export { createStore, type Store } from './entities/index.ts';
+export { createDynamoDbClient, createDocumentClient } from './db/client.ts';
+export { ensureTable } from './db/ensure-table.ts';
+export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
+export { isTransientAwsError } from './db/aws-errors.ts';
+export { checkCode, normalizeCode, CODE_PATTERN } from './codes/code-format.ts';
+export * from './codes/pattern.ts';
+export * from './services/books.ts';
+export * from './services/codes.ts';
+export * from './services/assignment.ts';
+export * from './services/lock.ts';
+export * from './services/redeem.ts';
+export * from './services/user-coupons.ts';
+export type { CodeView, CodeStatus } from './services/code-view.ts';

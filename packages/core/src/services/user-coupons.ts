@@ -1,0 +1,51 @@
+import type { CoreContext } from '../context.ts';
+import { resolveUserId, type Actor } from '../actor.ts';
+import { AppError } from '../errors.ts';
+import { toBook, type Book } from './books.ts';
+import { toCodeView, type CodeRecord, type CodeStatus, type CodeView } from './code-view.ts';
+
+export interface ListUserCouponsInput {
+  bookId?: string;
+  status?: CodeStatus;
+  limit?: number;
+  cursor?: string | null;
+}
+
+/**
+ * A user's codes with their status: one Query on the user's partition of the
+ * byOwner index (narrowed to a book by sort-key prefix). Status is derived
+ * from the clock, so a status filter applies to each page after reading it.
+ */
+export async function listUserCoupons(
+  ctx: CoreContext,
+  actor: Actor,
+  userId: string,
+  input: ListUserCouponsInput,
+): Promise<{ items: CodeView[]; nextCursor: string | null }> {
+  resolveUserId(actor, userId, { required: true });
+  const ownerKey = `T#${actor.tenant}#USER#${userId}`;
+  const query = ctx.store.code.query.byUser({ ownerKey });
+  const scoped = input.bookId ? query.begins({ ownerSort: `BOOK#${input.bookId}#` }) : query;
+  let page: { data: unknown[]; cursor: string | null };
+  try {
+    page = (await scoped.go({ limit: input.limit ?? 50, cursor: input.cursor ?? null })) as any;
+  } catch (e) {
+    if ((e as { name?: string }).name === 'ElectroError' || (e as Error).name === 'ValidationException') {
+      throw new AppError('VALIDATION_FAILED', 'The cursor is not valid for this list.', {
+        details: [{ field: 'cursor', reason: 'not a cursor from this list' }],
+      });
+    }
+    throw e;
+  }
+  const codes = page.data as CodeRecord[];
+  const bookIds = [...new Set(codes.map((c) => c.bookId))];
+  const books = new Map<string, Book>();
+  if (bookIds.length) {
+    const { data } = await ctx.store.book.get(bookIds.map((bookId) => ({ tenant: actor.tenant, bookId }))).go();
+    for (const b of data) books.set(b.bookId, toBook(b));
+  }
+  const now = ctx.now();
+  const items = codes.map((c) => toCodeView(c, books.get(c.bookId), now)).filter((v) => !input.status || v.status === input.status);
+  return { items, nextCursor: page.cursor };
+}
+

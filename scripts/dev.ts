@@ -1,0 +1,59 @@
+/**
+ * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), the
+ * table, and the API on PORT. Prints ready tokens and a curl line. Ctrl-C
+ * stops everything, Java included.
+ */
+import { randomBytes } from 'node:crypto';
+import { createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
+import { createApp, createCoreContext, startServer } from '@coupons/api';
+import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
+import { mintToken } from './lib/tokens.ts';
+
+const port = Number(process.env.PORT ?? 3000);
+const devSecret = !process.env.JWT_SECRET;
+const secret = process.env.JWT_SECRET ?? `dev-secret-${randomBytes(16).toString('hex')}`;
+
+const ddb = await startDynamoDbLocal({
+  port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
+  dataDir: process.env.DATA_DIR,
+});
+const env = { ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, JWT_SECRET: secret };
+const config = loadConfig(env);
+const created = await ensureTable(createDynamoDbClient(config), config.TABLE_NAME);
+
+const app = createApp({ core: createCoreContext(env), auth: { hs256Secret: secret } });
+const server = await startServer(app, port);
+
+const tenant = 'demo';
+const [admin, service, user] = await Promise.all([
+  mintToken(secret, { sub: 'admin-1', tenant, role: 'admin' }),
+  mintToken(secret, { sub: 'checkout-service', tenant, role: 'service' }),
+  mintToken(secret, { sub: 'user-1', tenant, role: 'user' }),
+]);
+const base = `http://localhost:${port}`;
+console.log(`
+Coupon Book Service on ${base}
+  DynamoDB Local   ${ddb.endpoint} (${process.env.DATA_DIR ? `data in ${process.env.DATA_DIR}` : 'in memory'}), table ${config.TABLE_NAME} ${created}
+  API reference    ${base}/docs
+  JWT secret       ${devSecret ? 'a development secret (set JWT_SECRET to choose one)' : 'from JWT_SECRET'}
+
+Tokens for tenant "${tenant}" (12 h):
+  ADMIN=${admin}
+  SERVICE=${service}
+  USER=${user}
+
+Try:
+  curl -s -X POST ${base}/coupons -H "authorization: Bearer ${admin}" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
+`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping the API and DynamoDB Local`);
+  server.close();
+  await ddb.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
