@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { inject } from 'vitest';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
+import { createApp, createCoreContext, startServer } from '@coupons/api';
+import { mintToken } from '../../scripts/lib/tokens.ts';
+
+export const SECRET = 'test-secret-0123456789abcdef';
+
+export interface CallResult {
+  status: number;
+  json: any;
+  text: string;
+  headers: Headers;
+}
+
+/**
+ * A real API on a real port over its own table in the shared DynamoDB
+ * Local: requests go through HTTP, the SDK and the database, nothing mocked.
+ */
+export async function startTestApi(name: string, env: Record<string, string> = {}) {
+  const table = `${name}-${randomUUID().slice(0, 8)}`;
+  const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: table, AWS_REGION: 'us-east-1', ...env };
+  const core: CoreContext = createCoreContext(fullEnv);
+  const raw = createDynamoDbClient(core.config);
+  await ensureTable(raw, table);
+  const logs: Record<string, unknown>[] = [];
+  const app = createApp({ core, auth: { hs256Secret: SECRET }, log: (l) => logs.push(l) });
+  const server = await startServer(app, 0, '127.0.0.1');
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const doc = createDocumentClient(raw);
+
+  async function call(
+    method: string,
+    path: string,
+    options: { token?: string; body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> } = {},
+  ): Promise<CallResult> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let payload: string | Uint8Array | undefined;
+    if (options.raw !== undefined) {
+      payload = options.raw;
+      headers['content-type'] ??= 'application/json';
+    } else if (options.body !== undefined) {
+      payload = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(base + path, { method, headers, body: payload as any });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text, headers: res.headers };
+  }
+
+  /** Every item in the table, sorted: the ground truth the invariants are checked against. */
+  async function scan(): Promise<Record<string, any>[]> {
+    const items: Record<string, any>[] = [];
+    let ExclusiveStartKey: Record<string, any> | undefined;
+    do {
+      const page = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey, ConsistentRead: true }));
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items.sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+  }
+
+  return {
+    base,
+    table,
+    core,
+    logs,
+    call,
+    scan,
+    close: () => new Promise<void>((res) => server.close(() => res())),
+  };
+}
+
+export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
+
+export const admin = (tenant = 't1', sub = 'admin-1') => mintToken(SECRET, { sub, tenant, role: 'admin' });
+export const service = (tenant = 't1', sub = 'svc-1') => mintToken(SECRET, { sub, tenant, role: 'service' });
+export const user = (sub: string, tenant = 't1') => mintToken(SECRET, { sub, tenant, role: 'user' });
+
+let counter = 0;
+/** A code no other test uses. */
+export const uniqueCode = (prefix = 'C') => `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}${(counter++).toString(36).toUpperCase()}`;
+
+export async function createBook(api: TestApi, body: Record<string, unknown> = {}, tenant = 't1') {
+  const r = await api.call('POST', '/coupons', { token: await admin(tenant), body: { name: 'Test book', ...body } });
+  if (r.status !== 201) throw new Error(`create book: ${r.status} ${r.text}`);
+  return r.json as { id: string } & Record<string, any>;
+}
+
+export async function bookWithCodes(api: TestApi, count: number, body: Record<string, unknown> = {}, tenant = 't1') {
+  const book = await createBook(api, body, tenant);
+  const codes = Array.from({ length: count }, () => uniqueCode());
+  const r = await api.call('POST', '/coupons/codes', { token: await admin(tenant), body: { bookId: book.id, codes } });
+  if (r.status !== 200 || r.json.inserted !== count) throw new Error(`upload: ${r.status} ${r.text}`);
+  return { book, codes };
+}
+
+/** The documented error shape with the expected status and code. */
+export function expectError(r: CallResult, status: number, code: string) {
+  const ok = r.status === status && r.json?.error?.code === code && typeof r.json?.error?.message === 'string';
+  if (!ok) throw new Error(`expected ${status} ${code}, got ${r.status} ${r.text.slice(0, 300)}`);
+}
