@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps) {
     servers: [{ url: '/' }],
   });
 
-  app.notFound((c) => errorResponse(c, new AppError('VALIDATION_FAILED', `No route ${c.req.method} ${c.req.path}.`)));
+  app.notFound((c) => errorResponse(c, new AppError('ROUTE_NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`)));
   app.onError((e, c) => errorResponse(c, e));
   return app;
 }

@@ -12,6 +12,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   BOOK_NOT_FOUND: 404,
   CODE_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
   BOOK_EXHAUSTED: 409,
   BOOK_NOT_ACTIVE: 409,
   USER_CODE_LIMIT_REACHED: 409,
@@ -32,7 +33,7 @@ function fromHttpException(e: HTTPException): AppError {
   if (e.status === 400 && /json/i.test(e.message)) return new AppError('MALFORMED_JSON', 'The request body is not valid JSON.');
   if (e.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MiB.');
   if (e.status === 401) return new AppError('UNAUTHENTICATED', e.message || 'A valid bearer token is required.');
-  if (e.status === 404) return new AppError('VALIDATION_FAILED', 'No such route.');
+  if (e.status === 404) return new AppError('ROUTE_NOT_FOUND', 'No such route.');
   return new AppError('VALIDATION_FAILED', e.message || 'The request is not valid.');
 }
 
