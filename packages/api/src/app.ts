@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '@coupons/core';
 import type { AppDeps, AppEnv } from './env.ts';
 import { authenticate } from './middleware/auth/index.ts';
+import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
 import { bookRoutes } from './routes/books.ts';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
 
   const auth = authenticate(deps.auth);
   app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
+  app.use('*', idempotencyKey());
 
   app.route('/', bookRoutes(deps.core));
   app.route('/', codeRoutes(deps.core));

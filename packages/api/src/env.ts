@@ -1,10 +1,11 @@
-import type { Actor, CoreContext } from '@coupons/core';
+import type { Actor, CoreContext, IdempotencyClaim } from '@coupons/core';
 
 /** Variables middleware puts on the context for handlers. */
 export interface AppEnv {
   Variables: {
     requestId: string;
     actor: Actor;
+    idempotency?: IdempotencyClaim;
     errorCode?: string;
     errorCause?: unknown;
   };

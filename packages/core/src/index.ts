@@ -16,3 +16,4 @@ export * from './services/lock.ts';
 export * from './services/redeem.ts';
 export * from './services/user-coupons.ts';
 export type { CodeView, CodeStatus } from './services/code-view.ts';
+export * from './services/idempotency.ts';

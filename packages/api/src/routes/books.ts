@@ -2,6 +2,7 @@ import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { createBook, getBook, listBooks, updateBook, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { respondOnce } from '../respond.ts';
 import { BookIdParam, BookListSchema, BookSchema, BookWithStatsSchema, CreateBookSchema, PageQuery, UpdateBookSchema } from '../schemas.ts';
 
 const tags = ['Books'];
@@ -19,7 +20,7 @@ export function bookRoutes(core: CoreContext) {
       request: jsonBody(CreateBookSchema),
       responses: { 201: jsonResponse(BookSchema, 'The book'), ...errors() },
     }),
-    async (c) => c.json(await createBook(core, c.get('actor'), c.req.valid('json')), 201),
+    (c) => respondOnce(c, core, 201, (opts) => createBook(core, c.get('actor'), c.req.valid('json'), opts)),
   );
 
   app.openapi(

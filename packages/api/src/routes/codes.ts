@@ -2,6 +2,7 @@ import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { generateCodes, uploadCodes, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { respondOnceMultiStep } from '../respond.ts';
 import { GenerateCodesSchema, GenerateResultSchema, UploadCodesSchema, UploadResultSchema } from '../schemas.ts';
 
 const tags = ['Codes'];
@@ -20,7 +21,7 @@ export function codeRoutes(core: CoreContext) {
       request: jsonBody(UploadCodesSchema),
       responses: { 200: jsonResponse(UploadResultSchema, 'What was inserted, what already existed, what was invalid'), ...errors(404, 413) },
     }),
-    async (c) => c.json(await uploadCodes(core, c.get('actor'), c.req.valid('json')), 200),
+    (c) => respondOnceMultiStep(c, core, 200, () => uploadCodes(core, c.get('actor'), c.req.valid('json'))),
   );
 
   app.openapi(
@@ -34,7 +35,7 @@ export function codeRoutes(core: CoreContext) {
       request: jsonBody(GenerateCodesSchema),
       responses: { 201: jsonResponse(GenerateResultSchema, 'The generated codes'), ...errors(404) },
     }),
-    async (c) => c.json(await generateCodes(core, c.get('actor'), c.req.valid('json')), 201),
+    (c) => respondOnceMultiStep(c, core, 201, () => generateCodes(core, c.get('actor'), c.req.valid('json'))),
   );
 
   return app;

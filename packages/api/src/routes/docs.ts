@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Files of swagger-ui-dist the page needs, served by the app itself: the page works offline and behind a firewall. */
 const ASSETS: Record<string, string> = {
@@ -30,9 +32,33 @@ const PAGE = `<!doctype html>
 // Inline scripts would need a CSP exception; a served file does not.
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout', tryItOutEnabled: false });`;
 
+/**
+ * Where the swagger-ui files are, looked up on first use so a missing copy costs the docs page,
+ * never the API's start-up. In order: a `swagger-ui/` folder next to this module (the Lambda
+ * bundle from scripts/build-lambda.ts, where import.meta.url is the bundle), one at the Lambda
+ * task root (a deployment that copies the files there), then the swagger-ui-dist package (source
+ * runs: tsx, vitest, `npm start`).
+ */
+function findAssetDir(): string | undefined {
+  const candidates: (() => string | undefined)[] = [
+    () => fileURLToPath(new URL('./swagger-ui/', import.meta.url)),
+    () => (process.env.LAMBDA_TASK_ROOT ? join(process.env.LAMBDA_TASK_ROOT, 'swagger-ui') : undefined),
+    () => dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')),
+  ];
+  for (const candidate of candidates) {
+    try {
+      const dir = candidate();
+      if (dir && existsSync(join(dir, 'swagger-ui-bundle.js'))) return dir;
+    } catch {
+      // not resolvable from here: try the next place
+    }
+  }
+  return undefined;
+}
+
 export function docsRoutes() {
   const app = new Hono();
-  const assetDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  let assetDir: string | undefined;
   const cache = new Map<string, Buffer>();
 
   app.get('/docs', (c) => c.html(PAGE));
@@ -43,6 +69,8 @@ export function docsRoutes() {
     if (!type) return c.notFound();
     let body = cache.get(file);
     if (!body) {
+      assetDir ??= findAssetDir();
+      if (!assetDir) return c.notFound();
       body = await readFile(join(assetDir, file));
       cache.set(file, body);
     }

@@ -2,6 +2,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { assignNamedCode, assignRandomCode, lockCode, redeemCode, unlockCode, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { respondOnce } from '../respond.ts';
 import {
   AssignNamedSchema,
   AssignRandomSchema,
@@ -32,7 +33,7 @@ export function lifecycleRoutes(core: CoreContext) {
       request: jsonBody(AssignRandomSchema),
       responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors(404, 409) },
     }),
-    async (c) => c.json(await assignRandomCode(core, c.get('actor'), c.req.valid('json')), 201),
+    (c) => respondOnce(c, core, 201, (opts) => assignRandomCode(core, c.get('actor'), c.req.valid('json'), opts)),
   );
 
   app.openapi(
@@ -45,7 +46,7 @@ export function lifecycleRoutes(core: CoreContext) {
       request: { ...codeParams, ...jsonBody(AssignNamedSchema) },
       responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors(404, 409) },
     }),
-    async (c) => c.json(await assignNamedCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json')), 201),
+    (c) => respondOnce(c, core, 201, (opts) => assignNamedCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json'), opts)),
   );
 
   app.openapi(
@@ -59,7 +60,7 @@ export function lifecycleRoutes(core: CoreContext) {
       request: { ...codeParams, ...jsonBody(LockSchema, false) },
       responses: { 200: jsonResponse(LockResultSchema, 'The lock'), ...errors(404, 409) },
     }),
-    async (c) => c.json(await lockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}), 200),
+    (c) => respondOnce(c, core, 200, (opts) => lockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
   );
 
   app.openapi(
@@ -72,7 +73,7 @@ export function lifecycleRoutes(core: CoreContext) {
       request: { ...codeParams, ...jsonBody(UnlockSchema, false) },
       responses: { 200: jsonResponse(CodeViewSchema, 'The code'), ...errors(404, 409) },
     }),
-    async (c) => c.json(await unlockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}), 200),
+    (c) => respondOnce(c, core, 200, (opts) => unlockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
   );
 
   app.openapi(
@@ -86,7 +87,7 @@ export function lifecycleRoutes(core: CoreContext) {
       request: { ...codeParams, ...jsonBody(RedeemSchema, false) },
       responses: { 200: jsonResponse(RedeemResultSchema, 'The redeemed code and its redemption id'), ...errors(404, 409) },
     }),
-    async (c) => c.json(await redeemCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}), 200),
+    (c) => respondOnce(c, core, 200, (opts) => redeemCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
   );
 
   return app;

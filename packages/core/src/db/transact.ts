@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransientAwsError, unavailable } from './aws-errors.ts';
 import type { Store } from '../entities/index.ts';
+import { IdempotentReplay, idempotencyPut, type IdempotencyClaim } from '../services/idempotency.ts';
 
 /** One item's verdict from a cancelled transaction, in request order. */
 export interface CancellationReason {
@@ -20,6 +21,11 @@ export interface TransactOptions {
   /** Turn ConditionalCheckFailed reasons into the precise domain error. `'retry'` runs the whole attempt again. */
   onConditionFailed: (reasons: CancellationReason[]) => Error | 'retry';
   maxAttempts?: number;
+  /**
+   * Puts the idempotency record in the same transaction; `response` is read
+   * after `build`, so it can describe what build computed.
+   */
+  idempotency?: { claim: IdempotencyClaim | undefined; response: () => unknown };
 }
 
 const CONFLICT = 'TransactionConflict';
@@ -46,7 +52,11 @@ export async function transact(
   for (let attempt = 0; ; attempt++) {
     let result: { canceled: boolean; data: CancellationReason[] };
     try {
-      result = (await store.service.transaction.write(build as any).go()) as any;
+      const idem = options.idempotency?.claim ? options.idempotency : undefined;
+      const write = idem
+        ? (entities: Entities) => [...build(entities), idempotencyPut(entities, idem.claim!, idem.response(), Date.now())]
+        : build;
+      result = (await store.service.transaction.write(write as any).go()) as any;
     } catch (e) {
       if (isTransientAwsError(e)) {
         if (attempt + 1 < maxAttempts) {
@@ -59,6 +69,7 @@ export async function transact(
     }
     if (!result.canceled) return;
     const reasons = result.data;
+    if (options.idempotency?.claim && reasons.at(-1)?.code === 'ConditionalCheckFailed') throw new IdempotentReplay();
     if (reasons.some((r) => r.code === 'ConditionalCheckFailed')) {
       const verdict = options.onConditionFailed(reasons);
       if (verdict !== 'retry') throw verdict;

@@ -5,6 +5,7 @@ import { createCodeEntity } from './code.ts';
 import { createBookStatsShardEntity } from './book-stats-shard.ts';
 import { createUserBookHoldingEntity } from './user-book-holding.ts';
 import { createRedemptionEntity } from './redemption.ts';
+import { createIdempotencyRecordEntity } from './idempotency-record.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -15,6 +16,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     bookStatsShard: createBookStatsShardEntity(config),
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
+    idempotencyRecord: createIdempotencyRecordEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };

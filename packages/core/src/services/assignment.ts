@@ -6,6 +6,7 @@ import { transact, failed, type CancellationReason } from '../db/transact.ts';
 import { loadBook, gateCondition, gateError, type BookRecord } from './books.ts';
 import { codeNotFound, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 import { poolPartition, randomPoolSlot } from './insert-codes.ts';
+import type { IdempotencyClaim } from './idempotency.ts';
 
 export interface AssignInput {
   bookId: string;
@@ -39,6 +40,7 @@ async function commitAssignment(
   userId: string,
   lock: { lockId: string; ttlSeconds: number } | undefined,
   onCodeTaken: () => Error,
+  idempotency: IdempotencyClaim | undefined,
 ): Promise<CodeRecord> {
   const tenant = book.tenant;
   let assigned: CodeRecord | undefined;
@@ -93,6 +95,7 @@ async function commitAssignment(
         }
         return onCodeTaken();
       },
+      idempotency: { claim: idempotency, response: () => withLock(toCodeView(assigned!, book, ctx.now()), lock) },
     },
   );
   return assigned!;
@@ -148,7 +151,12 @@ const withLock = (view: CodeView, lock: { lockId: string } | undefined): AssignR
  * start key give a pick no one can predict from upload order; a lost race
  * picks again; BOOK_EXHAUSTED only once every shard's pool is empty.
  */
-export async function assignRandomCode(ctx: CoreContext, actor: Actor, input: AssignInput): Promise<AssignResult> {
+export async function assignRandomCode(
+  ctx: CoreContext,
+  actor: Actor,
+  input: AssignInput,
+  opts: { idempotency?: IdempotencyClaim } = {},
+): Promise<AssignResult> {
   requireRole(actor, 'admin', 'service', 'user');
   const userId = resolveUserId(actor, input.userId, { required: true })!;
   const book = await loadBook(ctx, actor.tenant, input.bookId);
@@ -177,7 +185,7 @@ export async function assignRandomCode(ctx: CoreContext, actor: Actor, input: As
     }
     const candidate = candidates[randomInt(candidates.length)]!;
     try {
-      const assigned = await commitAssignment(ctx, book, candidate, userId, lock, () => new LostRace());
+      const assigned = await commitAssignment(ctx, book, candidate, userId, lock, () => new LostRace(), opts.idempotency);
       return withLock(toCodeView(assigned, book, ctx.now()), lock);
     } catch (e) {
       if (!(e instanceof LostRace)) throw e;
@@ -193,6 +201,7 @@ export async function assignNamedCode(
   actor: Actor,
   code: string,
   input: { userId: string; bookId?: string; lock?: boolean; ttlSeconds?: number },
+  opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<AssignResult> {
   requireRole(actor, 'admin', 'service');
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
@@ -208,6 +217,7 @@ export async function assignNamedCode(
     input.userId,
     lock,
     () => new AppError('CODE_ALREADY_ASSIGNED', `Code ${code} is already assigned.`),
+    opts.idempotency,
   );
   return withLock(toCodeView(assigned, book, ctx.now()), lock);
 }

@@ -4,6 +4,7 @@ import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
+import type { IdempotencyClaim } from './idempotency.ts';
 
 export interface Discount {
   type: 'percentage' | 'fixed';
@@ -90,7 +91,12 @@ const gateOf = (book: { status: 'active' | 'paused'; validFrom?: string | null; 
 });
 
 /** Creates the book and its N stats shards in one transaction, so a book never exists without its gate. */
-export async function createBook(ctx: CoreContext, actor: Actor, input: CreateBookInput): Promise<Book> {
+export async function createBook(
+  ctx: CoreContext,
+  actor: Actor,
+  input: CreateBookInput,
+  opts: { idempotency?: IdempotencyClaim } = {},
+): Promise<Book> {
   requireRole(actor, 'admin');
   assertWindow(input.validFrom, input.validUntil);
   if (input.codePattern) {
@@ -132,6 +138,7 @@ export async function createBook(ctx: CoreContext, actor: Actor, input: CreateBo
     {
       // A fresh UUID cannot collide; if it ever did, a new attempt is the right answer.
       onConditionFailed: () => new Error('book id collision'),
+      idempotency: { claim: opts.idempotency, response: () => toBook(record) },
     },
   );
   return toBook(record);

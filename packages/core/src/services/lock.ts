@@ -4,6 +4,7 @@ import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
 import { gateCondition, gateError, loadBook } from './books.ts';
+import type { IdempotencyClaim } from './idempotency.ts';
 import { codeNotFound, isLockHeld, loadHeldCode, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 
 export interface LockResult extends CodeView {
@@ -34,6 +35,7 @@ export async function lockCode(
   actor: Actor,
   code: string,
   input: { userId?: string; ttlSeconds?: number },
+  opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<LockResult> {
   requireRole(actor, 'admin', 'service', 'user');
   const named = resolveUserId(actor, input.userId, { required: false });
@@ -42,6 +44,10 @@ export async function lockCode(
   const lockId = randomUUID();
   const ttlSeconds = input.ttlSeconds ?? book.lockTtlSeconds;
   let locked: CodeRecord | undefined;
+  const lockResult = (): LockResult => {
+    const view = toCodeView(locked!, book, ctx.now());
+    return { ...view, status: 'locked', lockId, lockExpiresAt: view.lockExpiresAt! };
+  };
   await transact(
     ctx.store,
     ({ code: codes, bookStatsShard }) => {
@@ -68,10 +74,10 @@ export async function lockCode(
         failed(reasons, 1)
           ? gateError(reasons[1]!.item, ctx.now(), { forAssignment: false })
           : heldCodeError(reasons[0]!.item, code, current.userId, ctx.now()),
+      idempotency: { claim: opts.idempotency, response: () => lockResult() },
     },
   );
-  const view = toCodeView(locked!, book, ctx.now());
-  return { ...view, status: 'locked', lockId, lockExpiresAt: view.lockExpiresAt! };
+  return lockResult();
 }
 
 /**
@@ -79,30 +85,44 @@ export async function lockCode(
  * lock is released; without, the holder (or a service acting for it) may
  * release whatever lock is on its code.
  */
-export async function unlockCode(ctx: CoreContext, actor: Actor, code: string, input: { userId?: string; lockId?: string }): Promise<CodeView> {
+export async function unlockCode(
+  ctx: CoreContext,
+  actor: Actor,
+  code: string,
+  input: { userId?: string; lockId?: string },
+  opts: { idempotency?: IdempotencyClaim } = {},
+): Promise<CodeView> {
   requireRole(actor, 'admin', 'service', 'user');
   const named = resolveUserId(actor, input.userId, { required: false });
   const current = await loadHeldCode(ctx, actor, code, named);
-  const now = ctx.now();
-  if (!isLockHeld(current, now)) throw new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
+  if (!isLockHeld(current, ctx.now())) throw new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
   if (input.lockId !== undefined && current.lockId !== input.lockId) {
     throw new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
   }
-  const result = await ctx.store.code
-    .patch({ tenant: actor.tenant, code })
-    .remove(['lockId', 'lockExpiresAt'])
-    .where(
-      (a, op) =>
-        `${op.eq(a.userId, current.userId)} AND ${op.gt(a.lockExpiresAt, now)} AND ${op.eq(a.lockId, input.lockId ?? current.lockId)}`,
-    )
-    .go({ response: 'all_new', returnOnConditionCheckFailure: 'all_old' } as any);
-  const outcome = result as any;
-  if (outcome.rejected) {
-    const item = outcome.data;
-    if (item && isLockHeld(item, ctx.now())) throw new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
-    if (!item || item.userId !== current.userId) throw codeNotFound(code);
-    throw new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
-  }
   const book = await loadBook(ctx, actor.tenant, current.bookId);
-  return toCodeView(outcome.data as CodeRecord, book, ctx.now());
+  const { lockId: _l, lockExpiresAt: _e, ...unlocked } = current;
+  const view = () => toCodeView(unlocked, book, ctx.now());
+  await transact(
+    ctx.store,
+    ({ code: codes }) => [
+      codes
+        .patch({ tenant: actor.tenant, code })
+        .remove(['lockId', 'lockExpiresAt'])
+        .where(
+          (a, op) =>
+            `${op.eq(a.userId, current.userId)} AND ${op.gt(a.lockExpiresAt, ctx.now())} AND ${op.eq(a.lockId, current.lockId)}`,
+        )
+        .commit({ response: 'all_old' }),
+    ],
+    {
+      onConditionFailed: (reasons) => {
+        const item = reasons[0]!.item;
+        if (item && isLockHeld(item, ctx.now())) return new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
+        if (!item || item.userId !== current.userId) return codeNotFound(code);
+        return new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
+      },
+      idempotency: { claim: opts.idempotency, response: view },
+    },
+  );
+  return view();
 }

@@ -5,6 +5,7 @@ import { transact, failed } from '../db/transact.ts';
 import { gateCondition, gateError, loadBook } from './books.ts';
 import { loadHeldCode, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 import { heldCodeError } from './lock.ts';
+import type { IdempotencyClaim } from './idempotency.ts';
 
 export interface RedeemInput {
   userId?: string;
@@ -20,7 +21,13 @@ export interface RedeemInput {
  * it on the book's shard (condition: inside the validity window). A success
  * releases the lock.
  */
-export async function redeemCode(ctx: CoreContext, actor: Actor, code: string, input: RedeemInput): Promise<CodeView & { redemptionId: string }> {
+export async function redeemCode(
+  ctx: CoreContext,
+  actor: Actor,
+  code: string,
+  input: RedeemInput,
+  opts: { idempotency?: IdempotencyClaim } = {},
+): Promise<CodeView & { redemptionId: string }> {
   requireRole(actor, 'admin', 'service', 'user');
   const named = resolveUserId(actor, input.userId, { required: false });
   const current = await loadHeldCode(ctx, actor, code, named);
@@ -73,6 +80,7 @@ export async function redeemCode(ctx: CoreContext, actor: Actor, code: string, i
         failed(reasons, 2)
           ? gateError(reasons[2]!.item, ctx.now(), { forAssignment: false })
           : heldCodeError(reasons[0]!.item, code, current.userId, ctx.now()),
+      idempotency: { claim: opts.idempotency, response: () => ({ ...toCodeView(redeemed!, book, ctx.now()), redemptionId }) },
     },
   );
   return { ...toCodeView(redeemed!, book, ctx.now()), redemptionId };
