@@ -1,0 +1,189 @@
+import { api, apiRoute } from './api';
+import { globalIndexes, table } from './table';
+
+// One-minute periods: a flash sale goes wrong within minutes. Alarms need the condition on
+// most of a short window, so one bad minute pages no one but a sustained problem does.
+const PERIOD = 60;
+const prefix = `${$app.name}-${$app.stage}`;
+
+const alarmEmail = process.env.ALARM_EMAIL?.trim();
+
+// Without ALARM_EMAIL the alarms still exist and show in the console; they just notify no one.
+export const alarmTopic = alarmEmail ? new aws.sns.Topic('Alarms') : undefined;
+if (alarmTopic && alarmEmail) {
+  // Email subscriptions stay pending until the recipient confirms the message AWS sends.
+  new aws.sns.TopicSubscription('AlarmsEmail', {
+    topic: alarmTopic.arn,
+    protocol: 'email',
+    endpoint: alarmEmail,
+  });
+}
+const actions = alarmTopic ? [alarmTopic.arn] : [];
+
+function alarm(
+  id: string,
+  suffix: string,
+  args: Omit<aws.cloudwatch.MetricAlarmArgs, 'name' | 'alarmActions' | 'okActions'>,
+) {
+  return new aws.cloudwatch.MetricAlarm(id, {
+    name: `${prefix}-${suffix}`,
+    // No traffic is not an outage: quiet stages must not sit in ALARM.
+    treatMissingData: 'notBreaching',
+    alarmActions: actions,
+    okActions: actions,
+    ...args,
+  });
+}
+
+const apiId = api.nodes.api.id;
+const functionName = apiRoute.nodes.function.apply((fn) => fn.name);
+
+export const api5xx = alarm('Api5xxAlarm', 'api-5xx', {
+  alarmDescription:
+    'HTTP API answers 5xx: Lambda failures, timeouts, or 503s from DynamoDB throttling.',
+  namespace: 'AWS/ApiGateway',
+  metricName: '5xx',
+  dimensions: { ApiId: apiId },
+  statistic: 'Sum',
+  period: PERIOD,
+  evaluationPeriods: 5,
+  datapointsToAlarm: 3,
+  threshold: 10,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+export const apiLatencyP99 = alarm('ApiLatencyP99Alarm', 'api-latency-p99', {
+  alarmDescription:
+    'p99 end-to-end latency above 1 s: hot partitions, transaction retries or cold starts.',
+  namespace: 'AWS/ApiGateway',
+  metricName: 'Latency',
+  dimensions: { ApiId: apiId },
+  extendedStatistic: 'p99',
+  period: PERIOD,
+  evaluationPeriods: 5,
+  datapointsToAlarm: 3,
+  threshold: 1000,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// The app turns its own errors into responses, so Lambda Errors counts what it cannot
+// catch: crashes at init, timeouts, out-of-memory.
+export const lambdaErrors = alarm('LambdaErrorsAlarm', 'lambda-errors', {
+  alarmDescription: 'API function invocations failing (init crash, timeout, out of memory).',
+  namespace: 'AWS/Lambda',
+  metricName: 'Errors',
+  dimensions: { FunctionName: functionName },
+  statistic: 'Sum',
+  period: PERIOD,
+  evaluationPeriods: 5,
+  datapointsToAlarm: 3,
+  threshold: 5,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// A throttled invocation is a request refused outright: the concurrency quota (or the
+// reserved concurrency) is too low for the traffic.
+export const lambdaThrottles = alarm('LambdaThrottlesAlarm', 'lambda-throttles', {
+  alarmDescription: 'API function throttled: raise reserved concurrency or the account quota.',
+  namespace: 'AWS/Lambda',
+  metricName: 'Throttles',
+  dimensions: { FunctionName: functionName },
+  statistic: 'Sum',
+  period: PERIOD,
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// ThrottledRequests is published per (TableName, Operation) only, so the alarm sums the
+// operations the service issues.
+const DYNAMO_OPERATIONS = [
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'TransactGetItems',
+  'TransactWriteItems',
+];
+
+export const dynamoThrottledRequests = alarm('DynamoThrottledRequestsAlarm', 'dynamo-throttled-requests', {
+  alarmDescription:
+    'DynamoDB requests throttled on the table (any operation): hot partition or capacity ceiling.',
+  metricQueries: [
+    ...DYNAMO_OPERATIONS.map((operation, i) => ({
+      id: `m${i}`,
+      returnData: false,
+      metric: {
+        namespace: 'AWS/DynamoDB',
+        metricName: 'ThrottledRequests',
+        dimensions: { TableName: table.name, Operation: operation },
+        stat: 'Sum',
+        period: PERIOD,
+      },
+    })),
+    {
+      id: 'throttled',
+      label: 'ThrottledRequests, all operations',
+      expression: 'SUM(FILL(METRICS(), 0))',
+      returnData: true,
+    },
+  ],
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+export const dynamoWriteThrottles = alarm('DynamoWriteThrottlesAlarm', 'dynamo-write-throttles', {
+  alarmDescription: 'Write throttle events on the table.',
+  namespace: 'AWS/DynamoDB',
+  metricName: 'WriteThrottleEvents',
+  dimensions: { TableName: table.name },
+  statistic: 'Sum',
+  period: PERIOD,
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+export const dynamoReadThrottles = alarm('DynamoReadThrottlesAlarm', 'dynamo-read-throttles', {
+  alarmDescription: 'Read throttle events on the table.',
+  namespace: 'AWS/DynamoDB',
+  metricName: 'ReadThrottleEvents',
+  dimensions: { TableName: table.name },
+  statistic: 'Sum',
+  period: PERIOD,
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// Every assignment rewrites both indexes (leaves the pool, joins byOwner). A throttled index
+// throttles the writes to the table behind it, so each gets its own alarm that names it.
+export const indexWriteThrottles = Object.fromEntries(
+  Object.keys(globalIndexes).map((index) => [
+    index,
+    alarm(
+      `DynamoIndex${index[0]!.toUpperCase()}${index.slice(1)}WriteThrottlesAlarm`,
+      `dynamo-index-${index.toLowerCase()}-write-throttles`,
+      {
+        alarmDescription: `Write throttle events on the ${index} index; they throttle the table's writes too.`,
+        namespace: 'AWS/DynamoDB',
+        metricName: 'WriteThrottleEvents',
+        dimensions: { TableName: table.name, GlobalSecondaryIndexName: index },
+        statistic: 'Sum',
+        period: PERIOD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        threshold: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+    ),
+  ]),
+);

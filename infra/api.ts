@@ -1,0 +1,64 @@
+import { jwksUrl, jwtSecret } from './secrets';
+import { table } from './table';
+
+// Deploy-time knobs, read from the shell that runs `sst deploy`: a flash sale needs them
+// raised without a code change. A bad value fails the deploy instead of the Lambda at cold start.
+function intFromEnv(name: string, { min, max }: { min: number; max: number }): number | undefined {
+  const raw = process.env[name]?.trim();
+  if (!raw) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+// Defaults equal AWS's regional account quota, so the stage never throttles below what the
+// account allows until someone sets a tighter ceiling on purpose.
+export const throttling = {
+  burstLimit: intFromEnv('API_THROTTLE_BURST', { min: 1, max: 1_000_000 }) ?? 5000,
+  rateLimit: intFromEnv('API_THROTTLE_RATE', { min: 1, max: 1_000_000 }) ?? 10000,
+};
+
+// Reserved concurrency both guarantees the API its share of the account's pool and caps it,
+// so it is opt-in: unset, the function draws on the whole unreserved pool.
+const reservedConcurrency = intFromEnv('API_RESERVED_CONCURRENCY', { min: 1, max: 100_000 });
+// Same bounds as the app's config schema, which would otherwise reject it on every cold start.
+const poolShards = intFromEnv('POOL_SHARDS', { min: 1, max: 64 });
+
+export const api = new sst.aws.ApiGatewayV2('Api', {
+  transform: {
+    stage: (args) => {
+      args.defaultRouteSettings = {
+        throttlingBurstLimit: throttling.burstLimit,
+        throttlingRateLimit: throttling.rateLimit,
+      };
+    },
+  },
+});
+
+// The app reads its configuration from process.env (the same code runs under `npm start`), so
+// the secrets are passed as variables as well as linked. An empty JWKS URL is left out rather
+// than set to '', which is not a URL.
+const environment = $resolve([table.name, jwtSecret.value, jwksUrl.value]).apply(
+  ([tableName, secret, url]) => ({
+    TABLE_NAME: tableName,
+    NODE_ENV: 'production',
+    JWT_SECRET: secret,
+    ...(url ? { JWT_JWKS_URL: url } : {}),
+    ...(poolShards === undefined ? {} : { POOL_SHARDS: String(poolShards) }),
+  }),
+);
+
+// One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.
+export const apiRoute = api.route('$default', {
+  handler: 'packages/api/src/lambda.handler',
+  runtime: 'nodejs24.x',
+  architecture: 'arm64',
+  memory: '1024 MB',
+  // Far below API Gateway's 30 s: a stuck request should free its concurrency quickly.
+  timeout: '10 seconds',
+  link: [table, jwtSecret, jwksUrl],
+  environment,
+  ...(reservedConcurrency === undefined ? {} : { concurrency: { reserved: reservedConcurrency } }),
+});

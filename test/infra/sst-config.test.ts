@@ -1,0 +1,517 @@
+// Evaluates sst.config.ts and infra/ the way `sst deploy` would, with SST's globals replaced by
+// recorders: SST's CLI needs the internet (it downloads Pulumi), so this is how the deployment
+// is proven here. Nothing from `sst` or Pulumi is loaded.
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TTL_ATTRIBUTE, tableDefinition } from '../../packages/core/src/db/table-definition.ts';
+
+// A variable specifier keeps the type checker out of sst.config.ts and infra/, whose globals
+// only exist under SST (tsconfig excludes them); Vitest resolves it at run time all the same.
+const CONFIG = '../../sst.config.ts';
+const TABLE = '../../infra/table.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Recorders
+
+/** Enough of Pulumi's Output for infra code: apply() runs at once and flattens nested outputs. */
+class FakeOutput<T> {
+  constructor(readonly value: T) {}
+  apply<U>(fn: (value: T) => U): FakeOutput<U extends FakeOutput<infer V> ? V : U> {
+    const next = fn(this.value);
+    return (next instanceof FakeOutput ? next : new FakeOutput(next)) as never;
+  }
+}
+const out = <T>(value: T) => new FakeOutput(value);
+
+/** Deep value of anything that may hold outputs, for assertions. */
+function resolve(value: unknown): any {
+  if (value instanceof FakeOutput) return resolve(value.value);
+  if (Array.isArray(value)) return value.map(resolve);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
+  }
+  return value;
+}
+
+interface Recorded {
+  type: string;
+  name: string;
+  args: any;
+  /** Args of an underlying resource after the component's `transform` for it ran. */
+  transformed: Record<string, any>;
+  instance: object;
+}
+
+let records: Recorded[] = [];
+
+function record(instance: object, type: string, name: string, args: any): Recorded {
+  const entry: Recorded = { type, name, args, transformed: {}, instance };
+  records.push(entry);
+  return entry;
+}
+
+/** What SST's `transform()` does: a callback edits the args in place, an object is merged. */
+function applyTransform(transform: unknown, base: Record<string, any>) {
+  if (typeof transform === 'function') {
+    transform(base, {}, 'recorded');
+    return base;
+  }
+  return transform ? { ...base, ...transform } : base;
+}
+
+class Dynamo {
+  readonly name: FakeOutput<string>;
+  readonly arn: FakeOutput<string>;
+  constructor(name: string, args: any) {
+    const entry = record(this, 'sst.aws.Dynamo', name, args);
+    // Starts empty so that the assertions see what infra/ sets, not SST's defaults.
+    entry.transformed.table = applyTransform(args.transform?.table, {});
+    this.name = out(`${name}-physical-name`);
+    this.arn = out(`arn:aws:dynamodb:us-east-1:123456789012:table/${name}-physical-name`);
+  }
+  get nodes() {
+    return { table: out({ name: this.name, arn: this.arn }) };
+  }
+}
+
+class ApiGatewayV2 {
+  readonly url = out('https://abc123.execute-api.us-east-1.amazonaws.com');
+  readonly nodes = { api: { id: out('abc123'), executionArn: out('arn:aws:execute-api:abc123') } };
+  constructor(name: string, args: any = {}) {
+    const entry = record(this, 'sst.aws.ApiGatewayV2', name, args);
+    entry.transformed.stage = applyTransform(args.transform?.stage, {
+      apiId: this.nodes.api.id,
+      autoDeploy: true,
+      name: '$default',
+    });
+  }
+  route(rawRoute: string, handler: any, args: any = {}) {
+    const route = {};
+    record(route, 'sst.aws.ApiGatewayV2.route', rawRoute, { handler, ...args });
+    const fnName = out('coupon-books-route-handler-fn');
+    return Object.assign(route, {
+      nodes: { function: out({ name: fnName, arn: out('arn:aws:lambda:us-east-1:123456789012:function:fn') }) },
+    });
+  }
+}
+
+/** What `sst secret set` has stored for the stage being deployed. */
+let secretValues: Record<string, string> = {};
+
+class Secret {
+  readonly name: FakeOutput<string>;
+  readonly value: FakeOutput<string>;
+  readonly placeholder: FakeOutput<string | undefined>;
+  constructor(name: string, placeholder?: string) {
+    record(this, 'sst.Secret', name, { placeholder });
+    const value = secretValues[name] ?? placeholder;
+    // As SST does: a secret with neither a stored value nor a placeholder stops the deploy.
+    if (typeof value !== 'string') {
+      throw new Error(`Set a value for ${name} with \`sst secret set ${name} <value>\``);
+    }
+    this.name = out(name);
+    this.value = out(value);
+    this.placeholder = out(placeholder);
+  }
+}
+
+/** A plain Pulumi resource: records its args and exposes the common outputs. */
+function pulumiResource(type: string) {
+  return class {
+    readonly arn: FakeOutput<string>;
+    readonly id: FakeOutput<string>;
+    readonly name: FakeOutput<string>;
+    constructor(name: string, args: any = {}) {
+      record(this, type, name, args);
+      this.arn = out(`arn:${type}:${name}`);
+      this.id = out(`${name}-id`);
+      this.name = out(`${name}-physical-name`);
+    }
+  };
+}
+
+const globals = {
+  $config: (config: unknown) => config,
+  $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) =>
+    out(strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(resolve(values[i])) : ''), '')),
+  $resolve: (values: unknown[]) => out(values.map(resolve)),
+  sst: { Secret, aws: { Dynamo, ApiGatewayV2 } },
+  aws: {
+    cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm') },
+    sns: {
+      Topic: pulumiResource('aws.sns.Topic'),
+      TopicSubscription: pulumiResource('aws.sns.TopicSubscription'),
+    },
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Running the config
+
+/** Variables infra/ reads at deploy time; cleared so the shell running the tests cannot leak in. */
+const DEPLOY_ENV = [
+  'ALARM_EMAIL',
+  'API_THROTTLE_BURST',
+  'API_THROTTLE_RATE',
+  'API_RESERVED_CONCURRENCY',
+  'POOL_SHARDS',
+];
+const savedEnv = Object.fromEntries(DEPLOY_ENV.map((k) => [k, process.env[k]]));
+
+function setDeployEnv(env: Record<string, string>) {
+  for (const k of DEPLOY_ENV) delete process.env[k];
+  Object.assign(process.env, env);
+}
+
+async function loadConfig() {
+  return (await import(/* @vite-ignore */ CONFIG)).default;
+}
+
+/** One `sst deploy --stage <stage>`: app() then run(), on fresh modules and empty recorders. */
+async function deploy(
+  stage: string,
+  {
+    env = {},
+    secrets = { JwtSecret: 'test-jwt-secret' },
+  }: { env?: Record<string, string>; secrets?: Record<string, string> } = {},
+) {
+  vi.resetModules();
+  records = [];
+  secretValues = secrets;
+  setDeployEnv(env);
+  const config = await loadConfig();
+  const app = config.app({ stage });
+  // SST derives $app from app()'s answer; infra/ reads protect from it.
+  Object.assign(globalThis, { $app: { name: app.name, stage, removal: app.removal, protect: app.protect } });
+  const outputs = resolve(await config.run());
+  return { app, outputs, records: [...records] };
+}
+
+type Deployment = Awaited<ReturnType<typeof deploy>>;
+
+function only(d: Deployment, type: string, name?: string): Recorded {
+  const found = d.records.filter((r) => r.type === type && (name === undefined || r.name === name));
+  expect(found, `${type} ${name ?? ''}`).toHaveLength(1);
+  return found[0]!;
+}
+
+function alarms(d: Deployment) {
+  return d.records
+    .filter((r) => r.type === 'aws.cloudwatch.MetricAlarm')
+    .map((r) => ({ ...r, args: resolve(r.args) }));
+}
+
+beforeAll(() => {
+  Object.assign(globalThis, globals);
+});
+
+afterEach(() => {
+  setDeployEnv({});
+  for (const [k, v] of Object.entries(savedEnv)) if (v !== undefined) process.env[k] = v;
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('app()', () => {
+  it('removes everything on a development stage', async () => {
+    const app = (await loadConfig()).app({ stage: 'dev' });
+    expect(app).toMatchObject({ name: 'coupon-books', removal: 'remove', protect: false, home: 'aws' });
+    expect(app.providers.aws.region).toMatch(/^[a-z]{2}-[a-z]+-\d$/);
+  });
+
+  it.each(['production', 'prod'])('retains and protects the %s stage', async (stage) => {
+    const app = (await loadConfig()).app({ stage });
+    expect(app).toMatchObject({ removal: 'retain', protect: true });
+  });
+});
+
+describe('run() on a development stage', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('dev');
+  });
+
+  it('creates the single table with its keys, indexes and TTL', () => {
+    const { args } = only(d, 'sst.aws.Dynamo', 'Coupons');
+    expect(args.fields).toEqual({
+      pk: 'string',
+      sk: 'string',
+      gsi1pk: 'string',
+      gsi1sk: 'string',
+      gsi2pk: 'string',
+      gsi2sk: 'string',
+    });
+    expect(args.primaryIndex).toEqual({ hashKey: 'pk', rangeKey: 'sk' });
+    expect(Object.keys(args.globalIndexes).sort()).toEqual(['byOwner', 'pool']);
+    expect(args.globalIndexes.pool).toEqual({ hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projection: 'keys-only' });
+    expect(args.globalIndexes.byOwner).toMatchObject({ hashKey: 'gsi2pk', rangeKey: 'gsi2sk' });
+    expect(args.globalIndexes.byOwner.projection ?? 'all').toBe('all');
+    expect(args.ttl).toBe('expiresAt');
+  });
+
+  it('bills on demand with point-in-time recovery, and leaves deletion protection off', () => {
+    const table = only(d, 'sst.aws.Dynamo', 'Coupons');
+    expect(table.transformed.table.billingMode).toBe('PAY_PER_REQUEST');
+    expect(table.transformed.table.pointInTimeRecovery).toEqual({ enabled: true });
+    expect(table.args.deletionProtection).toBe(false);
+  });
+
+  it('declares the JWT secret as required and the JWKS URL as optional', () => {
+    expect(only(d, 'sst.Secret', 'JwtSecret').args.placeholder).toBeUndefined();
+    expect(only(d, 'sst.Secret', 'JwksUrl').args.placeholder).toBe('');
+  });
+
+  it('throttles the HTTP API stage with the default limits', () => {
+    const apiGw = only(d, 'sst.aws.ApiGatewayV2', 'Api');
+    expect(apiGw.transformed.stage.defaultRouteSettings).toEqual({
+      throttlingBurstLimit: 5000,
+      throttlingRateLimit: 10000,
+    });
+    // The transform adds to SST's stage, it does not replace it.
+    expect(apiGw.transformed.stage.name).toBe('$default');
+  });
+
+  it('routes everything to the Hono Lambda on Node 24, arm64', () => {
+    const route = only(d, 'sst.aws.ApiGatewayV2.route', '$default');
+    expect(route.args.handler).toMatchObject({
+      handler: 'packages/api/src/lambda.handler',
+      runtime: 'nodejs24.x',
+      architecture: 'arm64',
+      memory: '1024 MB',
+      timeout: '10 seconds',
+    });
+    expect(route.args.handler.concurrency).toBeUndefined();
+  });
+
+  it('links the Lambda to the table and both secrets', () => {
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    const table = only(d, 'sst.aws.Dynamo', 'Coupons').instance;
+    const jwt = only(d, 'sst.Secret', 'JwtSecret').instance;
+    const jwks = only(d, 'sst.Secret', 'JwksUrl').instance;
+    expect(handler.link).toHaveLength(3);
+    expect(handler.link).toContain(table);
+    expect(handler.link).toContain(jwt);
+    expect(handler.link).toContain(jwks);
+  });
+
+  it("gives the Lambda the table name and the app's variables, without an empty JWKS URL", () => {
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    expect(resolve(handler.environment)).toEqual({
+      TABLE_NAME: 'Coupons-physical-name',
+      NODE_ENV: 'production',
+      JWT_SECRET: 'test-jwt-secret',
+    });
+  });
+
+  it('alarms on API 5xx and p99 latency for this API', () => {
+    const all = alarms(d);
+    const fivexx = all.find((a) => a.args.metricName === '5xx');
+    expect(fivexx?.args).toMatchObject({ namespace: 'AWS/ApiGateway', dimensions: { ApiId: 'abc123' } });
+    const latency = all.find((a) => a.args.metricName === 'Latency');
+    expect(latency?.args).toMatchObject({
+      namespace: 'AWS/ApiGateway',
+      extendedStatistic: 'p99',
+      dimensions: { ApiId: 'abc123' },
+    });
+    expect(latency?.args.statistic).toBeUndefined();
+  });
+
+  it("alarms on the route function's errors and throttles", () => {
+    const all = alarms(d);
+    for (const metricName of ['Errors', 'Throttles']) {
+      const a = all.find((x) => x.args.metricName === metricName);
+      expect(a?.args, metricName).toMatchObject({
+        namespace: 'AWS/Lambda',
+        dimensions: { FunctionName: 'coupon-books-route-handler-fn' },
+      });
+    }
+  });
+
+  it('alarms on DynamoDB throttling of the table and of each index', () => {
+    const all = alarms(d);
+    const tableName = 'Coupons-physical-name';
+    const write = all.filter((a) => a.args.metricName === 'WriteThrottleEvents');
+    expect(write.map((a) => a.args.dimensions)).toEqual(
+      expect.arrayContaining([
+        { TableName: tableName },
+        { TableName: tableName, GlobalSecondaryIndexName: 'pool' },
+        { TableName: tableName, GlobalSecondaryIndexName: 'byOwner' },
+      ]),
+    );
+    expect(all.find((a) => a.args.metricName === 'ReadThrottleEvents')?.args.dimensions).toEqual({
+      TableName: tableName,
+    });
+
+    const throttled = all.find((a) =>
+      a.args.metricQueries?.some((q: any) => q.metric?.metricName === 'ThrottledRequests'),
+    );
+    expect(throttled).toBeDefined();
+    const queries = throttled!.args.metricQueries as any[];
+    const operations = queries.filter((q) => q.metric).map((q) => q.metric.dimensions.Operation);
+    expect(operations).toEqual(expect.arrayContaining(['TransactWriteItems', 'UpdateItem', 'Query', 'GetItem']));
+    for (const q of queries.filter((q) => q.metric)) expect(q.metric.dimensions.TableName).toBe(tableName);
+    // Exactly one series is what the alarm watches.
+    expect(queries.filter((q) => q.returnData)).toHaveLength(1);
+  });
+
+  it('gives every alarm a stage-scoped name and treats no data as healthy', () => {
+    const all = alarms(d);
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    const names = all.map((a) => a.args.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const a of all) {
+      expect(a.args.name).toMatch(/^coupon-books-dev-/);
+      expect(a.args.treatMissingData).toBe('notBreaching');
+      expect(a.args.alarmDescription).toBeTruthy();
+    }
+  });
+
+  it('creates no SNS topic when ALARM_EMAIL is unset', () => {
+    expect(d.records.filter((r) => r.type.startsWith('aws.sns.'))).toEqual([]);
+    for (const a of alarms(d)) expect(a.args.alarmActions).toEqual([]);
+  });
+
+  it('outputs the API URL and the table name', () => {
+    expect(d.outputs).toEqual({
+      apiUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com',
+      tableName: 'Coupons-physical-name',
+    });
+  });
+});
+
+describe('run() on the production stage', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('production');
+  });
+
+  it('turns deletion protection on and keeps on-demand billing and PITR', () => {
+    const table = only(d, 'sst.aws.Dynamo', 'Coupons');
+    expect(table.args.deletionProtection).toBe(true);
+    expect(table.transformed.table).toMatchObject({
+      billingMode: 'PAY_PER_REQUEST',
+      pointInTimeRecovery: { enabled: true },
+    });
+  });
+
+  it('names alarms after the stage', () => {
+    for (const a of alarms(d)) expect(a.args.name).toMatch(/^coupon-books-production-/);
+  });
+
+  it('protects a stage called prod the same way', async () => {
+    const prod = await deploy('prod');
+    expect(only(prod, 'sst.aws.Dynamo', 'Coupons').args.deletionProtection).toBe(true);
+  });
+});
+
+describe('deploy-time settings', () => {
+  it('takes the throttling limits, reserved concurrency and pool shards from the environment', async () => {
+    const d = await deploy('dev', {
+      env: {
+        API_THROTTLE_BURST: '20000',
+        API_THROTTLE_RATE: '40000',
+        API_RESERVED_CONCURRENCY: '500',
+        POOL_SHARDS: '32',
+      },
+    });
+    expect(only(d, 'sst.aws.ApiGatewayV2', 'Api').transformed.stage.defaultRouteSettings).toEqual({
+      throttlingBurstLimit: 20000,
+      throttlingRateLimit: 40000,
+    });
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    expect(handler.concurrency).toEqual({ reserved: 500 });
+    expect(resolve(handler.environment).POOL_SHARDS).toBe('32');
+  });
+
+  it.each([
+    ['API_THROTTLE_RATE', 'lots'],
+    ['API_THROTTLE_BURST', '0'],
+    ['POOL_SHARDS', '65'],
+    ['API_RESERVED_CONCURRENCY', '1.5'],
+  ])('refuses %s=%s at deploy time', async (name, value) => {
+    await expect(deploy('dev', { env: { [name]: value } })).rejects.toThrow(name);
+  });
+
+  it('sends every alarm to an SNS topic with an email subscription when ALARM_EMAIL is set', async () => {
+    const d = await deploy('production', { env: { ALARM_EMAIL: 'oncall@example.com' } });
+    const topic = only(d, 'aws.sns.Topic');
+    const subscription = only(d, 'aws.sns.TopicSubscription');
+    const topicArn = resolve((topic.instance as { arn: unknown }).arn);
+    expect(resolve(subscription.args)).toEqual({ topic: topicArn, protocol: 'email', endpoint: 'oncall@example.com' });
+    const all = alarms(d);
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    for (const a of all) {
+      expect(a.args.alarmActions).toEqual([topicArn]);
+      expect(a.args.okActions).toEqual([topicArn]);
+    }
+  });
+
+  it('passes a JWKS URL to the app once one is set', async () => {
+    const jwks = 'https://idp.example.com/.well-known/jwks.json';
+    const d = await deploy('dev', { secrets: { JwtSecret: 's', JwksUrl: jwks } });
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    expect(resolve(handler.environment)).toMatchObject({ JWT_SECRET: 's', JWT_JWKS_URL: jwks });
+  });
+
+  it('fails the deploy while JwtSecret has no value', async () => {
+    await expect(deploy('dev', { secrets: {} })).rejects.toThrow('JwtSecret');
+  });
+});
+
+describe('infra/table.ts agrees with the local table definition', () => {
+  const local = tableDefinition('x');
+  let args: any;
+  beforeAll(async () => {
+    vi.resetModules();
+    records = [];
+    Object.assign(globalThis, { $app: { name: 'coupon-books', stage: 'dev', removal: 'remove', protect: false } });
+    await import(/* @vite-ignore */ TABLE);
+    args = records.find((r) => r.type === 'sst.aws.Dynamo')!.args;
+  });
+
+  const keysOf = (schema: { AttributeName?: string; KeyType?: string }[] | undefined) => ({
+    hashKey: schema?.find((k) => k.KeyType === 'HASH')?.AttributeName,
+    rangeKey: schema?.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+  });
+
+  it('has the same attributes and types', () => {
+    const types: Record<string, string> = { string: 'S', number: 'N', binary: 'B' };
+    const deployed = Object.entries(args.fields as Record<string, string>)
+      .map(([name, type]) => ({ AttributeName: name, AttributeType: types[type] }))
+      .sort((a, b) => a.AttributeName.localeCompare(b.AttributeName));
+    const localAttributes = [...(local.AttributeDefinitions ?? [])].sort((a, b) =>
+      a.AttributeName!.localeCompare(b.AttributeName!),
+    );
+    expect(deployed).toEqual(localAttributes);
+  });
+
+  it('has the same primary key', () => {
+    expect(args.primaryIndex).toEqual(keysOf(local.KeySchema));
+  });
+
+  it('has the same global indexes, keys and projections', () => {
+    const projection = (p: string | undefined) => ({ 'keys-only': 'KEYS_ONLY', all: 'ALL' })[p ?? 'all'];
+    const deployed = Object.entries(args.globalIndexes as Record<string, any>)
+      .map(([name, index]) => ({
+        name,
+        hashKey: index.hashKey,
+        rangeKey: index.rangeKey,
+        projection: projection(index.projection),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const localIndexes = (local.GlobalSecondaryIndexes ?? [])
+      .map((index) => ({
+        name: index.IndexName,
+        ...keysOf(index.KeySchema),
+        projection: index.Projection?.ProjectionType,
+      }))
+      .sort((a, b) => a.name!.localeCompare(b.name!));
+    expect(deployed).toEqual(localIndexes);
+    expect(deployed.map((i) => i.name)).toEqual(['byOwner', 'pool']);
+  });
+
+  it('uses the same TTL attribute and billing mode', () => {
+    expect(args.ttl).toBe(TTL_ATTRIBUTE);
+    const table = records.find((r) => r.type === 'sst.aws.Dynamo')!;
+    expect(table.transformed.table.billingMode).toBe(local.BillingMode);
+  });
+});
