@@ -17,3 +17,4 @@ export * from './services/redeem.ts';
 export * from './services/user-coupons.ts';
 export type { CodeView, CodeStatus } from './services/code-view.ts';
 export * from './services/idempotency.ts';
+export { installFaultInjection, type Fault } from './db/fault-injection.ts';

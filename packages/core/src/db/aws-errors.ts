@@ -12,16 +12,19 @@ const THROTTLING = new Set([
 
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'TimeoutError', 'NetworkingError']);
 
-/** Throttling, an outage or a network fault: the caller may retry later. */
-export function isTransientAwsError(e: unknown): boolean {
-  const err = e as { name?: string; code?: string; $retryable?: unknown; cause?: { code?: string } };
-  if (!err || typeof err !== 'object') return false;
+/**
+ * Throttling, an outage or a network fault: the caller may retry later.
+ * ElectroDB wraps SDK errors, so the cause chain is followed.
+ */
+export function isTransientAwsError(e: unknown, depth = 0): boolean {
+  const err = e as { name?: string; code?: string; $retryable?: unknown; cause?: unknown };
+  if (!err || typeof err !== 'object' || depth > 4) return false;
   return (
     THROTTLING.has(err.name ?? '') ||
     NETWORK.has(err.name ?? '') ||
     NETWORK.has(err.code ?? '') ||
-    NETWORK.has(err.cause?.code ?? '') ||
-    err.$retryable !== undefined
+    err.$retryable !== undefined ||
+    isTransientAwsError(err.cause, depth + 1)
   );
 }
 
