@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
-import { createApp, createCoreContext, startServer } from '@coupons/api';
+import { createApp, createCoreContext, readCorsOrigins, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { mintToken } from './lib/tokens.ts';
 
@@ -21,7 +21,11 @@ const env = { ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, JWT_SECRET: secre
 const config = loadConfig(env);
 const created = await ensureTable(createDynamoDbClient(config), config.TABLE_NAME);
 
-const app = createApp({ core: createCoreContext(env), auth: { hs256Secret: secret } });
+const app = createApp({
+  core: createCoreContext(env),
+  auth: { hs256Secret: secret, jwksUrl: process.env.JWT_JWKS_URL || undefined },
+  corsOrigins: readCorsOrigins(),
+});
 const server = await startServer(app, port);
 
 const tenant = 'demo';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
-import { createApp, createCoreContext, startServer } from '@coupons/api';
+import { createApp, createCoreContext, startServer, type AppDeps } from '@coupons/api';
 import { mintToken } from '../../scripts/lib/tokens.ts';
 
 export const SECRET = 'test-secret-0123456789abcdef';
@@ -19,14 +19,18 @@ export interface CallResult {
  * A real API on a real port over its own table in the shared DynamoDB
  * Local: requests go through HTTP, the SDK and the database, nothing mocked.
  */
-export async function startTestApi(name: string, env: Record<string, string> = {}) {
+export async function startTestApi(
+  name: string,
+  env: Record<string, string> = {},
+  appOptions: { auth?: AppDeps['auth']; corsOrigins?: string[] } = {},
+) {
   const table = `${name}-${randomUUID().slice(0, 8)}`;
   const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: table, AWS_REGION: 'us-east-1', ...env };
   const core: CoreContext = createCoreContext(fullEnv);
   const raw = createDynamoDbClient(core.config);
   await ensureTable(raw, table);
   const logs: Record<string, unknown>[] = [];
-  const app = createApp({ core, auth: { hs256Secret: SECRET }, log: (l) => logs.push(l) });
+  const app = createApp({ core, auth: appOptions.auth ?? { hs256Secret: SECRET }, corsOrigins: appOptions.corsOrigins, log: (l) => logs.push(l) });
   const server = await startServer(app, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const doc = createDocumentClient(raw);

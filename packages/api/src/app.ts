@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { AppError } from '@coupons/core';
 import type { AppDeps, AppEnv } from './env.ts';
 import { authenticate } from './middleware/auth/index.ts';
@@ -34,6 +35,17 @@ export function createApp(deps: AppDeps) {
   app.use(requestId());
   app.use(requestLog(deps.log ?? jsonLogSink));
   app.use(secureHeaders());
+  if (deps.corsOrigins?.length) {
+    app.use(
+      cors({
+        origin: deps.corsOrigins,
+        allowMethods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+        exposeHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
+        maxAge: 600,
+      }),
+    );
+  }
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

@@ -1,4 +1,5 @@
 import type { Actor, CoreContext, IdempotencyClaim } from '@coupons/core';
+import type { AuthOptions } from './middleware/auth/index.ts';
 
 /** Variables middleware puts on the context for handlers. */
 export interface AppEnv {
@@ -13,6 +14,8 @@ export interface AppEnv {
 
 export interface AppDeps {
   core: CoreContext;
-  auth: { hs256Secret: string };
+  auth: AuthOptions;
+  /** Origins of browser apps allowed to call the API; none by default. */
+  corsOrigins?: string[];
   log?: (line: Record<string, unknown>) => void;
 }

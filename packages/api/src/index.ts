@@ -1,5 +1,5 @@
 export { createApp, type App, MAX_BODY_BYTES } from './app.ts';
 export { startServer } from './server.ts';
-export { createCoreContext, readAuthConfig } from './runtime.ts';
+export { createCoreContext, readAuthConfig, readCorsOrigins } from './runtime.ts';
 export { STATUS_BY_CODE } from './error-response.ts';
 export type { AppDeps } from './env.ts';

@@ -29,8 +29,9 @@ const PAGE = `<!doctype html>
 </body>
 </html>`;
 
-// Inline scripts would need a CSP exception; a served file does not.
-const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout', tryItOutEnabled: false });`;
+// Inline scripts would need a CSP exception; a served file does not. validatorUrl: null, or on any
+// host but localhost the page loads a badge from validator.swagger.io, telling it where the API is.
+const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout', tryItOutEnabled: false, validatorUrl: null });`;
 
 /**
  * Where the swagger-ui files are, looked up on first use so a missing copy costs the docs page,

@@ -1,8 +1,20 @@
 import type { MiddlewareHandler } from 'hono';
-import { verify } from 'hono/jwt';
+import { decode, verify } from 'hono/jwt';
 import { z } from 'zod';
 import { AppError, type Actor } from '@coupons/core';
 import type { AppEnv } from '../../env.ts';
+import { jwksVerifier } from './jwks.ts';
+
+export interface AuthOptions {
+  /** HS256 secret (local, tests, or a backend that signs its own tokens). */
+  hs256Secret?: string;
+  /** RS256 public keys, in production (e.g. Cognito's JWKS URL). */
+  jwksUrl?: string;
+  /** Tolerance for clocks that disagree, on `exp` and `nbf`. */
+  clockSkewSeconds?: number;
+}
+
+export const MAX_CLOCK_SKEW_SECONDS = 60;
 
 const ClaimsSchema = z.object({
   sub: z.string().min(1).max(128),
@@ -10,28 +22,49 @@ const ClaimsSchema = z.object({
   tenant: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   role: z.enum(['admin', 'service', 'user']),
   exp: z.number(),
+  nbf: z.number().optional(),
 });
 
 const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', message);
 
 /**
- * Bearer JWT, HS256 with the configured secret, algorithm pinned (a token
- * that names another algorithm is refused), `exp` required. Puts the
- * caller on the context as `actor`.
+ * Bearer JWT. Each algorithm is pinned to its own key source: HS256 to the
+ * secret, RS256 to the JWKS; any other `alg` (including `none`) is refused.
+ * `exp` is required; `exp` and `nbf` allow at most 60 s of clock skew.
+ * Puts the caller on the context as `actor`.
  */
-export function authenticate(options: { hs256Secret: string }): MiddlewareHandler<AppEnv> {
+export function authenticate(options: AuthOptions): MiddlewareHandler<AppEnv> {
+  const skew = Math.min(options.clockSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS, MAX_CLOCK_SKEW_SECONDS);
+  const rs256 = options.jwksUrl ? jwksVerifier(options.jwksUrl) : undefined;
+
+  async function verifySignature(token: string) {
+    let header: { alg?: string; kid?: string };
+    try {
+      header = decode(token).header as typeof header;
+    } catch {
+      throw unauthenticated('The token is not a JWT.');
+    }
+    try {
+      if (header.alg === 'HS256' && options.hs256Secret) {
+        return await verify(token, options.hs256Secret, { alg: 'HS256', exp: false, nbf: false, iat: false });
+      }
+      if (header.alg === 'RS256' && rs256) return await rs256(token, header.kid);
+    } catch {
+      throw unauthenticated('The token is badly signed.');
+    }
+    throw unauthenticated(`Tokens signed with ${header.alg ?? 'no algorithm'} are not accepted.`);
+  }
+
   return async (c, next) => {
     const header = c.req.header('authorization');
     const match = header?.match(/^Bearer\s+(\S+)$/i);
     if (!match) throw unauthenticated('A bearer token is required.');
-    let payload: unknown;
-    try {
-      payload = await verify(match[1]!, options.hs256Secret, 'HS256');
-    } catch {
-      throw unauthenticated('The token is expired, not yet valid or badly signed.');
-    }
+    const payload = await verifySignature(match[1]!);
     const claims = ClaimsSchema.safeParse(payload);
     if (!claims.success) throw unauthenticated('The token lacks sub, tenant, role (admin, service or user) or exp.');
+    const now = Math.floor(Date.now() / 1000);
+    if (claims.data.exp + skew <= now) throw unauthenticated('The token has expired.');
+    if (claims.data.nbf !== undefined && claims.data.nbf - skew > now) throw unauthenticated('The token is not valid yet.');
     const actor: Actor = { sub: claims.data.sub, tenant: claims.data.tenant, role: claims.data.role };
     c.set('actor', actor);
     await next();

@@ -1,0 +1,44 @@
+import type { JWTPayload } from 'hono/utils/jwt/types';
+import { verify } from 'hono/jwt';
+
+type Jwk = { kty?: string; kid?: string; alg?: string; use?: string; n?: string; e?: string };
+
+/**
+ * Public keys from a JWKS URL (e.g. Cognito), cached per instance. An
+ * unknown `kid` refetches (keys rotate), at most once every 30 s so a flood
+ * of forged kids cannot turn into a flood of fetches.
+ */
+export function jwksVerifier(url: string, options: { cacheMs?: number; refetchFloorMs?: number } = {}) {
+  const cacheMs = options.cacheMs ?? 10 * 60_000;
+  const refetchFloorMs = options.refetchFloorMs ?? 30_000;
+  let keys: Jwk[] = [];
+  let fetchedAt = 0;
+  let inflight: Promise<void> | null = null;
+
+  async function refresh() {
+    inflight ??= (async () => {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+        if (!res.ok) throw new Error(`JWKS ${res.status}`);
+        const body = (await res.json()) as { keys?: Jwk[] };
+        keys = (body.keys ?? []).filter((k) => k.kty === 'RSA' && (k.use === undefined || k.use === 'sig'));
+        fetchedAt = Date.now();
+      } finally {
+        inflight = null;
+      }
+    })();
+    await inflight;
+  }
+
+  return async function verifyRs256(token: string, kid: string | undefined): Promise<JWTPayload> {
+    if (Date.now() - fetchedAt > cacheMs) await refresh();
+    let key = keys.find((k) => k.kid === kid);
+    if (!key && Date.now() - fetchedAt > refetchFloorMs) {
+      await refresh();
+      key = keys.find((k) => k.kid === kid);
+    }
+    if (!key) throw new Error('unknown key id');
+    // Time claims are checked by the caller, with a bounded clock skew.
+    return verify(token, key as Parameters<typeof verify>[1], { alg: 'RS256', exp: false, nbf: false, iat: false });
+  };
+}

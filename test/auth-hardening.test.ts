@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sign } from 'hono/jwt';
+import { SECRET, expectError, startTestApi, type TestApi } from './support/harness.ts';
+
+// RS256 from a JWKS URL, as production uses with Cognito: the key set is
+// generated here and served from 127.0.0.1, so the real fetch and the real
+// signature check run.
+const now = () => Math.floor(Date.now() / 1000);
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const kid = randomUUID();
+const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
+const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256' };
+let jwksServer: Server;
+let jwksHits = 0;
+let api: TestApi;
+
+const rs256 = (claims: Record<string, unknown>) => sign({ exp: now() + 300, ...claims }, privateJwk as any, 'RS256');
+const hs256 = (claims: Record<string, unknown>) => sign(claims, SECRET, 'HS256');
+const claims = { sub: 'a-1', tenant: 't1', role: 'admin' };
+
+beforeAll(async () => {
+  jwksServer = createServer((_req, res) => {
+    jwksHits++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', () => r()));
+  const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`;
+  api = await startTestApi('auth-hardening', {}, { auth: { hs256Secret: SECRET, jwksUrl }, corsOrigins: ['https://app.example.com'] });
+});
+afterAll(async () => {
+  await api.close();
+  jwksServer.close();
+});
+
+describe('RS256 tokens from a JWKS URL', () => {
+  it('a token signed with the published key is accepted, and the key set is cached', async () => {
+    const first = await api.call('GET', '/coupons', { token: await rs256(claims) });
+    const second = await api.call('GET', '/coupons', { token: await rs256(claims) });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(jwksHits).toBe(1);
+  });
+
+  it('a token signed with another RSA key, or naming an unknown kid, is refused', async () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+    const forged = await sign({ ...claims, exp: now() + 300 }, { ...other, kid, alg: 'RS256' } as any, 'RS256');
+    expectError(await api.call('GET', '/coupons', { token: forged }), 401, 'UNAUTHENTICATED');
+    const unknownKid = await sign({ ...claims, exp: now() + 300 }, { ...privateJwk, kid: 'nope' } as any, 'RS256');
+    expectError(await api.call('GET', '/coupons', { token: unknownKid }), 401, 'UNAUTHENTICATED');
+  });
+
+  it('the public key cannot be used as an HS256 secret (algorithm confusion)', async () => {
+    const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const confused = await sign({ ...claims, exp: now() + 300 }, pem, 'HS256');
+    expectError(await api.call('GET', '/coupons', { token: confused }), 401, 'UNAUTHENTICATED');
+  });
+});
+
+describe('time claims', () => {
+  it('exp is required', async () => {
+    expectError(await api.call('GET', '/coupons', { token: await hs256(claims) }), 401, 'UNAUTHENTICATED');
+  });
+
+  it('up to 60 s of clock skew is tolerated on exp, not more', async () => {
+    expect((await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() - 30 }) })).status).toBe(200);
+    expectError(await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() - 90 }) }), 401, 'UNAUTHENTICATED');
+  });
+
+  it('a token not valid before a time beyond the skew is refused', async () => {
+    expect((await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() + 300, nbf: now() + 30 }) })).status).toBe(200);
+    expectError(await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() + 300, nbf: now() + 120 }) }), 401, 'UNAUTHENTICATED');
+  });
+});
+
+describe('headers', () => {
+  it('secure headers are set on every response', async () => {
+    const r = await api.call('GET', '/health');
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('x-frame-options')).toBeTruthy();
+    expect(r.headers.get('strict-transport-security')).toBeTruthy();
+  });
+
+  it('CORS answers configured app origins only', async () => {
+    const allowed = await api.call('OPTIONS', '/coupons/assign', {
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,idempotency-key' },
+    });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(allowed.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+    const other = await api.call('OPTIONS', '/coupons/assign', {
+      headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+    });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
