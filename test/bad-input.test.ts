@@ -93,14 +93,14 @@ const cases: Case[] = [
 
 describe('bad input on every route', () => {
   it.each(cases)('%s: precise 4xx, table unchanged', async (_name, method, path, token, body, status, code) => {
-    const before = await api.scan();
+    const before = await api.scanState();
     const r = await api.call(method, path(), { token: await token(), body: typeof body === 'function' ? body() : body });
     expectError(r, status, code);
-    expect(await api.scan()).toEqual(before);
+    expect(await api.scanState()).toEqual(before);
   });
 
   it('malformed JSON on every POST and PATCH → 400 MALFORMED_JSON, table unchanged', async () => {
-    const before = await api.scan();
+    const before = await api.scanState();
     const token = await admin();
     for (const [method, path] of [
       ['POST', '/coupons'],
@@ -115,7 +115,7 @@ describe('bad input on every route', () => {
     ] as const) {
       expectError(await api.call(method, path, { token, raw: '{"name": "x",' }), 400, 'MALFORMED_JSON');
     }
-    expect(await api.scan()).toEqual(before);
+    expect(await api.scanState()).toEqual(before);
   });
 
   it('no error body ever carries a stack trace or an AWS error name', async () => {
@@ -125,9 +125,9 @@ describe('bad input on every route', () => {
   });
   // Last: the server answers before reading the whole body, which spoils the client's kept-alive socket.
   it('a body over 1 MiB → 413 PAYLOAD_TOO_LARGE, table unchanged', async () => {
-    const before = await api.scan();
+    const before = await api.scanState();
     const raw = JSON.stringify({ name: 'x', description: 'y'.repeat(1024 * 1024 + 10) });
     expectError(await api.call('POST', '/coupons', { token: await admin(), raw }), 413, 'PAYLOAD_TOO_LARGE');
-    expect(await api.scan()).toEqual(before);
+    expect(await api.scanState()).toEqual(before);
   });
 });

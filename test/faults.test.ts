@@ -30,7 +30,7 @@ describe('transaction conflicts', () => {
 
   it('that never end answer 503 UNAVAILABLE with Retry-After after a bounded number of attempts, writing nothing', async () => {
     const { book } = await bookWithCodes(api, 3);
-    const before = await api.scan();
+    const before = await api.scanState();
     faults.clear();
     faults.inject('TransactionConflict', 1000, 'TransactWriteItemsCommand');
     const r = await api.call('POST', '/coupons/assign', { token: await user('unlucky'), body: { bookId: book.id } });
@@ -38,7 +38,7 @@ describe('transaction conflicts', () => {
     expect(r.headers.get('retry-after')).toBe('1');
     expect(transactions()).toBeLessThanOrEqual(6);
     faults.clear();
-    expect(await api.scan()).toEqual(before);
+    expect(await api.scanState()).toEqual(before);
   });
 });
 
@@ -47,14 +47,14 @@ describe('throttling and timeouts', () => {
     const { book } = await bookWithCodes(api, 2);
     const token = await service();
     const claim = await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id, userId: 'x' } });
-    const before = await api.scan();
+    const before = await api.scanState();
     faults.inject('Throttling', 1000, 'TransactWriteItemsCommand');
     const r = await api.call('POST', `/coupons/redeem/${claim.json.code}`, { token, body: { orderId: 'o' } });
     expectError(r, 503, 'UNAVAILABLE');
     expect(r.headers.get('retry-after')).toBeTruthy();
     expect(r.text).not.toMatch(/Provisioned|Exception|Throughput/);
     faults.clear();
-    expect(await api.scan()).toEqual(before);
+    expect(await api.scanState()).toEqual(before);
   });
 
   it('a throttled transaction that clears within the retries succeeds', async () => {

@@ -60,9 +60,9 @@ describe('Idempotency-Key', () => {
     const headers = key();
     const first = await api.call('POST', '/coupons', { token, headers, body: { name: 'one' } });
     expect(first.status).toBe(201);
-    const before = await api.scan();
+    const before = await api.scanState();
     expectError(await api.call('POST', '/coupons', { token, headers, body: { name: 'two' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
-    expect(await api.scan()).toEqual(before);
+    expect(await api.scanState()).toEqual(before);
     // Key order and whitespace do not make another body.
     const replay = await api.call('POST', '/coupons', { token, headers, raw: '{ "name" : "one" }' });
     expect(replay.json.id).toBe(first.json.id);

@@ -73,9 +73,19 @@ export async function startTestApi(
     return items.sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
   }
 
+  /**
+   * The table without its rate-limit counters: those count every limited
+   * request, refused ones included (that is what a limit counts), and expire
+   * by TTL. "Nothing written" is about everything else.
+   */
+  async function scanState(): Promise<Record<string, any>[]> {
+    return (await scan()).filter((i) => i.__edb_e__ !== 'rateCounter');
+  }
+
   return {
     base,
     table,
+    scanState,
     core,
     logs,
     call,

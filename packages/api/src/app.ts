@@ -7,6 +7,7 @@ import { AppError } from '@coupons/core';
 import type { AppDeps, AppEnv } from './env.ts';
 import { authenticate } from './middleware/auth/index.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
+import { rateLimit } from './middleware/rate-limit/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
 import { bookRoutes } from './routes/books.ts';
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
 
   const auth = authenticate(deps.auth);
   app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
+  app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
 
   app.route('/', bookRoutes(deps.core));

@@ -170,7 +170,7 @@ export const LockSchema = z
 export const UnlockSchema = z
   .object({ userId: userId.optional(), lockId: z.string().uuid().optional() })
   .strict()
-  .openapi('Unlock');
+  .openapi('Unlock', { example: { lockId: '1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed' } });
 
 export const RedeemSchema = z
   .object({

@@ -9,6 +9,13 @@ const ConfigSchema = z.object({
   POOL_SHARDS: z.coerce.number().int().min(1).max(64).default(16),
   /** Attempts a random claim makes after losing races before answering 503. */
   CLAIM_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(30),
+  /** Claims, locks and redeems one caller may make per minute; 0 switches the limit off. */
+  RATE_LIMIT_CALLER_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  /** The same for a whole tenant, counted over RATE_LIMIT_TENANT_SHARDS items so no one item is hot. */
+  RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(0).default(600_000),
+  RATE_LIMIT_TENANT_SHARDS: z.coerce.number().int().min(1).max(100).default(10),
+  /** CODE_NOT_FOUND answers one caller may get per 10 minutes before it is refused outright (code guessing). */
+  RATE_LIMIT_MISSES_PER_10_MINUTES: z.coerce.number().int().min(0).default(20),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

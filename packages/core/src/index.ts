@@ -18,3 +18,4 @@ export * from './services/user-coupons.ts';
 export type { CodeView, CodeStatus } from './services/code-view.ts';
 export * from './services/idempotency.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
+export * from './services/rate-limit.ts';

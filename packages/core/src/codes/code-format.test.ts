@@ -67,4 +67,8 @@ describe('checkCode', () => {
       }
     }
   });
+  it('refuses non-ASCII that upper-casing would turn into ASCII', () => {
+    expect(checkCode('ſale').ok).toBe(false);
+    expect(checkCode('straße').ok).toBe(false);
+  });
 });

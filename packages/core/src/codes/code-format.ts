@@ -7,6 +7,8 @@ export type CodeCheck = { ok: true; code: string } | { ok: false; reason: string
 
 export function checkCode(raw: unknown): CodeCheck {
   if (typeof raw !== 'string') return { ok: false, reason: 'not a string' };
+  // Upper-casing can turn non-ASCII into ASCII ('ſ' → 'S'); refuse it before, so a code is what was typed.
+  if (/[^\x20-\x7e]/.test(raw.trim())) return { ok: false, reason: 'only A-Z, 0-9, - and _ are allowed' };
   const code = normalizeCode(raw);
   if (code.length < 3) return { ok: false, reason: 'shorter than 3 characters' };
   if (code.length > 64) return { ok: false, reason: 'longer than 64 characters' };

@@ -6,6 +6,8 @@ import { createBookStatsShardEntity } from './book-stats-shard.ts';
 import { createUserBookHoldingEntity } from './user-book-holding.ts';
 import { createRedemptionEntity } from './redemption.ts';
 import { createIdempotencyRecordEntity } from './idempotency-record.ts';
+import { createRateCounterEntity } from './rate-counter.ts';
+import { createJobEntity, createJobLaneEntity } from './job.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -17,6 +19,9 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
+    rateCounter: createRateCounterEntity(config),
+    job: createJobEntity(config),
+    jobLane: createJobLaneEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };

@@ -5,6 +5,7 @@ import { AppError, validationFailed } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
+import { readPage } from './pagination.ts';
 
 export interface Discount {
   type: 'percentage' | 'fixed';
@@ -168,9 +169,9 @@ export async function listBooks(
   page: { limit?: number; cursor?: string | null },
 ): Promise<{ items: Book[]; nextCursor: string | null }> {
   requireRole(actor, 'admin');
-  const { data, cursor } = await ctx.store.book.query
-    .byTenant({ tenant: actor.tenant })
-    .go({ limit: page.limit ?? 50, cursor: page.cursor ?? null, order: 'desc' });
+  const { data, cursor } = await readPage(() =>
+    ctx.store.book.query.byTenant({ tenant: actor.tenant }).go({ limit: page.limit ?? 50, cursor: page.cursor ?? null, order: 'desc' }),
+  );
   return { items: data.map(toBook), nextCursor: cursor };
 }
 

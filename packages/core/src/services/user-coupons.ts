@@ -1,6 +1,6 @@
 import type { CoreContext } from '../context.ts';
 import { resolveUserId, type Actor } from '../actor.ts';
-import { AppError } from '../errors.ts';
+import { readPage } from './pagination.ts';
 import { toBook, type Book } from './books.ts';
 import { toCodeView, type CodeRecord, type CodeStatus, type CodeView } from './code-view.ts';
 
@@ -26,17 +26,10 @@ export async function listUserCoupons(
   const ownerKey = `T#${actor.tenant}#USER#${userId}`;
   const query = ctx.store.code.query.byUser({ ownerKey });
   const scoped = input.bookId ? query.begins({ ownerSort: `BOOK#${input.bookId}#` }) : query;
-  let page: { data: unknown[]; cursor: string | null };
-  try {
-    page = (await scoped.go({ limit: input.limit ?? 50, cursor: input.cursor ?? null })) as any;
-  } catch (e) {
-    if ((e as { name?: string }).name === 'ElectroError' || (e as Error).name === 'ValidationException') {
-      throw new AppError('VALIDATION_FAILED', 'The cursor is not valid for this list.', {
-        details: [{ field: 'cursor', reason: 'not a cursor from this list' }],
-      });
-    }
-    throw e;
-  }
+  const page = (await readPage(() => scoped.go({ limit: input.limit ?? 50, cursor: input.cursor ?? null }))) as {
+    data: unknown[];
+    cursor: string | null;
+  };
   const codes = page.data as CodeRecord[];
   const bookIds = [...new Set(codes.map((c) => c.bookId))];
   const books = new Map<string, Book>();

@@ -1,0 +1,50 @@
+/**
+ * A mobile checkout with the typed client: claim a code and lock it in one step, take the
+ * payment, then redeem under the lock (or unlock if the payment fails).
+ *
+ *   COUPONS_URL=http://localhost:3000 COUPONS_TOKEN=<a user token from `npm start`> BOOK_ID=<id> \
+ *     npx tsx packages/client/examples/checkout.ts
+ */
+import { CouponApiError, createCouponClient } from '../src/index.ts';
+
+const baseUrl = process.env.COUPONS_URL ?? 'http://localhost:3000';
+const token = process.env.COUPONS_TOKEN;
+const bookId = process.env.BOOK_ID;
+if (!token || !bookId) {
+  console.error('Set COUPONS_TOKEN (a user token) and BOOK_ID; COUPONS_URL defaults to http://localhost:3000.');
+  process.exit(2);
+}
+
+/** Stands in for the payment provider. */
+async function takePayment(orderId: string, discount: unknown): Promise<boolean> {
+  console.log(`charging order ${orderId} with discount ${JSON.stringify(discount ?? null)}`);
+  return true;
+}
+
+const coupons = createCouponClient(baseUrl, { token });
+const orderId = `order-${Date.now()}`;
+
+try {
+  // 1. Claim a random code of the book for this user and lock it for two minutes, atomically.
+  //    The same idempotency key on a retry (flaky mobile network) returns the same code.
+  const held = await coupons.claimAndLock(bookId, { ttlSeconds: 120 }, { idempotencyKey: `claim-${orderId}` });
+  console.log(`holding ${held.code} until ${held.lockExpiresAt}`);
+
+  // 2. Pay. On failure give the code back to the user (it stays theirs, unlocked).
+  if (!(await takePayment(orderId, held.discount))) {
+    await coupons.unlock(held.code, { lockId: held.lockId });
+    console.log('payment failed: code unlocked');
+    process.exit(1);
+  }
+
+  // 3. Redeem under the lock: only the holder of this lockId can.
+  const redeemed = await coupons.redeem(held.code, { lockId: held.lockId, orderId }, { idempotencyKey: `redeem-${orderId}` });
+  console.log(`redeemed ${redeemed.code} (${redeemed.status}), redemption ${redeemed.redemptionId}`);
+} catch (e) {
+  if (e instanceof CouponApiError) {
+    // e.code is the documented error code: BOOK_EXHAUSTED, USER_CODE_LIMIT_REACHED, CODE_EXPIRED, ...
+    console.error(`coupon service said ${e.status} ${e.code}: ${e.message} (request ${e.requestId})`);
+    process.exit(1);
+  }
+  throw e;
+}

@@ -1,0 +1,100 @@
+import { Entity } from 'electrodb';
+import { INDEX } from '../db/table-definition.ts';
+import { SERVICE, type EntityConfig } from './entity-config.ts';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * The one partition of the `byOwner` index that lists every unfinished job of
+ * every tenant, so a starting service finds the jobs to resume with one Query
+ * instead of a table scan. It is the one key that does not start with a
+ * tenant: only the job runner reads it, never a request, and it holds only
+ * jobs that are queued or running (a handful), because the entry disappears
+ * in the write that finishes the job.
+ */
+export const UNFINISHED_JOBS_PARTITION = 'SYS#JOBS#UNFINISHED';
+
+/**
+ * A generation job: `total` codes drawn from `pattern` into a book, in the
+ * background. Progress lives in its lanes (below), not here, so that lanes
+ * can commit in parallel without contending for this item.
+ *
+ * The lease (`leaseOwner`, `leaseUntil`) keeps two runners from working the
+ * same job at once; it is an efficiency measure only. Exactness comes from
+ * the lanes' conditional progress.
+ */
+export const createJobEntity = (config: EntityConfig) =>
+  new Entity(
+    {
+      model: { entity: 'job', version: '1', service: SERVICE },
+      attributes: {
+        tenant: { type: 'string', required: true, readOnly: true },
+        jobId: { type: 'string', required: true, readOnly: true },
+        kind: { type: ['generation'] as const, required: true, readOnly: true },
+        bookId: { type: 'string', required: true, readOnly: true },
+        pattern: { type: 'string', required: true, readOnly: true },
+        checkChar: { type: 'boolean', required: true, readOnly: true },
+        total: { type: 'number', required: true, readOnly: true },
+        lanes: { type: 'number', required: true, readOnly: true },
+        /** Codes per transaction (at most 98: one stats shard and the lane share the 100 items). */
+        chunkSize: { type: 'number', required: true, readOnly: true },
+        status: { type: JOB_STATUSES, required: true },
+        createdBy: { type: 'string', required: true, readOnly: true },
+        /** Sort key of the unfinished-jobs entry; also when the job was queued. */
+        queuedAt: { type: 'string', required: true },
+        startedAt: { type: 'string' },
+        finishedAt: { type: 'string' },
+        error: { type: 'string' },
+        /** How many times a runner took the job up (1 unless it was resumed). */
+        attempts: { type: 'number', required: true, default: 0 },
+        leaseOwner: { type: 'string' },
+        /** Epoch ms. */
+        leaseUntil: { type: 'number' },
+      },
+      indexes: {
+        byId: {
+          pk: { field: 'pk', composite: ['tenant', 'jobId'], template: 'T#${tenant}#JOB#${jobId}', casing: 'none' },
+          sk: { field: 'sk', composite: [], template: 'JOB', casing: 'none' },
+        },
+        unfinished: {
+          index: INDEX.byOwner,
+          // Sparse: present while queued or running, dropped by the write that finishes the job.
+          condition: (attr) => attr.status === 'queued' || attr.status === 'running',
+          pk: { field: 'gsi2pk', composite: [], template: UNFINISHED_JOBS_PARTITION, casing: 'none' },
+          sk: { field: 'gsi2sk', composite: ['queuedAt', 'tenant', 'jobId'], template: '${queuedAt}#${tenant}#${jobId}', casing: 'none' },
+        },
+      },
+    },
+    config,
+  );
+
+/**
+ * One lane of a job: a share of its total, committed chunk by chunk. Each
+ * chunk's codes, their stats and `generated` move in one transaction whose
+ * condition names the progress it started from (`generated = :before`), so
+ * a lane resumed after a crash, or raced by a second runner, never counts a
+ * chunk twice and never skips one. The job's progress is the sum of its lanes.
+ */
+export const createJobLaneEntity = (config: EntityConfig) =>
+  new Entity(
+    {
+      model: { entity: 'jobLane', version: '1', service: SERVICE },
+      attributes: {
+        tenant: { type: 'string', required: true, readOnly: true },
+        jobId: { type: 'string', required: true, readOnly: true },
+        lane: { type: 'number', required: true, readOnly: true },
+        target: { type: 'number', required: true, readOnly: true },
+        generated: { type: 'number', required: true, default: 0 },
+        /** Chunks committed; picks the stats shard of the next chunk, so a resumed lane keeps the shards balanced. */
+        chunks: { type: 'number', required: true, default: 0 },
+      },
+      indexes: {
+        byJob: {
+          pk: { field: 'pk', composite: ['tenant', 'jobId'], template: 'T#${tenant}#JOB#${jobId}', casing: 'none' },
+          sk: { field: 'sk', composite: ['lane'], template: 'LANE#${lane}', casing: 'none' },
+        },
+      },
+    },
+    config,
+  );
