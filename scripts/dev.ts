@@ -4,6 +4,7 @@
  * stops everything, Java included.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
 import { createApp, createCoreContext, readCorsOrigins, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
@@ -61,3 +62,29 @@ async function shutdown(signal: string) {
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
+
+// `npm start` runs us under npm and tsx. If npm is killed on its own (SIGTERM to its pid, not
+// its group), nothing forwards the signal: watch the launcher and go down with it, so no Java
+// process outlives the command that started it.
+const launcher = launcherPid();
+if (launcher) {
+  setInterval(() => {
+    try {
+      process.kill(launcher, 0);
+    } catch {
+      void shutdown('launcher exited');
+    }
+  }, 1000).unref();
+}
+
+function launcherPid(): number | undefined {
+  try {
+    // Our parent is tsx; its parent is npm (or the shell that ran tsx directly).
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return ppid > 1 ? ppid : undefined;
+  } catch {
+    return undefined; // not Linux: Ctrl-C still reaches the whole process group
+  }
+}
