@@ -53,6 +53,12 @@ const environment = $resolve([table.name, jwtSecret.value, jwksUrl.value]).apply
 // One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.
 export const apiRoute = api.route('$default', {
   handler: 'packages/api/src/lambda.handler',
+  // The /docs page serves swagger-ui's files itself (no CDN); SST's bundle would not carry them.
+  // routes/docs.ts looks for them in $LAMBDA_TASK_ROOT/swagger-ui.
+  copyFiles: ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js'].map((file) => ({
+    from: `node_modules/swagger-ui-dist/${file}`,
+    to: `swagger-ui/${file}`,
+  })),
   runtime: 'nodejs24.x',
   architecture: 'arm64',
   memory: '1024 MB',

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 // Evaluates sst.config.ts and infra/ the way `sst deploy` would, with SST's globals replaced by
 // recorders: SST's CLI needs the internet (it downloads Pulumi), so this is how the deployment
 // is proven here. Nothing from `sst` or Pulumi is loaded.
@@ -211,6 +213,8 @@ afterEach(() => {
 
 // ---------------------------------------------------------------------------------------------
 
+const root = join(import.meta.dirname, '..', '..');
+
 describe('app()', () => {
   it('removes everything on a development stage', async () => {
     const app = (await loadConfig()).app({ stage: 'dev' });
@@ -280,6 +284,17 @@ describe('run() on a development stage', () => {
       timeout: '10 seconds',
     });
     expect(route.args.handler.concurrency).toBeUndefined();
+  });
+
+  it("ships swagger-ui's files beside the handler, where the /docs page looks for them", () => {
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    expect(handler.copyFiles).toEqual(
+      ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js'].map((f) => ({
+        from: `node_modules/swagger-ui-dist/${f}`,
+        to: `swagger-ui/${f}`,
+      })),
+    );
+    for (const { from } of handler.copyFiles) expect(existsSync(join(root, from))).toBe(true);
   });
 
   it('links the Lambda to the table and both secrets', () => {

@@ -19,7 +19,7 @@ const PAGE = `<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Coupon Book Service API</title>
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
-  <style>body { margin: 0 } .topbar { display: none }</style>
+  <style>body { margin: 0 } .swagger-ui .topbar { display: none }</style>
 </head>
 <body>
   <div id="docs"></div>

@@ -11,6 +11,7 @@ export function userRoutes(core: CoreContext) {
       method: 'get',
       path: '/users/{userId}/coupons',
       tags: ['Users'],
+      operationId: 'listUserCoupons',
       summary: "A user's codes with their status",
       description: 'Admin, service, or that user. Filter by `bookId` and `status`; paginate with `limit` and `cursor`.',
       security: bearer,

@@ -1,0 +1,122 @@
+/**
+ * Bundles the Lambda entry (packages/api/src/lambda.ts) into one ES module:
+ *
+ *   npx tsx scripts/build-lambda.ts [--outdir dist/lambda] [--external-sdk] [--metafile]
+ *
+ * Output: <outdir>/index.mjs (handler export `handler`), index.mjs.map (external source map, not
+ * loaded at run time unless NODE_OPTIONS=--enable-source-maps) and <outdir>/swagger-ui/ with the
+ * three swagger-ui-dist files the /docs page serves. routes/docs.ts looks for that folder next to
+ * the bundle first, so the zip of <outdir> is self-contained: no node_modules needed.
+ *
+ * --external-sdk leaves `@aws-sdk/*` (and `@smithy/*`, which only the SDK uses) out of the bundle:
+ * the nodejs24.x runtime ships AWS SDK v3. Bundling it (the default) pins the version we tested.
+ */
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const LAMBDA_ENTRY = join(ROOT, 'packages/api/src/lambda.ts');
+/** Must match ASSETS in packages/api/src/routes/docs.ts. */
+export const SWAGGER_UI_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js'] as const;
+
+export interface BuildLambdaOptions {
+  outdir?: string;
+  /** Leave @aws-sdk/* and @smithy/* to the Lambda runtime. */
+  externalSdk?: boolean;
+  /** Also write <outdir>/meta.json (esbuild metafile, for https://esbuild.github.io/analyze/). */
+  metafile?: boolean;
+}
+
+export interface BuildLambdaResult {
+  outdir: string;
+  bundle: string;
+  bytes: number;
+  assetsDir: string;
+  metafile: Metafile;
+}
+
+/** Where swagger-ui-dist lives for the api package (resolved from it, like docs.ts does). */
+export function swaggerUiDistDir(): string {
+  return dirname(createRequire(join(ROOT, 'packages/api/src/routes/docs.ts')).resolve('swagger-ui-dist/package.json'));
+}
+
+/**
+ * zod re-exports all of its ~50 error-message locales as `z.locales`; being reachable through the
+ * namespace object they survive tree shaking (about 200 KB minified). The service only uses the
+ * default English messages, so the locales index is replaced by one exporting `en` alone.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), args.path), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+export async function buildLambda(options: BuildLambdaOptions = {}): Promise<BuildLambdaResult> {
+  const outdir = resolve(ROOT, options.outdir ?? 'dist/lambda');
+  await rm(outdir, { recursive: true, force: true });
+  await mkdir(outdir, { recursive: true });
+  const bundle = join(outdir, 'index.mjs');
+
+  const result = await build({
+    entryPoints: [LAMBDA_ENTRY],
+    outfile: bundle,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    minify: true,
+    sourcemap: 'external',
+    // ESM builds of dependencies first (the SDK's dist-es tree-shakes far better than dist-cjs).
+    mainFields: ['module', 'main'],
+    conditions: ['module'],
+    external: options.externalSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
+    legalComments: 'linked',
+    metafile: true,
+    plugins: [zodEnglishOnly],
+    logLevel: 'warning',
+    // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  });
+
+  const assetsDir = join(outdir, 'swagger-ui');
+  await mkdir(assetsDir, { recursive: true });
+  const src = swaggerUiDistDir();
+  for (const file of SWAGGER_UI_FILES) await copyFile(join(src, file), join(assetsDir, file));
+
+  if (options.metafile) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  }
+  return { outdir, bundle, bytes: (await stat(bundle)).size, assetsDir, metafile: result.metafile };
+}
+
+function parseArgs(argv: string[]): BuildLambdaOptions {
+  const options: BuildLambdaOptions = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--external-sdk') options.externalSdk = true;
+    else if (arg === '--metafile') options.metafile = true;
+    else if (arg === '--outdir') options.outdir = argv[++i];
+    else if (arg?.startsWith('--outdir=')) options.outdir = arg.slice('--outdir='.length);
+    else throw new Error(`unknown argument ${arg}; usage: build-lambda.ts [--outdir DIR] [--external-sdk] [--metafile]`);
+  }
+  return options;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const r = await buildLambda(parseArgs(process.argv.slice(2)));
+  console.log(`${r.bundle}: ${(r.bytes / 1024).toFixed(1)} KiB; docs assets in ${r.assetsDir}`);
+}
