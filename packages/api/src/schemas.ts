@@ -30,7 +30,7 @@ export const CodeParam = z
 export const DiscountSchema = z
   .object({
     type: z.enum(['percentage', 'fixed']),
-    value: z.number().positive(),
+    value: z.number().min(0.01).max(1_000_000_000),
     currency: z.string().regex(/^[A-Z]{3}$/, 'ISO 4217, e.g. EUR').optional(),
   })
   .strict()
@@ -38,9 +38,46 @@ export const DiscountSchema = z
   .refine((d) => d.type !== 'fixed' || d.currency !== undefined, { message: 'a fixed discount needs a currency', path: ['currency'] })
   .openapi('Discount', { example: { type: 'percentage', value: 20 } });
 
+const MAX_JSON_DEPTH = 16;
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Why a JSON value cannot be stored as-is in DynamoDB (or should not be
+ * accepted), or undefined. DynamoDB numbers have 38 digits of precision and
+ * a smallest magnitude of 1e-130; JavaScript numbers beyond 2^53 are not
+ * exact; empty attribute names and deep nesting are refused by DynamoDB.
+ */
+export function unstorableJson(value: unknown, depth = 0): string | undefined {
+  if (depth > MAX_JSON_DEPTH) return `nested more than ${MAX_JSON_DEPTH} levels`;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) return 'numbers must be finite and within ±2^53';
+    if (value !== 0 && Math.abs(value) < 1e-130) return 'numbers must be 0 or at least 1e-130 in magnitude';
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const why = unstorableJson(v, depth + 1);
+      if (why) return why;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '' || RESERVED_KEYS.has(k)) return `key ${JSON.stringify(k)} is not allowed`;
+      const why = unstorableJson(v, depth + 1);
+      if (why) return why;
+    }
+  }
+  return undefined;
+}
+
 const MetadataSchema = z
   .record(z.string(), z.unknown())
-  .refine((m) => JSON.stringify(m).length <= 4096, { message: 'at most 4 KB of JSON' })
+  .superRefine((m, ctx) => {
+    const why = unstorableJson(m);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+    else if (JSON.stringify(m).length > 4096) ctx.addIssue({ code: 'custom', message: 'at most 4 KB of JSON' });
+  })
   .openapi({ example: { campaign: 'black-friday' } });
 
 const PatternSchema = z.string().min(3).max(64).openapi({ example: 'SUMMER-****-****' });
