@@ -23,10 +23,10 @@ export default $config({
     // infra/ uses at module level, so infra/ may only load inside run().
     const { table } = await import('./infra/table');
     await import('./infra/secrets');
+    // Generation jobs: the queue and its worker, for counts above the in-request limit.
+    await import('./infra/jobs');
     const { api } = await import('./infra/api');
     await import('./infra/alarms');
-    // Generation jobs (queue + worker for counts above the in-request limit) will be added here
-    // as their own infra/ module once the worker exists.
 
     return {
       apiUrl: api.url,

@@ -1,5 +1,6 @@
 import { api, apiRoute } from './api';
 import { globalIndexes, table } from './table';
+import { jobDeadLetters } from './jobs';
 
 // One-minute periods: a flash sale goes wrong within minutes. Alarms need the condition on
 // most of a short window, so one bad minute pages no one but a sustained problem does.
@@ -187,3 +188,19 @@ export const indexWriteThrottles = Object.fromEntries(
     ),
   ]),
 );
+
+// A generation job's message that failed five receives is parked in the dead-letter queue; its
+// job makes no progress until someone re-drives the message (the job resumes where it stopped).
+export const jobDeadLetterAlarm = alarm('JobDeadLettersAlarm', 'job-dead-letters', {
+  alarmDescription:
+    'Generation job messages in the dead-letter queue: a job is stuck until its message is re-driven.',
+  namespace: 'AWS/SQS',
+  metricName: 'ApproximateNumberOfMessagesVisible',
+  dimensions: { QueueName: jobDeadLetters.nodes.queue.name },
+  statistic: 'Maximum',
+  period: PERIOD,
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});

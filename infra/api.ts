@@ -1,5 +1,6 @@
 import { jwksUrl, jwtSecret } from './secrets';
 import { table } from './table';
+import { jobQueue } from './jobs';
 
 // Deploy-time knobs, read from the shell that runs `sst deploy`: a flash sale needs them
 // raised without a code change. A bad value fails the deploy instead of the Lambda at cold start.
@@ -40,9 +41,11 @@ export const api = new sst.aws.ApiGatewayV2('Api', {
 // The app reads its configuration from process.env (the same code runs under `npm start`), so
 // the secrets are passed as variables as well as linked. An empty JWKS URL is left out rather
 // than set to '', which is not a URL.
-const environment = $resolve([table.name, jwtSecret.value, jwksUrl.value]).apply(
-  ([tableName, secret, url]) => ({
+const environment = $resolve([table.name, jwtSecret.value, jwksUrl.value, jobQueue.url]).apply(
+  ([tableName, secret, url, queueUrl]) => ({
     TABLE_NAME: tableName,
+    // Generation jobs above 10,000 codes are sent to this queue (infra/jobs.ts).
+    QUEUE_URL: queueUrl,
     NODE_ENV: 'production',
     JWT_SECRET: secret,
     ...(url ? { JWT_JWKS_URL: url } : {}),
@@ -64,7 +67,7 @@ export const apiRoute = api.route('$default', {
   memory: '1024 MB',
   // Far below API Gateway's 30 s: a stuck request should free its concurrency quickly.
   timeout: '10 seconds',
-  link: [table, jwtSecret, jwksUrl],
+  link: [table, jwtSecret, jwksUrl, jobQueue],
   environment,
   ...(reservedConcurrency === undefined ? {} : { concurrency: { reserved: reservedConcurrency } }),
 });

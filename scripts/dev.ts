@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
+import { createDynamoDbClient, ensureTable, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
 import { createApp, createCoreContext, readCorsOrigins, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { mintToken } from './lib/tokens.ts';
@@ -22,12 +22,17 @@ const env = { ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, JWT_SECRET: secre
 const config = loadConfig(env);
 const created = await ensureTable(createDynamoDbClient(config), config.TABLE_NAME);
 
+const core = createCoreContext(env);
 const app = createApp({
-  core: createCoreContext(env),
+  core,
   auth: { hs256Secret: secret, jwksUrl: process.env.JWT_JWKS_URL || undefined },
   corsOrigins: readCorsOrigins(),
 });
 const server = await startServer(app, port);
+// Generation jobs run in this process; ones a previous run left unfinished (Ctrl-C, a crash)
+// resume from their last committed chunk. Only meaningful with DATA_DIR: in memory, nothing survives.
+const resumed = await resumeUnfinishedJobs(core);
+if (resumed.length) console.log(`Resuming ${resumed.length} unfinished generation job(s): ${resumed.map((j) => j.jobId).join(', ')}`);
 
 const tenant = 'demo';
 const [admin, service, user] = await Promise.all([

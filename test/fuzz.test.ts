@@ -540,12 +540,7 @@ describe('found by fuzzing', () => {
     expect(actual).toEqual(Object.fromEntries(sends.map(([name]) => [name, '400 VALIDATION_FAILED'])));
   });
 
-  // BUG: packages/core/src/services/codes.ts:79-90 (generateCodes) commits each round's codes, then
-  // throws VALIDATION_FAILED ("Only n of m codes could be made: the pattern is too crowded") when the
-  // rounds run out: a 400 that leaves codes (and their stats) behind, against DESIGN.md invariant 6.
-  // The capacity check (planGeneration) counts only the book's own codes, while codes are unique per
-  // tenant, so other books' codes of the same pattern crowd it.
-  it.fails('POST /coupons/codes/generate: refused for a crowded pattern, it writes no code', async () => {
+  it('POST /coupons/codes/generate: a crowded pattern never gives a refusal that wrote', async () => {
     const token = await admin('t-crowded');
     const D = '23456789'; // the pattern alphabet's digits: CR-## has 64 codes, 5% of which (3) one book may ask for
     const all = [...D].flatMap((a) => [...D].map((b) => `CR-${a}${b}`));
@@ -555,7 +550,7 @@ describe('found by fuzzing', () => {
     const actual = await outcomes([
       ['generate 3 of CR-##', () => api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.json.id, count: 3, pattern: 'CR-##' } })],
     ]);
-    // Either refused with nothing written, or made in full; never a refusal that wrote.
-    expect(actual['generate 3 of CR-##']).toMatch(/^(400 VALIDATION_FAILED|201 )$/);
+    // Either refused with nothing written, or made (perhaps fewer than asked, and said so); never a refusal that wrote.
+    expect(actual['generate 3 of CR-##']).toMatch(/^(400 VALIDATION_FAILED|201 +(\+wrote)?)$/);
   });
 });

@@ -96,6 +96,25 @@ class ApiGatewayV2 {
   }
 }
 
+class Queue {
+  readonly url: FakeOutput<string>;
+  readonly arn: FakeOutput<string>;
+  readonly nodes: { queue: { name: FakeOutput<string>; arn: FakeOutput<string> } };
+  constructor(name: string, args: any = {}) {
+    record(this, 'sst.aws.Queue', name, args);
+    this.url = out(`https://sqs.us-east-1.amazonaws.com/123456789012/${name}-physical-name`);
+    this.arn = out(`arn:aws:sqs:us-east-1:123456789012:${name}-physical-name`);
+    this.nodes = { queue: { name: out(`${name}-physical-name`), arn: this.arn } };
+  }
+  subscribe(subscriber: any, args: any = {}) {
+    const subscription = {};
+    record(subscription, 'sst.aws.Queue.subscribe', resolve((this.nodes.queue.name as FakeOutput<string>).value), { subscriber, ...args, queue: this });
+    return Object.assign(subscription, {
+      nodes: { function: out({ name: out('coupon-books-job-worker-fn'), arn: out('arn:aws:lambda:us-east-1:123456789012:function:worker') }) },
+    });
+  }
+}
+
 /** What `sst secret set` has stored for the stage being deployed. */
 let secretValues: Record<string, string> = {};
 
@@ -136,7 +155,7 @@ const globals = {
   $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) =>
     out(strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(resolve(values[i])) : ''), '')),
   $resolve: (values: unknown[]) => out(values.map(resolve)),
-  sst: { Secret, aws: { Dynamo, ApiGatewayV2 } },
+  sst: { Secret, aws: { Dynamo, ApiGatewayV2, Queue } },
   aws: {
     cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm') },
     sns: {
@@ -297,23 +316,80 @@ describe('run() on a development stage', () => {
     for (const { from } of handler.copyFiles) expect(existsSync(join(root, from))).toBe(true);
   });
 
-  it('links the Lambda to the table and both secrets', () => {
+  it('links the Lambda to the table, both secrets and the generation-job queue', () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     const table = only(d, 'sst.aws.Dynamo', 'Coupons').instance;
     const jwt = only(d, 'sst.Secret', 'JwtSecret').instance;
     const jwks = only(d, 'sst.Secret', 'JwksUrl').instance;
-    expect(handler.link).toHaveLength(3);
+    const queue = only(d, 'sst.aws.Queue', 'GenerationJobs').instance;
+    expect(handler.link).toHaveLength(4);
     expect(handler.link).toContain(table);
     expect(handler.link).toContain(jwt);
     expect(handler.link).toContain(jwks);
+    expect(handler.link).toContain(queue);
   });
 
   it("gives the Lambda the table name and the app's variables, without an empty JWKS URL", () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     expect(resolve(handler.environment)).toEqual({
       TABLE_NAME: 'Coupons-physical-name',
+      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/GenerationJobs-physical-name',
       NODE_ENV: 'production',
       JWT_SECRET: 'test-jwt-secret',
+    });
+  });
+
+  it('queues generation jobs with a dead-letter queue after 5 receives, hidden longer than a worker runs', () => {
+    const queue = only(d, 'sst.aws.Queue', 'GenerationJobs');
+    const dlq = only(d, 'sst.aws.Queue', 'GenerationJobsDlq');
+    expect(resolve(queue.args.dlq)).toEqual({ queue: resolve((dlq.instance as any).arn), retry: 5 });
+    const minutes = (s: string) => Number(/^(\d+) minutes?$/.exec(s)?.[1]);
+    const worker = only(d, 'sst.aws.Queue.subscribe').args.subscriber;
+    // Lambda refuses an event source whose visibility timeout is below the function's timeout.
+    expect(minutes(queue.args.visibilityTimeout)).toBeGreaterThan(minutes(worker.timeout));
+  });
+
+  it('subscribes the job worker: Node 24 arm64, 15 minutes, one message at a time with partial failures', () => {
+    const sub = only(d, 'sst.aws.Queue.subscribe');
+    expect(sub.args.queue).toBe(only(d, 'sst.aws.Queue', 'GenerationJobs').instance);
+    expect(sub.args.subscriber).toMatchObject({
+      handler: 'packages/api/src/job-worker.handler',
+      runtime: 'nodejs24.x',
+      architecture: 'arm64',
+      timeout: '15 minutes',
+    });
+    expect(sub.args.batch).toEqual({ size: 1, partialResponses: true });
+  });
+
+  it('links the worker to the table and its own queue (for continuations), with both names in its environment', () => {
+    const { subscriber } = only(d, 'sst.aws.Queue.subscribe').args;
+    const table = only(d, 'sst.aws.Dynamo', 'Coupons').instance;
+    const queue = only(d, 'sst.aws.Queue', 'GenerationJobs').instance;
+    expect(subscriber.link).toHaveLength(2);
+    expect(subscriber.link).toContain(table);
+    expect(subscriber.link).toContain(queue);
+    expect(resolve(subscriber.environment)).toEqual({
+      TABLE_NAME: 'Coupons-physical-name',
+      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/GenerationJobs-physical-name',
+      NODE_ENV: 'production',
+    });
+    // The worker needs no JWT secret: it never authenticates a request.
+    expect(JSON.stringify(resolve(subscriber.environment))).not.toContain('test-jwt-secret');
+  });
+
+  it('the worker file exports the handler the subscription names', async () => {
+    const { subscriber } = only(d, 'sst.aws.Queue.subscribe').args;
+    const [file, exported] = (subscriber.handler as string).split(/\.(?=[^.]+$)/);
+    const mod = await import(/* @vite-ignore */ `../../${file}.ts`);
+    expect(typeof mod[exported!]).toBe('function');
+  });
+
+  it('alarms when a job message lands in the dead-letter queue', () => {
+    const a = alarms(d).find((x) => x.args.namespace === 'AWS/SQS');
+    expect(a?.args).toMatchObject({
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: 'GenerationJobsDlq-physical-name' },
+      threshold: 1,
     });
   });
 

@@ -12,6 +12,7 @@ import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
 import { bookRoutes } from './routes/books.ts';
 import { codeRoutes } from './routes/codes.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { userRoutes } from './routes/users.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', bookRoutes(deps.core));
   app.route('/', codeRoutes(deps.core));
+  app.route('/', jobRoutes(deps.core));
   app.route('/', lifecycleRoutes(deps.core));
   app.route('/', userRoutes(deps.core));
 

@@ -94,6 +94,7 @@ export const CreateBookSchema = z
     lockTtlSeconds: ttlSeconds.optional(),
     discount: DiscountSchema.optional(),
     codePattern: PatternSchema.optional(),
+    checkChar: z.boolean().optional().openapi({ description: 'Generated codes end in `_` and a check character, so a mistyped code is refused without a lookup.' }),
     metadata: MetadataSchema.optional(),
   })
   .strict()
@@ -132,6 +133,7 @@ export const BookSchema = z
     lockTtlSeconds: z.number().int(),
     discount: z.unknown().optional(),
     codePattern: z.string().optional(),
+    checkChar: z.boolean().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     status: z.enum(['active', 'paused']),
     createdAt: z.string(),
@@ -169,14 +171,44 @@ export const UploadResultSchema = z
 export const GenerateCodesSchema = z
   .object({
     bookId: id,
-    count: z.number().int().min(1).max(10_000),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .openapi({ description: 'Up to 10,000 are made in the request (201); more run as a job (202, then GET /jobs/{jobId}).' }),
     pattern: PatternSchema.optional(),
+    checkChar: z.boolean().optional().openapi({ description: "Append `_` and a check character; defaults to the book's `checkChar`." }),
   })
   .strict()
   .openapi('GenerateCodes', { example: { bookId: '6f1c…', count: 1000, pattern: 'BF-####-????' } });
 
+export const GenerateAcceptedSchema = z.object({ jobId: z.string() }).openapi('GenerateAccepted');
+
+export const JobIdParam = z.object({ jobId: id.openapi({ param: { name: 'jobId', in: 'path' } }) });
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    bookId: z.string(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    generated: z.number().int().openapi({ description: 'Codes committed so far (exact).' }),
+    total: z.number().int(),
+    pattern: z.string(),
+    checkChar: z.boolean(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable().openapi({ description: 'Null while queued.' }),
+    finishedAt: z.string().optional(),
+    error: z.string().optional(),
+  })
+  .openapi('Job');
+
 export const GenerateResultSchema = z
-  .object({ generated: z.number().int(), codes: z.array(z.string()) })
+  .object({
+    generated: z.number().int(),
+    requested: z.number().int().openapi({ description: 'The count asked for; `generated` is lower only when other books of the tenant crowd the pattern.' }),
+    codes: z.array(z.string()),
+  })
   .openapi('GenerateResult');
 
 export const AssignRandomSchema = z

@@ -9,6 +9,14 @@ const ConfigSchema = z.object({
   POOL_SHARDS: z.coerce.number().int().min(1).max(64).default(16),
   /** Attempts a random claim makes after losing races before answering 503. */
   CLAIM_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(30),
+  /** SQS queue of generation jobs (set on AWS by infra/jobs.ts); absent locally, where jobs run in-process. */
+  QUEUE_URL: z.url().optional(),
+  /** Codes per job transaction: at most 98, since one stats shard and the job lane share the 100 items. */
+  JOB_CHUNK_SIZE: z.coerce.number().int().min(1).max(98).default(98),
+  /** Lanes of a job: chunks committed side by side, each lane with its own exact progress. */
+  JOB_LANES: z.coerce.number().int().min(1).max(32).default(8),
+  /** How long a runner's claim on a job lasts without a heartbeat; a crashed runner's job is resumable after it. */
+  JOB_LEASE_SECONDS: z.coerce.number().int().min(1).max(900).default(30),
   /** Claims, locks and redeems one caller may make per minute; 0 switches the limit off. */
   RATE_LIMIT_CALLER_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** The same for a whole tenant, counted over RATE_LIMIT_TENANT_SHARDS items so no one item is hot. */

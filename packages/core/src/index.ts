@@ -19,3 +19,8 @@ export type { CodeView, CodeStatus } from './services/code-view.ts';
 export * from './services/idempotency.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
 export * from './services/rate-limit.ts';
+export * from './codes/check-char.ts';
+export * from './services/jobs.ts';
+export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './services/insert-codes.ts';
+export { signRequest, type AwsCredentials } from './jobs/sigv4.ts';
+export { sendSqsMessage, SqsError } from './jobs/sqs.ts';

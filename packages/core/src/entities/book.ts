@@ -19,6 +19,8 @@ export const createBookEntity = (config: EntityConfig) =>
         lockTtlSeconds: { type: 'number', required: true, readOnly: true },
         discount: { type: 'any' },
         codePattern: { type: 'string' },
+        /** Generated codes end in `_` and a check character (codes/check-char.ts). */
+        checkChar: { type: 'boolean' },
         metadata: { type: 'any' },
         status: { type: ['active', 'paused'] as const, required: true },
         poolShards: { type: 'number', required: true, readOnly: true },

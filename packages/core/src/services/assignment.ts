@@ -7,6 +7,7 @@ import { loadBook, gateCondition, gateError, type BookRecord } from './books.ts'
 import { codeNotFound, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 import { poolPartition, randomPoolSlot } from './insert-codes.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
+import { isMistypedCheckedCode } from '../codes/check-char.ts';
 
 export interface AssignInput {
   bookId: string;
@@ -204,6 +205,8 @@ export async function assignNamedCode(
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<AssignResult> {
   requireRole(actor, 'admin', 'service');
+  // A checked code whose check character is wrong is a typo: refused before any read.
+  if (isMistypedCheckedCode(code)) throw codeNotFound(code);
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
   if (!data || (input.bookId !== undefined && data.bookId !== input.bookId)) throw codeNotFound(code);
   if (data.status !== 'available') throw new AppError('CODE_ALREADY_ASSIGNED', `Code ${code} is already assigned.`);

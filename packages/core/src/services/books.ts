@@ -4,6 +4,7 @@ import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
+import { assertPatternForCheckChar } from '../codes/check-char.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
 import { readPage } from './pagination.ts';
 
@@ -23,6 +24,8 @@ export interface CreateBookInput {
   lockTtlSeconds?: number;
   discount?: Discount;
   codePattern?: string;
+  /** Generated codes get a check character (codes/check-char.ts). */
+  checkChar?: boolean;
   metadata?: Record<string, unknown>;
 }
 
@@ -52,6 +55,7 @@ export interface Book {
   lockTtlSeconds: number;
   discount?: Discount;
   codePattern?: string;
+  checkChar?: boolean;
   metadata?: Record<string, unknown>;
   status: 'active' | 'paused';
   createdAt: string;
@@ -102,7 +106,7 @@ export async function createBook(
   assertWindow(input.validFrom, input.validUntil);
   if (input.codePattern) {
     try {
-      parsePattern(input.codePattern);
+      assertPatternForCheckChar(parsePattern(input.codePattern), input.checkChar ?? false);
     } catch (e) {
       if (e instanceof PatternError) throw validationFailed([{ field: 'codePattern', reason: e.message }]);
       throw e;
@@ -121,6 +125,7 @@ export async function createBook(
     lockTtlSeconds: input.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS,
     discount: input.discount,
     codePattern: input.codePattern?.trim().toUpperCase(),
+    checkChar: input.checkChar,
     metadata: input.metadata,
     status: 'active' as const,
     poolShards: ctx.config.POOL_SHARDS,

@@ -1,6 +1,7 @@
 import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
+import { isMistypedCheckedCode } from '../codes/check-char.ts';
 import type { Book, Discount } from './books.ts';
 
 export type CodeStatus = 'active' | 'locked' | 'redeemed' | 'expired';
@@ -68,6 +69,8 @@ export const codeNotFound = (code: string) => new AppError('CODE_NOT_FOUND', `No
  * exist, so codes cannot be enumerated.
  */
 export async function loadHeldCode(ctx: CoreContext, actor: Actor, code: string, userId: string | undefined): Promise<CodeRecord> {
+  // A checked code whose check character is wrong is a typo: refused before any read.
+  if (isMistypedCheckedCode(code)) throw codeNotFound(code);
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
   if (!data || data.status !== 'assigned') throw codeNotFound(code);
   const holder = actor.role === 'user' ? actor.sub : userId;

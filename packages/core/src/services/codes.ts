@@ -2,12 +2,17 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { checkCode } from '../codes/code-format.ts';
-import { assertCapacity, generateCode, parsePattern, PatternError, RandomPicker, type ParsedPattern } from '../codes/pattern.ts';
-import { loadBook, readBookStats } from './books.ts';
+import { RandomPicker } from '../codes/pattern.ts';
+import { isMistypedCheckedCode } from '../codes/check-char.ts';
+import { loadBook } from './books.ts';
 import { insertCodes } from './insert-codes.ts';
+import { drawCodes, planGeneration } from './generation.ts';
 
 export const MAX_UPLOAD_CODES = 5000;
 export const MAX_SYNC_GENERATION = 10_000;
+
+const RESERVED_FORM =
+  'ends in "_" and one character, the form reserved for codes with a check character, and that character is not its check character';
 
 export interface UploadResult {
   inserted: number;
@@ -33,6 +38,10 @@ export async function uploadCodes(ctx: CoreContext, actor: Actor, input: { bookI
       invalid.push({ code: String(raw), reason: checked.reason });
       continue;
     }
+    if (isMistypedCheckedCode(checked.code)) {
+      invalid.push({ code: String(raw), reason: RESERVED_FORM });
+      continue;
+    }
     if (seen.has(checked.code)) {
       repeated.add(checked.code);
       continue;
@@ -46,61 +55,35 @@ export async function uploadCodes(ctx: CoreContext, actor: Actor, input: { bookI
   return { inserted: inserted.length, duplicates: [...reported], invalid };
 }
 
-function parseOrRefuse(pattern: string): ParsedPattern {
-  try {
-    return parsePattern(pattern);
-  } catch (e) {
-    if (e instanceof PatternError) throw validationFailed([{ field: 'pattern', reason: e.message }], e.message);
-    throw e;
-  }
-}
-
 /**
  * Generates `count` new codes from a pattern (the book's by default) with a
  * cryptographic source, retrying collisions with existing codes until the
- * book has exactly `count` more.
+ * book has exactly `count` more. Up to MAX_SYNC_GENERATION: larger counts
+ * are jobs (services/jobs.ts).
  */
 export async function generateCodes(
   ctx: CoreContext,
   actor: Actor,
-  input: { bookId: string; count: number; pattern?: string },
-): Promise<{ generated: number; codes: string[] }> {
+  input: { bookId: string; count: number; pattern?: string; checkChar?: boolean },
+): Promise<{ generated: number; requested: number; codes: string[] }> {
   requireRole(actor, 'admin');
   const book = await loadBook(ctx, actor.tenant, input.bookId);
-  const pattern = input.pattern ?? book.codePattern;
-  if (!pattern) {
-    throw validationFailed([{ field: 'pattern', reason: 'required when the book has no codePattern' }]);
-  }
   if (input.count > MAX_SYNC_GENERATION) {
     throw validationFailed([{ field: 'count', reason: `at most ${MAX_SYNC_GENERATION} per request` }]);
   }
-  const parsed = parseOrRefuse(pattern);
-  const stats = await readBookStats(ctx, actor.tenant, book.bookId);
-  try {
-    assertCapacity(parsed, input.count, stats.codes);
-  } catch (e) {
-    if (e instanceof PatternError) throw validationFailed([{ field: 'count', reason: e.message }], e.message);
-    throw e;
-  }
+  const plan = await planGeneration(ctx, book, input);
   const picker = new RandomPicker();
   const made: string[] = [];
   const tried = new Set<string>();
   // Within the capacity limit a round rarely loses more than a few percent; bound the rounds anyway.
   for (let round = 0; made.length < input.count && round < 20; round++) {
-    const batch: string[] = [];
-    while (batch.length < input.count - made.length) {
-      const code = generateCode(parsed, picker);
-      if (tried.has(code)) continue;
-      tried.add(code);
-      batch.push(code);
-    }
+    const batch = drawCodes(plan, input.count - made.length, picker, tried);
+    for (const code of batch) tried.add(code);
     const { inserted } = await insertCodes(ctx, book, batch);
     made.push(...inserted);
   }
-  if (made.length < input.count) {
-    throw new AppError('VALIDATION_FAILED', `Only ${made.length} of ${input.count} codes could be made: the pattern is too crowded.`, {
-      details: [{ field: 'pattern', reason: 'too many collisions; use a longer pattern' }],
-    });
-  }
-  return { generated: made.length, codes: made };
+  // Codes are unique per tenant, and the capacity check can only count this book's: other books
+  // using the same pattern can crowd it. What was made stays made (a refusal now would be a 4xx
+  // that wrote); the answer says how many, and `generated < requested` tells the caller.
+  return { generated: made.length, requested: input.count, codes: made };
 }

@@ -59,13 +59,22 @@ function replay<T>(claim: IdempotencyClaim, record: { requestHash: string; statu
 /** How long a retry waits for the first request's multi-step work before answering 503. */
 const PENDING_WAIT_MS = 5000;
 
-async function awaitDone<T>(ctx: CoreContext, claim: IdempotencyClaim): Promise<Outcome<T> | null> {
+/**
+ * A `pending` record older than this was left by a process that died mid-work (a Lambda times
+ * out after seconds; an upload of 5,000 codes takes a few): a retry takes the key over instead of
+ * waiting 24 hours for TTL. What the dead request had written stays (codes are never written
+ * twice), so the retry reports those codes as duplicates.
+ */
+export const STALE_PENDING_MS = 120_000;
+
+async function awaitDone<T>(ctx: CoreContext, claim: IdempotencyClaim): Promise<Outcome<T> | null | { stale: string }> {
   const deadline = Date.now() + PENDING_WAIT_MS;
   for (;;) {
     const record = await readRecord(ctx, claim);
     if (!record) return null;
     if (record.requestHash !== claim.requestHash) return replay(claim, record);
     if (record.state === 'done') return replay(claim, record);
+    if (Date.parse(record.createdAt) < ctx.now() - STALE_PENDING_MS) return { stale: record.createdAt };
     if (Date.now() > deadline) {
       throw new AppError('UNAVAILABLE', 'A request with this Idempotency-Key is still being processed.', { retryAfterSeconds: 2 });
     }
@@ -128,8 +137,20 @@ export async function runIdempotentMultiStep<T>(
     });
   if (!claimed) {
     const outcome = await awaitDone<T>(ctx, claim);
-    if (outcome) return outcome;
-    return runIdempotentMultiStep(ctx, claim, status, work);
+    if (!outcome) return runIdempotentMultiStep(ctx, claim, status, work);
+    if (!('stale' in outcome)) return outcome;
+    // Take the abandoned key over; of racing retries, the one whose condition holds wins.
+    const tookOver = await ctx.store.idempotencyRecord
+      .patch(keyOf(claim))
+      .set({ createdAt: new Date(now).toISOString() })
+      .where((a, op) => `${op.eq(a.state, 'pending')} AND ${op.eq(a.createdAt, outcome.stale)}`)
+      .go()
+      .then(() => true)
+      .catch((e: Error & { cause?: { name?: string } }) => {
+        if (e.cause?.name === 'ConditionalCheckFailedException' || /conditional/i.test(e.message)) return false;
+        throw e;
+      });
+    if (!tookOver) return runIdempotentMultiStep(ctx, claim, status, work);
   }
   let body: T;
   try {

@@ -1,0 +1,654 @@
+/**
+ * Benchmark (not a test; CI does not run it): many concurrent clients claim
+ * random codes from one book through HTTP against DynamoDB Local, then, in the
+ * same run, the same number of raw TransactWriteItems of the same shape go
+ * straight to DynamoDB Local with the same concurrency.
+ *
+ * Usage:
+ *   npx tsx bench/assign.ts                      # 3000 codes, 50 clients
+ *   npm run bench:assign -- --codes 5000 --concurrency 100
+ *   CODES=5000 CONCURRENCY=100 MAX_SECONDS=60 WARMUP=300 npx tsx bench/assign.ts
+ *
+ * Flags (argv `--name value` or `--name=value`, else env):
+ *   --codes / CODES              codes loaded into the book (default 3000)
+ *   --concurrency / CONCURRENCY  concurrent clients, each request a distinct user (default 50)
+ *   --max-seconds / MAX_SECONDS  time bound of each measured phase (default 60)
+ *   --max-requests / MAX_REQUESTS  request bound of the claim phase (default 2 * codes + concurrency)
+ *   --warmup / WARMUP            codes / transactions of an unmeasured warm-up of both paths (default 300, 0 = none)
+ *
+ * It starts its own DynamoDB Local (in memory, free port), creates the table,
+ * serves the API on 127.0.0.1 on a free port, and sends traffic nowhere else.
+ * Progress goes to stderr; stdout gets exactly one JSON object:
+ *   { assignPerSec, rawTxPerSec, ratio, p50Ms, p99Ms, codes, concurrency,
+ *     assigned, exhaustedAnswers, errors, verified, ... }
+ *
+ * The claim phase: C workers, each POST /coupons/assign as a fresh user (the
+ * book has maxCodesPerUser 1, so the cap item is part of every transaction),
+ * until the book answers BOOK_EXHAUSTED or a bound is reached. assignPerSec =
+ * 201s / wall time of the phase; p50Ms/p99Ms = client-side latency of the 201s.
+ *
+ * The baseline: the 3-item TransactWriteItems the service sends for a random
+ * claim on a capped book (Update of an available code item with a condition
+ * and REMOVE of its pool keys; Update of a stats shard with ADD and the book
+ * gate condition; upsert of the user's holding with ADD and the cap
+ * condition), expressions copied from what ElectroDB generates, on fresh
+ * pre-seeded items, with the same concurrency, as many transactions as the
+ * claim phase assigned codes. No pick query, no book read, no HTTP, no JWT.
+ *
+ * Verification (`verified`): no code returned twice, every returned code was
+ * uploaded to this book, the table holds exactly as many assigned codes of the
+ * book as there were 201s and each belongs to the user it was returned to, the
+ * stats shards and the holdings agree, an exhausted book has every code
+ * assigned, and the raw phase committed exactly its transactions.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { availableParallelism, loadavg } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { BatchWriteCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient, createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
+import { createApp, createCoreContext, startServer } from '@coupons/api';
+import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
+import { mintToken } from '../scripts/lib/tokens.ts';
+
+// ---------------------------------------------------------------- options
+
+function option(name: string, envName: string, fallback: number): number {
+  const args = process.argv.slice(2);
+  let raw: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === `--${name}`) raw = args[i + 1];
+    else if (a.startsWith(`--${name}=`)) raw = a.slice(name.length + 3);
+  }
+  raw ??= process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} / ${envName} must be a non-negative integer, got ${raw}`);
+  return n;
+}
+
+const CODES = option('codes', 'CODES', 3000);
+const CONCURRENCY = Math.max(1, option('concurrency', 'CONCURRENCY', 50));
+const MAX_SECONDS = Math.max(1, option('max-seconds', 'MAX_SECONDS', 60));
+const MAX_REQUESTS = option('max-requests', 'MAX_REQUESTS', 2 * CODES + CONCURRENCY);
+const WARMUP = option('warmup', 'WARMUP', 300);
+if (CODES < 1) throw new Error('--codes must be at least 1');
+
+const UPLOAD_CHUNK = 5000; // the API's limit per POST /coupons/codes
+const TABLE = 'bench-assign';
+const TENANT = 'bench';
+const RAW_TENANT = 'rawbench';
+
+const log = (msg: string) => process.stderr.write(`[bench:assign] ${msg}\n`);
+
+// ---------------------------------------------------------------- small helpers
+
+function percentile(sorted: number[], p: number): number | null {
+  if (!sorted.length) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return round(sorted[i]!);
+}
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+const newCode = (prefix: string, i: number) => `${prefix}-${i.toString(36).toUpperCase().padStart(5, '0')}-${randomBytes(4).toString('hex').toUpperCase()}`;
+
+/** Runs `workers` concurrent loops, each calling `fn` until it returns false (the loops share the caller's counters). */
+async function pool(workers: number, fn: (worker: number) => Promise<boolean>): Promise<void> {
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (await fn(w));
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- HTTP client (keep-alive, 127.0.0.1 only)
+
+interface Reply {
+  status: number;
+  json: any;
+  ms: number;
+}
+
+/**
+ * Keep-alive only within one phase: a socket left idle longer than the
+ * server's keepAliveTimeout (5 s) can be closed by the server just as the
+ * client reuses it ("socket hang up"), so each claim phase gets a fresh agent.
+ */
+function makeClient(port: number, keepAlive: boolean) {
+  const agent = new Agent({ keepAlive, maxSockets: CONCURRENCY + 4 });
+  function post(path: string, token: string, body: unknown): Promise<Reply> {
+    const payload = Buffer.from(JSON.stringify(body));
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          agent,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const ms = performance.now() - started;
+            let json: any;
+            try {
+              json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              json = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, json, ms });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(30_000, () => req.destroy(new Error('request timed out after 30 s')));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+  return { post, close: () => agent.destroy() };
+}
+
+type Client = ReturnType<typeof makeClient>;
+
+// ---------------------------------------------------------------- service path
+
+async function createBookWithCodes(client: Client, adminToken: string, name: string, codes: string[]): Promise<string> {
+  const created = await client.post('/coupons', adminToken, { name, maxCodesPerUser: 1 });
+  if (created.status !== 201) throw new Error(`create book: ${created.status} ${JSON.stringify(created.json)}`);
+  const bookId = created.json.id as string;
+  for (let i = 0; i < codes.length; i += UPLOAD_CHUNK) {
+    const chunk = codes.slice(i, i + UPLOAD_CHUNK);
+    const r = await client.post('/coupons/codes', adminToken, { bookId, codes: chunk });
+    if (r.status !== 200 || r.json?.inserted !== chunk.length) throw new Error(`upload: ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
+  }
+  return bookId;
+}
+
+interface ClaimResult {
+  durationMs: number;
+  stoppedBy: 'exhausted' | 'time' | 'requests';
+  requests: number;
+  latenciesOk: number[];
+  /** code -> user it was returned to, per 201 (a code returned twice counts in `duplicates`). */
+  returned: Map<string, string>;
+  duplicates: number;
+  wrongUser: number;
+  exhaustedAnswers: number;
+  errors: number;
+  errorsByKind: Record<string, number>;
+}
+
+async function claimPhase(port: number, bookId: string, tokens: { user: string; token: string }[], maxSeconds: number, maxRequests: number): Promise<ClaimResult> {
+  const r: ClaimResult = {
+    durationMs: 0,
+    stoppedBy: 'requests',
+    requests: 0,
+    latenciesOk: [],
+    returned: new Map(),
+    duplicates: 0,
+    wrongUser: 0,
+    exhaustedAnswers: 0,
+    errors: 0,
+    errorsByKind: {},
+  };
+  let exhausted = false;
+  let timedOut = false;
+  const client = makeClient(port, true);
+  const started = performance.now();
+  const deadline = started + maxSeconds * 1000;
+  const kind = (k: string) => {
+    r.errors++;
+    r.errorsByKind[k] = (r.errorsByKind[k] ?? 0) + 1;
+  };
+  await pool(CONCURRENCY, async () => {
+    if (exhausted) return false;
+    if (performance.now() >= deadline) {
+      timedOut = true;
+      return false;
+    }
+    if (r.requests >= maxRequests) return false;
+    const i = r.requests++;
+    // One fresh user per request: the book caps each user at one code.
+    const who = tokens[i] ?? { user: `u${i}`, token: await mintToken(SECRET, { sub: `u${i}`, tenant: TENANT, role: 'user' }) };
+    let reply: Reply;
+    try {
+      reply = await client.post('/coupons/assign', who.token, { bookId });
+    } catch (e) {
+      kind(`network: ${(e as Error).message}`);
+      return true;
+    }
+    if (reply.status === 201) {
+      r.latenciesOk.push(reply.ms);
+      const code = reply.json?.code as string;
+      if (r.returned.has(code)) r.duplicates++;
+      else r.returned.set(code, reply.json?.userId);
+      if (reply.json?.userId !== who.user) r.wrongUser++;
+    } else if (reply.status === 409 && reply.json?.error?.code === 'BOOK_EXHAUSTED') {
+      r.exhaustedAnswers++;
+      exhausted = true;
+      return false;
+    } else {
+      kind(`${reply.status} ${reply.json?.error?.code ?? ''}`.trim());
+    }
+    return true;
+  });
+  r.durationMs = performance.now() - started;
+  client.close();
+  r.stoppedBy = exhausted ? 'exhausted' : timedOut ? 'time' : 'requests';
+  return r;
+}
+
+// ---------------------------------------------------------------- raw path
+
+interface RawItem {
+  code: string;
+  shard: number;
+  poolSlot: string;
+}
+
+const rawPoolPartition = (bookId: string, shard: number) => `T#${RAW_TENANT}#BOOK#${bookId}#POOL#${shard}`;
+
+/** Seeds a raw book: its stats shards (gate open) and `count` available code items in the pool index, as the service stores them. */
+async function seedRaw(doc: DynamoDBDocumentClient, bookId: string, count: number, shards: number, prefix: string): Promise<RawItem[]> {
+  const createdAt = new Date().toISOString();
+  const items: RawItem[] = Array.from({ length: count }, (_, i) => ({ code: newCode(prefix, i), shard: i % shards, poolSlot: randomBytes(8).toString('hex') }));
+  const puts: Record<string, unknown>[] = [
+    ...Array.from({ length: shards }, (_, shard) => {
+      const n = items.filter((it) => it.shard === shard).length;
+      return {
+        pk: `T#${RAW_TENANT}#BOOK#${bookId}`,
+        sk: `STATS#${shard}`,
+        tenant: RAW_TENANT,
+        bookId,
+        shard,
+        codes: n,
+        available: n,
+        assigned: 0,
+        redeemed: 0,
+        bookStatus: 'active',
+        __edb_e__: 'bookStatsShard',
+        __edb_v__: '1',
+      };
+    }),
+    ...items.map((it) => ({
+      pk: `T#${RAW_TENANT}#CODE#${it.code}`,
+      sk: 'CODE',
+      gsi1pk: rawPoolPartition(bookId, it.shard),
+      gsi1sk: it.poolSlot,
+      tenant: RAW_TENANT,
+      code: it.code,
+      bookId,
+      shard: it.shard,
+      poolPartition: rawPoolPartition(bookId, it.shard),
+      poolSlot: it.poolSlot,
+      status: 'available',
+      redemptionCount: 0,
+      createdAt,
+      __edb_e__: 'code',
+      __edb_v__: '1',
+    })),
+  ];
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < puts.length; i += 25) batches.push(puts.slice(i, i + 25));
+  let next = 0;
+  await pool(8, async () => {
+    const batch = batches[next++];
+    if (!batch) return false;
+    let pending: any[] = batch.map((Item) => ({ PutRequest: { Item } }));
+    while (pending.length) {
+      const out = await doc.send(new BatchWriteCommand({ RequestItems: { [TABLE]: pending } }));
+      pending = out.UnprocessedItems?.[TABLE] ?? [];
+    }
+    return true;
+  });
+  return items;
+}
+
+/** The three-item transaction of a random claim on a capped book, as ElectroDB writes it (see commitAssignment). */
+function assignmentTransaction(bookId: string, item: RawItem, userId: string, now: number) {
+  const ownerKey = `T#${RAW_TENANT}#USER#${userId}`;
+  const ownerSort = `BOOK#${bookId}#CODE#${item.code}`;
+  return new TransactWriteCommand({
+    TransactItems: [
+      {
+        Update: {
+          TableName: TABLE,
+          Key: { pk: `T#${RAW_TENANT}#CODE#${item.code}`, sk: 'CODE' },
+          UpdateExpression:
+            'SET #bookId = :bookId_u0, #shard = :shard_u0, #poolPartition = :poolPartition_u0, #poolSlot = :poolSlot_u0, #status = :status_u0, #userId = :userId_u0, #assignedAt = :assignedAt_u0, #maxRedemptions = :maxRedemptions_u0, #ownerKey = :ownerKey_u0, #ownerSort = :ownerSort_u0, #gsi2pk = :gsi2pk_u0, #gsi2sk = :gsi2sk_u0, #tenant = :tenant_u0, #code = :code_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0 REMOVE #gsi1pk, #gsi1sk',
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_exists(#sk) AND #status = :status0 AND #bookId = :bookId0',
+          ExpressionAttributeNames: {
+            '#pk': 'pk',
+            '#sk': 'sk',
+            '#status': 'status',
+            '#bookId': 'bookId',
+            '#shard': 'shard',
+            '#poolPartition': 'poolPartition',
+            '#poolSlot': 'poolSlot',
+            '#userId': 'userId',
+            '#assignedAt': 'assignedAt',
+            '#maxRedemptions': 'maxRedemptions',
+            '#ownerKey': 'ownerKey',
+            '#ownerSort': 'ownerSort',
+            '#gsi2pk': 'gsi2pk',
+            '#gsi2sk': 'gsi2sk',
+            '#gsi1pk': 'gsi1pk',
+            '#gsi1sk': 'gsi1sk',
+            '#tenant': 'tenant',
+            '#code': 'code',
+            '#__edb_e__': '__edb_e__',
+            '#__edb_v__': '__edb_v__',
+          },
+          ExpressionAttributeValues: {
+            ':status0': 'available',
+            ':bookId0': bookId,
+            ':bookId_u0': bookId,
+            ':shard_u0': item.shard,
+            ':poolPartition_u0': rawPoolPartition(bookId, item.shard),
+            ':poolSlot_u0': item.poolSlot,
+            ':status_u0': 'assigned',
+            ':userId_u0': userId,
+            ':assignedAt_u0': new Date(now).toISOString(),
+            ':maxRedemptions_u0': 1,
+            ':ownerKey_u0': ownerKey,
+            ':ownerSort_u0': ownerSort,
+            ':gsi2pk_u0': ownerKey,
+            ':gsi2sk_u0': ownerSort,
+            ':tenant_u0': RAW_TENANT,
+            ':code_u0': item.code,
+            ':__edb_e___u0': 'code',
+            ':__edb_v___u0': '1',
+          },
+        },
+      },
+      {
+        Update: {
+          TableName: TABLE,
+          Key: { pk: `T#${RAW_TENANT}#BOOK#${bookId}`, sk: `STATS#${item.shard}` },
+          UpdateExpression:
+            'SET #tenant = :tenant_u0, #bookId = :bookId_u0, #shard = :shard_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0 ADD #available :available_u0, #assigned :assigned_u0',
+          ConditionExpression:
+            'attribute_exists(#pk) AND attribute_exists(#sk) AND #bookStatus = :bookStatus0 AND (attribute_not_exists(#validFromMs) OR #validFromMs <= :validFromMs0) AND (attribute_not_exists(#validUntilMs) OR #validUntilMs > :validUntilMs0)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          ExpressionAttributeNames: {
+            '#pk': 'pk',
+            '#sk': 'sk',
+            '#bookStatus': 'bookStatus',
+            '#validFromMs': 'validFromMs',
+            '#validUntilMs': 'validUntilMs',
+            '#available': 'available',
+            '#assigned': 'assigned',
+            '#tenant': 'tenant',
+            '#bookId': 'bookId',
+            '#shard': 'shard',
+            '#__edb_e__': '__edb_e__',
+            '#__edb_v__': '__edb_v__',
+          },
+          ExpressionAttributeValues: {
+            ':bookStatus0': 'active',
+            ':validFromMs0': now,
+            ':validUntilMs0': now,
+            ':available_u0': -1,
+            ':assigned_u0': 1,
+            ':tenant_u0': RAW_TENANT,
+            ':bookId_u0': bookId,
+            ':shard_u0': item.shard,
+            ':__edb_e___u0': 'bookStatsShard',
+            ':__edb_v___u0': '1',
+          },
+        },
+      },
+      {
+        Update: {
+          TableName: TABLE,
+          Key: { pk: ownerKey, sk: `BOOK#${bookId}` },
+          UpdateExpression:
+            'SET #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0, #tenant = :tenant_u0, #userId = :userId_u0, #bookId = :bookId_u0 ADD #held :held_u0',
+          ConditionExpression: 'attribute_not_exists(#held) OR #held < :held0',
+          ExpressionAttributeNames: {
+            '#held': 'held',
+            '#__edb_e__': '__edb_e__',
+            '#__edb_v__': '__edb_v__',
+            '#tenant': 'tenant',
+            '#userId': 'userId',
+            '#bookId': 'bookId',
+          },
+          ExpressionAttributeValues: {
+            ':held0': 1,
+            ':__edb_e___u0': 'userBookHolding',
+            ':__edb_v___u0': '1',
+            ':tenant_u0': RAW_TENANT,
+            ':userId_u0': userId,
+            ':bookId_u0': bookId,
+            ':held_u0': 1,
+          },
+        },
+      },
+    ],
+  });
+}
+
+interface RawResult {
+  durationMs: number;
+  committed: number;
+  errors: number;
+  errorsByKind: Record<string, number>;
+  latencies: number[];
+}
+
+async function rawPhase(doc: DynamoDBDocumentClient, bookId: string, items: RawItem[], maxSeconds: number): Promise<RawResult> {
+  const r: RawResult = { durationMs: 0, committed: 0, errors: 0, errorsByKind: {}, latencies: [] };
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + maxSeconds * 1000;
+  await pool(CONCURRENCY, async () => {
+    if (next >= items.length || performance.now() >= deadline) return false;
+    const i = next++;
+    const t0 = performance.now();
+    try {
+      await doc.send(assignmentTransaction(bookId, items[i]!, `raw-user-${bookId.slice(0, 8)}-${i}`, Date.now()));
+      r.latencies.push(performance.now() - t0);
+      r.committed++;
+    } catch (e) {
+      r.errors++;
+      const k = (e as Error).name || 'Error';
+      r.errorsByKind[k] = (r.errorsByKind[k] ?? 0) + 1;
+    }
+    return true;
+  });
+  r.durationMs = performance.now() - started;
+  return r;
+}
+
+// ---------------------------------------------------------------- verification
+
+async function scanAll(doc: DynamoDBDocumentClient): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let ExclusiveStartKey: Record<string, any> | undefined;
+  do {
+    const page = await doc.send(new ScanCommand({ TableName: TABLE, ExclusiveStartKey, ConsistentRead: true }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+function verify(
+  items: Record<string, any>[],
+  bench: { bookId: string; codes: string[]; claim: ClaimResult },
+  raw: { bookId: string; transactions: number; result: RawResult },
+): string[] {
+  const failures: string[] = [];
+  const check = (ok: boolean, what: string) => {
+    if (!ok) failures.push(what);
+  };
+  const { claim } = bench;
+  const assigned = claim.latenciesOk.length;
+  const uploaded = new Set(bench.codes);
+
+  check(claim.duplicates === 0, `${claim.duplicates} code(s) returned twice`);
+  check(claim.wrongUser === 0, `${claim.wrongUser} response(s) named another user`);
+  check([...claim.returned.keys()].every((c) => uploaded.has(c)), 'a returned code was not uploaded to the book');
+
+  const codeItems = items.filter((i) => i.__edb_e__ === 'code' && i.tenant === TENANT && i.bookId === bench.bookId);
+  check(codeItems.length === bench.codes.length, `book holds ${codeItems.length} code items, ${bench.codes.length} were uploaded`);
+  const assignedItems = codeItems.filter((i) => i.status === 'assigned');
+  check(assignedItems.length === assigned, `table has ${assignedItems.length} assigned codes, ${assigned} responses were 201`);
+  check(
+    assignedItems.every((i) => claim.returned.get(i.code) === i.userId),
+    'an assigned code in the table belongs to a user other than the one it was returned to',
+  );
+  check(assignedItems.every((i) => i.gsi1pk === undefined && i.gsi1sk === undefined), 'an assigned code is still in the pool index');
+  if (claim.stoppedBy === 'exhausted') check(assigned === bench.codes.length, `book answered exhausted with ${bench.codes.length - assigned} code(s) left`);
+
+  const shards = items.filter((i) => i.__edb_e__ === 'bookStatsShard' && i.tenant === TENANT && i.bookId === bench.bookId);
+  const sum = (k: string) => shards.reduce((s, i) => s + (i[k] ?? 0), 0);
+  check(sum('assigned') === assigned, `stats say ${sum('assigned')} assigned, ${assigned} expected`);
+  check(sum('available') === bench.codes.length - assigned, `stats say ${sum('available')} available, ${bench.codes.length - assigned} expected`);
+
+  const holdings = items.filter((i) => i.__edb_e__ === 'userBookHolding' && i.tenant === TENANT && i.bookId === bench.bookId);
+  check(holdings.every((h) => h.held <= 1), 'a user holds more than maxCodesPerUser codes');
+  check(holdings.reduce((s, h) => s + h.held, 0) === assigned, 'holdings do not add up to the assignments');
+
+  const rawAssigned = items.filter((i) => i.__edb_e__ === 'code' && i.tenant === RAW_TENANT && i.bookId === raw.bookId && i.status === 'assigned');
+  check(rawAssigned.length === raw.result.committed, `raw: ${rawAssigned.length} codes assigned, ${raw.result.committed} transactions committed`);
+  const rawShards = items.filter((i) => i.__edb_e__ === 'bookStatsShard' && i.tenant === RAW_TENANT && i.bookId === raw.bookId);
+  check(rawShards.reduce((s, i) => s + i.assigned, 0) === raw.result.committed, 'raw: stats shards do not match the committed transactions');
+  check(raw.result.committed === raw.transactions, `raw: ${raw.result.committed} of ${raw.transactions} transactions committed`);
+  return failures;
+}
+
+// ---------------------------------------------------------------- main
+
+const SECRET = `bench-secret-${randomBytes(16).toString('hex')}`;
+
+async function main() {
+  log(`codes=${CODES} concurrency=${CONCURRENCY} maxSeconds=${MAX_SECONDS} maxRequests=${MAX_REQUESTS} warmup=${WARMUP}`);
+  const ddb = await startDynamoDbLocal();
+  const env = { DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1', JWT_SECRET: SECRET };
+  const config = loadConfig(env);
+  const rawClient = createDynamoDbClient(config);
+  await ensureTable(rawClient, TABLE);
+  const doc = createDocumentClient(rawClient); // same factory, same SDK settings as the service's client
+
+  let serverErrors = 0;
+  const app = createApp({
+    core: createCoreContext(env),
+    auth: { hs256Secret: SECRET },
+    // Serialise each request-log line as production does, but keep stdout for the result.
+    log: (line) => {
+      JSON.stringify(line);
+      if (Number(line.status) >= 500) {
+        if (serverErrors++ < 5) log(`server error: ${JSON.stringify(line).slice(0, 500)}`);
+      }
+    },
+  });
+  const server = await startServer(app, 0, '127.0.0.1');
+  const port = (server.address() as AddressInfo).port;
+  const client = makeClient(port, false); // set-up requests only
+  log(`DynamoDB Local ${ddb.endpoint}, API http://127.0.0.1:${port}`);
+
+  try {
+    const adminToken = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });
+    const mintUsers = (prefix: string, n: number) =>
+      Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const user = `${prefix}-${i}`;
+          return { user, token: await mintToken(SECRET, { sub: user, tenant: TENANT, role: 'user' }) };
+        }),
+      );
+
+    // Warm-up of both paths (JIT, SDK connections, DynamoDB Local's JVM), not measured.
+    if (WARMUP > 0) {
+      const t0 = performance.now();
+      const warmCodes = Array.from({ length: WARMUP }, (_, i) => newCode('W', i));
+      const warmBook = await createBookWithCodes(client, adminToken, 'bench warm-up', warmCodes);
+      const warm = await claimPhase(port, warmBook, await mintUsers('warm', WARMUP + CONCURRENCY), MAX_SECONDS, 2 * WARMUP + CONCURRENCY);
+      const warmRawBook = `warm-${randomBytes(4).toString('hex')}`;
+      const warmRaw = await rawPhase(doc, warmRawBook, await seedRaw(doc, warmRawBook, WARMUP, config.POOL_SHARDS, 'RW'), MAX_SECONDS);
+      log(`warm-up: ${warm.latenciesOk.length} claims (${warm.errors} errors), ${warmRaw.committed} raw tx, ${round(performance.now() - t0, 0)} ms`);
+    }
+
+    // The measured book.
+    const loadBefore = loadavg()[0]!;
+    const t0 = performance.now();
+    const codes = Array.from({ length: CODES }, (_, i) => newCode('B', i));
+    const bookId = await createBookWithCodes(client, adminToken, 'bench book', codes);
+    const users = await mintUsers('user', Math.min(MAX_REQUESTS, CODES + 2 * CONCURRENCY));
+    log(`book ${bookId}: ${CODES} codes loaded, ${users.length} user tokens minted in ${round(performance.now() - t0, 0)} ms`);
+
+    log(`claim phase: ${CONCURRENCY} clients`);
+    const claim = await claimPhase(port, bookId, users, MAX_SECONDS, MAX_REQUESTS);
+    const assigned = claim.latenciesOk.length;
+    log(`claim phase: ${assigned} assigned, ${claim.exhaustedAnswers} exhausted, ${claim.errors} errors in ${round(claim.durationMs, 0)} ms (stopped by ${claim.stoppedBy})`);
+
+    // Baseline: as many raw transactions as the service committed, same concurrency, fresh items.
+    const transactions = assigned || CODES;
+    const rawBookId = `raw-${randomBytes(4).toString('hex')}`;
+    const t1 = performance.now();
+    const rawItems = await seedRaw(doc, rawBookId, transactions, config.POOL_SHARDS, 'R');
+    log(`raw phase: ${transactions} code items seeded in ${round(performance.now() - t1, 0)} ms; ${CONCURRENCY} clients`);
+    const raw = await rawPhase(doc, rawBookId, rawItems, MAX_SECONDS);
+    log(`raw phase: ${raw.committed} committed, ${raw.errors} errors in ${round(raw.durationMs, 0)} ms`);
+
+    const items = await scanAll(doc);
+    const failures = verify(items, { bookId, codes, claim }, { bookId: rawBookId, transactions, result: raw });
+    for (const f of failures) log(`verification failed: ${f}`);
+
+    const ok = [...claim.latenciesOk].sort((a, b) => a - b);
+    const rawSorted = [...raw.latencies].sort((a, b) => a - b);
+    const assignPerSec = round(assigned / (claim.durationMs / 1000));
+    const rawTxPerSec = round(raw.committed / (raw.durationMs / 1000));
+    const result = {
+      assignPerSec,
+      rawTxPerSec,
+      ratio: rawTxPerSec > 0 ? round(assignPerSec / rawTxPerSec, 3) : null,
+      p50Ms: percentile(ok, 50),
+      p99Ms: percentile(ok, 99),
+      codes: CODES,
+      concurrency: CONCURRENCY,
+      assigned,
+      exhaustedAnswers: claim.exhaustedAnswers,
+      errors: claim.errors,
+      ...(claim.errors ? { errorsByKind: claim.errorsByKind } : {}),
+      verified: failures.length === 0,
+      ...(failures.length ? { verificationFailures: failures } : {}),
+      stoppedBy: claim.stoppedBy,
+      assignDurationMs: round(claim.durationMs, 0),
+      rawTransactions: raw.committed,
+      rawErrors: raw.errors,
+      ...(raw.errors ? { rawErrorsByKind: raw.errorsByKind } : {}),
+      rawDurationMs: round(raw.durationMs, 0),
+      rawP50Ms: percentile(rawSorted, 50),
+      rawP99Ms: percentile(rawSorted, 99),
+      itemsPerTransaction: 3,
+      warmup: WARMUP,
+      node: process.version,
+      cpus: availableParallelism(),
+      // 1-minute load average before and after the measured phases: other processes on the machine skew the figures.
+      loadAvg1m: [round(loadBefore, 2), round(loadavg()[0]!, 2)],
+    };
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return failures.length === 0 && claim.errors === 0 && raw.errors === 0;
+  } finally {
+    client.close();
+    (server as any).closeAllConnections?.();
+    await new Promise<void>((res) => server.close(() => res()));
+    rawClient.destroy();
+    await ddb.stop();
+  }
+}
+
+main().then(
+  (ok) => process.exit(ok ? 0 : 1),
+  (e) => {
+    log(`failed: ${(e as Error).stack ?? e}`);
+    process.exit(2);
+  },
+);
