@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   enqueueGeneration,
@@ -9,6 +12,7 @@ import {
   resumeUnfinishedJobs,
   runGenerationJob,
   sqsJobDispatcher,
+  createSqsClient,
   useJobDispatcher,
   type CoreContext,
   type JobRef,
@@ -289,32 +293,49 @@ describe('the runner', () => {
 });
 
 describe('on AWS: the queue and its worker', () => {
-  // The SQS service cannot run on these machines. The API's side is checked on the request it
-  // sends (a substitute `fetch` answers as SQS does), and the queue's side by handing that very
-  // message body to the worker's handler, as Lambda's event source mapping would.
+  // The SQS service cannot run on these machines. The API's side runs the real AWS SDK client
+  // against a stand-in that answers SQS's JSON protocol on 127.0.0.1 (the one part mocked,
+  // because it is AWS-only), and the queue's side hands that very message body to the worker's
+  // handler, as Lambda's event source mapping would.
   const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/GenerationJobs';
+  const servers: Server[] = [];
+  afterAll(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
-  function fakeSqs(status = 200) {
-    const sent: { url: string; headers: Record<string, string>; body: any }[] = [];
-    const fetch = (async (url: string, init: RequestInit) => {
-      sent.push({ url, headers: init.headers as Record<string, string>, body: JSON.parse(init.body as string) });
-      return status === 200
-        ? new Response(JSON.stringify({ MessageId: `m-${sent.length}` }), { status })
-        : new Response(JSON.stringify({ __type: 'com.amazonaws.sqs#InternalError', message: 'boom' }), { status });
-    }) as unknown as typeof globalThis.fetch;
-    return { sent, fetch };
+  async function fakeSqs(status = 200) {
+    const sent: { url: string; headers: Record<string, string | string[] | undefined>; body: any }[] = [];
+    const server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d) => (raw += d));
+      req.on('end', () => {
+        const body = JSON.parse(raw);
+        sent.push({ url: req.url ?? '', headers: req.headers, body });
+        const reply =
+          status === 200
+            ? { MessageId: `m-${sent.length}`, MD5OfMessageBody: createHash('md5').update(body.MessageBody).digest('hex') }
+            : { __type: 'com.amazonaws.sqs#InternalError', message: 'boom' };
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(reply));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    const client = createSqsClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      credentials: { accessKeyId: 'AKIATEST', secretAccessKey: 'x', sessionToken: 'tok' },
+    });
+    return { sent, client };
   }
 
   it('enqueue sends a signed SendMessage; the worker runs the job, queues a continuation when time runs out, and finishes', async () => {
     const book = await createBook(api, { name: 'Queued', codePattern: 'QU-******' });
-    const sqs = fakeSqs();
+    const sqs = await fakeSqs();
     const { ctx } = smallJobs();
-    useJobDispatcher(ctx, sqsJobDispatcher(ctx, { queueUrl: QUEUE_URL, fetch: sqs.fetch, credentials: async () => ({ accessKeyId: 'AKIATEST', secretAccessKey: 'x', sessionToken: 'tok' }) }));
+    useJobDispatcher(ctx, sqsJobDispatcher(ctx, { queueUrl: QUEUE_URL, client: sqs.client }));
     const { jobId } = await enqueueGeneration(ctx, actor, { bookId: book.id, count: 600 });
 
     expect(sqs.sent).toHaveLength(1);
     const [request] = sqs.sent;
-    expect(request!.url).toBe('https://sqs.us-east-1.amazonaws.com/');
+    expect(request!.url).toBe('/');
     expect(request!.headers['x-amz-target']).toBe('AmazonSQS.SendMessage');
     expect(request!.headers['x-amz-security-token']).toBe('tok');
     expect(request!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIATEST\/\d{8}\/us-east-1\/sqs\/aws4_request, /);
@@ -348,9 +369,9 @@ describe('on AWS: the queue and its worker', () => {
 
   it('when SQS refuses the message the request answers 503 and the job is marked failed, not left queued', async () => {
     const book = await createBook(api, { name: 'Unqueued', codePattern: 'UQ-******' });
-    const sqs = fakeSqs(500);
+    const sqs = await fakeSqs(500);
     const { ctx } = smallJobs();
-    useJobDispatcher(ctx, sqsJobDispatcher(ctx, { queueUrl: QUEUE_URL, fetch: sqs.fetch, credentials: async () => ({ accessKeyId: 'A', secretAccessKey: 'B' }) }));
+    useJobDispatcher(ctx, sqsJobDispatcher(ctx, { queueUrl: QUEUE_URL, client: sqs.client }));
     const e = await enqueueGeneration(ctx, actor, { bookId: book.id, count: 50 }).catch((x) => x);
     expect(e.code).toBe('UNAVAILABLE');
     const jobs = (await api.scan()).filter((i) => i.__edb_e__ === 'job' && i.bookId === book.id);

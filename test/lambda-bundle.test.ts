@@ -90,7 +90,7 @@ function runBundle(calls: Call[]): Promise<Answer[]> {
 }
 
 describe('Lambda bundle (scripts/build-lambda.ts)', () => {
-  it(`is one ES module under ${BUDGET_BYTES.toLocaleString('en-US')} bytes, with an external source map and the docs assets beside it`, async () => {
+  it(`loads under ${BUDGET_BYTES.toLocaleString("en-US")} bytes at cold start, with an external source map and the docs assets beside it`, async () => {
     expect(built.bytes, 'bundle size budget (see bench/coldstart.ts)').toBeLessThan(BUDGET_BYTES);
     expect(existsSync(`${built.bundle}.map`)).toBe(true);
     const head = (await readFile(built.bundle, 'utf8')).slice(0, 200);

@@ -22,5 +22,4 @@ export * from './services/rate-limit.ts';
 export * from './codes/check-char.ts';
 export * from './services/jobs.ts';
 export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './services/insert-codes.ts';
-export { signRequest, type AwsCredentials } from './jobs/sigv4.ts';
-export { sendSqsMessage, SqsError } from './jobs/sqs.ts';
+export { createSqsClient, sendSqsMessage } from './jobs/sqs.ts';

@@ -1,52 +1,28 @@
-import { signRequest, type AwsCredentials } from './sigv4.ts';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
- * SendMessage over SQS's JSON protocol (the one the AWS SDKs use), signed
- * with SigV4. One call is all the service needs from SQS: the queue's
+ * The one SQS call the service makes: queue a job message. The queue's
  * subscriber is wired by Lambda's event source mapping, not by this code.
- * The SQS service cannot run on these machines; tests check the request
- * this sends (test/jobs.test.ts) and the signature (sigv4.test.ts).
+ * Credentials and region come from the SDK's default chain (the Lambda's role).
+ *
+ * The SDK's SQS client is imported on first use: most API instances never
+ * queue a job, and it would otherwise weigh on every cold start.
  */
-export interface SqsSendOptions {
-  queueUrl: string;
-  /** Defaults to the region in the queue URL (`https://sqs.<region>.amazonaws.com/...`). */
+export interface SqsOptions {
   region?: string;
-  credentials: () => Promise<AwsCredentials>;
-  fetch?: typeof fetch;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
-export function regionOfQueueUrl(queueUrl: string): string | undefined {
-  return /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(queueUrl).host)?.[1];
+export type LazySqsClient = () => Promise<SQSClient>;
+
+export function createSqsClient(options: SqsOptions = {}): LazySqsClient {
+  let client: Promise<SQSClient> | undefined;
+  return () => (client ??= import('@aws-sdk/client-sqs').then(({ SQSClient }) => new SQSClient({ maxAttempts: 3, ...options })));
 }
 
-export class SqsError extends Error {}
-
-export async function sendSqsMessage(options: SqsSendOptions, messageBody: string): Promise<{ messageId: string }> {
-  const queue = new URL(options.queueUrl);
-  const region = options.region ?? regionOfQueueUrl(options.queueUrl);
-  if (!region) throw new SqsError(`cannot tell the region of ${options.queueUrl}`);
-  const url = `${queue.protocol}//${queue.host}/`;
-  const body = JSON.stringify({ QueueUrl: options.queueUrl, MessageBody: messageBody });
-  const headers = signRequest({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.SendMessage' },
-    body,
-    region,
-    service: 'sqs',
-    credentials: await options.credentials(),
-  });
-  const { host: _host, ...sendHeaders } = headers; // fetch sets Host itself
-  const res = await (options.fetch ?? fetch)(url, { method: 'POST', headers: sendHeaders, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok || typeof json?.MessageId !== 'string') {
-    throw new SqsError(`SQS SendMessage failed: ${res.status} ${json?.__type ?? ''} ${json?.message ?? json?.Message ?? ''}`.trim());
-  }
-  return { messageId: json.MessageId };
+export async function sendSqsMessage(client: LazySqsClient, queueUrl: string, messageBody: string): Promise<{ messageId: string }> {
+  const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+  const out = await (await client()).send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: messageBody }));
+  return { messageId: out.MessageId! };
 }

@@ -7,8 +7,7 @@ import { AppError, validationFailed } from '../errors.ts';
 import { backoffMs, transact } from '../db/transact.ts';
 import { RandomPicker, parsePattern, PatternError } from '../codes/pattern.ts';
 import type { JobStatus } from '../entities/job.ts';
-import { sendSqsMessage } from '../jobs/sqs.ts';
-import type { AwsCredentials } from '../jobs/sigv4.ts';
+import { createSqsClient, sendSqsMessage, type LazySqsClient } from '../jobs/sqs.ts';
 import { loadBook, type BookRecord } from './books.ts';
 import { commitCodes } from './insert-codes.ts';
 import { drawCodes, planGeneration, type GenerationPlan } from './generation.ts';
@@ -84,18 +83,6 @@ export function useJobDispatcher(ctx: CoreContext, dispatcher: JobDispatcher): v
   dispatchers.set(ctx, dispatcher);
 }
 
-/** The credentials the DynamoDB client resolved (the SDK's default chain: Lambda's role, env, profiles). */
-function sdkCredentials(ctx: CoreContext): () => Promise<AwsCredentials> {
-  return async () => {
-    const provider = (ctx.store.client as any).config?.credentials;
-    const creds = typeof provider === 'function' ? await provider() : provider;
-    if (creds?.accessKeyId) return creds;
-    const env = process.env;
-    if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) throw new Error('no AWS credentials to send to SQS');
-    return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN };
-  };
-}
-
 /** The message a job's queue carries. */
 export interface JobMessage {
   type: 'generation';
@@ -105,16 +92,14 @@ export interface JobMessage {
 
 export function sqsJobDispatcher(
   ctx: CoreContext,
-  options: { queueUrl: string; fetch?: typeof fetch; credentials?: () => Promise<AwsCredentials> },
+  options: { queueUrl: string; client?: LazySqsClient },
 ): JobDispatcher {
+  const client = options.client ?? createSqsClient({ region: ctx.config.AWS_REGION });
   return {
     kind: 'sqs',
     async dispatch(ref) {
       const message: JobMessage = { type: 'generation', tenant: ref.tenant, jobId: ref.jobId };
-      await sendSqsMessage(
-        { queueUrl: options.queueUrl, region: undefined, credentials: options.credentials ?? sdkCredentials(ctx), fetch: options.fetch },
-        JSON.stringify(message),
-      );
+      await sendSqsMessage(client, options.queueUrl, JSON.stringify(message));
     },
   };
 }
