@@ -15,6 +15,7 @@
  *   --max-seconds / MAX_SECONDS  time bound of each measured phase (default 60)
  *   --max-requests / MAX_REQUESTS  request bound of the claim phase (default 2 * codes + concurrency)
  *   --warmup / WARMUP            codes / transactions of an unmeasured warm-up of both paths (default 300, 0 = none)
+ *   RATE_LIMIT_*, POOL_SHARDS, CLAIM_ATTEMPTS   passed to the service (e.g. limits at 0 to price the limiter)
  *
  * It starts its own DynamoDB Local (in memory, free port), creates the table,
  * serves the API on 127.0.0.1 on a free port, and sends traffic nowhere else.
@@ -531,7 +532,9 @@ const SECRET = `bench-secret-${randomBytes(16).toString('hex')}`;
 async function main() {
   log(`codes=${CODES} concurrency=${CONCURRENCY} maxSeconds=${MAX_SECONDS} maxRequests=${MAX_REQUESTS} warmup=${WARMUP}`);
   const ddb = await startDynamoDbLocal();
-  const env = { DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1', JWT_SECRET: SECRET };
+  // The service's own knobs pass through, e.g. RATE_LIMIT_CALLER_PER_MINUTE=0 to price the limiter.
+  const knobs = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(RATE_LIMIT_|POOL_SHARDS$|CLAIM_ATTEMPTS$)/.test(k)));
+  const env = { ...knobs, DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1', JWT_SECRET: SECRET };
   const config = loadConfig(env);
   const rawClient = createDynamoDbClient(config);
   await ensureTable(rawClient, TABLE);

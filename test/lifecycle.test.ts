@@ -493,3 +493,22 @@ describe('GET /users/{userId}/coupons', () => {
     expect(empty.json).toEqual({ items: [], nextCursor: null });
   });
 });
+
+describe('the hot path reuses a book for up to a second', () => {
+  it('a pause takes effect on the very next claim, and a resume too, even with the book cached', async () => {
+    const { book } = await bookWithCodes(api, 6);
+    const token = await admin();
+    // This claim leaves an "active" copy of the book in the instance's cache.
+    expect((await api.call('POST', '/coupons/assign', { token: await user('cache-1'), body: { bookId: book.id } })).status).toBe(201);
+    await api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'paused' } });
+    // The cached copy says active; the transaction's gate on the shard says paused, and wins.
+    expectError(await api.call('POST', '/coupons/assign', { token: await user('cache-2'), body: { bookId: book.id } }), 409, 'BOOK_NOT_ACTIVE');
+    // Past the cache's second, a claim reads the book afresh and keeps a "paused" copy.
+    await sleep(1100);
+    expectError(await api.call('POST', '/coupons/assign', { token: await user('cache-2b'), body: { bookId: book.id } }), 409, 'BOOK_NOT_ACTIVE');
+    await api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'active' } });
+    // Now the cached copy says paused: it is read again before the claim is refused on its word.
+    expect((await api.call('POST', '/coupons/assign', { token: await user('cache-3'), body: { bookId: book.id } })).status).toBe(201);
+    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+  });
+});

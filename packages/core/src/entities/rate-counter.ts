@@ -14,7 +14,20 @@ export const createRateCounterEntity = (config: EntityConfig) =>
         tenant: { type: 'string', required: true, readOnly: true },
         scope: { type: 'string', required: true, readOnly: true },
         window: { type: 'number', required: true, readOnly: true },
-        count: { type: 'number', required: true, default: 0 },
+        /** Requests in the window (tenant shards). */
+        count: { type: 'number' },
+        /** A caller's item spans ten minutes: its requests per minute of the window, and its misses. */
+        m0: { type: 'number' },
+        m1: { type: 'number' },
+        m2: { type: 'number' },
+        m3: { type: 'number' },
+        m4: { type: 'number' },
+        m5: { type: 'number' },
+        m6: { type: 'number' },
+        m7: { type: 'number' },
+        m8: { type: 'number' },
+        m9: { type: 'number' },
+        misses: { type: 'number' },
         expiresAt: { type: 'number', required: true },
       },
       indexes: {

@@ -3,7 +3,7 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { transact, failed, type CancellationReason } from '../db/transact.ts';
-import { loadBook, gateCondition, gateError, type BookRecord } from './books.ts';
+import { loadBookCached, gateCondition, gateError, gateOf, type BookRecord } from './books.ts';
 import { codeNotFound, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 import { poolPartition, randomPoolSlot } from './insert-codes.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
@@ -129,16 +129,23 @@ function shuffled(n: number): number[] {
   return a;
 }
 
-function assertBookOpen(book: BookRecord, now: number) {
-  const shard = {
-    validFromMs: book.validFrom ? Date.parse(book.validFrom) : undefined,
-    validUntilMs: book.validUntil ? Date.parse(book.validUntil) : undefined,
-  };
-  const open =
-    book.status === 'active' &&
-    (shard.validFromMs === undefined || shard.validFromMs <= now) &&
-    (shard.validUntilMs === undefined || shard.validUntilMs > now);
-  if (!open) throw gateError(shard, now, { forAssignment: true });
+const isOpen = (gate: ReturnType<typeof gateOf>, now: number) =>
+  gate.bookStatus === 'active' &&
+  (gate.validFromMs === undefined || gate.validFromMs <= now) &&
+  (gate.validUntilMs === undefined || gate.validUntilMs > now);
+
+/**
+ * The book of a claim, refused early when closed. The copy may be a second
+ * old: an open one is re-checked by the transaction's gate condition anyway,
+ * and a closed one is read again before the claim is refused on its word.
+ */
+async function loadOpenBook(ctx: CoreContext, tenant: string, bookId: string): Promise<BookRecord> {
+  let book = await loadBookCached(ctx, tenant, bookId);
+  if (isOpen(gateOf(book), ctx.now())) return book;
+  book = await loadBookCached(ctx, tenant, bookId, { fresh: true });
+  const gate = gateOf(book);
+  if (!isOpen(gate, ctx.now())) throw gateError(gate, ctx.now(), { forAssignment: true });
+  return book;
 }
 
 function lockRequest(book: BookRecord, input: { lock?: boolean; ttlSeconds?: number }) {
@@ -160,8 +167,7 @@ export async function assignRandomCode(
 ): Promise<AssignResult> {
   requireRole(actor, 'admin', 'service', 'user');
   const userId = resolveUserId(actor, input.userId, { required: true })!;
-  const book = await loadBook(ctx, actor.tenant, input.bookId);
-  assertBookOpen(book, ctx.now());
+  const book = await loadOpenBook(ctx, actor.tenant, input.bookId);
   const lock = lockRequest(book, input);
   const lost = new Set<string>();
   const emptyShards = new Set<number>();
@@ -210,8 +216,7 @@ export async function assignNamedCode(
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
   if (!data || (input.bookId !== undefined && data.bookId !== input.bookId)) throw codeNotFound(code);
   if (data.status !== 'available') throw new AppError('CODE_ALREADY_ASSIGNED', `Code ${code} is already assigned.`);
-  const book = await loadBook(ctx, actor.tenant, data.bookId);
-  assertBookOpen(book, ctx.now());
+  const book = await loadOpenBook(ctx, actor.tenant, data.bookId);
   const lock = lockRequest(book, input);
   const assigned = await commitAssignment(
     ctx,

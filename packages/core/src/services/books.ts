@@ -88,8 +88,32 @@ export async function loadBook(ctx: CoreContext, tenant: string, bookId: string)
   return { ...(data as any), id: data.bookId };
 }
 
+/** How long an instance reuses a book it read for the claim/lock/redeem path. */
+export const BOOK_CACHE_MS = 1000;
+const bookCaches = new WeakMap<CoreContext, Map<string, { at: number; book: BookRecord }>>();
+
+/**
+ * A book for the hot path (claim, lock, redeem), reused by this instance for
+ * up to a second. Every claim of a flash sale needs its book, and one item
+ * read by every request is a hot key; what the hot path takes from the book
+ * is either immutable (caps, lock TTL, shards) or re-checked by the write
+ * itself (the gate on the stats shards), so a second-old copy is safe.
+ * `fresh` reads through (and refreshes the copy).
+ */
+export async function loadBookCached(ctx: CoreContext, tenant: string, bookId: string, options: { fresh?: boolean } = {}): Promise<BookRecord> {
+  let cache = bookCaches.get(ctx);
+  if (!cache) bookCaches.set(ctx, (cache = new Map()));
+  const key = `${tenant}#${bookId}`;
+  const hit = cache.get(key);
+  if (hit && !options.fresh && ctx.now() - hit.at < BOOK_CACHE_MS) return hit.book;
+  const book = await loadBook(ctx, tenant, bookId);
+  if (cache.size >= 10_000) cache.clear(); // bound memory; a miss costs one read
+  cache.set(key, { at: ctx.now(), book });
+  return book;
+}
+
 /** The gate every shard carries: the book's status and validity window, in epoch ms. */
-const gateOf = (book: { status: 'active' | 'paused'; validFrom?: string | null; validUntil?: string | null }) => ({
+export const gateOf = (book: { status: 'active' | 'paused'; validFrom?: string | null; validUntil?: string | null }) => ({
   bookStatus: book.status,
   validFromMs: toMs(book.validFrom),
   validUntilMs: toMs(book.validUntil),

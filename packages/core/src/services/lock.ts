@@ -3,7 +3,7 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
-import { gateCondition, gateError, loadBook } from './books.ts';
+import { gateCondition, gateError, loadBookCached } from './books.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
 import { codeNotFound, isLockHeld, loadHeldCode, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 
@@ -40,7 +40,7 @@ export async function lockCode(
   requireRole(actor, 'admin', 'service', 'user');
   const named = resolveUserId(actor, input.userId, { required: false });
   const current = await loadHeldCode(ctx, actor, code, named);
-  const book = await loadBook(ctx, actor.tenant, current.bookId);
+  const book = await loadBookCached(ctx, actor.tenant, current.bookId);
   const lockId = randomUUID();
   const ttlSeconds = input.ttlSeconds ?? book.lockTtlSeconds;
   let locked: CodeRecord | undefined;
@@ -99,7 +99,7 @@ export async function unlockCode(
   if (input.lockId !== undefined && current.lockId !== input.lockId) {
     throw new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
   }
-  const book = await loadBook(ctx, actor.tenant, current.bookId);
+  const book = await loadBookCached(ctx, actor.tenant, current.bookId);
   const { lockId: _l, lockExpiresAt: _e, ...unlocked } = current;
   const view = () => toCodeView(unlocked, book, ctx.now());
   await transact(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
-import { gateCondition, gateError, loadBook } from './books.ts';
+import { gateCondition, gateError, loadBookCached } from './books.ts';
 import { loadHeldCode, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 import { heldCodeError } from './lock.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
@@ -31,7 +31,7 @@ export async function redeemCode(
   requireRole(actor, 'admin', 'service', 'user');
   const named = resolveUserId(actor, input.userId, { required: false });
   const current = await loadHeldCode(ctx, actor, code, named);
-  const book = await loadBook(ctx, actor.tenant, current.bookId);
+  const book = await loadBookCached(ctx, actor.tenant, current.bookId);
   const redemptionId = randomUUID();
   const maxRedemptions = current.maxRedemptions ?? 1;
   let redeemed: CodeRecord | undefined;
