@@ -51,23 +51,10 @@ import { createDocumentClient, createDynamoDbClient, ensureTable, loadConfig } f
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
+import { option } from './lib/options.ts';
 
 // ---------------------------------------------------------------- options
 
-function option(name: string, envName: string, fallback: number): number {
-  const args = process.argv.slice(2);
-  let raw: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === `--${name}`) raw = args[i + 1];
-    else if (a.startsWith(`--${name}=`)) raw = a.slice(name.length + 3);
-  }
-  raw ??= process.env[envName];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} / ${envName} must be a non-negative integer, got ${raw}`);
-  return n;
-}
 
 const CODES = option('codes', 'CODES', 3000);
 const CONCURRENCY = Math.max(1, option('concurrency', 'CONCURRENCY', 50));

@@ -46,21 +46,8 @@ import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreConte
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
+import { option } from './lib/options.ts';
 
-function option(name: string, envName: string, fallback: number): number {
-  const args = process.argv.slice(2);
-  let raw: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === `--${name}`) raw = args[i + 1];
-    else if (a.startsWith(`--${name}=`)) raw = a.slice(name.length + 3);
-  }
-  raw ??= process.env[envName];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} / ${envName} must be a non-negative integer, got ${raw}`);
-  return n;
-}
 
 const CODES = option('codes', 'CODES', 100_000);
 const MEMORY_LINES = option('memory-lines', 'MEMORY_LINES', 1_000_000);

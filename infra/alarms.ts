@@ -139,12 +139,12 @@ export const dynamoThrottledRequests = alarm('DynamoThrottledRequestsAlarm', 'dy
   comparisonOperator: 'GreaterThanOrEqualToThreshold',
 });
 
-export const dynamoWriteThrottles = alarm('DynamoWriteThrottlesAlarm', 'dynamo-write-throttles', {
-  alarmDescription: 'Write throttle events on the table.',
+/** Any throttle event in 2 of 3 minutes: on-demand tables throttle only past their scaling, so one is news. */
+const throttleEvents = (metricName: 'WriteThrottleEvents' | 'ReadThrottleEvents', dimensions: Record<string, unknown>) => ({
   namespace: 'AWS/DynamoDB',
-  metricName: 'WriteThrottleEvents',
-  dimensions: { TableName: table.name },
-  statistic: 'Sum',
+  metricName,
+  dimensions,
+  statistic: 'Sum' as const,
   period: PERIOD,
   evaluationPeriods: 3,
   datapointsToAlarm: 2,
@@ -152,17 +152,14 @@ export const dynamoWriteThrottles = alarm('DynamoWriteThrottlesAlarm', 'dynamo-w
   comparisonOperator: 'GreaterThanOrEqualToThreshold',
 });
 
+export const dynamoWriteThrottles = alarm('DynamoWriteThrottlesAlarm', 'dynamo-write-throttles', {
+  alarmDescription: 'Write throttle events on the table.',
+  ...throttleEvents('WriteThrottleEvents', { TableName: table.name }),
+});
+
 export const dynamoReadThrottles = alarm('DynamoReadThrottlesAlarm', 'dynamo-read-throttles', {
   alarmDescription: 'Read throttle events on the table.',
-  namespace: 'AWS/DynamoDB',
-  metricName: 'ReadThrottleEvents',
-  dimensions: { TableName: table.name },
-  statistic: 'Sum',
-  period: PERIOD,
-  evaluationPeriods: 3,
-  datapointsToAlarm: 2,
-  threshold: 1,
-  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+  ...throttleEvents('ReadThrottleEvents', { TableName: table.name }),
 });
 
 // Every assignment rewrites both indexes (leaves the pool, joins byOwner). A throttled index
@@ -175,15 +172,7 @@ export const indexWriteThrottles = Object.fromEntries(
       `dynamo-index-${index.toLowerCase()}-write-throttles`,
       {
         alarmDescription: `Write throttle events on the ${index} index; they throttle the table's writes too.`,
-        namespace: 'AWS/DynamoDB',
-        metricName: 'WriteThrottleEvents',
-        dimensions: { TableName: table.name, GlobalSecondaryIndexName: index },
-        statistic: 'Sum',
-        period: PERIOD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        threshold: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        ...throttleEvents('WriteThrottleEvents', { TableName: table.name, GlobalSecondaryIndexName: index }),
       },
     ),
   ]),

@@ -1,8 +1,8 @@
 import type { CoreContext } from '../context.ts';
-import type { Actor } from '../actor.ts';
+import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { isMistypedCheckedCode } from '../codes/check-char.ts';
-import type { Book, Discount } from './books.ts';
+import { loadBookCached, type Book, type BookRecord, type Discount } from './books.ts';
 
 export type CodeStatus = 'active' | 'locked' | 'redeemed' | 'expired';
 
@@ -76,4 +76,21 @@ export async function loadHeldCode(ctx: CoreContext, actor: Actor, code: string,
   const holder = actor.role === 'user' ? actor.sub : userId;
   if (holder !== undefined && data.userId !== holder) throw codeNotFound(code);
   return data as CodeRecord;
+}
+
+/**
+ * What lock, unlock and redeem start from: any role may call them, a user
+ * only for itself; the code must be held by the caller (or the named user),
+ * and its book comes from the hot path's cache.
+ */
+export async function loadHeldCodeWithBook(
+  ctx: CoreContext,
+  actor: Actor,
+  code: string,
+  userId: string | undefined,
+): Promise<{ current: CodeRecord; book: BookRecord }> {
+  requireRole(actor, 'admin', 'service', 'user');
+  const named = resolveUserId(actor, userId, { required: false });
+  const current = await loadHeldCode(ctx, actor, code, named);
+  return { current, book: await loadBookCached(ctx, actor.tenant, current.bookId) };
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
-import { requireRole, resolveUserId, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
-import { gateCondition, gateError, loadBookCached } from './books.ts';
+import { gateCondition, gateError } from './books.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
-import { codeNotFound, isLockHeld, loadHeldCode, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
+import { codeNotFound, isLockHeld, loadHeldCodeWithBook, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 
 export interface LockResult extends CodeView {
   status: 'locked';
@@ -37,10 +37,7 @@ export async function lockCode(
   input: { userId?: string; ttlSeconds?: number },
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<LockResult> {
-  requireRole(actor, 'admin', 'service', 'user');
-  const named = resolveUserId(actor, input.userId, { required: false });
-  const current = await loadHeldCode(ctx, actor, code, named);
-  const book = await loadBookCached(ctx, actor.tenant, current.bookId);
+  const { current, book } = await loadHeldCodeWithBook(ctx, actor, code, input.userId);
   const lockId = randomUUID();
   const ttlSeconds = input.ttlSeconds ?? book.lockTtlSeconds;
   let locked: CodeRecord | undefined;
@@ -92,14 +89,11 @@ export async function unlockCode(
   input: { userId?: string; lockId?: string },
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<CodeView> {
-  requireRole(actor, 'admin', 'service', 'user');
-  const named = resolveUserId(actor, input.userId, { required: false });
-  const current = await loadHeldCode(ctx, actor, code, named);
+  const { current, book } = await loadHeldCodeWithBook(ctx, actor, code, input.userId);
   if (!isLockHeld(current, ctx.now())) throw new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
   if (input.lockId !== undefined && current.lockId !== input.lockId) {
     throw new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
   }
-  const book = await loadBookCached(ctx, actor.tenant, current.bookId);
   const { lockId: _l, lockExpiresAt: _e, ...unlocked } = current;
   const view = () => toCodeView(unlocked, book, ctx.now());
   await transact(

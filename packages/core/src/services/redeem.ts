@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
-import { requireRole, resolveUserId, type Actor } from '../actor.ts';
+import type { Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
-import { gateCondition, gateError, loadBookCached } from './books.ts';
-import { loadHeldCode, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
+import { gateCondition, gateError } from './books.ts';
+import { loadHeldCodeWithBook, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
 import { heldCodeError } from './lock.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
 
@@ -28,10 +28,7 @@ export async function redeemCode(
   input: RedeemInput,
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<CodeView & { redemptionId: string }> {
-  requireRole(actor, 'admin', 'service', 'user');
-  const named = resolveUserId(actor, input.userId, { required: false });
-  const current = await loadHeldCode(ctx, actor, code, named);
-  const book = await loadBookCached(ctx, actor.tenant, current.bookId);
+  const { current, book } = await loadHeldCodeWithBook(ctx, actor, code, input.userId);
   const redemptionId = randomUUID();
   const maxRedemptions = current.maxRedemptions ?? 1;
   let redeemed: CodeRecord | undefined;
