@@ -38,9 +38,11 @@ export const api = new sst.aws.ApiGatewayV2('Api', {
   },
 });
 
-// The app reads its configuration from process.env (the same code runs under `npm start`), so
-// the secrets are passed as variables as well as linked. An empty JWKS URL is left out rather
-// than set to '', which is not a URL.
+// The app takes its table, queue and secrets from the links (SST_RESOURCE_*, see
+// packages/api/src/runtime.ts) and falls back to these variables: SST may hand a Lambda its links
+// only in an encrypted file that its own SDK reads, and that SDK would bring the v2 AWS SDK into
+// the bundle. The cost: the JWT secret is readable by whoever may read the function's
+// configuration. An empty JWKS URL is left out rather than set to '', which is not a URL.
 const environment = $resolve([table.name, jwtSecret.value, jwksUrl.value, jobQueue.url]).apply(
   ([tableName, secret, url, queueUrl]) => ({
     TABLE_NAME: tableName,

@@ -329,6 +329,13 @@ describe('run() on a development stage', () => {
     expect(handler.link).toContain(queue);
   });
 
+  it('links exactly the resources the app maps from SST_RESOURCE_* (packages/api/src/runtime.ts)', async () => {
+    const { LINKED_RESOURCES } = await import('../../packages/api/src/runtime.ts');
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    const linkedNames = d.records.filter((r) => handler.link.includes(r.instance)).map((r) => r.name).sort();
+    expect(linkedNames).toEqual(Object.keys(LINKED_RESOURCES).sort());
+  });
+
   it("gives the Lambda the table name and the app's variables, without an empty JWKS URL", () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     expect(resolve(handler.environment)).toEqual({
