@@ -33,7 +33,7 @@
  *
  * Exit codes: 0 done, 1 refused or failed, 2 bad usage, 130 interrupted (resumable).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { existsSync, openSync, closeSync, ftruncateSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,7 +99,8 @@ async function api<T>(
 ): Promise<{ status: number; json: T }> {
   const attempts = options.attempts ?? 10;
   for (let attempt = 1; ; attempt++) {
-    let wait = Math.min(30_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    const ceiling = Math.min(30_000, 250 * 2 ** attempt);
+    let wait = ceiling / 2 + randomInt(Math.floor(ceiling / 2) + 1);
     let why: string;
     // A timer cleared with the answer (AbortSignal.timeout's would outlive fast requests by minutes).
     const abort = new AbortController();

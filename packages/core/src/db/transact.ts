@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransientAwsError, unavailable } from './aws-errors.ts';
 import type { Store } from '../entities/index.ts';
@@ -33,7 +34,7 @@ const THROTTLED = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', '
 
 /** Full-jitter exponential backoff: spreads retries of racing writers apart. */
 export const backoffMs = (attempt: number, baseMs = 15, capMs = 400) =>
-  Math.random() * Math.min(capMs, baseMs * 2 ** attempt);
+  randomInt(Math.max(1, Math.round(Math.min(capMs, baseMs * 2 ** attempt))) + 1);
 
 /**
  * Runs one TransactWriteItems built by `build`, whose conditions name the
