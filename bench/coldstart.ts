@@ -18,13 +18,13 @@
  * CommonJS build much like the runtime's copy; Lambda's own figures also include the runtime's
  * start and the zip download, which this machine cannot show.
  */
-import { spawn } from 'node:child_process';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { buildLambda } from '../scripts/build-lambda.ts';
+import { runProcess } from '../scripts/lib/run-process.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench/RESULTS.md');
@@ -54,36 +54,24 @@ if (res.statusCode !== 200) throw new Error('GET /health answered ' + res.status
 process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstRequestMs: t2 - t1 }) + '\\n');
 `;
 
-function runOnce(bundle: string): Promise<Sample> {
-  return new Promise((res, rej) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
-      cwd: dirname(bundle),
-      env: {
-        PATH: process.env.PATH ?? '',
-        BUNDLE_URL: pathToFileURL(bundle).href,
-        TABLE_NAME: 'coupons-bench',
-        JWT_SECRET: 'bench-secret-0123456789abcdef',
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'bench',
-        AWS_SECRET_ACCESS_KEY: 'bench',
-        NODE_ENV: 'production',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      const processMs = performance.now() - started;
-      // The app's request log also writes JSON lines to stdout: the figures are the line with importMs.
-      const line = out.split('\n').find((l) => l.includes('"importMs"'));
-      if (code !== 0 || !line) return rej(new Error(`child exited ${code}: ${err || out}`));
-      res({ ...(JSON.parse(line) as Omit<Sample, 'processMs'>), processMs });
-    });
+async function runOnce(bundle: string): Promise<Sample> {
+  const { code, stdout, stderr, ms } = await runProcess(process.execPath, ['--input-type=module', '-e', CHILD], {
+    cwd: dirname(bundle),
+    env: {
+      PATH: process.env.PATH ?? '',
+      BUNDLE_URL: pathToFileURL(bundle).href,
+      TABLE_NAME: 'coupons-bench',
+      JWT_SECRET: 'bench-secret-0123456789abcdef',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      NODE_ENV: 'production',
+    },
   });
+  // The app's request log also writes JSON lines to stdout: the figures are the line with importMs.
+  const line = stdout.split('\n').find((l) => l.includes('"importMs"'));
+  if (code !== 0 || !line) throw new Error(`child exited ${code}: ${stderr || stdout}`);
+  return { ...(JSON.parse(line) as Omit<Sample, 'processMs'>), processMs: ms };
 }
 
 const median = (xs: number[]) => {

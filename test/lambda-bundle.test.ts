@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDynamoDbClient, ensureTable } from '@coupons/core';
 import { SWAGGER_UI_FILES, buildLambda, swaggerUiDistDir, type BuildLambdaResult } from '../scripts/build-lambda.ts';
 import { SECRET, admin } from './support/harness.ts';
+import { runProcess } from '../scripts/lib/run-process.ts';
 
 // The deployable artefact itself: scripts/build-lambda.ts output, built into a temporary folder
 // outside the repository (no node_modules above it, as on Lambda), loaded by a fresh `node`
@@ -61,32 +61,22 @@ for (const c of calls) {
 process.stdout.write('@@ANSWERS@@' + JSON.stringify(answers));
 `;
 
-function runBundle(calls: Call[]): Promise<Answer[]> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        BUNDLE_URL: pathToFileURL(built.bundle).href,
-        CALLS: JSON.stringify(calls),
-        TABLE_NAME: TABLE,
-        DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'),
-        JWT_SECRET: SECRET,
-        AWS_REGION: 'us-east-1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      const at = out.indexOf('@@ANSWERS@@');
-      if (code !== 0 || at < 0) return rej(new Error(`bundle process exited ${code}: ${err.slice(0, 2000)}`));
-      res(JSON.parse(out.slice(at + '@@ANSWERS@@'.length)) as Answer[]);
-    });
+async function runBundle(calls: Call[]): Promise<Answer[]> {
+  const { code, stdout, stderr } = await runProcess(process.execPath, ['--input-type=module', '-e', CHILD], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      BUNDLE_URL: pathToFileURL(built.bundle).href,
+      CALLS: JSON.stringify(calls),
+      TABLE_NAME: TABLE,
+      DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'),
+      JWT_SECRET: SECRET,
+      AWS_REGION: 'us-east-1',
+    },
   });
+  const at = stdout.indexOf('@@ANSWERS@@');
+  if (code !== 0 || at < 0) throw new Error(`bundle process exited ${code}: ${stderr.slice(0, 2000)}`);
+  return JSON.parse(stdout.slice(at + '@@ANSWERS@@'.length)) as Answer[];
 }
 
 describe('Lambda bundle (scripts/build-lambda.ts)', () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runProcess } from '../../../scripts/lib/run-process.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
@@ -118,17 +118,8 @@ it('examples/checkout.ts claims, locks and redeems against a real server', async
   const example = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'checkout.ts');
   const tsx = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'tsx');
   const token = await user('example-u1');
-  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res, rej) => {
-    const child = spawn(tsx, [example], {
-      env: { ...process.env, COUPONS_URL: api.base, COUPONS_TOKEN: token, BOOK_ID: book.id },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
+  const out = await runProcess(tsx, [example], {
+    env: { ...process.env, COUPONS_URL: api.base, COUPONS_TOKEN: token, BOOK_ID: book.id },
   });
   expect(out.code, out.stderr).toBe(0);
   expect(out.stdout).toMatch(/holding EX-\S+ until /);

@@ -1,0 +1,23 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit. */
+  ms: number;
+}
+
+/** Runs a command to its end and collects what it printed (tests and benchmarks that drive a child process). */
+export function runProcess(command: string, args: string[], options: Omit<SpawnOptions, 'stdio'> = {}): Promise<ProcessResult> {
+  return new Promise((res, rej) => {
+    const started = performance.now();
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code, stdout, stderr, ms: performance.now() - started }));
+  });
+}
