@@ -47,6 +47,8 @@ describe('chaos', () => {
     const held = new Map<string, { code: string; lockId?: string }[]>(users.map((u) => [u, []]));
     const counts: Record<string, number> = {};
     let wrongLockRedeemSuccesses = 0;
+    const probing = new Set<string>();
+    const free = (u: string) => held.get(u)!.filter((e) => !probing.has(e.code));
     const tally = (op: string, r: CallResult) => {
       const k = `${op} ${r.status}${r.json?.error ? ' ' + r.json.error.code : ''}`;
       counts[k] = (counts[k] ?? 0) + 1;
@@ -75,7 +77,7 @@ describe('chaos', () => {
         });
       } else if (roll < 0.42) {
         ops.push(async () => {
-          const h = held.get(u)!;
+          const h = free(u);
           if (!h.length) return;
           const entry = pick(h);
           const r = await api.call('POST', `/coupons/lock/${entry.code}`, { token, body: { ttlSeconds: rnd() < 0.2 ? 1 : 30 } });
@@ -84,7 +86,7 @@ describe('chaos', () => {
         });
       } else if (roll < 0.52) {
         ops.push(async () => {
-          const h = held.get(u)!;
+          const h = free(u);
           if (!h.length) return;
           const entry = pick(h);
           const r = await api.call('POST', `/coupons/unlock/${entry.code}`, { token, body: entry.lockId ? { lockId: entry.lockId } : {} });
@@ -92,7 +94,7 @@ describe('chaos', () => {
         });
       } else if (roll < 0.78) {
         ops.push(async () => {
-          const h = held.get(u)!;
+          const h = free(u);
           if (!h.length) return;
           const entry = pick(h);
           const headers = { 'idempotency-key': randomUUID() };
@@ -105,9 +107,12 @@ describe('chaos', () => {
       } else if (roll < 0.86) {
         ops.push(async () => {
           // A lock someone does not hold must never let a redeem through.
-          const h = held.get(u)!;
+          const h = free(u);
           if (!h.length) return;
           const entry = pick(h);
+          // The probe owns the code while it runs: the holder's own concurrent unlock (allowed without
+          // a lockId) would release the lock, and an unlocked code may then be redeemed in one step.
+          probing.add(entry.code);
           const lock = await api.call('POST', `/coupons/lock/${entry.code}`, { token, body: { ttlSeconds: 30 } });
           tally('lock', lock);
           const r = await api.call('POST', `/coupons/redeem/${entry.code}`, { token: svc, body: { userId: u, lockId: randomUUID() } });
@@ -116,6 +121,7 @@ describe('chaos', () => {
           if (lock.status === 200) {
             tally('unlock', await api.call('POST', `/coupons/unlock/${entry.code}`, { token, body: { lockId: lock.json.lockId } }));
           }
+          probing.delete(entry.code);
         });
       } else if (roll < 0.93) {
         ops.push(async () => {
