@@ -16,6 +16,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { userRoutes } from './routes/users.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -41,7 +42,7 @@ export function createApp(deps: AppDeps) {
     app.use(
       cors({
         origin: deps.corsOrigins,
-        allowMethods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
+        allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
         exposeHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
         maxAge: 600,
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', jobRoutes(deps.core));
   app.route('/', lifecycleRoutes(deps.core));
   app.route('/', userRoutes(deps.core));
+  app.route('/', webhookRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', {

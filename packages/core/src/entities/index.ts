@@ -8,6 +8,9 @@ import { createRedemptionEntity } from './redemption.ts';
 import { createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
+import { createWebhookEntity } from './webhook.ts';
+import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
+import { createBookAlertEntity } from './book-alert.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -22,6 +25,9 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     rateCounter: createRateCounterEntity(config),
     job: createJobEntity(config),
     jobLane: createJobLaneEntity(config),
+    webhook: createWebhookEntity(config),
+    webhookDelivery: createWebhookDeliveryEntity(config),
+    bookAlert: createBookAlertEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };

@@ -27,6 +27,8 @@ export interface CreateBookInput {
   /** Generated codes get a check character (codes/check-char.ts). */
   checkChar?: boolean;
   metadata?: Record<string, unknown>;
+  /** Available codes at which `book.low_stock` fires. */
+  lowStockThreshold?: number;
 }
 
 export interface UpdateBookInput {
@@ -35,6 +37,7 @@ export interface UpdateBookInput {
   validFrom?: string | null;
   validUntil?: string | null;
   status?: 'active' | 'paused';
+  lowStockThreshold?: number | null;
 }
 
 export interface BookStats {
@@ -57,6 +60,7 @@ export interface Book {
   codePattern?: string;
   checkChar?: boolean;
   metadata?: Record<string, unknown>;
+  lowStockThreshold?: number;
   status: 'active' | 'paused';
   createdAt: string;
   updatedAt: string;
@@ -151,6 +155,7 @@ export async function createBook(
     codePattern: input.codePattern?.trim().toUpperCase(),
     checkChar: input.checkChar,
     metadata: input.metadata,
+    lowStockThreshold: input.lowStockThreshold,
     status: 'active' as const,
     poolShards: ctx.config.POOL_SHARDS,
     createdAt: now,
@@ -218,7 +223,7 @@ export async function updateBook(ctx: CoreContext, actor: Actor, bookId: string,
 
   const set: Record<string, unknown> = { updatedAt: next.updatedAt };
   const remove: string[] = [];
-  for (const field of ['name', 'description', 'validFrom', 'validUntil', 'status'] as const) {
+  for (const field of ['name', 'description', 'validFrom', 'validUntil', 'status', 'lowStockThreshold'] as const) {
     if (!(field in input)) continue;
     if (input[field] === null) remove.push(field);
     else set[field] = input[field];
