@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { webhookConsumers, type CodeEventOf, type CoreContext, type TableChange } from '@coupons/core';
+import { webhookConsumers, type CodeEventOf, type CoreContext } from '@coupons/core';
+import type { TableChange } from '../packages/core/src/stream/change.ts';
 import { admin, bookWithCodes, startTestApi, service, type TestApi } from './support/harness.ts';
-import { startReceiver, waitFor, type Receiver } from './support/webhook-receiver.ts';
+import { startReceiver, waitFor, type Received, type Receiver } from './support/webhook-receiver.ts';
 
 // Delivery, driven by TableChange objects handed to the consumers the way the change-stream
 // follower hands them over: what is signed, who hears what, retries, order, restarts, deletion,
@@ -74,7 +75,7 @@ function pipeline(ctx: CoreContext = api.core) {
   return { ...w, handle };
 }
 
-async function endpoint(tenant: string, body: Record<string, unknown> = {}, answer?: Parameters<typeof startReceiver>[0]['answer']) {
+async function endpoint(tenant: string, body: Record<string, unknown> = {}, answer?: (req: Received, n: number) => number) {
   const receiver = await startReceiver({ answer });
   receivers.push(receiver);
   const r = await api.call('POST', '/webhooks', { token: await admin(tenant), body: { url: `${receiver.url}/hook`, ...body } });
