@@ -6,6 +6,8 @@ import { createWebhookEmitter } from './emitter.ts';
 import { createStockWatch } from './stock-watch.ts';
 import type { CodeEventOf } from './events.ts';
 import type { DeliverySink } from './delivery.ts';
+import { createSqsClient } from '../jobs/sqs.ts';
+import { sqsDeliverySink } from './sqs-sink.ts';
 
 export * from './event-types.ts';
 export * from './endpoints.ts';
@@ -23,14 +25,17 @@ export type { DeliverySink } from './delivery.ts';
 
 /**
  * The consumers the change stream feeds for webhooks: the stock watch (which
- * fires book alerts) and the emitter. With no sink given, delivery runs in
- * this process (`npm start`, tests); call `dispatcher.start()` to resume
- * pending retries and `stop()` on the way out.
+ * fires book alerts) and the emitter. On AWS (WEBHOOK_QUEUE_URL set) the
+ * emitter enqueues on the delivery queue; otherwise delivery runs in this
+ * process (`npm start`, tests): call `dispatcher.start()` to resume pending
+ * retries and `stop()` on the way out.
  */
 export function webhookConsumers(ctx: CoreContext, options: { codeEventOf: CodeEventOf; sink?: DeliverySink }) {
   const directory = new EndpointDirectory(ctx);
-  const dispatcher = options.sink ? undefined : new LocalDispatcher(ctx, directory);
-  const emitter = createWebhookEmitter(ctx, { directory, sink: options.sink ?? dispatcher!, codeEventOf: options.codeEventOf });
+  const queueUrl = ctx.config.WEBHOOK_QUEUE_URL;
+  const sink = options.sink ?? (queueUrl ? sqsDeliverySink(createSqsClient({ region: ctx.config.AWS_REGION }), queueUrl) : undefined);
+  const dispatcher = sink ? undefined : new LocalDispatcher(ctx, directory);
+  const emitter = createWebhookEmitter(ctx, { directory, sink: sink ?? dispatcher!, codeEventOf: options.codeEventOf });
   const consumers: ChangeConsumer[] = [createStockWatch(ctx), emitter];
   return { consumers, dispatcher, directory };
 }

@@ -4,6 +4,7 @@ import type { LazySqsClient } from '../jobs/sqs.ts';
 import type { DeliveryJob } from './event-types.ts';
 import type { EndpointDirectory } from './endpoint-directory.ts';
 import { attemptAndRecord, type DeliverySink } from './delivery.ts';
+import { deliveryShard } from './deliveries.ts';
 
 /** SQS takes at most 10 messages per batch. */
 const BATCH = 10;
@@ -50,7 +51,17 @@ export async function processDeliveryMessage(
   job: DeliveryJob,
   receiveCount: number,
 ): Promise<{ retryAfterSeconds?: number }> {
-  const state = await attemptAndRecord(ctx, directory, job, receiveCount);
+  // SQS's receive count is not the attempt number: a message received behind a failing one of
+  // its group is handed back untried, and counted all the same. A message seen before reads
+  // its attempts from its record; a first receive (nearly all) costs no read.
+  let attempts = 1;
+  if (receiveCount > 1) {
+    const key = { tenant: job.tenant, webhookId: job.webhookId, shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS), messageId: job.messageId };
+    const { data } = await ctx.store.webhookDelivery.get(key).go({ consistent: true });
+    if (data && data.status !== 'pending' && (data.resends ?? 0) === (job.resends ?? 0)) return {}; // settled already (a duplicate)
+    attempts = (data && (data.resends ?? 0) === (job.resends ?? 0) ? data.attempts : 0) + 1;
+  }
+  const state = await attemptAndRecord(ctx, directory, job, attempts);
   if (state.status !== 'pending') return {};
   return { retryAfterSeconds: Math.ceil((state.nextAttemptAt! - ctx.now()) / 1000) };
 }
