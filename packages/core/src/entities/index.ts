@@ -11,6 +11,7 @@ import { createJobEntity, createJobLaneEntity } from './job.ts';
 import { createWebhookEntity } from './webhook.ts';
 import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
 import { createBookAlertEntity } from './book-alert.ts';
+import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -28,6 +29,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     webhook: createWebhookEntity(config),
     webhookDelivery: createWebhookDeliveryEntity(config),
     bookAlert: createBookAlertEntity(config),
+    streamCheckpoint: createStreamCheckpointEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };
