@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { webhookConsumers, type CodeEventOf, type CoreContext } from '@coupons/core';
+import { codeEventOf, webhookConsumers, type CoreContext } from '@coupons/core';
 import type { TableChange } from '../packages/core/src/stream/change.ts';
 import { admin, bookWithCodes, startTestApi, service, type TestApi } from './support/harness.ts';
 import { startReceiver, waitFor, type Received, type Receiver } from './support/webhook-receiver.ts';
@@ -28,19 +28,10 @@ afterAll(async () => {
   await api.close();
 });
 
-/**
- * Stands in for code/code-event.ts until the follower and the code-life work are merged: the
- * code item's `lastChange` and `changeSeq`, as that contract describes them.
- */
-const codeEventOf: CodeEventOf = (c) => {
-  const next = c.newImage;
-  if (c.eventName !== 'MODIFY' || !next?.lastChange || next.changeSeq === c.oldImage?.changeSeq) return undefined;
-  return { tenant: next.tenant, code: next.code, bookId: next.bookId, seq: next.changeSeq, ...next.lastChange, item: next };
-};
-
 let sequence = 0;
 const nextSeq = () => String(++sequence).padStart(21, '0');
 
+/** A code item's write as the code's transitions make it (`changeSeq`, `lastChange`: code/code-event.ts). */
 function codeChange(tenant: string, code: string, seq: number, type: string, extra: Record<string, unknown> = {}): TableChange {
   const at = Date.now();
   const item = {

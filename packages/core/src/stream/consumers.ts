@@ -1,11 +1,13 @@
 import type { CoreContext } from '../context.ts';
 import type { ChangeConsumer } from './change.ts';
+import { webhookConsumers } from '../webhooks/index.ts';
+import { codeEventOf } from '../code/code-event.ts';
 
 /**
  * Everything that reacts to the table's committed writes, in the order each
  * batch is handed to them. The local follower and the AWS stream Lambda both
  * run exactly this list.
  */
-export function changeConsumers(_ctx: CoreContext): ChangeConsumer[] {
-  return [];
+export function changeConsumers(ctx: CoreContext): ChangeConsumer[] {
+  return [...webhookConsumers(ctx, { codeEventOf }).consumers];
 }

@@ -35,7 +35,10 @@ export function webhookConsumers(ctx: CoreContext, options: { codeEventOf: CodeE
   const queueUrl = ctx.config.WEBHOOK_QUEUE_URL;
   const sink = options.sink ?? (queueUrl ? sqsDeliverySink(createSqsClient({ region: ctx.config.AWS_REGION }), queueUrl) : undefined);
   const dispatcher = sink ? undefined : new LocalDispatcher(ctx, directory);
-  const emitter = createWebhookEmitter(ctx, { directory, sink: sink ?? dispatcher!, codeEventOf: options.codeEventOf });
+  const emitter: ChangeConsumer = {
+    ...createWebhookEmitter(ctx, { directory, sink: sink ?? dispatcher!, codeEventOf: options.codeEventOf }),
+    ...(dispatcher ? { start: () => dispatcher.start(), stop: async () => dispatcher.stop() } : {}),
+  };
   const consumers: ChangeConsumer[] = [createStockWatch(ctx), emitter];
   return { consumers, dispatcher, directory };
 }

@@ -47,6 +47,7 @@ export class LocalDispatcher implements DeliverySink {
 
   /** Reads back what a previous run left pending, then retries on the schedule. */
   async start(): Promise<void> {
+    if (this.timer) return;
     for (const r of await readPendingDeliveries(this.ctx)) {
       this.queue({ job: jobOfRecord(r), attempts: r.attempts, nextAttemptAt: r.nextAttemptAt ?? 0, createdAt: r.createdAt });
     }
@@ -57,6 +58,7 @@ export class LocalDispatcher implements DeliverySink {
 
   stop(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** Messages waiting in memory (tests, logs). */
