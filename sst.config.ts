@@ -27,6 +27,8 @@ export default $config({
     await import('./infra/jobs');
     const { api } = await import('./infra/api');
     await import('./infra/alarms');
+    // Webhooks: the table stream's function, the delivery queue and its worker.
+    await import('./infra/webhooks');
 
     return {
       apiUrl: api.url,
