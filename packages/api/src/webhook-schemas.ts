@@ -50,7 +50,7 @@ export const RotateSecretSchema = z
       .openapi({ description: 'How long the old secret keeps signing beside the new one (default 86,400).' }),
   })
   .strict()
-  .openapi('RotateSecret');
+  .openapi('RotateSecret', { example: { overlapSeconds: 3600 } });
 
 export const RotatedSecretSchema = z
   .object({ id: z.string(), secret: z.string(), previousSecretExpiresAt: z.string() })
