@@ -126,6 +126,23 @@ describe('who hears what', () => {
     ]);
   });
 
+  it('turns a rollback into redemption.rolled_back with the redemption, order and reason', async () => {
+    const ep = await endpoint('d4', { events: ['redemption.rolled_back'] });
+    const p = pipeline();
+    await p.dispatcher!.start();
+    await p.handle([
+      codeChange('d4', 'CODE-RB', 2, 'redeemed', { redemptionId: 'r-7', orderId: 'o-7' }),
+      codeChange('d4', 'CODE-RB', 3, 'rolledBack', { redemptionId: 'r-7', orderId: 'o-7', reason: 'order refunded' }),
+    ]);
+    expect(ep.receiver.received.map((r) => r.body)).toEqual([
+      {
+        type: 'redemption.rolled_back',
+        timestamp: expect.any(String),
+        data: expect.objectContaining({ code: 'CODE-RB', userId: 'user-7', redemptionId: 'r-7', orderId: 'o-7', reason: 'order refunded', status: 'active' }),
+      },
+    ]);
+  });
+
   it('sends an event read twice (a follower resumed from its checkpoint) with the same webhook-id', async () => {
     const ep = await endpoint('d3');
     const p = pipeline();
