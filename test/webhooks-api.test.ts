@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
+import { createCouponClient, unwrap } from '../packages/client/src/index.ts';
 
 // The endpoint API: who may manage webhooks, what is refused, and what the table holds afterwards.
 let api: TestApi;
@@ -106,6 +107,11 @@ describe('one endpoint', () => {
     expect(item.secret).toBe(r.json.secret);
     expect(item.previousSecret).toBe(created.secret);
     expect((await api.call('GET', `/webhooks/${created.id}`, { token })).json.previousSecretExpiresAt).toBe(r.json.previousSecretExpiresAt);
+    // Without a body: the default overlap of a day. The secret rotated out is the one just issued.
+    const again = await api.call('POST', `/webhooks/${created.id}/rotate-secret`, { token });
+    expect(again.status).toBe(200);
+    expect(Date.parse(again.json.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(86_000_000);
+    expect((await webhookItems()).find((w) => w.webhookId === created.id)!.previousSecret).toBe(r.json.secret);
   });
 
   it('lists no deliveries before any event, and a message it never sent is 404 DELIVERY_NOT_FOUND', async () => {
@@ -116,6 +122,20 @@ describe('one endpoint', () => {
     expect(r.json).toEqual({ items: [] });
     expectError(await api.call('POST', `/webhooks/${id}/deliveries/msg_nope/resend`, { token }), 404, 'DELIVERY_NOT_FOUND');
     expectError(await api.call('GET', `/webhooks/${id}/deliveries?status=lost`, { token }), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('the typed client', () => {
+  it('infers the webhook routes from the app', async () => {
+    const client = createCouponClient(api.base, { token: await admin('t-client') });
+    const created = await unwrap(client.webhooks.$post({ json: { url: 'https://example.com/typed', events: ['book.low_stock'] } }));
+    expect(created.secret).toMatch(/^whsec_/);
+    const listed = await unwrap(client.webhooks.$get());
+    expect(listed.items.map((w) => w.id)).toEqual([created.id]);
+    const log = await unwrap(client.webhooks[':id'].deliveries.$get({ param: { id: created.id }, query: {} }));
+    expect(log.items).toEqual([]);
+    const rotated = await unwrap(client.webhooks[':id']['rotate-secret'].$post({ param: { id: created.id }, json: {} }));
+    expect(rotated.secret).not.toBe(created.secret);
   });
 });
 
