@@ -247,7 +247,8 @@ describe('restarts and deletion', () => {
 
   it('sends nothing after DELETE: no new event, and pending retries are cancelled', async () => {
     const ep = await endpoint('x1', {}, () => 500);
-    const p = pipeline();
+    // The retry is due after the DELETE's change is handed over (as the follower does within its lag).
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_RETRY_SCHEDULE: [2] } });
     await p.dispatcher!.start();
     await p.handle([codeChange('x1', 'CODE-D', 1, 'assigned')]);
     expect(ep.receiver.received).toHaveLength(1);
@@ -258,7 +259,7 @@ describe('restarts and deletion', () => {
     ep.receiver.answerWith(() => 200);
     // The follower hands the DELETE's own change over, then a later change of the code.
     await p.handle([await changeOf(webhookItem, { pk: webhookItem.pk, sk: webhookItem.sk }), codeChange('x1', 'CODE-D', 2, 'locked')]);
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 3000));
     expect(ep.receiver.received.filter((r) => r.body.type === 'code.locked')).toEqual([]);
     // At most one retry already under way within WEBHOOK_ENDPOINT_CACHE_MS of the DELETE.
     expect(ep.receiver.received.filter((r) => Number(r.timestamp) * 1000 > deletedAt + 1500)).toEqual([]);

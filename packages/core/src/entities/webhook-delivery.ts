@@ -14,9 +14,9 @@ export const DUE_DELIVERIES_PARTITION = 'SYS#WEBHOOKS#DUE';
  * is a hash of the message id), because a flash sale sends one endpoint
  * ~20,000 events a second and one partition key takes 1,000 writes a second.
  *
- * While `pending` it also sits in a sparse index partition per shard, from
- * which the in-process dispatcher resumes its retries after a restart (on
- * AWS the queue holds them instead). Bounded life: `expiresAt` lets TTL
+ * While `pending` and written by the in-process dispatcher, it also sits in
+ * a sparse index partition per shard, from which that dispatcher resumes its
+ * retries after a restart (on AWS the queue holds them instead). Bounded life: `expiresAt` lets TTL
  * clean the log.
  */
 export const createWebhookDeliveryEntity = (config: EntityConfig) =>
@@ -44,6 +44,8 @@ export const createWebhookDeliveryEntity = (config: EntityConfig) =>
         /** Raised by a resend; the stream turns the raise into a new delivery. */
         resends: { type: 'number', required: true, default: 0 },
         createdAt: { type: 'number', required: true },
+        /** Written by the in-process dispatcher, which resumes from the due index; on AWS the queue holds retries instead. */
+        resumable: { type: 'boolean' },
         expiresAt: { type: 'number' },
       },
       indexes: {
@@ -58,7 +60,8 @@ export const createWebhookDeliveryEntity = (config: EntityConfig) =>
         },
         due: {
           index: INDEX.byOwner,
-          condition: (attr) => attr.status === 'pending',
+          // Only the in-process dispatcher's pending messages: on AWS the entry would be a write nobody reads.
+          condition: (attr) => attr.status === 'pending' && attr.resumable === true,
           pk: { field: 'gsi2pk', composite: ['shard'], template: `${DUE_DELIVERIES_PARTITION}#\${shard}`, casing: 'none' },
           sk: {
             field: 'gsi2sk',

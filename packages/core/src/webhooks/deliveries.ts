@@ -35,9 +35,19 @@ export interface DeliveryView {
 
 const DAY_MS = 86_400_000;
 
-/** Writes where one message to one endpoint stands (one PutItem, ~1 WCU; +1 for its due-index entry while pending). */
-export async function recordDelivery(ctx: CoreContext, job: DeliveryJob, state: DeliveryState, createdAt = ctx.now()): Promise<void> {
+/** When the message's event committed: its id starts with that time (events.ts, messageIdOf). */
+export function createdAtOf(messageId: string, fallback: number): number {
+  const ms = /^msg_([0-9a-z]{9})/.exec(messageId) ? parseInt(messageId.slice(4, 13), 36) : NaN;
+  return Number.isFinite(ms) && ms > 0 ? ms : fallback;
+}
+
+/**
+ * Writes where one message to one endpoint stands: one PutItem, ~1 WCU, and
+ * +1 for its due-index entry while pending if `resumable` (in-process dispatcher).
+ */
+export async function recordDelivery(ctx: CoreContext, job: DeliveryJob, state: DeliveryState, options: { resumable?: boolean } = {}): Promise<void> {
   const now = ctx.now();
+  const createdAt = createdAtOf(job.messageId, now);
   await ctx.store.webhookDelivery
     .put({
       tenant: job.tenant,
@@ -50,6 +60,7 @@ export async function recordDelivery(ctx: CoreContext, job: DeliveryJob, state: 
       body: job.body,
       createdAt,
       resends: job.resends ?? 0,
+      ...(options.resumable ? { resumable: true } : {}),
       ...state,
       expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
     })

@@ -44,9 +44,15 @@ export function stateAfter(ctx: CoreContext, attempts: number, outcome: Attempt)
 }
 
 /** One attempt and its record. */
-export async function attemptAndRecord(ctx: CoreContext, directory: EndpointDirectory, job: DeliveryJob, attempts: number, createdAt?: number) {
+export async function attemptAndRecord(
+  ctx: CoreContext,
+  directory: EndpointDirectory,
+  job: DeliveryJob,
+  attempts: number,
+  options: { resumable?: boolean } = {},
+) {
   const outcome = await attemptDelivery(ctx, directory, job);
   const state = stateAfter(ctx, attempts, outcome);
-  await recordDelivery(ctx, job, state, createdAt);
-  return state;
+  await recordDelivery(ctx, job, state, options);
+  return { state, outcome };
 }

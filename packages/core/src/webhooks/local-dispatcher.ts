@@ -8,8 +8,9 @@ interface Waiting {
   job: DeliveryJob;
   attempts: number;
   nextAttemptAt: number;
-  createdAt: number;
 }
+
+const RESUMABLE = { resumable: true };
 
 const PARALLEL_LANES = 32;
 
@@ -49,7 +50,7 @@ export class LocalDispatcher implements DeliverySink {
   async start(): Promise<void> {
     if (this.timer) return;
     for (const r of await readPendingDeliveries(this.ctx)) {
-      this.queue({ job: jobOfRecord(r), attempts: r.attempts, nextAttemptAt: r.nextAttemptAt ?? 0, createdAt: r.createdAt });
+      this.queue({ job: jobOfRecord(r), attempts: r.attempts, nextAttemptAt: r.nextAttemptAt ?? 0 });
     }
     this.timer = setInterval(() => this.tick(), this.ctx.config.WEBHOOK_POLL_MS);
     this.timer.unref();
@@ -68,14 +69,18 @@ export class LocalDispatcher implements DeliverySink {
     return n;
   }
 
-  private queue(w: Waiting): boolean {
+  /** Whether the message already waits here (a change read again after a restart). */
+  private holds(job: DeliveryJob): boolean {
+    return this.lanes.get(LocalDispatcher.keyOf(job))?.some((x) => x.job.messageId === job.messageId) ?? false;
+  }
+
+  private queue(w: Waiting): void {
+    if (this.holds(w.job)) return;
     const key = LocalDispatcher.keyOf(w.job);
     const q = this.lanes.get(key) ?? [];
-    if (q.some((x) => x.job.messageId === w.job.messageId)) return false; // read again after a restart
     q.push(w);
     q.sort((a, b) => a.job.order.localeCompare(b.job.order));
     this.lanes.set(key, q);
-    return true;
   }
 
   async enqueue(jobs: DeliveryJob[]): Promise<void> {
@@ -84,17 +89,24 @@ export class LocalDispatcher implements DeliverySink {
       const key = LocalDispatcher.keyOf(job);
       byLane.set(key, [...(byLane.get(key) ?? []), job]);
     }
+    // Endpoints that gave no answer in this batch (timeout, refused, unreachable): their other
+    // messages are recorded and left to the retry loop rather than each waiting out a timeout
+    // here, which would hold up the follower and every other consumer behind it.
+    const silent = new Set<string>();
     await eachLimited([...byLane.entries()], PARALLEL_LANES, async ([key, laneJobs]) => {
       for (const job of laneJobs) {
         const now = this.ctx.now();
-        if (this.lanes.has(key) || this.running.has(key)) {
-          // Behind a message that waits for its retry: recorded first, so a restart still has it.
-          const waiting = { job, attempts: 0, nextAttemptAt: now, createdAt: now };
-          if (this.queue(waiting)) await recordDelivery(this.ctx, job, { status: 'pending', attempts: 0, nextAttemptAt: now }, now);
+        if (this.lanes.has(key) || this.running.has(key) || silent.has(job.webhookId)) {
+          // Recorded before the retry loop can see it (so its record never overwrites the loop's),
+          // and so that a restart still has it; then sent by the loop in its lane's order.
+          if (this.holds(job)) continue;
+          await recordDelivery(this.ctx, job, { status: 'pending', attempts: 0, nextAttemptAt: now }, RESUMABLE);
+          this.queue({ job, attempts: 0, nextAttemptAt: now });
           continue;
         }
-        const state = await attemptAndRecord(this.ctx, this.directory, job, 1, now);
-        if (state.status === 'pending') this.queue({ job, attempts: 1, nextAttemptAt: state.nextAttemptAt!, createdAt: now });
+        const { state, outcome } = await attemptAndRecord(this.ctx, this.directory, job, 1, RESUMABLE);
+        if (state.status === 'pending') this.queue({ job, attempts: 1, nextAttemptAt: state.nextAttemptAt! });
+        if (!outcome.ok && outcome.status === undefined && !outcome.cancelled) silent.add(job.webhookId);
       }
     });
   }
@@ -115,7 +127,7 @@ export class LocalDispatcher implements DeliverySink {
   private async drain(key: string, q: Waiting[]): Promise<void> {
     while (q[0] && q[0].nextAttemptAt <= this.ctx.now()) {
       const head = q[0];
-      const state = await attemptAndRecord(this.ctx, this.directory, head.job, head.attempts + 1, head.createdAt);
+      const { state } = await attemptAndRecord(this.ctx, this.directory, head.job, head.attempts + 1, RESUMABLE);
       if (state.status === 'pending') {
         head.attempts = state.attempts;
         head.nextAttemptAt = state.nextAttemptAt!;
