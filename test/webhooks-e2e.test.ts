@@ -63,7 +63,10 @@ describe('in-process follower', () => {
     // The first attempt was answered 500 and retried with the same id.
     expect(all.receiver.received[0]!.answered).toBe(500);
     expect(all.receiver.received[1]!.id).toBe(all.receiver.received[0]!.id);
-    expect(all.receiver.delivered()[0]!.body.data).toMatchObject({ bookId: book.id, available: 1, lowStockThreshold: 1 });
+    const low = all.receiver.delivered()[0]!.body.data;
+    expect(low).toMatchObject({ bookId: book.id, lowStockThreshold: 1 });
+    // What is left when the alert fires: the stream may already be a claim behind the table.
+    expect(low.available).toBeLessThanOrEqual(1);
     await waitFor('the exhausted-only endpoint', () => exhaustedOnly.receiver.delivered().length === 1);
     expect(exhaustedOnly.receiver.received.map((r) => r.body.type)).toEqual(['book.exhausted']);
     for (const r of [...all.receiver.received, ...exhaustedOnly.receiver.received]) expect(r.verifiedWith).toBeDefined();
