@@ -138,6 +138,7 @@ export const BookSchema = z
     status: z.enum(['active', 'paused']),
     createdAt: z.string(),
     updatedAt: z.string(),
+    version: z.number().int().optional().openapi({ description: 'Bumped by every edit; the ETag. Absent until the first edit.' }),
   })
   .openapi('Book');
 
@@ -149,6 +150,10 @@ export const PageQuery = z.object({
 });
 
 export const BookListSchema = z.object({ items: z.array(BookSchema), nextCursor: z.string().nullable() }).openapi('BookList');
+
+export const IfMatchHeader = z.object({
+  'if-match': z.string().max(1024).optional().openapi({ description: 'The ETag of GET /coupons/{bookId}; the edit is refused with 412 if the book changed since.', example: '"3"' }),
+});
 
 export const BookIdParam = z.object({ bookId: id.openapi({ param: { name: 'bookId', in: 'path' } }) });
 
