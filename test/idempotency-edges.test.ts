@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIdempotent, type IdempotencyClaim } from '@coupons/core';
+import { idempotencyPut, runIdempotent, type IdempotencyClaim } from '@coupons/core';
 import { admin, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 
@@ -191,20 +191,21 @@ describe('a stored response is never replayed to another caller', () => {
     );
     // ...and the record's key itself keeps the two apart, whatever the parts hold.
     const claim = (caller: string, key: string): IdempotencyClaim => ({ tenant: 't1', role: 'user', caller, key, requestHash: 'same', status: 201 });
-    const a = await runIdempotent(api.core, claim('alice-is', 'K#1'), 201, async () => {
-      await api.core.store.idempotencyRecord.create(recordOf(claim('alice-is', 'K#1'), { who: 'alice-is' })).go();
+    // The first request's work commits its record the way every one-transaction use case does.
+    const a = await runIdempotent(api.core, claim('alice-is', 'K#2'), 201, async (c) => {
+      await api.core.store.service.transaction.write((e) => [idempotencyPut(e, c!, { who: 'alice-is' }, Date.now())]).go();
       return { who: 'alice-is' };
     });
     let ranSecond = false;
-    const b = await runIdempotent(api.core, claim('alice-is#K', '1'), 201, async () => {
+    const b = await runIdempotent(api.core, claim('alice-is#K', '2'), 201, async () => {
       ranSecond = true;
       return { who: 'alice-is#K' };
     });
     expect(a).toEqual({ status: 201, body: { who: 'alice-is' }, replayed: false });
     expect(ranSecond).toBe(true);
     expect(b.body).toEqual({ who: 'alice-is#K' });
-    const keys = (await idemItems()).filter((i) => i.key === 'K#1' || i.key === '1');
-    expect(keys.map((k) => k.caller)).toEqual(['alice-is']);
+    const keys = (await idemItems()).filter((i) => ['K#1', '1', 'K#2', '2'].includes(i.key));
+    expect(keys.map((k) => `${k.caller} ${k.key}`).sort()).toEqual(['alice-is K#1', 'alice-is K#2']);
   });
 
   it("a user token whose sub is a service's sub does not get the service's replay: 403, as without the key, and nothing changes", async () => {
@@ -221,9 +222,3 @@ describe('a stored response is never replayed to another caller', () => {
   });
 });
 
-import { idempotencyPut } from '@coupons/core';
-/** A record as the work's transaction would put it, written directly (for the scope test above). */
-function recordOf(claim: IdempotencyClaim, body: unknown) {
-  const put = idempotencyPut({ idempotencyRecord: { create: (x: any) => ({ commit: () => x }) } }, claim, body, Date.now());
-  return put as any;
-}
