@@ -93,6 +93,31 @@ describe('responses too large for one DynamoDB item', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
 
+  it('claim-and-lock, unlock, lock and redeem at their largest inputs (4 KB context, 128-character ids) replay whole under their keys', async () => {
+    const { codes } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 1 });
+    const userId = `u${'x'.repeat(127)}`;
+    const token = await service();
+    const context = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, noise(80)]));
+    const keyed = async (path: string, body: unknown) => {
+      const headers = { 'idempotency-key': `${'k'.repeat(150)}-${randomUUID()}` };
+      const first = await api.call('POST', path, { token, headers, body });
+      const again = await api.call('POST', path, { token, headers, body });
+      expect(again.status).toBe(first.status);
+      expect(again.json).toEqual(first.json);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      return first;
+    };
+    const claimed = await keyed(`/coupons/assign/${codes[0]}`, { userId, lock: true, ttlSeconds: 86_400 });
+    expect(claimed.status).toBe(201);
+    expect((await keyed(`/coupons/unlock/${codes[0]}`, { userId, lockId: claimed.json.lockId })).status).toBe(200);
+    const locked = await keyed(`/coupons/lock/${codes[0]}`, { userId, ttlSeconds: 86_400 });
+    expect(locked.status).toBe(200);
+    const redeemed = await keyed(`/coupons/redeem/${codes[0]}`, { userId, lockId: locked.json.lockId, orderId: 'o'.repeat(128), context });
+    expect(redeemed.status).toBe(200);
+    expect((await idemItems()).filter((i) => i.state === 'pending')).toEqual([]);
+    await expectNoViolations();
+  });
+
   it('when the response cannot be stored, the answer still stands and the key is released, not left pending', async () => {
     // DynamoDB Local accepts every valid write, so this test refuses the one that stores the
     // response, shaped as DynamoDB refuses an oversized item (a ValidationException).
