@@ -23,11 +23,16 @@ export function assertWindow(validFrom: string | undefined | null, validUntil: s
   }
 }
 
-/** The gate every shard carries: the book's status and validity window, in epoch ms. */
-export const gateOf = (book: GateSource) => ({
+/**
+ * The gate every shard carries: the book's status and validity window, in
+ * epoch ms, and the book's `gateVersion` it was written at. A shard created
+ * from `gateOf(book)` is therefore at the version the book's next edit expects.
+ */
+export const gateOf = (book: GateSource & { gateVersion?: number }) => ({
   bookStatus: book.status,
   validFromMs: toMs(book.validFrom),
   validUntilMs: toMs(book.validUntil),
+  gateVersion: book.gateVersion,
 });
 
 /** The gate condition, as ElectroDB `where` text: the book is active and `now` is inside its window. */
