@@ -106,6 +106,7 @@ async function replay<T>(ctx: CoreContext, claim: IdempotencyClaim, record: Stor
   if (record.requestHash !== claim.requestHash) {
     throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request body.');
   }
+  if (record.state !== 'done') throw new AppError('UNAVAILABLE', 'A request with this Idempotency-Key is still being processed.', { retryAfterSeconds: 2 });
   return { status: record.status!, body: (await storedBody(ctx, claim, record)) as T, replayed: true };
 }
 
