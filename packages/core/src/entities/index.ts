@@ -5,7 +5,7 @@ import { createCodeEntity } from './code.ts';
 import { createBookStatsShardEntity } from './book-stats-shard.ts';
 import { createUserBookHoldingEntity } from './user-book-holding.ts';
 import { createRedemptionEntity } from './redemption.ts';
-import { createIdempotencyRecordEntity } from './idempotency-record.ts';
+import { createIdempotencyPartEntity, createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
 import { createWebhookEntity } from './webhook.ts';
@@ -23,6 +23,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
+    idempotencyPart: createIdempotencyPartEntity(config),
     rateCounter: createRateCounterEntity(config),
     job: createJobEntity(config),
     jobLane: createJobLaneEntity(config),
