@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { codeEventOf, webhookConsumers, type CoreContext } from '@coupons/core';
 import type { TableChange } from '../packages/core/src/stream/change.ts';
@@ -170,6 +172,24 @@ describe('retries', () => {
       return log[0]?.status === 'delivered' && log;
     });
     expect(d).toMatchObject({ eventType: 'code.unlocked', status: 'delivered', attempts: 3, responseStatus: 200 });
+  });
+
+  it('counts no answer within WEBHOOK_TIMEOUT_MS as a failed attempt, and retries it', async () => {
+    const hanging = createServer(() => undefined); // reads the request, never answers
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', () => r()));
+    const token = await admin('r3');
+    const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`;
+    const { id } = (await api.call('POST', '/webhooks', { token, body: { url } })).json;
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_TIMEOUT_MS: 300, WEBHOOK_RETRY_SCHEDULE: [0.2] } });
+    await p.dispatcher!.start();
+    const started = Date.now();
+    await p.handle([codeChange('r3', 'CODE-SLOW', 1, 'assigned')]);
+    expect(Date.now() - started).toBeLessThan(3000);
+    const failed = await waitFor('both attempts', async () => (await deliveries('r3', id)).find((d) => d.status === 'failed'));
+    expect(failed).toMatchObject({ attempts: 2, lastError: 'no answer within 300 ms' });
+    expect(failed.responseStatus).toBeUndefined();
+    hanging.closeAllConnections();
+    await new Promise((r) => hanging.close(r));
   });
 
   it('keeps a message as failed once the schedule is used up, and sends it again on request', async () => {
