@@ -58,6 +58,16 @@ async function bookOf(ctx: CoreContext, tenant: string, bookId: string): Promise
   }
 }
 
+/**
+ * A rollback's reason is kept on its redemption record, not on the code item
+ * (it would push the code past 1 KB): one consistent read per rollback, off
+ * the request path.
+ */
+async function rollbackReason(ctx: CoreContext, tenant: string, code: string, redemptionId: string): Promise<string | undefined> {
+  const { data } = await ctx.store.redemption.get({ tenant, code, redemptionId }).go({ consistent: true });
+  return (data as { rollbackReason?: string } | null)?.rollbackReason;
+}
+
 /** The webhook event a committed change means, if any. */
 export async function eventOf(ctx: CoreContext, change: TableChange, codeEventOf: CodeEventOf): Promise<WebhookEvent | undefined> {
   const entity = entityOf(change);
@@ -70,6 +80,10 @@ export async function eventOf(ctx: CoreContext, change: TableChange, codeEventOf
     const data: Record<string, unknown> = { ...toCodeView(e.item as CodeRecord, book, at), by: e.by };
     if (e.userId !== undefined) data.userId = e.userId;
     for (const k of ['lockId', 'redemptionId', 'orderId', 'reason'] as const) if (e[k] !== undefined) data[k] = e[k];
+    if (e.type === 'rolledBack' && e.reason === undefined && e.redemptionId) {
+      const reason = await rollbackReason(ctx, e.tenant, e.code, e.redemptionId);
+      if (reason !== undefined) data.reason = reason;
+    }
     return {
       id: messageIdOf(at, e.tenant, e.code, e.seq, type),
       tenant: e.tenant,
