@@ -94,6 +94,43 @@ describe('in-process follower', () => {
   });
 });
 
+describe('code events through the follower', () => {
+  let follower: ChangeFollower;
+  beforeAll(() => {
+    follower = followChanges(api.core, { name: 'e2e-codes', idleMs: 20 });
+  });
+  afterAll(() => follower.stop());
+
+  it("delivers a code's whole life in order, signed, with the redemption, order and rollback reason", async () => {
+    const ep = await endpoint('c1', { events: ['code.assigned', 'code.locked', 'code.unlocked', 'code.redeemed', 'redemption.rolled_back'] });
+    // The first lock event is answered 500 once: the later events of that code wait for its retry.
+    let refused = false;
+    ep.receiver.answerWith((req) => (req.body.type === 'code.locked' && !refused ? ((refused = true), 500) : 200));
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 1 }, 'c1');
+    const token = await service('c1');
+    const claim = await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id, userId: 'u-c1' } });
+    expect(claim.status).toBe(201);
+    const code = claim.json.code as string;
+    const lock1 = await api.call('POST', `/coupons/lock/${code}`, { token, body: { userId: 'u-c1' } });
+    expect((await api.call('POST', `/coupons/unlock/${code}`, { token, body: { userId: 'u-c1', lockId: lock1.json.lockId } })).status).toBe(200);
+    const lock2 = await api.call('POST', `/coupons/lock/${code}`, { token, body: { userId: 'u-c1' } });
+    const redeem = await api.call('POST', `/coupons/redeem/${code}`, { token, body: { userId: 'u-c1', lockId: lock2.json.lockId, orderId: 'order-77' } });
+    expect(redeem.status).toBe(200);
+    const rb = await api.call('POST', `/redemptions/${redeem.json.redemptionId}/rollback`, { token, body: { reason: 'order refunded' } });
+    expect(rb.status).toBe(200);
+
+    await waitFor('six events', () => ep.receiver.delivered().length === 6);
+    const bodies = ep.receiver.delivered().map((r) => r.body);
+    expect(bodies.map((b) => b.type)).toEqual(['code.assigned', 'code.locked', 'code.unlocked', 'code.locked', 'code.redeemed', 'redemption.rolled_back']);
+    expect(bodies.every((b) => b.data.code === code && b.data.bookId === book.id && b.data.userId === 'u-c1')).toBe(true);
+    expect(bodies[1].data.lockId).toBe(lock1.json.lockId);
+    expect(bodies[4].data).toMatchObject({ status: 'redeemed', redemptionId: redeem.json.redemptionId, orderId: 'order-77', redemptionCount: 1 });
+    expect(bodies[5].data).toMatchObject({ redemptionId: redeem.json.redemptionId, orderId: 'order-77', reason: 'order refunded', redemptionCount: 0 });
+    expect(ep.receiver.received.filter((r) => r.answered === 500)).toHaveLength(1);
+    expect(ep.receiver.unverified).toEqual([]);
+  });
+});
+
 describe('a follower process killed mid-stream', () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
