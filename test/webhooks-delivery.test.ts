@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { codeEventOf, webhookConsumers, type CoreContext } from '@coupons/core';
+import { codeEventOf, installFaultInjection, webhookConsumers, type CoreContext } from '@coupons/core';
 import type { TableChange } from '../packages/core/src/stream/change.ts';
-import { admin, bookWithCodes, startTestApi, service, type TestApi } from './support/harness.ts';
+import { admin, bookWithCodes, createBook, startTestApi, service, type TestApi } from './support/harness.ts';
 import { startReceiver, waitFor, type Received, type Receiver } from './support/webhook-receiver.ts';
 
 // Delivery, driven by TableChange objects handed to the consumers the way the change-stream
@@ -218,6 +218,44 @@ describe('retries', () => {
     await waitFor('the resent message', () => ep.receiver.delivered().length === 1);
     expect(ep.receiver.delivered()[0]!.id).toBe(failed.messageId);
     expect((await deliveries('r2', ep.id))[0]).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+});
+
+describe('cost', () => {
+  it('writes one item per delivered message, spread over the delivery shards, and reads the endpoint list about once a second, not per message', async () => {
+    const ep = await endpoint('h1');
+    const book = await createBook(api, {}, 'h1');
+    // A generous timeout: this is about what is written, and the machine may be busy.
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_TIMEOUT_MS: 15_000 } });
+    await p.dispatcher!.start();
+    const changes = Array.from({ length: 200 }, (_, i) => {
+      const c = codeChange('h1', `CODE-H${i}`, 1, 'assigned');
+      c.newImage!.bookId = book.id;
+      return c;
+    });
+    const faults = installFaultInjection(api.core.store.client);
+    try {
+      faults.clear();
+      const started = Date.now();
+      await p.handle(changes);
+      const seconds = (Date.now() - started) / 1000;
+      const count = (command: string) => faults.seen.filter((c) => c === command).length;
+      expect(ep.receiver.delivered()).toHaveLength(200);
+      expect(count('PutItemCommand')).toBe(200);
+      expect(faults.seen.filter((c) => !['PutItemCommand', 'QueryCommand', 'GetItemCommand'].includes(c))).toEqual([]);
+      // The tenant's endpoint list: once for the batch's events, then at most once a second for the attempts.
+      expect(count('QueryCommand')).toBeLessThanOrEqual(2 + seconds);
+      expect(count('GetItemCommand')).toBeLessThanOrEqual(1); // the book, once, from the cache after
+    } finally {
+      faults.clear();
+    }
+    const records = (await api.scan()).filter((i) => i.__edb_e__ === 'webhookDelivery' && i.webhookId === ep.id);
+    const perKey = new Map<string, number>();
+    for (const r of records) perKey.set(r.pk, (perKey.get(r.pk) ?? 0) + 1);
+    expect(perKey.size).toBe(4); // WEBHOOK_DELIVERY_SHARDS in this file
+    expect(Math.max(...perKey.values())).toBeLessThan(200 * 0.4);
+    // Delivered first time: no due-index entry was written.
+    expect(records.every((r) => r.gsi2pk === undefined)).toBe(true);
   });
 });
 

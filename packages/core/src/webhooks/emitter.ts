@@ -45,8 +45,14 @@ export function createWebhookEmitter(
         const event = await eventOf(ctx, change, deps.codeEventOf);
         if (event) found.push({ event, at: change.at });
       }
-      for (const { event, at } of found) {
-        for (const endpoint of await deps.directory.forEvent(event.tenant, at)) {
+      // One endpoint list per tenant for the whole batch, read after its newest event committed.
+      const newest = new Map<string, number>();
+      for (const { event, at } of found) newest.set(event.tenant, Math.max(at, newest.get(event.tenant) ?? 0));
+      const endpoints = new Map(
+        await Promise.all([...newest].map(async ([tenant, at]) => [tenant, await deps.directory.forEvent(tenant, at)] as const)),
+      );
+      for (const { event } of found) {
+        for (const endpoint of endpoints.get(event.tenant)!) {
           if (endpoint.events.length > 0 && !endpoint.events.includes(event.type)) continue;
           jobs.push({
             tenant: event.tenant,
