@@ -1,11 +1,12 @@
 import { z } from '@hono/zod-openapi';
+import { ERROR_CODES } from '@coupons/core';
 
 /** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
+      code: z.enum(ERROR_CODES).openapi({ description: 'Stable: clients branch on it. Each response lists the codes it can carry.', example: 'VALIDATION_FAILED' }),
       message: z.string(),
       details: z.unknown().optional(),
     }),
@@ -131,7 +132,7 @@ export const BookSchema = z
     maxRedemptionsPerUser: z.number().int(),
     maxCodesPerUser: z.number().int().optional(),
     lockTtlSeconds: z.number().int(),
-    discount: z.unknown().optional(),
+    discount: DiscountSchema.optional(),
     codePattern: z.string().optional(),
     checkChar: z.boolean().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
@@ -262,7 +263,7 @@ export const CodeViewSchema = z
     maxRedemptions: z.number().int(),
     lockExpiresAt: z.string().optional(),
     validUntil: z.string().optional(),
-    discount: z.unknown().optional(),
+    discount: DiscountSchema.optional(),
   })
   .openapi('CodeView');
 

@@ -18,7 +18,7 @@ export function bookRoutes(core: CoreContext) {
         summary: 'Create a coupon book (admin)',
         security: bearer,
         request: jsonBody(CreateBookSchema),
-        responses: { 201: jsonResponse(BookSchema, 'The book'), ...errors() },
+        responses: { 201: jsonResponse(BookSchema, 'The book'), ...errors('post') },
       }),
       (c) => respondOnce(c, core, 201, (opts) => createBook(core, c.get('actor'), c.req.valid('json'), opts)),
     )
@@ -31,7 +31,7 @@ export function bookRoutes(core: CoreContext) {
         summary: "List the tenant's books, newest first (admin)",
         security: bearer,
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(BookListSchema, 'A page of books'), ...errors() },
+        responses: { 200: jsonResponse(BookListSchema, 'A page of books'), ...errors('get') },
       }),
       async (c) => c.json(await listBooks(core, c.get('actor'), c.req.valid('query')), 200),
     )
@@ -44,7 +44,7 @@ export function bookRoutes(core: CoreContext) {
         summary: 'One book with live stats (admin)',
         security: bearer,
         request: { params: BookIdParam },
-        responses: { 200: jsonResponse(BookWithStatsSchema, 'The book and its stats'), ...errors(404) },
+        responses: { 200: jsonResponse(BookWithStatsSchema, 'The book and its stats'), ...errors('get', 'BOOK_NOT_FOUND') },
       }),
       async (c) => c.json(await getBook(core, c.get('actor'), c.req.valid('param').bookId), 200),
     )
@@ -57,7 +57,7 @@ export function bookRoutes(core: CoreContext) {
         summary: 'Rename, change validity, pause or resume (admin)',
         security: bearer,
         request: { params: BookIdParam, ...jsonBody(UpdateBookSchema) },
-        responses: { 200: jsonResponse(BookSchema, 'The updated book'), ...errors(404) },
+        responses: { 200: jsonResponse(BookSchema, 'The updated book'), ...errors('patch', 'BOOK_NOT_FOUND') },
       }),
       async (c) => c.json(await updateBook(core, c.get('actor'), c.req.valid('param').bookId, c.req.valid('json')), 200),
     );
