@@ -19,7 +19,7 @@ import { docsRoutes } from './routes/docs.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const PUBLIC_PATHS = new Set(['/health', '/openapi.json', '/docs']);
+const PUBLIC_PATHS = new Set(['/health', '/openapi.json', '/docs', '/favicon.ico']);
 const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith('/docs/assets/');
 
 /** The whole API as one Hono app: the same object serves Lambda and Node. */
