@@ -33,6 +33,7 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   CODE_NOT_LOCKED: 'Code SUMMER-7K2M-QX9P is not locked.',
   REDEMPTION_LIMIT_REACHED: 'Code SUMMER-7K2M-QX9P has no redemptions left.',
   CODE_EXPIRED: 'The book this code belongs to has ended.',
+  PRECONDITION_FAILED: 'The book is at version 4, not the one If-Match names; read it again.',
   PAYLOAD_TOO_LARGE: 'The request body is larger than 1048576 bytes.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used with another request body.',
   RATE_LIMITED: 'Too many requests from this caller.',

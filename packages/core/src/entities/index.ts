@@ -5,7 +5,7 @@ import { createCodeEntity } from './code.ts';
 import { createBookStatsShardEntity } from './book-stats-shard.ts';
 import { createUserBookHoldingEntity } from './user-book-holding.ts';
 import { createRedemptionEntity } from './redemption.ts';
-import { createIdempotencyRecordEntity } from './idempotency-record.ts';
+import { createIdempotencyPartEntity, createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
@@ -20,6 +20,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
+    idempotencyPart: createIdempotencyPartEntity(config),
     rateCounter: createRateCounterEntity(config),
     job: createJobEntity(config),
     jobLane: createJobLaneEntity(config),
