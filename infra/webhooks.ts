@@ -24,11 +24,10 @@ export const webhookQueue = new sst.aws.Queue('WebhookDeliveries', {
   dlq: { queue: webhookDeadLetters.arn, retry: WEBHOOK_MAX_RECEIVES },
 });
 
-const environment = $resolve([table.name, webhookQueue.url]).apply(([tableName, queueUrl]) => ({
-  TABLE_NAME: tableName,
-  WEBHOOK_QUEUE_URL: queueUrl,
-  NODE_ENV: 'production',
-}));
+// The table and the queue reach both functions as links (runtime.ts reads them with SST's `Resource`).
+const environment = { NODE_ENV: 'production' };
+// Only imported for a deployed table (sst.config.ts): under `sst dev` the table is a Linkable.
+const dynamo = table as sst.aws.Dynamo;
 
 const lambda = { runtime: 'nodejs24.x', architecture: 'arm64', memory: '512 MB' } as const;
 
@@ -45,7 +44,7 @@ export const webhookWorker = webhookQueue.subscribe(
   { batch: { size: 10, partialResponses: true } },
 );
 
-export const changeStream = table.subscribe(
+export const changeStream = dynamo.subscribe(
   'ChangeStream',
   {
     handler: 'packages/api/src/change-stream.handler',
@@ -56,7 +55,7 @@ export const changeStream = table.subscribe(
   },
   {
     transform: {
-      eventSourceMapping: (args: Record<string, unknown>) => {
+      eventSourceMapping: (args) => {
         // From the oldest record kept, so a new mapping misses nothing; 24 h retention covers an outage.
         args.startingPosition = 'TRIM_HORIZON';
         args.batchSize = 500;
@@ -98,7 +97,7 @@ export const changeStreamAgeAlarm = new aws.cloudwatch.MetricAlarm('ChangeStream
   alarmDescription: 'The change stream function is more than 5 minutes behind: history and webhook events are delayed.',
   namespace: 'AWS/Lambda',
   metricName: 'IteratorAge',
-  dimensions: { FunctionName: changeStream.nodes.function.apply((fn: { name: unknown }) => fn.name) },
+  dimensions: { FunctionName: changeStream.apply((s) => s.nodes.function).apply((fn) => fn.name) },
   statistic: 'Maximum',
   period: 60,
   evaluationPeriods: 5,

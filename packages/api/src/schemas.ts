@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { checkCode, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
+import { checkCode, ERROR_CODES, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
 
 /** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
+      code: z.enum(ERROR_CODES).openapi({ description: 'Stable: clients branch on it. Each response lists the codes it can carry.', example: 'VALIDATION_FAILED' }),
       message: z.string(),
       details: z.unknown().optional(),
     }),
@@ -150,7 +150,7 @@ export const BookSchema = z
     maxRedemptionsPerUser: z.number().int(),
     maxCodesPerUser: z.number().int().optional(),
     lockTtlSeconds: z.number().int(),
-    discount: z.unknown().optional(),
+    discount: DiscountSchema.optional(),
     codePattern: z.string().optional(),
     checkChar: z.boolean().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
@@ -287,7 +287,7 @@ export const CodeViewSchema = z
     maxRedemptions: z.number().int(),
     lockExpiresAt: z.string().optional(),
     validUntil: z.string().optional(),
-    discount: z.unknown().optional(),
+    discount: DiscountSchema.optional(),
   })
   .openapi('CodeView');
 

@@ -41,7 +41,7 @@ export function webhookRoutes(core: CoreContext) {
         summary: 'Add an endpoint (admin); the signing secret is shown only in this answer',
         security: bearer,
         request: jsonBody(CreateWebhookSchema),
-        responses: { 201: jsonResponse(CreatedWebhookSchema, 'The endpoint and its secret'), ...errors() },
+        responses: { 201: jsonResponse(CreatedWebhookSchema, 'The endpoint and its secret'), ...errors('post') },
       }),
       (c) => respondOnce(c, core, 201, (opts) => createWebhook(core, c.get('actor'), c.req.valid('json'), opts)),
     )
@@ -53,7 +53,7 @@ export function webhookRoutes(core: CoreContext) {
         operationId: 'listWebhooks',
         summary: "The tenant's endpoints, without secrets (admin)",
         security: bearer,
-        responses: { 200: jsonResponse(WebhookListSchema, 'The endpoints, oldest first'), ...errors() },
+        responses: { 200: jsonResponse(WebhookListSchema, 'The endpoints, oldest first'), ...errors('get') },
       }),
       async (c) => c.json(await listWebhooks(core, c.get('actor')), 200),
     )
@@ -66,7 +66,7 @@ export function webhookRoutes(core: CoreContext) {
         summary: 'One endpoint, without its secret (admin)',
         security: bearer,
         request: { params: WebhookIdParam },
-        responses: { 200: jsonResponse(WebhookSchema, 'The endpoint'), ...errors(404) },
+        responses: { 200: jsonResponse(WebhookSchema, 'The endpoint'), ...errors('get', 'WEBHOOK_NOT_FOUND') },
       }),
       async (c) => c.json(await getWebhook(core, c.get('actor'), c.req.valid('param').id), 200),
     )
@@ -80,7 +80,7 @@ export function webhookRoutes(core: CoreContext) {
         description: `404 ${notFound}.`,
         security: bearer,
         request: { params: WebhookIdParam },
-        responses: { 204: { description: 'Deleted' }, ...errors(404) },
+        responses: { 204: { description: 'Deleted' }, ...errors('delete', 'WEBHOOK_NOT_FOUND') },
       }),
       async (c) => {
         await deleteWebhook(core, c.get('actor'), c.req.valid('param').id);
@@ -96,7 +96,7 @@ export function webhookRoutes(core: CoreContext) {
         summary: 'New signing secret (admin); the old one keeps signing during the overlap',
         security: bearer,
         request: { params: WebhookIdParam, ...jsonBody(RotateSecretSchema, false) },
-        responses: { 200: jsonResponse(RotatedSecretSchema, 'The new secret, shown only here'), ...errors(404) },
+        responses: { 200: jsonResponse(RotatedSecretSchema, 'The new secret, shown only here'), ...errors('post', 'WEBHOOK_NOT_FOUND') },
       }),
       (c) =>
         respondOnceMultiStep(c, core, 200, () =>
@@ -112,7 +112,7 @@ export function webhookRoutes(core: CoreContext) {
         summary: 'Recent messages to an endpoint and where each stands (admin)',
         security: bearer,
         request: { params: WebhookIdParam, query: DeliveriesQuery },
-        responses: { 200: jsonResponse(DeliveryListSchema, 'Newest first'), ...errors(404) },
+        responses: { 200: jsonResponse(DeliveryListSchema, 'Newest first'), ...errors('get', 'WEBHOOK_NOT_FOUND') },
       }),
       async (c) => c.json(await listDeliveries(core, c.get('actor'), c.req.valid('param').id, c.req.valid('query')), 200),
     )
@@ -126,7 +126,10 @@ export function webhookRoutes(core: CoreContext) {
         description: '404 `DELIVERY_NOT_FOUND` for an unknown message; 409 `DELIVERY_NOT_FAILED` unless the message failed.',
         security: bearer,
         request: { params: MessageParam },
-        responses: { 202: jsonResponse(DeliverySchema, 'Queued again'), ...errors(404, 409) },
+        responses: {
+          202: jsonResponse(DeliverySchema, 'Queued again'),
+          ...errors('post', 'WEBHOOK_NOT_FOUND', 'DELIVERY_NOT_FOUND', 'DELIVERY_NOT_FAILED'),
+        },
       }),
       (c) => {
         const { id, messageId } = c.req.valid('param');
