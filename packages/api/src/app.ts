@@ -11,6 +11,7 @@ import { rateLimit } from './middleware/rate-limit/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
 import { bookRoutes } from './routes/books.ts';
+import { bookCodeRoutes } from './routes/book-codes.ts';
 import { codeRoutes } from './routes/codes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps) {
   app.use('*', idempotencyKey());
 
   app.route('/', bookRoutes(deps.core));
+  app.route('/', bookCodeRoutes(deps.core));
   app.route('/', codeRoutes(deps.core));
   app.route('/', jobRoutes(deps.core));
   app.route('/', lifecycleRoutes(deps.core));
