@@ -102,7 +102,7 @@ describe('nothing after insert writes the byBook index', () => {
     // makes that free. DynamoDB Local reports index capacity for single-item writes.
     const doc = createDocumentClient(createDynamoDbClient(api.core.config));
     const Key = { pk: 'T#probe#CODE#X', sk: 'CODE' };
-    const write = async (cmd: any) => (await doc.send(cmd)).ConsumedCapacity?.GlobalSecondaryIndexes?.byBook?.CapacityUnits ?? 0;
+    const write = async (cmd: any) => ((await doc.send(cmd)) as any).ConsumedCapacity?.GlobalSecondaryIndexes?.byBook?.CapacityUnits ?? 0;
     expect(await write(new PutCommand({ TableName: api.table, Item: { ...Key, gsi3pk: 'P', gsi3sk: 'X' }, ReturnConsumedCapacity: 'INDEXES' }))).toBe(1);
     const update = (p: string) =>
       new UpdateCommand({ TableName: api.table, Key, UpdateExpression: 'SET gsi3pk = :p, note = :o', ExpressionAttributeValues: { ':p': p, ':o': p }, ReturnConsumedCapacity: 'INDEXES' });
