@@ -31,6 +31,13 @@
  *   start a job, which the CLI follows (GET /jobs/{id}) until it ends. Stopping the CLI does not
  *   stop the job; running the same command again follows it again (same Idempotency-Key).
  *
+ * export:
+ *   --book <id> [--status available|assigned|redeemed] [--out file.csv] [--page-size 1..1000]
+ *   Every code of the book as CSV (code,status,userId,assignedAt,redemptionCount,maxRedemptions,
+ *   lockExpiresAt) through GET /coupons/{bookId}/codes, in constant memory. With --out,
+ *   `<out>.checkpoint.json` makes it resumable: the same command goes on where it stopped, each
+ *   code exactly once. Without --out, CSV goes to standard output. See docs/book-codes.md.
+ *
  * Exit codes: 0 done, 1 refused or failed, 2 bad usage, 130 interrupted (resumable).
  */
 import { createHash, randomInt, randomUUID } from 'node:crypto';
@@ -40,6 +47,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkCode } from '../packages/core/src/codes/code-format.ts';
 import { detectFormat, readChunks, readFirstLine, type Chunk, type FileFormat } from './lib/code-file.ts';
 import { createProgress, formatCount, formatDuration, progressMode } from './lib/progress.ts';
+import { exportCommand } from './lib/export-codes.ts';
 
 // ------------------------------------------------------------------------------------------
 // Arguments
@@ -572,7 +580,8 @@ async function main(argv: string[]): Promise<number> {
   };
   if (command === 'load') return load(flags, common);
   if (command === 'generate') return generate(flags, common);
-  throw new UsageError(`unknown command ${command}: use load or generate`);
+  if (command === 'export') return exportCommand(flags, common);
+  throw new UsageError(`unknown command ${command}: use load, generate or export`);
 }
 
 main(process.argv.slice(2)).then(
