@@ -67,11 +67,12 @@ export function createApp(deps: AppDeps) {
   app.use('*', idempotencyKey());
 
   app.route('/', bookRoutes(deps.core));
-  app.route('/', bookCodeRoutes(deps.core));
   app.route('/', codeRoutes(deps.core));
   app.route('/', jobRoutes(deps.core));
   app.route('/', lifecycleRoutes(deps.core));
   app.route('/', userRoutes(deps.core));
+  // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
+  app.route('/', bookCodeRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', {
