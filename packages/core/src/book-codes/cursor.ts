@@ -21,7 +21,8 @@ const Wire = z
     v: z.literal(1),
     f: z.string().max(16),
     s: z.number().int().min(0),
-    a: z.string().min(1).max(256).optional(),
+    // A code or a pool slot: the characters either may have, so nothing else reaches a key condition.
+    a: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/).optional(),
   })
   .strict();
 
