@@ -13,18 +13,15 @@
  * or half a row of a killed write) and goes on from the cursor: each code
  * exactly once, whatever way the first run ended.
  */
-import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'csv-stringify/sync';
+import { getJson } from './api-get.ts';
+import { csvHeader, EXPORT_COLUMNS, EXPORT_STATUSES, ExportUsageError, openCheckpoint, writeJsonAtomic, type ExportCheckpoint, type ExportStatus } from './export-checkpoint.ts';
 import { createProgress, formatCount, type ProgressMode } from './progress.ts';
 
-/** The CSV's columns, in order (docs/book-codes.md says what each holds). */
-export const EXPORT_COLUMNS = ['code', 'status', 'userId', 'assignedAt', 'redemptionCount', 'maxRedemptions', 'lockExpiresAt'] as const;
-export const EXPORT_STATUSES = ['available', 'assigned', 'redeemed'] as const;
-export type ExportStatus = (typeof EXPORT_STATUSES)[number];
+export { EXPORT_COLUMNS, EXPORT_STATUSES, type ExportStatus } from './export-checkpoint.ts';
 
 interface Row {
   code: string;
@@ -55,21 +52,6 @@ export interface ExportOptions {
   log: (line: string) => void;
 }
 
-export interface ExportCheckpoint {
-  version: 1;
-  command: 'export';
-  bookId: string;
-  status: ExportStatus | null;
-  /** The cursor of the next page to fetch; null before the first page (and after the last, with `completed`). */
-  cursor: string | null;
-  /** The file's length, header included, once every row before `cursor` is written. */
-  bytes: number;
-  rows: number;
-  completed: boolean;
-  startedAt: string;
-  updatedAt: string;
-}
-
 export interface ExportReport {
   command: 'export';
   bookId: string;
@@ -83,48 +65,6 @@ export interface ExportReport {
   seconds: number;
   rowsPerSecond: number;
   peakRssBytes: number;
-}
-
-export class ExportUsageError extends Error {}
-
-class HttpError extends Error {}
-
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
-
-/** One GET, retried with backoff on network errors, 429 and 5xx (honouring Retry-After); other errors end the export. */
-async function getJson<T>(base: string, token: string, path: string, onRetry: (why: string) => void, attempts = 10): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const ceiling = Math.min(30_000, 250 * 2 ** attempt);
-    let wait = ceiling / 2 + randomInt(Math.floor(ceiling / 2) + 1);
-    let why: string;
-    try {
-      const res = await fetch(new URL(path, base), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(120_000) });
-      const text = await res.text();
-      if (res.ok) return JSON.parse(text) as T;
-      let error: { code?: string; message?: string } | undefined;
-      try {
-        error = JSON.parse(text)?.error;
-      } catch {
-        error = undefined;
-      }
-      why = `${res.status} ${error?.code ?? ''}`.trim();
-      if (!RETRYABLE.has(res.status) || attempt >= attempts) throw new HttpError(`GET ${path.split('?')[0]}: ${why}: ${error?.message ?? text.slice(0, 200)}`);
-      const retryAfter = Number(res.headers.get('retry-after'));
-      if (Number.isFinite(retryAfter) && retryAfter > 0) wait = Math.max(wait, retryAfter * 1000);
-    } catch (e) {
-      if (e instanceof HttpError) throw e;
-      if (attempt >= attempts) throw new HttpError(`GET ${path.split('?')[0]}: ${(e as Error).message}`);
-      why = (e as Error).message;
-    }
-    onRetry(why);
-    await sleep(wait);
-  }
-}
-
-function writeJsonAtomic(path: string, value: unknown) {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2));
-  renameSync(tmp, path);
 }
 
 const toCsv = (rows: Row[]) =>
@@ -153,38 +93,6 @@ const stdoutSink: Sink = {
   },
   async close() {},
 };
-
-/**
- * Opens (or resumes) the export's checkpoint and output; answers the state
- * to go on from. A file without a checkpoint, or a checkpoint of another
- * export, is never overwritten without --restart.
- */
-function openCheckpoint(opts: ExportOptions, out: string): { cp: ExportCheckpoint; resumed: boolean } {
-  const cpPath = `${out}.checkpoint.json`;
-  if (opts.restart) {
-    rmSync(cpPath, { force: true });
-    rmSync(out, { force: true });
-  }
-  const status = opts.status ?? null;
-  if (existsSync(cpPath)) {
-    const cp = JSON.parse(readFileSync(cpPath, 'utf8')) as ExportCheckpoint;
-    if (cp.command !== 'export' || cp.bookId !== opts.bookId || cp.status !== status) {
-      throw new ExportUsageError(`${cpPath} belongs to another export (book ${cp.bookId}, status ${cp.status ?? 'any'}); use --restart to start over`);
-    }
-    const size = existsSync(out) ? statSync(out).size : -1;
-    if (size < cp.bytes) throw new ExportUsageError(`${out} is shorter than ${cpPath} says it was; use --restart to export again`);
-    // Rows written after the checkpoint (or half a row of a killed write) go; the cursor brings them back.
-    if (size > cp.bytes) truncateSync(out, cp.bytes);
-    return { cp, resumed: true };
-  }
-  if (existsSync(out)) throw new ExportUsageError(`${out} exists and no export checkpoint says how far it got; use --restart to overwrite it`);
-  const header = stringify([], { header: true, columns: [...EXPORT_COLUMNS] });
-  writeFileSync(out, header);
-  const now = new Date().toISOString();
-  const cp: ExportCheckpoint = { version: 1, command: 'export', bookId: opts.bookId, status, cursor: null, bytes: Buffer.byteLength(header), rows: 0, completed: false, startedAt: now, updatedAt: now };
-  writeJsonAtomic(cpPath, cp);
-  return { cp, resumed: false };
-}
 
 /** How many rows the export will have, from the book's stats (null where they do not say). */
 async function expectedRows(opts: ExportOptions, onRetry: (why: string) => void): Promise<number | null> {
@@ -235,8 +143,7 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
   if (resumed) opts.log(`Resuming ${out} after ${formatCount(cp.rows)} rows.`);
   if (!out) {
     // Standard output cannot be cut back to a checkpoint: the header goes out now, and a stopped export starts over.
-    const header = stringify([], { header: true, columns: [...EXPORT_COLUMNS] });
-    await stdoutSink.write(header);
+    await stdoutSink.write(csvHeader());
   }
 
   const progress = createProgress(opts.progress);
