@@ -155,6 +155,15 @@ describe('npm run codes -- export', () => {
     }
   });
 
+  it('stops cleanly when the reader of its standard output goes away (`| head`)', async () => {
+    const { child, done } = await cli(['--book', bookId, '--page-size', '10']);
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const r = await done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Stopped: .*EPIPE/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('refuses to overwrite a file it did not write, to resume another export, a bad --status; an unknown book fails before any file is made', async () => {
     const foreign = join(dir, 'foreign.csv');
     writeFileSync(foreign, 'keep me\n');

@@ -87,12 +87,20 @@ function fileSink(path: string): Sink {
   };
 }
 
-const stdoutSink: Sink = {
-  async write(text) {
-    if (!process.stdout.write(text)) await once(process.stdout, 'drain');
-  },
-  async close() {},
-};
+function stdoutSink(): Sink {
+  // A reader that goes away (`| head`) is an EPIPE: the export stops with it instead of crashing.
+  let broken: Error | null = null;
+  process.stdout.on('error', (e) => (broken ??= e));
+  return {
+    async write(text) {
+      if (broken) throw broken;
+      // `once` rejects if the stream errors while waiting.
+      if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+      if (broken) throw broken;
+    },
+    async close() {},
+  };
+}
 
 /** How many rows the export will have, from the book's stats (null where they do not say). */
 async function expectedRows(opts: ExportOptions, onRetry: (why: string) => void): Promise<number | null> {
@@ -141,10 +149,6 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
     return { exitCode: 0, report: report() };
   }
   if (resumed) opts.log(`Resuming ${out} after ${formatCount(cp.rows)} rows.`);
-  if (!out) {
-    // Standard output cannot be cut back to a checkpoint: the header goes out now, and a stopped export starts over.
-    await stdoutSink.write(csvHeader());
-  }
 
   const progress = createProgress(opts.progress);
   const progressState = () => {
@@ -172,7 +176,7 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
 
-  const sink = out ? fileSink(out) : stdoutSink;
+  const sink = out ? fileSink(out) : stdoutSink();
   const fetchPage = (cursor: string | null) => {
     const q = new URLSearchParams({ limit: String(pageSize), ...(opts.status ? { status: opts.status } : {}), ...(cursor ? { cursor } : {}) });
     const page = getJson<Page>(opts.api, opts.token, `/coupons/${encodeURIComponent(opts.bookId)}/codes?${q}`, onRetry);
@@ -182,6 +186,8 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
   };
   let failure: Error | null = null;
   try {
+    // Standard output cannot be cut back to a checkpoint: the header goes out first, and a stopped export starts over.
+    if (!out) await sink.write(csvHeader());
     // One page ahead: the next request runs while this page is written, never more.
     let next = fetchPage(cp.cursor);
     for (;;) {
