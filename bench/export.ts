@@ -9,6 +9,7 @@
  *   --page-size / PAGE_SIZE    rows per request of the export (default 1000)
  *   --rounds / ROUNDS          A B rounds (default 2: A B A B)
  *   --stub-rows / STUB_ROWS    rows for the CLI-only memory run against a stub API (default 10000000; 0 skips it)
+ *   --cli-heap-mib / CLI_HEAP_MIB  cap the CLI's V8 heap (`--max-old-space-size`) to show its working set (default 0: no cap)
  *
  * It starts its own DynamoDB Local (in memory, free port) and the API on 127.0.0.1 (free port),
  * and sends traffic nowhere else. Progress on stderr; stdout gets one JSON object.
@@ -47,6 +48,7 @@ const CODES = option('codes', 'CODES', 200_000);
 const PAGE_SIZE = option('page-size', 'PAGE_SIZE', 1000);
 const ROUNDS = option('rounds', 'ROUNDS', 2);
 const STUB_ROWS = option('stub-rows', 'STUB_ROWS', 10_000_000);
+const CLI_HEAP_MIB = option('cli-heap-mib', 'CLI_HEAP_MIB', 0);
 
 const SECRET = `bench-${randomBytes(12).toString('hex')}`;
 const TENANT = 'bench';
@@ -139,7 +141,8 @@ async function verifyFile(path: string, expected: number) {
 }
 
 async function runCli(base: string, args: string[]): Promise<any> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', base, '--token', token, '--json', '--progress', 'lines'], {
+  const heap = CLI_HEAP_MIB ? [`--max-old-space-size=${CLI_HEAP_MIB}`] : [];
+  const child = spawn(process.execPath, [...heap, '--import', 'tsx', 'scripts/codes.ts', ...args, '--api', base, '--token', token, '--json', '--progress', 'lines'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -294,6 +297,7 @@ process.stdout.write(
     cpus: `${cpus()[0]?.model.trim()} (${cpus().length})`,
     loadAvg1m: round(loadavg()[0]!, 2),
     codes: CODES,
+    cliHeapMiB: CLI_HEAP_MIB || null,
     ...results,
     verified: Object.values(results).every((r: any) => r?.verified !== false),
   })}\n`,
