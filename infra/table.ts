@@ -6,6 +6,8 @@ export const globalIndexes = {
   pool: { hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projection: 'keys-only' },
   // A user's coupon list is served from the index alone.
   byOwner: { hashKey: 'gsi2pk', rangeKey: 'gsi2sk' },
+  // A book's codes by shard and code (listing, export); the items are read by key, so keys suffice.
+  byBook: { hashKey: 'gsi3pk', rangeKey: 'gsi3sk', projection: 'keys-only' },
 } as const;
 
 /**
@@ -27,6 +29,8 @@ const awsTable = () => new sst.aws.Dynamo('Coupons', {
     gsi1sk: 'string',
     gsi2pk: 'string',
     gsi2sk: 'string',
+    gsi3pk: 'string',
+    gsi3sk: 'string',
   },
   primaryIndex: { hashKey: 'pk', rangeKey: 'sk' },
   globalIndexes,

@@ -299,12 +299,15 @@ describe('run() on a development stage', () => {
       gsi1sk: 'string',
       gsi2pk: 'string',
       gsi2sk: 'string',
+      gsi3pk: 'string',
+      gsi3sk: 'string',
     });
     expect(args.primaryIndex).toEqual({ hashKey: 'pk', rangeKey: 'sk' });
-    expect(Object.keys(args.globalIndexes).sort()).toEqual(['byOwner', 'pool']);
+    expect(Object.keys(args.globalIndexes).sort()).toEqual(['byBook', 'byOwner', 'pool']);
     expect(args.globalIndexes.pool).toEqual({ hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projection: 'keys-only' });
     expect(args.globalIndexes.byOwner).toMatchObject({ hashKey: 'gsi2pk', rangeKey: 'gsi2sk' });
     expect(args.globalIndexes.byOwner.projection ?? 'all').toBe('all');
+    expect(args.globalIndexes.byBook).toEqual({ hashKey: 'gsi3pk', rangeKey: 'gsi3sk', projection: 'keys-only' });
     expect(args.ttl).toBe('expiresAt');
   });
 
@@ -472,6 +475,7 @@ describe('run() on a development stage', () => {
         { TableName: tableName },
         { TableName: tableName, GlobalSecondaryIndexName: 'pool' },
         { TableName: tableName, GlobalSecondaryIndexName: 'byOwner' },
+        { TableName: tableName, GlobalSecondaryIndexName: 'byBook' },
       ]),
     );
     expect(all.find((a) => a.args.metricName === 'ReadThrottleEvents')?.args.dimensions).toEqual({
@@ -683,7 +687,7 @@ describe('infra/table.ts agrees with the local table definition', () => {
       }))
       .sort((a, b) => a.name!.localeCompare(b.name!));
     expect(deployed).toEqual(localIndexes);
-    expect(deployed.map((i) => i.name)).toEqual(['byOwner', 'pool']);
+    expect(deployed.map((i) => i.name)).toEqual(['byBook', 'byOwner', 'pool']);
   });
 
   it('uses the same TTL attribute and billing mode', () => {

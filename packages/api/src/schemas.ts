@@ -301,3 +301,28 @@ export const UserCouponsQuery = PageQuery.extend({
   status: z.enum(['active', 'locked', 'redeemed', 'expired']).optional(),
 });
 export const UserCouponsSchema = z.object({ items: z.array(CodeViewSchema), nextCursor: z.string().nullable() }).openapi('UserCoupons');
+
+export const BookCodesQuery = z.object({
+  status: z.enum(['available', 'assigned', 'redeemed']).optional().openapi({ description: '`assigned`: held with redemptions left; `redeemed`: none left.' }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ example: 100, description: 'Default 100.' }),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const BookCodeSchema = z
+  .object({
+    code: z.string(),
+    status: z.enum(['available', 'assigned', 'redeemed']),
+    userId: z.string().nullable().openapi({ description: 'The holder; null while available.' }),
+    assignedAt: z.string().nullable(),
+    redemptionCount: z.number().int(),
+    maxRedemptions: z.number().int().openapi({ description: "For an available code, the book's `maxRedemptionsPerUser` it will get." }),
+    lockExpiresAt: z.string().optional().openapi({ description: 'Only while a lock is held.' }),
+  })
+  .openapi('BookCode');
+
+export const BookCodesSchema = z
+  .object({
+    items: z.array(BookCodeSchema),
+    nextCursor: z.string().nullable().openapi({ description: 'Null exactly when nothing is left; a filtered page may hold fewer than `limit` items, even none, and still have one.' }),
+  })
+  .openapi('BookCodes');

@@ -27,3 +27,4 @@ export { createSqsClient, sendSqsMessage } from './jobs/sqs.ts';
 export * from './webhooks/index.ts';
 export * from './stream/index.ts';
 export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export * from './book-codes/index.ts';
