@@ -15,7 +15,8 @@
  *   --max-seconds / MAX_SECONDS  time bound of each measured phase (default 60)
  *   --max-requests / MAX_REQUESTS  request bound of the claim phase (default 2 * codes + concurrency)
  *   --warmup / WARMUP            codes / transactions of an unmeasured warm-up of both paths (default 300, 0 = none)
- *   RATE_LIMIT_*, POOL_SHARDS, CLAIM_ATTEMPTS   passed to the service (e.g. limits at 0 to price the limiter)
+ *   --shards / SHARDS            stats and pool shards of the books (default 16, the service's default)
+ *   RATE_LIMIT_*, CLAIM_ATTEMPTS   passed to the service (e.g. limits at 0 to price the limiter)
  *
  * It starts its own DynamoDB Local (in memory, free port), creates the table,
  * serves the API on 127.0.0.1 on a free port, and sends traffic nowhere else.
@@ -47,7 +48,7 @@ import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { BatchWriteCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
+import { createDocumentClient, createDynamoDbClient, DEFAULT_BOOK_SHARDS, ensureTable, loadConfig } from '@coupons/core';
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
@@ -61,6 +62,7 @@ const CONCURRENCY = Math.max(1, option('concurrency', 'CONCURRENCY', 50));
 const MAX_SECONDS = Math.max(1, option('max-seconds', 'MAX_SECONDS', 60));
 const MAX_REQUESTS = option('max-requests', 'MAX_REQUESTS', 2 * CODES + CONCURRENCY);
 const WARMUP = option('warmup', 'WARMUP', 300);
+const SHARDS = option('shards', 'SHARDS', DEFAULT_BOOK_SHARDS);
 if (CODES < 1) throw new Error('--codes must be at least 1');
 
 const UPLOAD_CHUNK = 5000; // the API's limit per POST /coupons/codes
@@ -147,7 +149,7 @@ type Client = ReturnType<typeof makeClient>;
 // ---------------------------------------------------------------- service path
 
 async function createBookWithCodes(client: Client, adminToken: string, name: string, codes: string[]): Promise<string> {
-  const created = await client.post('/coupons', adminToken, { name, maxCodesPerUser: 1 });
+  const created = await client.post('/coupons', adminToken, { name, maxCodesPerUser: 1, shards: SHARDS });
   if (created.status !== 201) throw new Error(`create book: ${created.status} ${JSON.stringify(created.json)}`);
   const bookId = created.json.id as string;
   for (let i = 0; i < codes.length; i += UPLOAD_CHUNK) {
@@ -250,8 +252,8 @@ async function seedRaw(doc: DynamoDBDocumentClient, bookId: string, count: numbe
     ...Array.from({ length: shards }, (_, shard) => {
       const n = items.filter((it) => it.shard === shard).length;
       return {
-        pk: `T#${RAW_TENANT}#BOOK#${bookId}`,
-        sk: `STATS#${shard}`,
+        pk: `T#${RAW_TENANT}#BOOK#${bookId}#STATS#${shard}`,
+        sk: 'STATS',
         tenant: RAW_TENANT,
         bookId,
         shard,
@@ -358,7 +360,7 @@ function assignmentTransaction(bookId: string, item: RawItem, userId: string, no
       {
         Update: {
           TableName: TABLE,
-          Key: { pk: `T#${RAW_TENANT}#BOOK#${bookId}`, sk: `STATS#${item.shard}` },
+          Key: { pk: `T#${RAW_TENANT}#BOOK#${bookId}#STATS#${item.shard}`, sk: 'STATS' },
           UpdateExpression:
             'SET #tenant = :tenant_u0, #bookId = :bookId_u0, #shard = :shard_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0 ADD #available :available_u0, #assigned :assigned_u0',
           ConditionExpression:
@@ -520,7 +522,7 @@ async function main() {
   log(`codes=${CODES} concurrency=${CONCURRENCY} maxSeconds=${MAX_SECONDS} maxRequests=${MAX_REQUESTS} warmup=${WARMUP}`);
   const ddb = await startDynamoDbLocal();
   // The service's own knobs pass through, e.g. RATE_LIMIT_CALLER_PER_MINUTE=0 to price the limiter.
-  const knobs = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(RATE_LIMIT_|POOL_SHARDS$|CLAIM_ATTEMPTS$)/.test(k)));
+  const knobs = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(RATE_LIMIT_|CLAIM_ATTEMPTS$)/.test(k)));
   const env = { ...knobs, DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1', JWT_SECRET: SECRET };
   const config = loadConfig(env);
   const rawClient = createDynamoDbClient(config);
@@ -561,7 +563,7 @@ async function main() {
       const warmBook = await createBookWithCodes(client, adminToken, 'bench warm-up', warmCodes);
       const warm = await claimPhase(port, warmBook, await mintUsers('warm', WARMUP + CONCURRENCY), MAX_SECONDS, 2 * WARMUP + CONCURRENCY);
       const warmRawBook = `warm-${randomBytes(4).toString('hex')}`;
-      const warmRaw = await rawPhase(doc, warmRawBook, await seedRaw(doc, warmRawBook, WARMUP, config.POOL_SHARDS, 'RW'), MAX_SECONDS);
+      const warmRaw = await rawPhase(doc, warmRawBook, await seedRaw(doc, warmRawBook, WARMUP, SHARDS, 'RW'), MAX_SECONDS);
       log(`warm-up: ${warm.latenciesOk.length} claims (${warm.errors} errors), ${warmRaw.committed} raw tx, ${round(performance.now() - t0, 0)} ms`);
     }
 
@@ -582,7 +584,7 @@ async function main() {
     const transactions = assigned || CODES;
     const rawBookId = `raw-${randomBytes(4).toString('hex')}`;
     const t1 = performance.now();
-    const rawItems = await seedRaw(doc, rawBookId, transactions, config.POOL_SHARDS, 'R');
+    const rawItems = await seedRaw(doc, rawBookId, transactions, SHARDS, 'R');
     log(`raw phase: ${transactions} code items seeded in ${round(performance.now() - t1, 0)} ms; ${CONCURRENCY} clients`);
     const raw = await rawPhase(doc, rawBookId, rawItems, MAX_SECONDS);
     log(`raw phase: ${raw.committed} committed, ${raw.errors} errors in ${round(raw.durationMs, 0)} ms`);

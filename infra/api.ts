@@ -24,8 +24,6 @@ export const throttling = {
 // Reserved concurrency both guarantees the API its share of the account's pool and caps it,
 // so it is opt-in: unset, the function draws on the whole unreserved pool.
 const reservedConcurrency = intFromEnv('API_RESERVED_CONCURRENCY', { min: 1, max: 100_000 });
-// Same bounds as the app's config schema, which would otherwise reject it on every cold start.
-const poolShards = intFromEnv('POOL_SHARDS', { min: 1, max: 64 });
 
 export const api = new sst.aws.ApiGatewayV2('Api', {
   transform: {
@@ -51,7 +49,6 @@ const environment = $resolve([table.name, jwtSecret.value, jwksUrl.value, jobQue
     NODE_ENV: 'production',
     JWT_SECRET: secret,
     ...(url ? { JWT_JWKS_URL: url } : {}),
-    ...(poolShards === undefined ? {} : { POOL_SHARDS: String(poolShards) }),
   }),
 );
 

@@ -1,5 +1,6 @@
 /**
- * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), the
+ * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), or the
+ * DynamoDB at DYNAMODB_ENDPOINT when set (a container, a shared one), the
  * table, and the API on PORT. Prints ready tokens and a curl line. Ctrl-C
  * stops everything, Java included.
  */
@@ -14,10 +15,14 @@ const port = Number(process.env.PORT ?? 3000);
 const devSecret = !process.env.JWT_SECRET;
 const secret = process.env.JWT_SECRET ?? `dev-secret-${randomBytes(16).toString('hex')}`;
 
-const ddb = await startDynamoDbLocal({
-  port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
-  dataDir: process.env.DATA_DIR,
-});
+// With DYNAMODB_ENDPOINT set, that DynamoDB is used as it is and nothing is spawned or stopped.
+const external = process.env.DYNAMODB_ENDPOINT?.trim();
+const ddb = external
+  ? { endpoint: external, stop: async () => undefined }
+  : await startDynamoDbLocal({
+      port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
+      dataDir: process.env.DATA_DIR,
+    });
 const env = { ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, JWT_SECRET: secret };
 const config = loadConfig(env);
 const created = await ensureTable(createDynamoDbClient(config), config.TABLE_NAME);
@@ -43,7 +48,7 @@ const [admin, service, user] = await Promise.all([
 const base = `http://localhost:${port}`;
 console.log(`
 Coupon Book Service on ${base}
-  DynamoDB Local   ${ddb.endpoint} (${process.env.DATA_DIR ? `data in ${process.env.DATA_DIR}` : 'in memory'}), table ${config.TABLE_NAME} ${created}
+  DynamoDB         ${ddb.endpoint} (${external ? 'DYNAMODB_ENDPOINT, not started here' : process.env.DATA_DIR ? `DynamoDB Local, data in ${process.env.DATA_DIR}` : 'DynamoDB Local, in memory'}), table ${config.TABLE_NAME} ${created}
   API reference    ${base}/docs
   JWT secret       ${devSecret ? 'a development secret (set JWT_SECRET to choose one)' : 'from JWT_SECRET'}
 
@@ -60,7 +65,7 @@ let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal}: stopping the API and DynamoDB Local`);
+  console.log(`\n${signal}: stopping the API${external ? '' : ' and DynamoDB Local'}`);
   server.close();
   await ddb.stop();
   process.exit(0);

@@ -174,7 +174,6 @@ const DEPLOY_ENV = [
   'API_THROTTLE_BURST',
   'API_THROTTLE_RATE',
   'API_RESERVED_CONCURRENCY',
-  'POOL_SHARDS',
 ];
 const savedEnv = Object.fromEntries(DEPLOY_ENV.map((k) => [k, process.env[k]]));
 
@@ -508,7 +507,6 @@ describe('deploy-time settings', () => {
         API_THROTTLE_BURST: '20000',
         API_THROTTLE_RATE: '40000',
         API_RESERVED_CONCURRENCY: '500',
-        POOL_SHARDS: '32',
       },
     });
     expect(only(d, 'sst.aws.ApiGatewayV2', 'Api').transformed.stage.defaultRouteSettings).toEqual({
@@ -517,13 +515,13 @@ describe('deploy-time settings', () => {
     });
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     expect(handler.concurrency).toEqual({ reserved: 500 });
-    expect(resolve(handler.environment).POOL_SHARDS).toBe('32');
+    // Shards are chosen per book at creation (POST /coupons), not per deployment.
+    expect(resolve(handler.environment)).not.toHaveProperty('POOL_SHARDS');
   });
 
   it.each([
     ['API_THROTTLE_RATE', 'lots'],
     ['API_THROTTLE_BURST', '0'],
-    ['POOL_SHARDS', '65'],
     ['API_RESERVED_CONCURRENCY', '1.5'],
   ])('refuses %s=%s at deploy time', async (name, value) => {
     await expect(deploy('dev', { env: { [name]: value } })).rejects.toThrow(name);

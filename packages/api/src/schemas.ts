@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { CLAIMS_PER_SHARD_PER_SECOND, DEFAULT_BOOK_SHARDS, MAX_BOOK_SHARDS, MAX_PLANNED_CLAIMS_PER_SECOND } from '@coupons/core';
 
 /** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
 
@@ -96,8 +97,28 @@ export const CreateBookSchema = z
     codePattern: PatternSchema.optional(),
     checkChar: z.boolean().optional().openapi({ description: 'Generated codes end in `_` and a check character, so a mistyped code is refused without a lookup.' }),
     metadata: MetadataSchema.optional(),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BOOK_SHARDS)
+      .optional()
+      .openapi({
+        description: `Stats and pool shards, each its own partition key, fixed at creation. Default ${DEFAULT_BOOK_SHARDS}; one shard is planned for ${CLAIMS_PER_SHARD_PER_SECOND} claims/s. Give this or \`expectedClaimsPerSecond\`, not both.`,
+      }),
+    expectedClaimsPerSecond: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PLANNED_CLAIMS_PER_SECOND)
+      .optional()
+      .openapi({ description: `Peak claims per second the book must take; sizes \`shards\` (one per ${CLAIMS_PER_SHARD_PER_SECOND} claims/s).`, example: 20000 }),
   })
   .strict()
+  .refine((b) => b.shards === undefined || b.expectedClaimsPerSecond === undefined, {
+    message: 'give shards or expectedClaimsPerSecond, not both',
+    path: ['shards'],
+  })
   .openapi('CreateBook', {
     example: { name: 'Black Friday 2026', validUntil: '2026-11-30T23:59:59Z', maxCodesPerUser: 1, discount: { type: 'percentage', value: 30 } },
   });
@@ -136,6 +157,7 @@ export const BookSchema = z
     checkChar: z.boolean().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     status: z.enum(['active', 'paused']),
+    shards: z.number().int().openapi({ description: 'Stats and pool shards, fixed at creation.' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -5,8 +5,6 @@ const ConfigSchema = z.object({
   /** Set locally and in tests (DynamoDB Local); absent on AWS. */
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
-  /** Pool shards for new books: more shards spread a hot book over more GSI partitions. */
-  POOL_SHARDS: z.coerce.number().int().min(1).max(64).default(16),
   /** Attempts a random claim makes after losing races before answering 503. */
   CLAIM_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(30),
   /** SQS queue of generation jobs (set on AWS by infra/jobs.ts); absent locally, where jobs run in-process. */

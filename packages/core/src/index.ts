@@ -23,3 +23,4 @@ export * from './codes/check-char.ts';
 export * from './services/jobs.ts';
 export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './services/insert-codes.ts';
 export { createSqsClient, sendSqsMessage } from './jobs/sqs.ts';
+export * from './cost/shards.ts';

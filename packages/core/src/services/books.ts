@@ -7,6 +7,7 @@ import { parsePattern, PatternError } from '../codes/pattern.ts';
 import { assertPatternForCheckChar } from '../codes/check-char.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
 import { readPage } from './pagination.ts';
+import { DEFAULT_BOOK_SHARDS, shardsForClaimRate } from '../cost/shards.ts';
 
 export interface Discount {
   type: 'percentage' | 'fixed';
@@ -27,6 +28,9 @@ export interface CreateBookInput {
   /** Generated codes get a check character (codes/check-char.ts). */
   checkChar?: boolean;
   metadata?: Record<string, unknown>;
+  /** Stats and pool shards; at most one of `shards` and `expectedClaimsPerSecond` (cost/shards.ts). */
+  shards?: number;
+  expectedClaimsPerSecond?: number;
 }
 
 export interface UpdateBookInput {
@@ -58,6 +62,8 @@ export interface Book {
   checkChar?: boolean;
   metadata?: Record<string, unknown>;
   status: 'active' | 'paused';
+  /** Stats and pool shards, fixed at creation. */
+  shards: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -77,15 +83,15 @@ function assertWindow(validFrom: string | undefined | null, validUntil: string |
 }
 
 export function toBook(record: Record<string, any>): Book {
-  const { tenant: _t, bookId, poolShards: _p, ...rest } = record;
-  return { id: bookId, ...rest } as Book;
+  const { tenant: _t, bookId, poolShards, ...rest } = record;
+  return { id: bookId, ...rest, shards: poolShards } as Book;
 }
 
 /** Reads a book of the caller's tenant; BOOK_NOT_FOUND otherwise. */
 export async function loadBook(ctx: CoreContext, tenant: string, bookId: string): Promise<BookRecord> {
   const { data } = await ctx.store.book.get({ tenant, bookId }).go();
   if (!data) throw new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
-  return { ...(data as any), id: data.bookId };
+  return { ...(data as any), id: data.bookId, shards: data.poolShards };
 }
 
 /** How long an instance reuses a book it read for the claim/lock/redeem path. */
@@ -119,7 +125,13 @@ export const gateOf = (book: { status: 'active' | 'paused'; validFrom?: string |
   validUntilMs: toMs(book.validUntil),
 });
 
-/** Creates the book and its N stats shards in one transaction, so a book never exists without its gate. */
+/**
+ * Creates the book's N stats shards, then the book. Up to 100 shards and the
+ * book do not fit one transaction (100 items), so the shards go first as
+ * plain puts (1 WCU each, not 2): until the book exists nothing can reach
+ * them, and if the book's write never happens they are unreachable leftovers
+ * under a fresh UUID, never a book without its gate.
+ */
 export async function createBook(
   ctx: CoreContext,
   actor: Actor,
@@ -152,19 +164,17 @@ export async function createBook(
     checkChar: input.checkChar,
     metadata: input.metadata,
     status: 'active' as const,
-    poolShards: ctx.config.POOL_SHARDS,
+    poolShards: bookShards(input),
     createdAt: now,
     updatedAt: now,
   };
   const gate = gateOf(record);
+  const shards = Array.from({ length: record.poolShards }, (_, shard) => ({ tenant: actor.tenant, bookId: record.bookId, shard, ...gate }));
+  const { unprocessed } = await ctx.store.bookStatsShard.put(shards).go();
+  if (unprocessed.length) throw new AppError('UNAVAILABLE', 'The book could not be created; retry shortly.', { retryAfterSeconds: 1 });
   await transact(
     ctx.store,
-    ({ book, bookStatsShard }) => [
-      book.create(record).commit(),
-      ...Array.from({ length: record.poolShards }, (_, shard) =>
-        bookStatsShard.create({ tenant: actor.tenant, bookId: record.bookId, shard, ...gate }).commit(),
-      ),
-    ],
+    ({ book }) => [book.create(record).commit()],
     {
       // A fresh UUID cannot collide; if it ever did, a new attempt is the right answer.
       onConditionFailed: () => new Error('book id collision'),
@@ -174,8 +184,21 @@ export async function createBook(
   return toBook(record);
 }
 
-export async function readBookStats(ctx: CoreContext, tenant: string, bookId: string): Promise<BookStats> {
-  const { data } = await ctx.store.bookStatsShard.query.byBook({ tenant, bookId }).go({ pages: 'all' });
+/** Shards chosen at creation: as asked, sized for the expected claim rate, or the default. */
+function bookShards(input: CreateBookInput): number {
+  if (input.shards !== undefined && input.expectedClaimsPerSecond !== undefined) {
+    throw validationFailed([{ field: 'shards', reason: 'give shards or expectedClaimsPerSecond, not both' }]);
+  }
+  if (input.shards !== undefined) return input.shards;
+  if (input.expectedClaimsPerSecond !== undefined) return shardsForClaimRate(input.expectedClaimsPerSecond);
+  return DEFAULT_BOOK_SHARDS;
+}
+
+/** The book's counters: one BatchGetItem of its N shard keys (N ≤ 100), summed. */
+export async function readBookStats(ctx: CoreContext, book: Pick<BookRecord, 'tenant' | 'bookId' | 'poolShards'>): Promise<BookStats> {
+  const keys = Array.from({ length: book.poolShards }, (_, shard) => ({ tenant: book.tenant, bookId: book.bookId, shard }));
+  const { data, unprocessed } = await ctx.store.bookStatsShard.get(keys).go();
+  if (unprocessed.length) throw new AppError('UNAVAILABLE', 'The book statistics could not be read; retry shortly.', { retryAfterSeconds: 1 });
   const stats: BookStats = { codes: 0, available: 0, assigned: 0, redeemed: 0 };
   for (const s of data) {
     stats.codes += s.codes;
@@ -188,8 +211,8 @@ export async function readBookStats(ctx: CoreContext, tenant: string, bookId: st
 
 export async function getBook(ctx: CoreContext, actor: Actor, bookId: string): Promise<Book & { stats: BookStats }> {
   requireRole(actor, 'admin');
-  const [record, stats] = await Promise.all([loadBook(ctx, actor.tenant, bookId), readBookStats(ctx, actor.tenant, bookId)]);
-  return { ...toBook(record), stats };
+  const record = await loadBook(ctx, actor.tenant, bookId);
+  return { ...toBook(record), stats: await readBookStats(ctx, record) };
 }
 
 export async function listBooks(
