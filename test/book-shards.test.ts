@@ -44,15 +44,19 @@ describe('book shards', () => {
     expect((await api.scanState()).length).toBe(before);
   });
 
-  it('reads the stats of a 100-shard book in one request and spreads claims over its shards', async () => {
-    const { book } = await bookWithCodes(api, 200, { shards: MAX_BOOK_SHARDS });
+  it('reads the stats of a 99-shard book in one request, spreads its codes over the shards, and pauses it in one transaction', async () => {
+    const { book } = await bookWithCodes(api, 2 * MAX_BOOK_SHARDS, { shards: MAX_BOOK_SHARDS });
     const svc = await service();
     for (let i = 0; i < 5; i++) {
       expect((await api.call('POST', '/coupons/assign', { token: svc, body: { bookId: book.id, userId: `s-${i}` } })).status).toBe(201);
     }
     const r = await api.call('GET', `/coupons/${book.id}`, { token: await admin() });
-    expect(r.json.stats).toEqual({ codes: 200, available: 195, assigned: 5, redeemed: 0 });
+    expect(r.json.stats).toEqual({ codes: 2 * MAX_BOOK_SHARDS, available: 2 * MAX_BOOK_SHARDS - 5, assigned: 5, redeemed: 0 });
     const items = await statsItems(book.id);
     expect(items.map((i) => i.codes).every((n) => n === 2)).toBe(true);
+    // The book and its 99 gate copies: 100 items, DynamoDB's most for one transaction.
+    expect((await api.call('PATCH', `/coupons/${book.id}`, { token: await admin(), body: { status: 'paused' } })).status).toBe(200);
+    expect((await statsItems(book.id)).every((i) => i.bookStatus === 'paused')).toBe(true);
+    expectError(await api.call('POST', '/coupons/assign', { token: svc, body: { bookId: book.id, userId: 's-x' } }), 409, 'BOOK_NOT_ACTIVE');
   });
 });
