@@ -1,5 +1,6 @@
 import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, type CoreContext } from '@coupons/core';
 import { z } from 'zod';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
  * The SST resources the app is linked to (infra/), and the setting each one
@@ -52,8 +53,13 @@ export function readCorsOrigins(env: Record<string, string | undefined> = proces
     .filter(Boolean);
 }
 
-export function createCoreContext(env: Record<string, string | undefined> = process.env): CoreContext {
+/** `instrument` sees the DynamoDB client before first use (the cost meter in tests and benchmarks). */
+export function createCoreContext(
+  env: Record<string, string | undefined> = process.env,
+  options: { instrument?: (client: DynamoDBClient) => void } = {},
+): CoreContext {
   const config = loadConfig(withLinkedResources(env));
   const client = createDynamoDbClient(config);
+  options.instrument?.(client);
   return { store: createStore(createDocumentClient(client), config.TABLE_NAME), config, now: Date.now };
 }

@@ -24,3 +24,7 @@ export * from './services/jobs.ts';
 export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './services/insert-codes.ts';
 export { createSqsClient, sendSqsMessage } from './jobs/sqs.ts';
 export * from './cost/shards.ts';
+export { CostMeter, type RequestCharge, type WriteCharge, type ReadCharge } from './cost/meter.ts';
+export * from './cost/summary.ts';
+export * from './cost/model.ts';
+export { planCapacity, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';

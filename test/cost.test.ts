@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  IDEMPOTENCY_RECORD_LINE,
+  OPERATIONS,
+  WRITE_BUDGETS,
+  planWcu,
+  totals,
+  writePlan,
+  type CostMeter,
+  type Operation,
+  type RequestCharge,
+} from '@coupons/core';
+import { admin, bookWithCodes, createBook, service, user, type CallResult, type TestApi } from './support/harness.ts';
+import { startMeteredApi } from './support/cost-meter.ts';
+
+// The write plan of every state-changing route, counted by the cost meter
+// (an AWS SDK middleware that sees every request the service sends). A
+// change that adds a write, makes one transactional, or touches another
+// index entry changes a plan here and fails. Reads are priced in bench/cost.ts.
+
+let api: TestApi;
+let meter: CostMeter;
+let close: () => Promise<unknown>;
+beforeAll(async () => {
+  // Limits off for the caller so repeated calls are never refused; the miss trip stays on.
+  ({ api, meter, close } = await startMeteredApi('cost', { RATE_LIMIT_CALLER_PER_MINUTE: '0' }));
+});
+afterAll(() => close());
+
+/** Runs one request with the meter cleared before and read after. */
+async function measured(run: () => Promise<CallResult>, status: number): Promise<{ r: CallResult; records: RequestCharge[] }> {
+  meter.take();
+  const r = await run();
+  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status} ${r.text.slice(0, 300)}`);
+  return { r, records: meter.take() };
+}
+
+const times = (n: number, line: string) => Array.from({ length: n }, () => line);
+const sorted = (lines: readonly string[]) => [...lines].sort();
+const idem = () => ({ 'idempotency-key': randomUUID() });
+
+/**
+ * Until the code-life module (issue 9) lands, lock checks the book's shard
+ * (a ConditionCheck, 2 WCU) and unlock is a one-item transaction: their
+ * plans are today's, above the budgets. Tighten (delete these) after merge.
+ */
+const TODAY_OVER_BUDGET: Partial<Record<Operation, number>> = { lock: 5, unlock: 3 };
+
+describe('write plans of the hot path match the cost model', () => {
+  it('a random claim: capped, uncapped, with lock, with an Idempotency-Key', async () => {
+    const capped = await bookWithCodes(api, 10, { maxCodesPerUser: 5, shards: 2 });
+    const token = await user('claimer');
+    const claim = (bookId: string, body: object = {}, headers = {}) => () =>
+      api.call('POST', '/coupons/assign', { token, body: { bookId, ...body }, headers });
+
+    let m = await measured(claim(capped.book.id), 201);
+    expect(writePlan(m.records)).toEqual(OPERATIONS.claimCapped.plan);
+    m = await measured(claim(capped.book.id, { lock: true }), 201);
+    expect(writePlan(m.records)).toEqual(OPERATIONS.claimAndLockCapped.plan);
+    m = await measured(claim(capped.book.id, {}, idem()), 201);
+    expect(writePlan(m.records)).toEqual(sorted([...OPERATIONS.claimCapped.plan, IDEMPOTENCY_RECORD_LINE]));
+
+    const uncapped = await bookWithCodes(api, 4, { shards: 2 });
+    m = await measured(claim(uncapped.book.id), 201);
+    expect(writePlan(m.records)).toEqual(OPERATIONS.claimUncapped.plan);
+    // Everything a claim writes is one transaction (plus the index entries it implies).
+    expect(m.records.filter((r) => r.writes.length).map((r) => r.command)).toEqual(['TransactWriteItemsCommand']);
+  });
+
+  it('a named claim (service), lock, unlock, redeem, and a redeem with an Idempotency-Key', async () => {
+    const { book, codes } = await bookWithCodes(api, 3, { maxCodesPerUser: 5, shards: 2 });
+    const svc = await service();
+    let m = await measured(() => api.call('POST', `/coupons/assign/${codes[0]}`, { token: svc, body: { userId: 'named', bookId: book.id } }), 201);
+    expect(writePlan(m.records)).toEqual(OPERATIONS.claimCapped.plan);
+
+    const token = await user('named');
+    m = await measured(() => api.call('POST', `/coupons/lock/${codes[0]}`, { token, body: {} }), 200);
+    expect(writePlan(m.records)).toEqual(OPERATIONS.lock.plan);
+    m = await measured(() => api.call('POST', `/coupons/unlock/${codes[0]}`, { token, body: {} }), 200);
+    expect(writePlan(m.records)).toEqual(OPERATIONS.unlock.plan);
+    m = await measured(() => api.call('POST', `/coupons/redeem/${codes[0]}`, { token, body: { orderId: 'o-1' } }), 200);
+    expect(writePlan(m.records)).toEqual(OPERATIONS.redeem.plan);
+
+    await api.call('POST', `/coupons/assign/${codes[1]}`, { token: svc, body: { userId: 'named', bookId: book.id } });
+    m = await measured(() => api.call('POST', `/coupons/redeem/${codes[1]}`, { token, body: {}, headers: idem() }), 200);
+    expect(writePlan(m.records)).toEqual(sorted([...OPERATIONS.redeem.plan, IDEMPOTENCY_RECORD_LINE]));
+  });
+
+  it('each operation is within its budget (lock and unlock: today’s plans until the code-life module lands)', () => {
+    for (const op of Object.keys(OPERATIONS) as Operation[]) {
+      expect(planWcu(OPERATIONS[op].plan), op).toBeLessThanOrEqual(TODAY_OVER_BUDGET[op] ?? WRITE_BUDGETS[op]);
+    }
+    // Claim-and-lock costs no more than a claim.
+    expect(planWcu(OPERATIONS.claimAndLockCapped.plan)).toBeLessThanOrEqual(planWcu(OPERATIONS.claimCapped.plan));
+  });
+});
+
+describe('write plans of the other state-changing routes', () => {
+  it('POST /coupons: one plain put per shard, the book in a transaction, its entry in the tenant list', async () => {
+    const token = await admin();
+    let m = await measured(() => api.call('POST', '/coupons', { token, body: { name: 'four', shards: 4 } }), 201);
+    expect(writePlan(m.records)).toEqual(sorted(['byOwner add book 1', 'tx put book 2', ...times(4, 'put bookStatsShard 1')]));
+    expect(totals(m.records).wcu).toBe(4 + 3);
+    m = await measured(() => api.call('POST', '/coupons', { token, body: { name: 'one' , shards: 1 }, headers: idem() }), 201);
+    expect(writePlan(m.records)).toEqual(sorted(['byOwner add book 1', 'tx put book 2', 'put bookStatsShard 1', IDEMPOTENCY_RECORD_LINE]));
+  });
+
+  it('PATCH /coupons/{id}: a rename rewrites the book; a pause also every shard’s gate, in one transaction', async () => {
+    const token = await admin();
+    const book = await createBook(api, { shards: 3 });
+    let m = await measured(() => api.call('PATCH', `/coupons/${book.id}`, { token, body: { name: 'renamed' } }), 200);
+    expect(writePlan(m.records)).toEqual(['byOwner update book 1', 'tx update book 2']);
+    m = await measured(() => api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'paused' } }), 200);
+    expect(writePlan(m.records)).toEqual(sorted(['byOwner update book 1', 'tx update book 2', ...times(3, 'tx update bookStatsShard 2')]));
+    expect(m.records.filter((r) => r.writes.length)).toHaveLength(1);
+  });
+
+  it('POST /coupons/codes and /coupons/codes/generate: per code a transactional put and its pool entry; per shard touched, its counter', async () => {
+    const token = await admin();
+    const book = await createBook(api, { shards: 1, codePattern: 'GEN-****-****' });
+    const codes = ['UP-AAA1', 'UP-AAA2', 'UP-AAA3'];
+    let m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes } }), 200);
+    expect(writePlan(m.records)).toEqual(sorted([...times(3, 'tx put code 2'), ...times(3, 'pool add code 1'), 'tx update bookStatsShard 2']));
+    m = await measured(() => api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 3 } }), 201);
+    expect(writePlan(m.records)).toEqual(sorted([...times(3, 'tx put code 2'), ...times(3, 'pool add code 1'), 'tx update bookStatsShard 2']));
+    // Under an Idempotency-Key the work spans transactions: a pending record first, the response after.
+    m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes: ['UP-AAA4'] }, headers: idem() }), 200);
+    expect(writePlan(m.records)).toEqual(sorted(['tx put code 2', 'pool add code 1', 'tx update bookStatsShard 2', ...IDEM_MULTI_STEP]));
+  });
+});
+
+/** The multi-step idempotency record's writes (services/idempotency.ts): measured, pinned here. */
+const IDEM_MULTI_STEP = ['put idempotencyRecord 1', 'update idempotencyRecord 1'];
+
+describe('refusals and abuse protection', () => {
+  it('a claim on a sold-out book writes nothing; today it reads every pool shard twice', async () => {
+    const { book } = await bookWithCodes(api, 1, { shards: 4 });
+    await api.call('POST', '/coupons/assign', { token: await user('first'), body: { bookId: book.id } });
+    const late = await user('late');
+    const m = await measured(() => api.call('POST', '/coupons/assign', { token: late, body: { bookId: book.id } }), 409);
+    expect(writePlan(m.records)).toEqual([]);
+    // 4 shards x 2 queries x 0.5 RCU, plus nothing else (the book is cached). Issue 9's budget, 2 RCU on
+    // average, is the code-life module's to meet: tighten this to SOLD_OUT_CLAIM_RCU_BUDGET after merge.
+    const pool = m.records.filter((r) => r.command === 'QueryCommand');
+    expect(pool).toHaveLength(8);
+    expect(totals(m.records).rcu).toBeLessThanOrEqual(4);
+  });
+
+  it('a well-behaved request writes nothing for the limiter; a CODE_NOT_FOUND writes the caller’s miss count, once', async () => {
+    const token = await user('miss');
+    const m = await measured(() => api.call('POST', '/coupons/redeem/NO-SUCH-CODE', { token, body: {} }), 404);
+    expect(writePlan(m.records)).toEqual(['update rateCounter 1']);
+    // The caller's standing is read once (0.5 RCU, eventually consistent), then cached by the instance.
+    expect(m.records.filter((r) => r.reads.some((x) => x.pk?.includes('#RATE#')))).toHaveLength(1);
+  });
+});
