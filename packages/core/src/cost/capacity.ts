@@ -74,10 +74,9 @@ export function planCapacity(input: CapacityInput) {
       withinLimits: Math.max(statsShardWcu, poolPartitionWcu) <= KEY_WCU_LIMIT && Math.max(poolPartitionRcu, bookItemRcu) <= KEY_RCU_LIMIT,
     },
     peakUnitsPerSecond: { writes, reads },
-    warmThroughput: {
-      table: { writeUnitsPerSecond: warm(writes.table!), readUnitsPerSecond: warm(reads.table!) },
-      ...Object.fromEntries(INDEXES.map((i) => [i, { writeUnitsPerSecond: warm(writes[i]!), readUnitsPerSecond: warm(reads[i]!) }])),
-    },
+    warmThroughput: Object.fromEntries(
+      (['table', ...INDEXES] as const).map((t) => [t, { writeUnitsPerSecond: warm(writes[t]!), readUnitsPerSecond: warm(reads[t]!) }]),
+    ) as Record<'table' | (typeof INDEXES)[number], { writeUnitsPerSecond: number; readUnitsPerSecond: number }>,
     lambda: { requestsPerSecond, concurrency },
     apiGateway: { throttlingRateLimit: warm(requestsPerSecond), throttlingBurstLimit: warm(requestsPerSecond) },
     cost: {
