@@ -1,18 +1,7 @@
 import { jwksUrl, jwtSecret } from './secrets';
 import { table } from './table';
 import { jobQueue } from './jobs';
-
-// Deploy-time knobs, read from the shell that runs `sst deploy`: a flash sale needs them
-// raised without a code change. A bad value fails the deploy instead of the Lambda at cold start.
-function intFromEnv(name: string, { min, max }: { min: number; max: number }): number | undefined {
-  const raw = process.env[name]?.trim();
-  if (!raw) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
+import { intFromEnv } from './settings';
 
 // Defaults equal AWS's regional account quota, so the stage never throttles below what the
 // account allows until someone sets a tighter ceiling on purpose.

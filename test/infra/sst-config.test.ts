@@ -174,6 +174,12 @@ const DEPLOY_ENV = [
   'API_THROTTLE_BURST',
   'API_THROTTLE_RATE',
   'API_RESERVED_CONCURRENCY',
+  'DYNAMO_WARM_WRITES',
+  'DYNAMO_WARM_READS',
+  'DYNAMO_WARM_POOL_WRITES',
+  'DYNAMO_WARM_POOL_READS',
+  'DYNAMO_WARM_BYOWNER_WRITES',
+  'DYNAMO_WARM_BYOWNER_READS',
 ];
 const savedEnv = Object.fromEntries(DEPLOY_ENV.map((k) => [k, process.env[k]]));
 
@@ -501,7 +507,7 @@ describe('run() on the production stage', () => {
 });
 
 describe('deploy-time settings', () => {
-  it('takes the throttling limits, reserved concurrency and pool shards from the environment', async () => {
+  it('takes the throttling limits and reserved concurrency from the environment', async () => {
     const d = await deploy('dev', {
       env: {
         API_THROTTLE_BURST: '20000',
@@ -519,10 +525,37 @@ describe('deploy-time settings', () => {
     expect(resolve(handler.environment)).not.toHaveProperty('POOL_SHARDS');
   });
 
+  it('takes warm throughput for the table and each index from the environment (what npm run capacity prints)', async () => {
+    const d = await deploy('dev', {
+      env: {
+        DYNAMO_WARM_WRITES: '212500',
+        DYNAMO_WARM_READS: '20000',
+        DYNAMO_WARM_POOL_WRITES: '25000',
+        DYNAMO_WARM_BYOWNER_WRITES: '37500',
+        DYNAMO_WARM_BYOWNER_READS: '12000',
+      },
+    });
+    const table = only(d, 'sst.aws.Dynamo', 'Coupons').transformed.table;
+    expect(table.warmThroughput).toEqual({ writeUnitsPerSecond: 212500, readUnitsPerSecond: 20000 });
+    expect(table.billingMode).toBe('PAY_PER_REQUEST');
+    expect(table.globalSecondaryIndexes).toEqual([
+      { name: 'pool', hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projectionType: 'KEYS_ONLY', warmThroughput: { writeUnitsPerSecond: 25000 } },
+      { name: 'byOwner', hashKey: 'gsi2pk', rangeKey: 'gsi2sk', projectionType: 'ALL', warmThroughput: { writeUnitsPerSecond: 37500, readUnitsPerSecond: 12000 } },
+    ]);
+  });
+
+  it('leaves warm throughput to AWS when none is set', async () => {
+    const table = only(await deploy('dev'), 'sst.aws.Dynamo', 'Coupons').transformed.table;
+    expect(table).not.toHaveProperty('warmThroughput');
+    expect(table).not.toHaveProperty('globalSecondaryIndexes');
+  });
+
   it.each([
     ['API_THROTTLE_RATE', 'lots'],
     ['API_THROTTLE_BURST', '0'],
     ['API_RESERVED_CONCURRENCY', '1.5'],
+    ['DYNAMO_WARM_WRITES', '-5'],
+    ['DYNAMO_WARM_POOL_READS', 'many'],
   ])('refuses %s=%s at deploy time', async (name, value) => {
     await expect(deploy('dev', { env: { [name]: value } })).rejects.toThrow(name);
   });
