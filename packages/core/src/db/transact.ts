@@ -57,7 +57,8 @@ export async function transact(
       const write = idem
         ? (entities: Entities) => [...build(entities), idempotencyPut(entities, idem.claim!, idem.response(), Date.now())]
         : build;
-      result = (await store.service.transaction.write(write as any).go()) as any;
+      // originalErr: ElectroDB otherwise builds an Error (a stack trace) on every call, in case one is thrown: 2% of a claim's CPU.
+      result = (await store.service.transaction.write(write as any).go({ originalErr: true } as any)) as any;
     } catch (e) {
       if (isTransientAwsError(e)) {
         if (attempt + 1 < maxAttempts) {

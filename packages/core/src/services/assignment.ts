@@ -112,7 +112,7 @@ async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number, 
     const res: any = await ctx.store.code.query
       .pool({ poolPartition: partition })
       [where]({ poolSlot: from })
-      .go({ limit, data: 'raw', ignoreOwnership: true });
+      .go({ limit, data: 'raw', ignoreOwnership: true, originalErr: true });
     return (res.data?.Items ?? []) as { pk: string; gsi1sk: string }[];
   };
   let items = await query('gte');

@@ -89,7 +89,7 @@ export function toBook(record: Record<string, any>): Book {
 
 /** Reads a book of the caller's tenant; BOOK_NOT_FOUND otherwise. */
 export async function loadBook(ctx: CoreContext, tenant: string, bookId: string): Promise<BookRecord> {
-  const { data } = await ctx.store.book.get({ tenant, bookId }).go();
+  const { data } = await ctx.store.book.get({ tenant, bookId }).go({ originalErr: true }); // no stack trace built per call (db/transact.ts)
   if (!data) throw new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
   return { ...(data as any), id: data.bookId, shards: data.poolShards };
 }
