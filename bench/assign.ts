@@ -566,7 +566,7 @@ async function main() {
       const warm = await claimPhase(port, warmBook, await mintUsers('warm', WARMUP + CONCURRENCY), MAX_SECONDS, 2 * WARMUP + CONCURRENCY);
       const warmRawBook = `warm-${randomBytes(4).toString('hex')}`;
       const warmRaw = await rawPhase(doc, warmRawBook, await seedRaw(doc, warmRawBook, WARMUP, SHARDS, 'RW'), MAX_SECONDS);
-      log(`warm-up: ${warm.latenciesOk.length} claims (${warm.errors} errors), ${warmRaw.committed} raw tx, ${round(performance.now() - t0, 0)} ms`);
+      log(`warm-up: ${warm.latenciesOk.length} claims (${warm.errors} errors${warm.errors ? ` ${JSON.stringify(warm.errorsByKind)}` : ''}), ${warmRaw.committed} raw tx, ${round(performance.now() - t0, 0)} ms`);
     }
 
     // Measured rounds, A B A B: the service's claims (A), then as many raw transactions (B), twice,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  enqueueGeneration,
   IDEMPOTENCY_RECORD_LINE,
   OPERATIONS,
   WRITE_BUDGETS,
@@ -24,7 +25,8 @@ let meter: CostMeter;
 let close: () => Promise<unknown>;
 beforeAll(async () => {
   // Limits off for the caller so repeated calls are never refused; the miss trip stays on.
-  ({ api, meter, close } = await startMeteredApi('cost', { RATE_LIMIT_CALLER_PER_MINUTE: '0' }));
+  // One job lane, so a small generation job is one chunk.
+  ({ api, meter, close } = await startMeteredApi('cost', { RATE_LIMIT_CALLER_PER_MINUTE: '0', JOB_LANES: '1' }));
 });
 afterAll(() => close());
 
@@ -127,6 +129,39 @@ describe('write plans of the other state-changing routes', () => {
     // Under an Idempotency-Key the work spans transactions: a pending record first, the response after.
     m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes: ['UP-AAA4'] }, headers: idem() }), 200);
     expect(writePlan(m.records)).toEqual(sorted(['tx put code 2', 'pool add code 1', 'tx update bookStatsShard 2', ...IDEM_MULTI_STEP]));
+  });
+});
+
+describe('the generation job (the route’s branch above 10,000 codes)', () => {
+  it('queues the job and its lane in one transaction, then per chunk one transaction of codes, counter and lane progress', async () => {
+    const token = await admin();
+    const book = await createBook(api, { shards: 1, codePattern: 'JOB-****-****' });
+    meter.take();
+    // The route queues a job only above 10,000 codes; the job itself is the same for 3.
+    const { jobId } = await enqueueGeneration(api.core, { tenant: 't1', sub: 'admin-1', role: 'admin' }, { bookId: book.id, count: 3 });
+    for (let i = 0; i < 200; i++) {
+      const r = await api.call('GET', `/jobs/${jobId}`, { token });
+      if (r.json.status === 'succeeded') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(writePlan(meter.take())).toEqual(
+      sorted([
+        // queued: the job and its one lane, and the job's entry in the unfinished-jobs partition
+        'tx put job 2',
+        'tx put jobLane 2',
+        'byOwner add job 1',
+        // started (lease taken), then finished (the unfinished-jobs entry leaves)
+        'update job 1',
+        'byOwner update job 1',
+        'update job 1',
+        'byOwner remove job 1',
+        // the chunk: its codes and their pool entries, the shard counter, the lane's progress
+        ...times(3, 'tx put code 2'),
+        ...times(3, 'pool add code 1'),
+        'tx update bookStatsShard 2',
+        'tx update jobLane 2',
+      ]),
+    );
   });
 });
 
