@@ -75,9 +75,9 @@ export async function startTestApi(
   }
 
   /**
-   * The table without its rate-limit counters: those count every limited
-   * request, refused ones included (that is what a limit counts), and expire
-   * by TTL. "Nothing written" is about everything else.
+   * The table without its rate-limit counters: those count a caller's
+   * CODE_NOT_FOUND answers (a refusal that writes, on purpose) and expire by
+   * TTL. "Nothing written" is about everything else.
    */
   async function scanState(): Promise<Record<string, any>[]> {
     return (await scan()).filter((i) => i.__edb_e__ !== 'rateCounter');
