@@ -82,6 +82,7 @@ Warm throughput (deploy: DYNAMO_WARM_* in infra/table.ts)
   table                       ${fmt(w.table.writeUnitsPerSecond)} writes/s, ${fmt(w.table.readUnitsPerSecond)} reads/s
   index pool                  ${fmt(w.pool!.writeUnitsPerSecond)} writes/s, ${fmt(w.pool!.readUnitsPerSecond)} reads/s
   index byOwner               ${fmt(w.byOwner!.writeUnitsPerSecond)} writes/s, ${fmt(w.byOwner!.readUnitsPerSecond)} reads/s
+  index byBook                ${fmt(w.byBook!.writeUnitsPerSecond)} writes/s, ${fmt(w.byBook!.readUnitsPerSecond)} reads/s (uploads and exports only)
 Lambda
   requests/s                  ${fmt(p.lambda.requestsPerSecond)}
   concurrency                 ${fmt(p.lambda.concurrency)} (API_RESERVED_CONCURRENCY; at ${p.input.latencyMs} ms a request)

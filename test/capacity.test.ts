@@ -16,7 +16,7 @@ describe('npm run capacity', () => {
     expect(plan.hottestPartition.withinLimits).toBe(true);
     expect(plan.hottestPartition.wcuPerSecond).toBeLessThan(1000);
     expect(plan.warmThroughput.table.writeUnitsPerSecond).toBeGreaterThan(0);
-    expect(Object.keys(plan.warmThroughput).sort()).toEqual(['byOwner', 'pool', 'table']);
+    expect(Object.keys(plan.warmThroughput).sort()).toEqual(['byBook', 'byOwner', 'pool', 'table']);
     expect(plan.cost.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(plan.cost.perClaim.wcu).toBe(planWcu(OPERATIONS.claimCapped.plan));
   });

@@ -38,7 +38,7 @@ async function measured(run: () => Promise<CallResult>, status: number): Promise
   return { r, records: meter.take() };
 }
 
-const times = (n: number, line: string) => Array.from({ length: n }, () => line);
+const times = <T>(n: number, line: T): T[] => Array.from({ length: n }, () => line);
 const sorted = (lines: readonly string[]) => [...lines].sort();
 const idem = () => ({ 'idempotency-key': randomUUID() });
 
@@ -118,32 +118,34 @@ describe('write plans of the other state-changing routes', () => {
     expect(m.records.filter((r) => r.writes.length)).toHaveLength(1);
   });
 
-  it('POST /coupons/codes and /coupons/codes/generate: per code a transactional put and its pool entry; per shard touched, its counter', async () => {
+  it('POST /coupons/codes and /coupons/codes/generate: per code a transactional put, its pool and byBook entries; per shard touched, its counter', async () => {
     const token = await admin();
     const book = await createBook(api, { shards: 1, codePattern: 'GEN-****-****' });
     const codes = ['UP-AAA1', 'UP-AAA2', 'UP-AAA3'];
     let m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes } }), 200);
-    expect(writePlan(m.records)).toEqual(sorted([...times(3, 'tx put code 2'), ...times(3, 'pool add code 1'), 'tx update bookStatsShard 2']));
+    const perCode = ['tx put code 2', 'pool add code 1', 'byBook add code 1'];
+    expect(writePlan(m.records)).toEqual(sorted([...times(3, perCode).flat(), 'tx update bookStatsShard 2']));
     m = await measured(() => api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 3 } }), 201);
-    expect(writePlan(m.records)).toEqual(sorted([...times(3, 'tx put code 2'), ...times(3, 'pool add code 1'), 'tx update bookStatsShard 2']));
+    expect(writePlan(m.records)).toEqual(sorted([...times(3, perCode).flat(), 'tx update bookStatsShard 2']));
     // Under an Idempotency-Key the work spans transactions: a pending record first, the response after.
     m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes: ['UP-AAA4'] }, headers: idem() }), 200);
-    expect(writePlan(m.records)).toEqual(sorted(['tx put code 2', 'pool add code 1', 'tx update bookStatsShard 2', ...IDEM_MULTI_STEP]));
+    expect(writePlan(m.records)).toEqual(sorted([...perCode, 'tx update bookStatsShard 2', ...IDEM_MULTI_STEP]));
   });
 });
 
 describe('the generation job (the route’s branch above 10,000 codes)', () => {
-  it('queues the job and its lane in one transaction, then per chunk one transaction of codes, counter and lane progress', async () => {
+  it('queues the job and its lane in one transaction, then per chunk one transaction of codes, counter and lane progress', { timeout: 90_000 }, async () => {
     const token = await admin();
     const book = await createBook(api, { shards: 1, codePattern: 'JOB-****-****' });
     meter.take();
     // The route queues a job only above 10,000 codes; the job itself is the same for 3.
     const { jobId } = await enqueueGeneration(api.core, { tenant: 't1', sub: 'admin-1', role: 'admin' }, { bookId: book.id, count: 3 });
-    for (let i = 0; i < 200; i++) {
-      const r = await api.call('GET', `/jobs/${jobId}`, { token });
-      if (r.json.status === 'succeeded') break;
-      await new Promise((res) => setTimeout(res, 50));
+    let status = '';
+    for (const until = Date.now() + 50_000; status !== 'succeeded' && Date.now() < until; ) {
+      status = (await api.call('GET', `/jobs/${jobId}`, { token })).json.status;
+      if (status !== 'succeeded') await new Promise((res) => setTimeout(res, 100));
     }
+    expect(status).toBe('succeeded');
     expect(writePlan(meter.take())).toEqual(
       sorted([
         // queued: the job and its one lane, and the job's entry in the unfinished-jobs partition
@@ -158,6 +160,7 @@ describe('the generation job (the route’s branch above 10,000 codes)', () => {
         // the chunk: its codes and their pool entries, the shard counter, the lane's progress
         ...times(3, 'tx put code 2'),
         ...times(3, 'pool add code 1'),
+        ...times(3, 'byBook add code 1'),
         'tx update bookStatsShard 2',
         'tx update jobLane 2',
       ]),

@@ -28,7 +28,7 @@ export async function startTestApi(
 ) {
   const table = `${name}-${randomUUID().slice(0, 8)}`;
   const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: table, AWS_REGION: 'us-east-1', ...env };
-  const core: CoreContext = createCoreContext(fullEnv, { instrument: appOptions.instrument });
+  const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument });
   const raw = createDynamoDbClient(core.config);
   await ensureTable(raw, table);
   const logs: Record<string, unknown>[] = [];

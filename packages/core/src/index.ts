@@ -31,3 +31,4 @@ export * from './cost/model.ts';
 export { planCapacity, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';
 export * from './stream/index.ts';
 export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export * from './book-codes/index.ts';

@@ -15,13 +15,13 @@ export interface CapacityInput {
   headroom?: number;
 }
 
-const INDEXES = ['pool', 'byOwner'] as const;
+const INDEXES = ['pool', 'byOwner', 'byBook'] as const;
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const usd = (units: number, perMillion: number) => round((units * perMillion) / 1e6, 4);
 
 /** Per-second units of a mix of operations, by target (table, each index). */
 function unitsByTarget(mix: { op: OperationCost; perSecond: number }[]) {
-  const out: Record<string, number> = { table: 0, pool: 0, byOwner: 0 };
+  const out: Record<string, number> = { table: 0, pool: 0, byOwner: 0, byBook: 0 };
   for (const { op, perSecond } of mix) for (const target of Object.keys(out)) out[target]! += perSecond * planWcu(op.plan, (l) => targetOf(l) === target);
   return out;
 }
@@ -52,11 +52,12 @@ export function planCapacity(input: CapacityInput) {
   // Every warm instance reads the book item once a second (eventually consistent: 0.5 RCU).
   const bookItemRcu = concurrency * 0.5;
   const writes = unitsByTarget(mix);
-  const reads: Record<string, number> = { table: checkouts * (lock.rcu + redeem.rcu) + bookItemRcu, pool: claims * claim.rcu, byOwner: 0 };
+  // byBook (a book's codes, for listing and export) is written by uploads only and read by admins.
+  const reads: Record<string, number> = { table: checkouts * (lock.rcu + redeem.rcu) + bookItemRcu, pool: claims * claim.rcu, byOwner: 0, byBook: 0 };
 
   const claimWcu = planWcu(claim.plan);
   const checkoutWcu = planWcu(lock.plan) + planWcu(redeem.plan);
-  const uploadWcu = codes * 3 + Math.ceil(codes / 98) * 2; // per code: a transactional put (2) and its pool entry (1); per 98, its shard's counter
+  const uploadWcu = codes * 4 + Math.ceil(codes / 98) * 2; // per code: a transactional put (2), its pool and byBook entries (1 each); per 98, its shard's counter
   const warm = (units: number) => Math.ceil(units * headroom);
 
   return {
