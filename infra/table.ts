@@ -10,7 +10,18 @@ export const globalIndexes = {
   byBook: { hashKey: 'gsi3pk', rangeKey: 'gsi3sk', projection: 'keys-only' },
 } as const;
 
-export const table = new sst.aws.Dynamo('Coupons', {
+/**
+ * `npx sst dev` runs the API function on the developer's machine against DynamoDB Local (the
+ * `DynamoDbLocal` pane, sst.config.ts), so a personal stage creates no table; `SST_DEV_TABLE=aws`
+ * gives it its own table on AWS instead. Deployed stages always get theirs.
+ */
+export const localTable = $dev && process.env.SST_DEV_TABLE !== 'aws';
+export const devDynamoDb = {
+  port: Number(process.env.DEV_DYNAMODB_PORT ?? 8000),
+  table: 'coupons',
+};
+
+const awsTable = () => new sst.aws.Dynamo('Coupons', {
   fields: {
     pk: 'string',
     sk: 'string',
@@ -23,6 +34,8 @@ export const table = new sst.aws.Dynamo('Coupons', {
   },
   primaryIndex: { hashKey: 'pk', rangeKey: 'sk' },
   globalIndexes,
+  // A code's history and the webhook events are built from this stream (new and old images).
+  stream: 'new-and-old-images',
   // Only cleans up bounded records (idempotency keys); correctness never waits on TTL.
   ttl: 'expiresAt',
   // Follows the app's `protect`, so the stages that retain the table also refuse to drop it.
@@ -36,3 +49,10 @@ export const table = new sst.aws.Dynamo('Coupons', {
     },
   },
 });
+
+// The same link name either way, so the app reads `Coupons` without knowing where it is.
+export const table = localTable
+  ? new sst.Linkable('Coupons', {
+      properties: { name: devDynamoDb.table, endpoint: `http://127.0.0.1:${devDynamoDb.port}` },
+    })
+  : awsTable();

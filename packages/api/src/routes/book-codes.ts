@@ -14,7 +14,7 @@ const listBookCodesRoute = createRoute({
     'Shard by shard, from an index partitioned by the book shard (never a scan). Filter by `status`; paginate with `limit` (1 to 1,000) and `cursor`. `npm run codes -- export` streams all of them as CSV.',
   security: bearer,
   request: { params: BookIdParam, query: BookCodesQuery },
-  responses: { 200: jsonResponse(BookCodesSchema, 'A page of codes'), ...errors(404) },
+  responses: { 200: jsonResponse(BookCodesSchema, 'A page of codes'), ...errors('get', 'BOOK_NOT_FOUND') },
 });
 
 export const bookCodeRoutes = (core: CoreContext) =>

@@ -5,9 +5,10 @@ import { createCodeEntity } from './code.ts';
 import { createBookStatsShardEntity } from './book-stats-shard.ts';
 import { createUserBookHoldingEntity } from './user-book-holding.ts';
 import { createRedemptionEntity } from './redemption.ts';
-import { createIdempotencyRecordEntity } from './idempotency-record.ts';
+import { createIdempotencyPartEntity, createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
+import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -19,9 +20,11 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
+    idempotencyPart: createIdempotencyPartEntity(config),
     rateCounter: createRateCounterEntity(config),
     job: createJobEntity(config),
     jobLane: createJobLaneEntity(config),
+    streamCheckpoint: createStreamCheckpointEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };

@@ -17,9 +17,12 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { getJson } from './api-get.ts';
-import { csvHeader, EXPORT_COLUMNS, EXPORT_STATUSES, ExportUsageError, openCheckpoint, writeJsonAtomic, type ExportCheckpoint, type ExportStatus } from './export-checkpoint.ts';
-import { createProgress, formatCount, type ProgressMode } from './progress.ts';
+import { createProgress, formatCount, type ProgressMode } from '../lib/progress.ts';
+import { int, str, UsageError, type Command, type Common, type Values } from './args.ts';
+import { writeJsonAtomic } from './checkpoint.ts';
+import { csvHeader, EXPORT_COLUMNS, EXPORT_STATUSES, openCheckpoint, type ExportCheckpoint, type ExportStatus } from './export-checkpoint.ts';
+import { createCodesApi, type BookCodesPage } from './http.ts';
+import { onInterrupt } from './interrupt.ts';
 
 export { EXPORT_COLUMNS, EXPORT_STATUSES, type ExportStatus } from './export-checkpoint.ts';
 
@@ -33,10 +36,7 @@ interface Row {
   lockExpiresAt?: string;
 }
 
-interface Page {
-  items: Row[];
-  nextCursor: string | null;
-}
+type Page = BookCodesPage;
 
 export interface ExportOptions {
   api: string;
@@ -103,8 +103,8 @@ function stdoutSink(): Sink {
 }
 
 /** How many rows the export will have, from the book's stats (null where they do not say). */
-async function expectedRows(opts: ExportOptions, onRetry: (why: string) => void): Promise<number | null> {
-  const book = await getJson<{ stats: { codes: number; available: number } }>(opts.api, opts.token, `/coupons/${encodeURIComponent(opts.bookId)}`, onRetry);
+async function expectedRows(api: ReturnType<typeof createCodesApi>, opts: ExportOptions): Promise<number | null> {
+  const book = await api.getBook(opts.bookId);
   if (!opts.status) return book.stats.codes;
   if (opts.status === 'available') return book.stats.available;
   return null;
@@ -115,9 +115,10 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
   const out = opts.out ? resolve(opts.out) : null;
   let retries = 0;
   const onRetry = () => retries++;
+  const api = createCodesApi(opts.api, opts.token);
 
   // Before touching any file: the book must exist and the token may read it.
-  const total = await expectedRows(opts, onRetry);
+  const total = await expectedRows(api, opts);
   const { cp, resumed } = out
     ? openCheckpoint(opts, out)
     : {
@@ -163,23 +164,14 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
     };
   };
 
-  let stopping: string | null = null;
-  const onSignal = (signal: string) => {
-    // A second signal leaves at once: the checkpoint already matches a prefix of the file.
-    if (stopping) process.exit(130);
-    stopping = signal;
+  const interrupt = onInterrupt((signal) => {
     progress.done();
     opts.log(`${signal}: writing the page in hand, then saving the checkpoint (again to quit at once)…`);
-  };
-  const sigint = () => onSignal('SIGINT');
-  const sigterm = () => onSignal('SIGTERM');
-  process.on('SIGINT', sigint);
-  process.on('SIGTERM', sigterm);
+  });
 
   const sink = out ? fileSink(out) : stdoutSink();
   const fetchPage = (cursor: string | null) => {
-    const q = new URLSearchParams({ limit: String(pageSize), ...(opts.status ? { status: opts.status } : {}), ...(cursor ? { cursor } : {}) });
-    const page = getJson<Page>(opts.api, opts.token, `/coupons/${encodeURIComponent(opts.bookId)}/codes?${q}`, onRetry);
+    const page = api.listBookCodes(opts.bookId, { status: opts.status, limit: pageSize, cursor }, onRetry);
     // A page fetched ahead and then not awaited (a stop, a failed write) must not fail the process on its own.
     page.catch(() => undefined);
     return page;
@@ -192,8 +184,8 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
     let next = fetchPage(cp.cursor);
     for (;;) {
       const page = await next;
-      if (page.nextCursor && !stopping) next = fetchPage(page.nextCursor);
-      const text = page.items.length ? toCsv(page.items) : '';
+      if (page.nextCursor && !interrupt.signal) next = fetchPage(page.nextCursor);
+      const text = page.items.length ? toCsv(page.items as Row[]) : '';
       if (text) await sink.write(text);
       cp.bytes += Buffer.byteLength(text);
       cp.rows += page.items.length;
@@ -202,14 +194,13 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
       cp.updatedAt = new Date().toISOString();
       if (cpPath) writeJsonAtomic(cpPath, cp);
       progress.update(progressState());
-      if (cp.completed || stopping) break;
+      if (cp.completed || interrupt.signal) break;
     }
   } catch (e) {
     failure = e as Error;
   } finally {
     await sink.close();
-    process.off('SIGINT', sigint);
-    process.off('SIGTERM', sigterm);
+    interrupt.dispose();
   }
   progress.done(progressState());
   if (failure) {
@@ -217,55 +208,56 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
     if (out) opts.log(`${formatCount(cp.rows)} rows are in ${out}; run the same command to resume.`);
     return { exitCode: 1, report: report() };
   }
-  if (stopping) {
+  if (interrupt.signal) {
     opts.log(out ? `Interrupted after ${formatCount(cp.rows)} rows; run the same command to resume.` : `Interrupted after ${formatCount(cp.rows)} rows.`);
     return { exitCode: 130, report: report() };
   }
   return { exitCode: 0, report: report() };
 }
 
-/**
- * The `export` command from the flags `scripts/codes.ts` parsed. Usage
- * mistakes answer 2 like the other commands.
- */
-export async function exportCommand(
-  flags: Record<string, string | true>,
-  common: { api: string; token: string; progress: ProgressMode; log: (line: string) => void; print: (report: unknown) => void },
-): Promise<number> {
-  const value = (name: string) => {
-    const v = flags[name];
-    if (v === true) throw new ExportUsageError(`--${name} needs a value`);
-    return v;
-  };
-  try {
-    const bookId = value('book');
-    if (!bookId) throw new ExportUsageError('export needs --book <id>');
-    const status = value('status');
-    if (status !== undefined && !(EXPORT_STATUSES as readonly string[]).includes(status)) throw new ExportUsageError(`--status must be one of ${EXPORT_STATUSES.join(', ')}`);
-    const rawSize = value('page-size');
-    const pageSize = rawSize === undefined ? 1000 : Number(rawSize);
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ExportUsageError('--page-size must be an integer from 1 to 1000');
-    const out = value('out');
+function reportText(r: ExportReport): string {
+  const where = r.out ?? 'standard output';
+  const head = `${r.completed ? 'Exported' : 'Partly exported'} ${formatCount(r.rows)} codes of book ${r.bookId}${r.status ? ` (${r.status})` : ''} to ${where}${r.resumed ? ' (resumed)' : ''}`;
+  return r.seconds ? `${head}\n  ${formatCount(r.rowsThisRun)} rows in ${r.seconds} s (${formatCount(r.rowsPerSecond)}/s)` : head;
+}
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: "Export a book's codes as CSV, with state, holder and redemptions; resumable with --out.",
+  usage: 'export --book <id> [--status available|assigned|redeemed] [--out <file.csv>] [options]',
+  options: {
+    book: { type: 'string', value: '<id>', description: 'the book (required)' },
+    status: { type: 'string', value: 'available|assigned|redeemed', description: 'only codes in this state (default: all)' },
+    out: { type: 'string', value: '<file.csv>', description: 'write here, resumably (<file>.checkpoint.json); default: standard output' },
+    'page-size': { type: 'string', value: '<n>', description: 'rows per request, 1..1000 (default 1000)' },
+    restart: { type: 'boolean', description: 'forget the checkpoint and the file, and start over' },
+  },
+  notes: [
+    `Columns: ${EXPORT_COLUMNS.join(',')} (docs/book-codes.md says what each holds).`,
+    'Memory stays flat whatever the book\'s size. With --out, running the same command again after Ctrl-C, a kill',
+    'or a failure goes on where it stopped: the file is cut back to its checkpoint, so each code is in it exactly once.',
+    'Without --out the report goes to stderr, and a stopped export starts over.',
+  ].join('\n'),
+  async run(values: Values, common: Common): Promise<number> {
+    const bookId = str(values, 'book');
+    if (!bookId) throw new UsageError('export needs --book <id>');
+    const status = str(values, 'status');
+    if (status !== undefined && !(EXPORT_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be one of ${EXPORT_STATUSES.join(', ')}`);
+    const out = str(values, 'out');
     const { exitCode, report } = await exportCodes({
       api: common.api,
       token: common.token,
       bookId,
       status: status as ExportStatus | undefined,
       out,
-      pageSize,
-      restart: flags.restart === true,
+      pageSize: int(values, 'page-size', 1000, 1, 1000),
+      restart: values.restart === true,
       progress: common.progress,
       log: common.log,
     });
     // With the rows on standard output, the report goes to standard error.
-    if (out) common.print(report);
-    else common.log(JSON.stringify(report));
+    if (out) common.print(report, reportText(report));
+    else common.log(common.json ? JSON.stringify(report) : reportText(report));
     return exitCode;
-  } catch (e) {
-    if (e instanceof ExportUsageError) {
-      common.log(`codes: ${e.message}`);
-      return 2;
-    }
-    throw e;
-  }
-}
+  },
+};
