@@ -41,7 +41,7 @@ import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreConte
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
-import { EXPORT_COLUMNS } from '../scripts/lib/export-codes.ts';
+import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
 import { option } from './lib/options.ts';
 
 const CODES = option('codes', 'CODES', 200_000);

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_COLUMNS } from '../scripts/lib/export-codes.ts';
+import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
 import { admin, bookWithCodes, startTestApi, type TestApi } from './support/harness.ts';
 
 // `npm run codes -- export` as a user runs it: its own process, HTTP to a real API over DynamoDB
@@ -149,7 +149,7 @@ describe('npm run codes -- export', () => {
 
   it('--status filters; without --out the CSV goes to stdout and the report to stderr', async () => {
     for (const status of ['assigned', 'redeemed', 'available'] as const) {
-      const r = await run(['--book', bookId, '--status', status, '--page-size', '200']);
+      const r = await run(['--book', bookId, '--status', status, '--page-size', '200', '--json']);
       expect(r.code, r.stderr).toBe(0);
       const expected = new Map([...tableRows].filter(([, row]) => row[1] === status));
       expectExactly(r.stdout, expected);
