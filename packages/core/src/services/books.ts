@@ -3,6 +3,8 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
+import { gateOf } from '../code/gate.ts';
+import { idempotencyGuard } from './idempotency.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
 import { assertPatternForCheckChar } from '../codes/check-char.ts';
 import type { IdempotencyClaim } from './idempotency.ts';
@@ -112,12 +114,7 @@ export async function loadBookCached(ctx: CoreContext, tenant: string, bookId: s
   return book;
 }
 
-/** The gate every shard carries: the book's status and validity window, in epoch ms. */
-export const gateOf = (book: { status: 'active' | 'paused'; validFrom?: string | null; validUntil?: string | null }) => ({
-  bookStatus: book.status,
-  validFromMs: toMs(book.validFrom),
-  validUntilMs: toMs(book.validUntil),
-});
+export { gateOf };
 
 /** Creates the book and its N stats shards in one transaction, so a book never exists without its gate. */
 export async function createBook(
@@ -159,16 +156,19 @@ export async function createBook(
   const gate = gateOf(record);
   await transact(
     ctx.store,
-    ({ book, bookStatsShard }) => [
-      book.create(record).commit(),
-      ...Array.from({ length: record.poolShards }, (_, shard) =>
-        bookStatsShard.create({ tenant: actor.tenant, bookId: record.bookId, shard, ...gate }).commit(),
+    ({ book, bookStatsShard }) => ({
+      book: book.create(record).commit(),
+      ...Object.fromEntries(
+        Array.from({ length: record.poolShards }, (_, shard) => [
+          `shard${shard}`,
+          bookStatsShard.create({ tenant: actor.tenant, bookId: record.bookId, shard, ...gate }).commit(),
+        ]),
       ),
-    ],
+    }),
     {
       // A fresh UUID cannot collide; if it ever did, a new attempt is the right answer.
       onConditionFailed: () => new Error('book id collision'),
-      idempotency: { claim: opts.idempotency, response: () => toBook(record) },
+      guard: idempotencyGuard(opts.idempotency, () => toBook(record)),
     },
   );
   return toBook(record);
@@ -245,34 +245,14 @@ export async function updateBook(ctx: CoreContext, actor: Actor, bookId: string,
             return u.commit();
           })
         : [];
-      return [bookUpdate.commit(), ...shardUpdates];
+      return { book: bookUpdate.commit(), ...Object.fromEntries(shardUpdates.map((u, shard) => [`shard${shard}`, u])) };
     },
     {
       onConditionFailed: (reasons) =>
-        failed(reasons, 0) ? new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`) : new Error('book shard missing'),
+        failed(reasons, 'book') ? new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`) : new Error('book shard missing'),
     },
   );
+  // This instance sees its own edit at once; others within BOOK_CACHE_MS.
+  bookCaches.get(ctx)?.delete(`${actor.tenant}#${bookId}`);
   return toBook(next);
-}
-
-/** The gate condition, as ElectroDB `where` text: the book is active and `now` is inside its window. */
-export function gateCondition(now: number, { requireActive }: { requireActive: boolean }) {
-  return (attr: any, op: any) => {
-    const window = `(${op.notExists(attr.validFromMs)} OR ${op.lte(attr.validFromMs, now)}) AND (${op.notExists(attr.validUntilMs)} OR ${op.gt(attr.validUntilMs, now)})`;
-    return requireActive ? `${op.eq(attr.bookStatus, 'active')} AND ${window}` : window;
-  };
-}
-
-/** Why a gate condition failed, from the shard as it was. */
-export function gateError(shard: Record<string, any> | null, now: number, { forAssignment }: { forAssignment: boolean }): AppError {
-  if (shard?.validUntilMs !== undefined && shard.validUntilMs <= now && !forAssignment) {
-    return new AppError('CODE_EXPIRED', 'The book this code belongs to has ended.');
-  }
-  if (shard?.validUntilMs !== undefined && shard.validUntilMs <= now) {
-    return new AppError('BOOK_NOT_ACTIVE', 'The book has ended.');
-  }
-  if (shard?.validFromMs !== undefined && shard.validFromMs > now) {
-    return new AppError('BOOK_NOT_ACTIVE', 'The book has not started yet.');
-  }
-  return new AppError('BOOK_NOT_ACTIVE', 'The book is paused.');
 }

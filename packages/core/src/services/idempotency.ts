@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { isConditionalFailure } from '../db/aws-errors.ts';
+import type { Guard } from '../db/transact.ts';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
@@ -28,8 +30,21 @@ export class IdempotentReplay extends Error {}
 
 const keyOf = (c: IdempotencyClaim) => ({ tenant: c.tenant, caller: c.caller, key: c.key });
 
-/** The record's put, for the transaction that does the work. `body` is the response that work will answer. */
-export function idempotencyPut(entities: any, claim: IdempotencyClaim, body: unknown, now: number) {
+/**
+ * The record's put as a transaction guard: it goes into the transaction that
+ * does the work, and if it already exists the work is a replay. `response`
+ * is read after the work's items are built, so it can describe them.
+ */
+export function idempotencyGuard(claim: IdempotencyClaim | undefined, response: () => unknown): Guard | undefined {
+  if (!claim) return undefined;
+  return {
+    name: 'idempotency',
+    build: (entities) => idempotencyPut(entities, claim, response(), Date.now()),
+    onFailed: () => new IdempotentReplay(),
+  };
+}
+
+function idempotencyPut(entities: any, claim: IdempotencyClaim, body: unknown, now: number) {
   return entities.idempotencyRecord
     .create({
       ...keyOf(claim),
@@ -131,8 +146,8 @@ export async function runIdempotentMultiStep<T>(
     })
     .go()
     .then(() => true)
-    .catch((e: Error & { cause?: { name?: string } }) => {
-      if (e.cause?.name === 'ConditionalCheckFailedException' || /conditional/i.test(e.message)) return false;
+    .catch((e: unknown) => {
+      if (isConditionalFailure(e)) return false;
       throw e;
     });
   if (!claimed) {
@@ -146,8 +161,8 @@ export async function runIdempotentMultiStep<T>(
       .where((a, op) => `${op.eq(a.state, 'pending')} AND ${op.eq(a.createdAt, outcome.stale)}`)
       .go()
       .then(() => true)
-      .catch((e: Error & { cause?: { name?: string } }) => {
-        if (e.cause?.name === 'ConditionalCheckFailedException' || /conditional/i.test(e.message)) return false;
+      .catch((e: unknown) => {
+        if (isConditionalFailure(e)) return false;
         throw e;
       });
     if (!tookOver) return runIdempotentMultiStep(ctx, claim, status, work);

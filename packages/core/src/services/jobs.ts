@@ -5,6 +5,7 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { backoffMs, transact } from '../db/transact.ts';
+import { isConditionalFailure } from '../db/aws-errors.ts';
 import { RandomPicker, parsePattern, PatternError } from '../codes/pattern.ts';
 import type { JobStatus } from '../entities/job.ts';
 import { createSqsClient, sendSqsMessage, type LazySqsClient } from '../jobs/sqs.ts';
@@ -54,8 +55,6 @@ type LaneRecord = { tenant: string; jobId: string; lane: number; target: number;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isFinished = (status: JobStatus) => status === 'succeeded' || status === 'failed';
-const isConditional = (e: unknown) =>
-  (e as { cause?: { name?: string } })?.cause?.name === 'ConditionalCheckFailedException' || /conditional/i.test(String((e as Error)?.message));
 
 // ------------------------------------------------------------------------------------------
 // Dispatch: where a queued job runs
@@ -185,8 +184,8 @@ export async function enqueueGeneration(
   const ref = { tenant: actor.tenant, jobId };
   await transact(
     ctx.store,
-    ({ job, jobLane }) => [
-      job
+    ({ job, jobLane }) => ({
+      job: job
         .create({
           ...ref,
           kind: 'generation',
@@ -201,8 +200,8 @@ export async function enqueueGeneration(
           queuedAt,
         })
         .commit(),
-      ...laneTargets(input.count, lanes).map((target, lane) => jobLane.create({ ...ref, lane, target }).commit()),
-    ],
+      ...Object.fromEntries(laneTargets(input.count, lanes).map((target, lane) => [`lane${lane}`, jobLane.create({ ...ref, lane, target }).commit()])),
+    }),
     { onConditionFailed: () => new Error('job id collision') },
   );
   try {
@@ -328,7 +327,7 @@ export async function runGenerationJob(ctx: CoreContext, ref: JobRef, options: R
       )
       .go();
   } catch (e) {
-    if (!isConditional(e)) throw e;
+    if (!isConditionalFailure(e)) throw e;
     const again = await readJob(ctx, ref);
     if (!again) return { outcome: 'missing' };
     if (isFinished(again.job.status)) return { outcome: again.job.status as RunOutcome };
@@ -349,7 +348,7 @@ export async function runGenerationJob(ctx: CoreContext, ref: JobRef, options: R
       .where((a, op) => op.eq(a.leaseOwner, runnerId))
       .go()
       .catch((e) => {
-        if (isConditional(e)) stopped = 'lease lost';
+        if (isConditionalFailure(e)) stopped = 'lease lost';
       });
   }, Math.max(200, leaseMs / 3));
   heartbeat.unref();
@@ -405,7 +404,7 @@ async function releaseLease(ctx: CoreContext, ref: JobRef, runnerId: string) {
     .where((a, op) => op.eq(a.leaseOwner, runnerId))
     .go()
     .catch((e) => {
-      if (!isConditional(e)) throw e;
+      if (!isConditionalFailure(e)) throw e;
     });
 }
 
@@ -418,7 +417,7 @@ async function finish(ctx: CoreContext, job: JobRecord, outcome: { status: 'succ
     .where((a, op) => `${op.eq(a.status, 'queued')} OR ${op.eq(a.status, 'running')}`)
     .go()
     .catch((e) => {
-      if (!isConditional(e)) throw e;
+      if (!isConditionalFailure(e)) throw e;
     });
 }
 

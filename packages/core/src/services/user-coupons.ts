@@ -1,6 +1,7 @@
 import type { CoreContext } from '../context.ts';
 import { resolveUserId, type Actor } from '../actor.ts';
 import { readPage } from './pagination.ts';
+import { ownerKeyOf, ownerSortOf } from '../entities/code.ts';
 import { toBook, type Book } from './books.ts';
 import { toCodeView, type CodeRecord, type CodeStatus, type CodeView } from './code-view.ts';
 
@@ -23,9 +24,8 @@ export async function listUserCoupons(
   input: ListUserCouponsInput,
 ): Promise<{ items: CodeView[]; nextCursor: string | null }> {
   resolveUserId(actor, userId, { required: true });
-  const ownerKey = `T#${actor.tenant}#USER#${userId}`;
-  const query = ctx.store.code.query.byUser({ ownerKey });
-  const scoped = input.bookId ? query.begins({ ownerSort: `BOOK#${input.bookId}#` }) : query;
+  const query = ctx.store.code.query.byUser({ ownerKey: ownerKeyOf(actor.tenant, userId) });
+  const scoped = input.bookId ? query.begins({ ownerSort: ownerSortOf(input.bookId) }) : query;
   const page = (await readPage(() => scoped.go({ limit: input.limit ?? 50, cursor: input.cursor ?? null }))) as {
     data: unknown[];
     cursor: string | null;
