@@ -19,6 +19,8 @@ export const table = new sst.aws.Dynamo('Coupons', {
   },
   primaryIndex: { hashKey: 'pk', rangeKey: 'sk' },
   globalIndexes,
+  // A code's history and the webhook events are built from this stream (new and old images).
+  stream: 'new-and-old-images',
   // Only cleans up bounded records (idempotency keys); correctness never waits on TTL.
   ttl: 'expiresAt',
   // Follows the app's `protect`, so the stages that retain the table also refuse to drop it.

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createDynamoDbClient, ensureTable, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
+import { createDynamoDbClient, ensureTable, followChanges, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
 import { createApp, createCoreContext, readCorsOrigins, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { mintToken } from './lib/tokens.ts';
@@ -29,6 +29,9 @@ const app = createApp({
   corsOrigins: readCorsOrigins(),
 });
 const server = await startServer(app, port);
+// History and webhook events come from the table's change stream; with DATA_DIR a restart resumes
+// from the follower's checkpoint, so no committed change is missed.
+const follower = followChanges(core, { name: 'npm-start' });
 // Generation jobs run in this process; ones a previous run left unfinished (Ctrl-C, a crash)
 // resume from their last committed chunk. Only meaningful with DATA_DIR: in memory, nothing survives.
 const resumed = await resumeUnfinishedJobs(core);
@@ -62,6 +65,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`\n${signal}: stopping the API and DynamoDB Local`);
   server.close();
+  await follower.stop();
   await ddb.stop();
   process.exit(0);
 }

@@ -271,6 +271,12 @@ describe('run() on a development stage', () => {
     expect(args.ttl).toBe('expiresAt');
   });
 
+  it('streams new and old images, as the local table does, for history and webhooks', () => {
+    const { args } = only(d, 'sst.aws.Dynamo', 'Coupons');
+    expect(args.stream).toBe('new-and-old-images');
+    expect(tableDefinition('x').StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
+  });
+
   it('bills on demand with point-in-time recovery, and leaves deletion protection off', () => {
     const table = only(d, 'sst.aws.Dynamo', 'Coupons');
     expect(table.transformed.table.billingMode).toBe('PAY_PER_REQUEST');

@@ -2,16 +2,23 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { tableDefinition, TTL_ATTRIBUTE } from './table-definition.ts';
+import { STREAM_VIEW_TYPE, tableDefinition, TTL_ATTRIBUTE } from './table-definition.ts';
 
 /** Creates the table with its indexes and TTL if it does not exist yet (local and tests; SST owns it on AWS). */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<'created' | 'existed'> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // A table kept under DATA_DIR by an older version has no stream yet; history and webhooks need it.
+    if (!Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(
+        new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW_TYPE } }),
+      );
+    }
     return 'existed';
   } catch (e) {
     if (!(e instanceof ResourceNotFoundException)) throw e;

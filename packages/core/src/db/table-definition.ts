@@ -14,10 +14,15 @@ export const INDEX = {
 
 export const TTL_ATTRIBUTE = 'expiresAt';
 
+/** Consumers compare old and new images to tell what changed. */
+export const STREAM_VIEW_TYPE = 'NEW_AND_OLD_IMAGES';
+
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
+    // Every reaction to a write (a code's history, webhook events) comes from this stream.
+    StreamSpecification: { StreamEnabled: true, StreamViewType: STREAM_VIEW_TYPE },
     AttributeDefinitions: [
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'sk', AttributeType: 'S' },

@@ -9,6 +9,7 @@ import { createCodeHistoryEntity } from './code-history.ts';
 import { createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
+import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -24,6 +25,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     rateCounter: createRateCounterEntity(config),
     job: createJobEntity(config),
     jobLane: createJobLaneEntity(config),
+    streamCheckpoint: createStreamCheckpointEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };
