@@ -15,6 +15,8 @@ import { codeRoutes } from './routes/codes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { userRoutes } from './routes/users.ts';
+import { redemptionRoutes } from './routes/redemptions.ts';
+import { codeDetailsRoutes } from './routes/code-details.ts';
 import { docsRoutes } from './routes/docs.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -65,11 +67,13 @@ export function createApp(deps: AppDeps) {
   app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
 
+  app.route('/', codeDetailsRoutes(deps.core));
   app.route('/', bookRoutes(deps.core));
   app.route('/', codeRoutes(deps.core));
   app.route('/', jobRoutes(deps.core));
   app.route('/', lifecycleRoutes(deps.core));
   app.route('/', userRoutes(deps.core));
+  app.route('/', redemptionRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', {

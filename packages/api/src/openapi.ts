@@ -19,7 +19,7 @@ export function errors(...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 422 | 4
     400: 'VALIDATION_FAILED or MALFORMED_JSON',
     401: 'UNAUTHENTICATED',
     403: 'FORBIDDEN',
-    404: 'BOOK_NOT_FOUND or CODE_NOT_FOUND',
+    404: 'BOOK_NOT_FOUND, CODE_NOT_FOUND or REDEMPTION_NOT_FOUND',
     409: 'The state does not allow it (see the error code)',
     413: 'PAYLOAD_TOO_LARGE',
     422: 'IDEMPOTENCY_KEY_REUSED',

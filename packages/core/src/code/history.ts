@@ -25,9 +25,16 @@ export function codeHistoryConsumer(store: Store): ChangeConsumer {
   return {
     name: 'code-history',
     async handle(changes: TableChange[]) {
-      const events = changes.map(codeEventOf).filter((e): e is CodeEvent => e !== null);
+      const events = changes.map(codeEventOf).filter((e): e is CodeEvent => e !== undefined);
       if (!events.length) return;
-      const items = events.map((e) => ({ tenant: e.tenant, code: e.code, seq: e.seq, bookId: e.bookId, ...toHistoryEntry(e) }));
+      // The holder never changes once assigned, so transitions leave it out of `lastChange` and it is read off the item.
+      const items = events.map((e) => ({
+        tenant: e.tenant,
+        code: e.code,
+        seq: e.seq,
+        bookId: e.bookId,
+        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId }),
+      }));
       // BatchWriteItem takes 25 puts; ElectroDB splits and retries unprocessed items.
       const { unprocessed } = await store.codeHistory.put(items).go();
       if (unprocessed.length) throw new Error(`code history: ${unprocessed.length} items left unwritten`);

@@ -9,22 +9,9 @@ import { and, eq, lte, notExists, or, type Cond } from './condition.ts';
 export type StoredStatus = 'available' | 'assigned';
 export type CodeStatus = 'active' | 'locked' | 'redeemed' | 'expired';
 
-export const CHANGE_TYPES = ['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'] as const;
-export type ChangeType = (typeof CHANGE_TYPES)[number];
-
 /** What the last transition did, written with it (`changeSeq` counts them): the change stream turns it into history. */
-export interface LastChange {
-  type: ChangeType;
-  /** ISO 8601. */
-  at: string;
-  /** The caller's `sub`. */
-  by: string;
-  userId?: string;
-  lockId?: string;
-  redemptionId?: string;
-  orderId?: string;
-  reason?: string;
-}
+export type { CodeChange as LastChange, CodeEventType as ChangeType } from './code-event.ts';
+import type { CodeChange as LastChange } from './code-event.ts';
 
 export type CodeRecord = {
   tenant: string;
