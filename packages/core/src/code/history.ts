@@ -27,19 +27,38 @@ export function codeHistoryConsumer(store: Store): ChangeConsumer {
     async handle(changes: TableChange[]) {
       const events = changes.map(codeEventOf).filter((e): e is CodeEvent => e !== undefined);
       if (!events.length) return;
+      const reasons = await rollbackReasons(store, events);
       // The holder never changes once assigned, so transitions leave it out of `lastChange` and it is read off the item.
       const items = events.map((e) => ({
         tenant: e.tenant,
         code: e.code,
         seq: e.seq,
         bookId: e.bookId,
-        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId }),
+        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId, reason: e.reason ?? reasons.get(`${e.tenant}#${e.redemptionId}`) }),
       }));
       // BatchWriteItem takes 25 puts; ElectroDB splits and retries unprocessed items.
       const { unprocessed } = await store.codeHistory.put(items).go();
       if (unprocessed.length) throw new Error(`code history: ${unprocessed.length} items left unwritten`);
     },
   };
+}
+
+/**
+ * A rollback's reason lives on its redemption record, not on the code item
+ * (up to 500 characters would push the code past 1 KB, the unit each of its
+ * writes is charged by): one consistent read per rolled-back event, off the
+ * request path.
+ */
+async function rollbackReasons(store: Store, events: CodeEvent[]): Promise<Map<string, string>> {
+  const wanted = events.filter((e) => e.type === 'rolledBack' && e.redemptionId && e.reason === undefined);
+  const out = new Map<string, string>();
+  await Promise.all(
+    wanted.map(async (e) => {
+      const { data } = await store.redemption.get({ tenant: e.tenant, code: e.code, redemptionId: e.redemptionId! }).go({ consistent: true });
+      if (data?.rollbackReason !== undefined) out.set(`${e.tenant}#${e.redemptionId}`, data.rollbackReason);
+    }),
+  );
+  return out;
 }
 
 /** A code's history, oldest first: one Query of its partition's HIST# items. */

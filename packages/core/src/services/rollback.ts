@@ -48,10 +48,12 @@ export async function rollbackRedemption(
     ({ code: codes, redemption, bookStatsShard }) => {
       const now = ctx.now();
       rolledBackAt = new Date(now).toISOString();
+      // The reason (up to 500 characters) stays on the redemption record only: on the code item it
+      // could push the item past 1 KB and double what this write and the code's next one cost.
+      // History reads it from the record (code/history.ts).
       const change = marked({ set: {}, add: { redemptionCount: -1 } }, 'rolledBack', now, actor.sub, {
         redemptionId,
         orderId: record!.orderId,
-        reason: input.reason,
       });
       rolledBack = applied(current as CodeRecord, change);
       return {
