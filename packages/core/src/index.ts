@@ -25,7 +25,7 @@ export * from './services/idempotency.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
 export * from './services/rate-limit.ts';
 export * from './codes/check-char.ts';
-export * from './services/jobs.ts';
+export * from './services/jobs/index.ts';
 export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './services/insert-codes.ts';
 export { createSqsClient, sendSqsMessage } from './jobs/sqs.ts';
 export * from './stream/index.ts';
