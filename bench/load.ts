@@ -46,6 +46,7 @@ import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreConte
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
+import { createCouponClient, unwrap } from '@coupons/client';
 import { option } from './lib/options.ts';
 
 
@@ -83,19 +84,9 @@ async function serve(table: string) {
 
 const token = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });
 
-async function call(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json: any = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-const createBook = (base: string, body: Record<string, unknown> = {}) => call(base, 'POST', '/coupons', { name: 'bench', ...body });
-const bookStats = async (base: string, bookId: string) => (await call(base, 'GET', `/coupons/${bookId}`)).stats;
+const client = (base: string) => createCouponClient(base, { token });
+const createBook = (base: string, body: { codePattern?: string } = {}) => unwrap(client(base).coupons.$post({ json: { name: 'bench', ...body } }));
+const bookStats = async (base: string, bookId: string) => (await unwrap(client(base).coupons[':bookId'].$get({ param: { bookId } }))).stats;
 
 async function countItems(table: string, pk: string): Promise<number> {
   // The pool index partitions by book and shard; counting through it reads keys only.
@@ -247,14 +238,17 @@ try {
   {
     const s = await serve('bench-job');
     const book = await createBook(s.base, { codePattern: 'JOB-********' });
-    const { jobId } = await call(s.base, 'POST', '/coupons/codes/generate', { bookId: book.id, count: CODES });
-    let job: any;
-    for (;;) {
-      job = await call(s.base, 'GET', `/jobs/${jobId}`);
-      if (job.status === 'succeeded' || job.status === 'failed') break;
+    const accepted = await unwrap(client(s.base).coupons.codes.generate.$post({ json: { bookId: book.id, count: CODES } }));
+    if (!('jobId' in accepted)) throw new Error(`generate ${CODES} answered without a job`);
+    const { jobId } = accepted;
+    const poll = () => unwrap(client(s.base).jobs[':jobId'].$get({ param: { jobId } }));
+    let job = await poll();
+    while (job.status !== 'succeeded' && job.status !== 'failed') {
       await new Promise((r) => setTimeout(r, 250));
+      job = await poll();
     }
-    const seconds = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
+    // A finished job has both times.
+    const seconds = (Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)) / 1000;
     const stats = await bookStats(s.base, book.id);
     results.job = {
       codes: CODES,

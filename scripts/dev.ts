@@ -3,16 +3,26 @@
  * table, and the API on PORT. Prints ready tokens and a curl line. Ctrl-C
  * stops everything, Java included.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createDynamoDbClient, ensureTable, followChanges, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
 import { createApp, createCoreContext, readCorsOrigins, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
+import { devSecret } from './lib/dev-secret.ts';
+import { portProblem } from './lib/port-check.ts';
 import { mintToken } from './lib/tokens.ts';
 
 const port = Number(process.env.PORT ?? 3000);
-const devSecret = !process.env.JWT_SECRET;
-const secret = process.env.JWT_SECRET ?? `dev-secret-${randomBytes(16).toString('hex')}`;
+const ddbPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
+// A busy port is one clear line, before DynamoDB Local (a Java process) is started for nothing.
+for (const [name, p] of [['PORT', port], ['DYNAMODB_PORT', ddbPort]] as const) {
+  if (p === undefined) continue;
+  const problem = await portProblem(p);
+  if (problem) {
+    console.error(`npm start: ${name}=${p}: ${problem}. Stop what uses it, or choose another: ${name}=${p + 1} npm start`);
+    process.exit(1);
+  }
+}
+const { secret, source: secretSource } = devSecret(process.env);
 
 const ddb = await startDynamoDbLocal({
   port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
@@ -28,7 +38,12 @@ const app = createApp({
   auth: { hs256Secret: secret, jwksUrl: process.env.JWT_JWKS_URL || undefined },
   corsOrigins: readCorsOrigins(),
 });
-const server = await startServer(app, port);
+const server = await startServer(app, port).catch(async (e: NodeJS.ErrnoException) => {
+  // Taken between the check above and now.
+  console.error(`npm start: PORT=${port}: ${e.code === 'EADDRINUSE' ? 'already in use' : e.message}. Choose another: PORT=${port + 1} npm start`);
+  await ddb.stop();
+  process.exit(1);
+});
 // History and webhook events come from the table's change stream; with DATA_DIR a restart resumes
 // from the follower's checkpoint, so no committed change is missed.
 const follower = followChanges(core, { name: 'npm-start' });
@@ -38,25 +53,28 @@ const resumed = await resumeUnfinishedJobs(core);
 if (resumed.length) console.log(`Resuming ${resumed.length} unfinished generation job(s): ${resumed.map((j) => j.jobId).join(', ')}`);
 
 const tenant = 'demo';
-const [admin, service, user] = await Promise.all([
-  mintToken(secret, { sub: 'admin-1', tenant, role: 'admin' }),
-  mintToken(secret, { sub: 'checkout-service', tenant, role: 'service' }),
-  mintToken(secret, { sub: 'user-1', tenant, role: 'user' }),
-]);
+const who = {
+  ADMIN: { sub: 'admin-1', role: 'admin', does: 'manages books and codes' },
+  SERVICE: { sub: 'checkout-service', role: 'service', does: 'a backend: acts for any user' },
+  // USER_TOKEN, never USER: pasting `export USER=…` would overwrite the shell's own $USER.
+  USER_TOKEN: { sub: 'user-1', role: 'user', does: 'acts only for itself, e.g. GET /users/user-1/coupons' },
+} as const;
+const tokens = await Promise.all(
+  Object.entries(who).map(async ([name, w]) => ({ name, ...w, token: await mintToken(secret, { sub: w.sub, tenant, role: w.role }) })),
+);
 const base = `http://localhost:${port}`;
 console.log(`
 Coupon Book Service on ${base}
   DynamoDB Local   ${ddb.endpoint} (${process.env.DATA_DIR ? `data in ${process.env.DATA_DIR}` : 'in memory'}), table ${config.TABLE_NAME} ${created}
   API reference    ${base}/docs
-  JWT secret       ${devSecret ? 'a development secret (set JWT_SECRET to choose one)' : 'from JWT_SECRET'}
+  JWT secret       ${secretSource}
 
-Tokens for tenant "${tenant}" (12 h):
-  ADMIN=${admin}
-  SERVICE=${service}
-  USER=${user}
+Tokens for tenant "${tenant}", valid 12 h; paste these lines into your shell:
+${tokens.map((t) => `  # ${t.role} "${t.sub}": ${t.does}\n  export ${t.name}=${t.token}`).join('\n')}
 
 Try:
-  curl -s -X POST ${base}/coupons -H "authorization: Bearer ${admin}" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
+  curl -s -X POST ${base}/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
+  export COUPONS_TOKEN=$ADMIN   # for npm run codes
 `);
 
 let stopping = false;

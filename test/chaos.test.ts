@@ -7,7 +7,7 @@ import { checkInvariants } from './support/invariants.ts';
 // A mixed storm of claims, claim-and-locks, locks, unlocks, redeems (with the
 // right lock, without, with a wrong one), retries under one Idempotency-Key,
 // overlapping uploads, and injected transaction conflicts; then a scan of the
-// whole table checks all seven invariants of DESIGN.md. Conflicts are injected
+// whole table checks invariants 1–7 of docs/testing.md. Conflicts are injected
 // by the test-only SDK middleware: DynamoDB Local never raises them.
 let api: TestApi;
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000);

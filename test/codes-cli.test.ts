@@ -21,24 +21,42 @@ afterAll(async () => {
 
 interface Run {
   child: ChildProcess;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
-/** The CLI in its own process: `node --import tsx` (not the tsx wrapper) so signals reach it. */
-async function cli(args: string[], { withToken = true } = {}): Promise<Run> {
+/** The CLI in its own process: `node --import tsx`, exactly what `npm run codes` runs. */
+async function cli(args: string[], { withToken = true, env = {} as Record<string, string> } = {}): Promise<Run> {
   const auth = withToken ? ['--token', await admin()] : [];
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', api.base, ...auth], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API: '' },
+    env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API: '', ...env },
   });
+  return collect(child);
+}
+
+function collect(child: ChildProcess): Run {
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((res) =>
-    child.once('exit', (code) => res({ code, stdout, stderr })),
+  // 'close': every process holding the pipes is gone (under npm, the CLI as well as npm).
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((res) =>
+    child.once('close', (code, signal) => res({ code, signal, stdout, stderr })),
   );
   return { child, done };
+}
+
+/**
+ * `npm run codes` as a user starts it from a terminal: npm in its own process group, so that a
+ * Ctrl-C can be delivered the way a terminal delivers it, to every process of the group.
+ */
+async function npmRunCodes(args: string[]): Promise<Run> {
+  const child = spawn('npm', ['run', '--silent', 'codes', '--', ...args, '--api', api.base], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, COUPONS_TOKEN: await admin(), COUPONS_API: '' },
+  });
+  return collect(child);
 }
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
@@ -50,6 +68,10 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
     await new Promise((r) => setTimeout(r, 15));
   }
 }
+
+/** The codes-per-second figure of every `progress:` line (null where it says `--/s`). */
+const progressRates = (stderr: string) =>
+  [...stderr.matchAll(/^progress:.*? (--|[\d,]+)\/s/gm)].map((m) => (m[1] === '--' ? null : Number(m[1]!.replace(/,/g, ''))));
 
 const readCheckpoint = (path: string) => {
   try {
@@ -123,6 +145,11 @@ describe('npm run codes -- load', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/Resuming/);
     const report = JSON.parse(resumed.stdout);
+    // Progress measures this run only: chunks the server replays and the first instants are not
+    // a rate, so no line claims more than twice what the run averaged.
+    const rates = progressRates(resumed.stderr);
+    expect(rates.length).toBeGreaterThan(0);
+    for (const r of rates) if (r !== null) expect(r).toBeLessThanOrEqual(2 * report.codesPerSecond + 1);
 
     // The table holds exactly the file's valid codes, minus those another book already had.
     const inTable = new Set(await codesOf(book.id));
@@ -172,10 +199,15 @@ describe('npm run codes -- load', () => {
     const first = await cli(args);
     const cpPath = `${path}.checkpoint.json`;
     await waitFor('five chunks', () => (readCheckpoint(cpPath)?.next.chunk ?? 0) >= 5);
+    // One Ctrl-C, and the copy a wrapper (npm, tsx) relays a moment later: still one graceful stop.
+    first.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 30));
     first.child.kill('SIGINT');
     const stopped = await first.done;
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toMatch(/finishing the requests in flight/);
+    expect(stopped.stderr).not.toMatch(/quitting at once/);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ completed: false });
     const cp = readCheckpoint(cpPath);
     // Nothing in flight was abandoned: the table holds exactly what the checkpoint counted.
     expect((await codesOf(book.id)).length).toBe(cp.totals.inserted);
@@ -186,6 +218,68 @@ describe('npm run codes -- load', () => {
     expect(second.stderr).toMatch(/progress:/);
     expect(JSON.parse(second.stdout)).toMatchObject({ completed: true, lines: 4000, inserted: 4000, duplicates: 0, invalid: 0 });
     expect(new Set(await codesOf(book.id))).toEqual(new Set(lines));
+  });
+
+  it('Ctrl-C to the process group of `npm run codes`, three times: each stop is graceful, with its report and nothing in flight lost', async () => {
+    const book = await createBook(api, { name: 'CLI npm Ctrl-C' });
+    const lines = Array.from({ length: 6000 }, () => uniqueCode('NPM'));
+    const path = join(dir, 'npm-run.txt');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const cpPath = `${path}.checkpoint.json`;
+    const args = ['load', '--book', book.id, '--file', path, '--chunk-size', '100', '--parallel', '3', '--json'];
+    for (let round = 0; round < 3; round++) {
+      const before = readCheckpoint(cpPath)?.next.chunk ?? 0;
+      const run = await npmRunCodes(args);
+      await waitFor('three more chunks', () => (readCheckpoint(cpPath)?.next.chunk ?? 0) >= before + 3);
+      // What a terminal does on Ctrl-C: SIGINT to npm, its shell and the CLI at once. npm relays it
+      // to its child as well, so the CLI sees it more than once.
+      process.kill(-run.child.pid!, 'SIGINT');
+      const stopped = await run.done;
+      // The CLI exits 130; npm then re-raises the signal on itself, as a shell expects of Ctrl-C.
+      expect([stopped.code, stopped.signal], `round ${round}: ${stopped.stderr}`).toEqual([null, 'SIGINT']);
+      expect(stopped.stderr).toMatch(/Interrupted at line/);
+      expect(stopped.stderr).toMatch(/finishing the requests in flight/);
+      expect(stopped.stderr).not.toMatch(/quitting at once/);
+      const cp = readCheckpoint(cpPath);
+      const report = JSON.parse(stopped.stdout);
+      expect(report).toMatchObject({ completed: false, inserted: cp.totals.inserted, lines: cp.totals.lines });
+      // The chunks in flight were answered and counted: the table holds exactly what the checkpoint says.
+      expect((await codesOf(book.id)).length, `round ${round}`).toBe(cp.totals.inserted);
+      // And nothing of the group outlives npm.
+      expect(() => process.kill(-run.child.pid!, 0)).toThrow();
+    }
+    const last = await (await npmRunCodes(args)).done;
+    expect(last.code, last.stderr).toBe(0);
+    expect(JSON.parse(last.stdout)).toMatchObject({ completed: true, lines: 6000, inserted: 6000, duplicates: 0, invalid: 0 });
+    expect(new Set(await codesOf(book.id))).toEqual(new Set(lines));
+  });
+
+  it('help on every command, strict flags, and the token from COUPONS_TOKEN', async () => {
+    for (const args of [['--help'], ['-h'], ['help'], ['load', '--help'], ['load', '-h'], ['generate', '--help'], ['generate', '-h'], ['help', 'generate']]) {
+      const r = await (await cli(args, { withToken: false })).done;
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout, args.join(' ')).toMatch(/^npm run codes -- /);
+    }
+    expect((await (await cli(['load', '--help'], { withToken: false })).done).stdout).toMatch(/--chunk-size <n>/);
+    expect((await (await cli(['generate', '-h'], { withToken: false })).done).stdout).toMatch(/--check-char/);
+
+    const path = join(dir, 'strict.txt');
+    writeFileSync(path, 'STRICT-0001\n');
+    const misspelt = await (await cli(['load', '--book', 'b', '--file', path, '--parralel', '3'])).done;
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toMatch(/unknown option --parralel \(did you mean --parallel\?\)/);
+    const stray = await (await cli(['load', '--book', 'b', '--file', path, 'extra'])).done;
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toMatch(/unexpected argument "extra"/);
+    const unknown = await (await cli(['lod'])).done;
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "lod"/);
+    expect(existsSync(`${path}.checkpoint.json`)).toBe(false);
+
+    const book = await createBook(api, { name: 'CLI env token' });
+    const viaEnv = await (await cli(['load', '--book', book.id, '--file', path, '--json'], { withToken: false, env: { COUPONS_TOKEN: await admin() } })).done;
+    expect(viaEnv.code, viaEnv.stderr).toBe(0);
+    expect(JSON.parse(viaEnv.stdout)).toMatchObject({ completed: true, inserted: 1 });
   });
 
   it('refuses a checkpoint for another book or a changed file, and a missing token', async () => {
@@ -228,8 +322,16 @@ describe('npm run codes -- generate', () => {
     expect(JSON.parse(second.stdout)).toMatchObject({ jobId, status: 'succeeded', generated: 10_020, total: 10_020 });
     expect(await stats(book.id)).toMatchObject({ codes: 10_020 });
 
-    const small = await (await cli(['generate', '--book', book.id, '--count', '25', '--checkpoint', join(dir, 'g2.json'), '--json'])).done;
-    expect(JSON.parse(small.stdout)).toMatchObject({ status: 'succeeded', generated: 25 });
+    // The same command once more: nothing to do, and the report in words.
+    const again = await (await cli(args.filter((x) => x !== '--json'))).done;
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`Generated 10,020 codes in book ${book.id} (job ${jobId})`);
+    expect(again.stdout).toMatch(/generated +10,020 of 10,020/);
+
+    const small = await (await cli(['generate', '--book', book.id, '--count', '25', '--checkpoint', join(dir, 'g2.json')])).done;
+    expect(small.code, small.stderr).toBe(0);
+    expect(small.stdout).toContain(`Generated 25 codes in book ${book.id} (in the request)`);
+    expect(small.stdout).toMatch(/pattern +CG-\*{6}|first codes CG-/);
     expect(await stats(book.id)).toMatchObject({ codes: 10_045 });
   });
 });

@@ -3,7 +3,7 @@ import { admin, bookWithCodes, service, startTestApi, user, type TestApi } from 
 import { checkInvariants } from './support/invariants.ts';
 
 // Real concurrent HTTP requests against DynamoDB Local; every scenario ends by
-// checking DESIGN.md's invariants against a scan of the table itself.
+// checking the invariants (docs/testing.md) against a scan of the table itself.
 let api: TestApi;
 beforeAll(async () => {
   api = await startTestApi('concurrency');

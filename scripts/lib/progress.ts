@@ -7,8 +7,8 @@ export type ProgressMode = 'bar' | 'lines' | 'none';
 export interface ProgressState {
   /** Fraction done, 0..1 (null when unknown). */
   fraction: number | null;
-  /** Units per second (codes). */
-  rate: number;
+  /** Units per second (codes) done by this run; null until there is enough of it to measure. */
+  rate: number | null;
   etaSeconds: number | null;
   /** Short text after the figures, e.g. counts so far. */
   detail: string;
@@ -37,7 +37,7 @@ export function createProgress(mode: ProgressMode, stream: NodeJS.WriteStream = 
 
   const render = (s: ProgressState) => {
     const pct = s.fraction === null ? '' : `${(s.fraction * 100).toFixed(1).padStart(5)}%`;
-    const figures = `${pct} ${formatCount(s.rate)}/s ETA ${formatDuration(s.etaSeconds)}  ${s.detail}`;
+    const figures = `${pct} ${s.rate === null ? '--' : formatCount(s.rate)}/s ETA ${formatDuration(s.etaSeconds)}  ${s.detail}`;
     if (mode === 'bar') {
       const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - figures.length - 4));
       const filled = s.fraction === null ? 0 : Math.round(width * Math.min(1, s.fraction));

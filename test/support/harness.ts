@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
 import { createApp, createCoreContext, startServer, type AppDeps } from '@coupons/api';
+import { createCouponClient, unwrap, type InferRequestType } from '@coupons/client';
 import { mintToken } from '../../scripts/lib/tokens.ts';
 
 export const SECRET = 'test-secret-0123456789abcdef';
@@ -35,6 +36,16 @@ export async function startTestApi(
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const doc = createDocumentClient(raw);
 
+  /**
+   * The typed client (packages/client) as `token`'s holder, for requests a test makes to get
+   * somewhere. No retries: a test sees each answer the server gives.
+   */
+  const client = (token?: string) => createCouponClient(base, { token, retry: { limit: 0 } });
+
+  /**
+   * One raw HTTP request, for what the typed client cannot or should not send: malformed or
+   * oversized bodies, wrong types, missing headers, and assertions on exact statuses and headers.
+   */
   async function call(
     method: string,
     path: string,
@@ -88,6 +99,7 @@ export async function startTestApi(
     scanState,
     core,
     logs,
+    client,
     call,
     scan,
     close: () => new Promise<void>((res) => server.close(() => res())),
@@ -104,17 +116,20 @@ let counter = 0;
 /** A code no other test uses. */
 export const uniqueCode = (prefix = 'C') => `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}${(counter++).toString(36).toUpperCase()}`;
 
+type CreateBookInput = InferRequestType<ReturnType<TestApi['client']>['coupons']['$post']>['json'];
+
+/** A book of the tenant; `body` overrides the defaults (tests pass plain objects, hence the cast). */
 export async function createBook(api: TestApi, body: Record<string, unknown> = {}, tenant = 't1') {
-  const r = await api.call('POST', '/coupons', { token: await admin(tenant), body: { name: 'Test book', ...body } });
-  if (r.status !== 201) throw new Error(`create book: ${r.status} ${r.text}`);
-  return r.json as { id: string } & Record<string, any>;
+  const asAdmin = api.client(await admin(tenant));
+  return unwrap(asAdmin.coupons.$post({ json: { name: 'Test book', ...body } as CreateBookInput }));
 }
 
 export async function bookWithCodes(api: TestApi, count: number, body: Record<string, unknown> = {}, tenant = 't1') {
   const book = await createBook(api, body, tenant);
   const codes = Array.from({ length: count }, () => uniqueCode());
-  const r = await api.call('POST', '/coupons/codes', { token: await admin(tenant), body: { bookId: book.id, codes } });
-  if (r.status !== 200 || r.json.inserted !== count) throw new Error(`upload: ${r.status} ${r.text}`);
+  const asAdmin = api.client(await admin(tenant));
+  const uploaded = await unwrap(asAdmin.coupons.codes.$post({ json: { bookId: book.id, codes } }));
+  if (uploaded.inserted !== count) throw new Error(`upload: ${JSON.stringify(uploaded)}`);
   return { book, codes };
 }
 

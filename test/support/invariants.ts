@@ -1,5 +1,5 @@
 /**
- * DESIGN.md's invariants, checked against a scan of the table itself rather
+ * The invariants of docs/testing.md (1–5, and no TTL on a code), checked against a scan of the table itself rather
  * than against API responses. Returns the violations found (empty = all hold)
  * and what was checked.
  */

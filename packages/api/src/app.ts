@@ -21,7 +21,7 @@ import { docsRoutes } from './routes/docs.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const PUBLIC_PATHS = new Set(['/health', '/openapi.json', '/docs']);
+const PUBLIC_PATHS = new Set(['/health', '/openapi.json', '/docs', '/favicon.ico']);
 const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path.startsWith('/docs/assets/');
 
 /** The whole API as one Hono app: the same object serves Lambda and Node. */
@@ -59,21 +59,22 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.get('/health', (c) => c.json({ status: 'ok' }));
-  app.route('/', docsRoutes());
+  // Chained, so the app's type carries every route for `hc<AppType>`.
+  const publicRoutes = app.get('/health', (c) => c.json({ status: 'ok' }, 200)).route('/', docsRoutes());
 
   const auth = authenticate(deps.auth);
   app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
   app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
 
-  app.route('/', codeDetailsRoutes(deps.core));
-  app.route('/', bookRoutes(deps.core));
-  app.route('/', codeRoutes(deps.core));
-  app.route('/', jobRoutes(deps.core));
-  app.route('/', lifecycleRoutes(deps.core));
-  app.route('/', userRoutes(deps.core));
-  app.route('/', redemptionRoutes(deps.core));
+  const api = publicRoutes
+    .route('/', codeDetailsRoutes(deps.core))
+    .route('/', bookRoutes(deps.core))
+    .route('/', codeRoutes(deps.core))
+    .route('/', jobRoutes(deps.core))
+    .route('/', lifecycleRoutes(deps.core))
+    .route('/', userRoutes(deps.core))
+    .route('/', redemptionRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', {
@@ -89,7 +90,9 @@ export function createApp(deps: AppDeps) {
 
   app.notFound((c) => errorResponse(c, new AppError('ROUTE_NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`)));
   app.onError((e, c) => errorResponse(c, e));
-  return app;
+  return api;
 }
 
 export type App = ReturnType<typeof createApp>;
+/** The whole API's routes, requests and responses: `hc<AppType>(url)` is a typed client. */
+export type AppType = App;

@@ -1,4 +1,4 @@
-export { createApp, type App, MAX_BODY_BYTES } from './app.ts';
+export { createApp, type App, type AppType, MAX_BODY_BYTES } from './app.ts';
 export { startServer } from './server.ts';
 export { createCoreContext, readAuthConfig, readCorsOrigins } from './runtime.ts';
 export { STATUS_BY_CODE } from './error-response.ts';

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { runIdempotent, runIdempotentMultiStep, type CoreContext, type IdempotencyClaim } from '@coupons/core';
+import { runIdempotent, runIdempotentMultiStep, type CoreContext, type IdempotencyClaim, type Outcome } from '@coupons/core';
 import type { AppEnv } from './env.ts';
 
 const claimFor = (c: Context<AppEnv>, status: number): IdempotencyClaim | undefined => {
@@ -8,23 +8,32 @@ const claimFor = (c: Context<AppEnv>, status: number): IdempotencyClaim | undefi
   return claim && { ...claim, status };
 };
 
-function send(c: Context<AppEnv>, outcome: { status: number; body: unknown; replayed: boolean }) {
+/**
+ * Answers with the outcome, typed as the route's own status and body so `hc<AppType>` infers
+ * them. A replay carries the first response's status and body, which are this route's own
+ * (the key is scoped to the route and the request's hash).
+ */
+function send<T extends {}, S extends ContentfulStatusCode>(c: Context<AppEnv>, outcome: Outcome<T>, _status: S) {
   if (outcome.replayed) c.header('Idempotent-Replayed', 'true');
-  // Typed routes want literal statuses; the outcome's is the route's own (or the first response's).
-  return c.json(outcome.body as any, outcome.status as ContentfulStatusCode) as any;
+  return c.json(outcome.body, outcome.status as S);
 }
 
 /** Runs a one-transaction use case under the request's Idempotency-Key (if any) and answers. */
-export async function respondOnce<T>(
+export async function respondOnce<T extends {}, S extends ContentfulStatusCode>(
   c: Context<AppEnv>,
   core: CoreContext,
-  status: number,
+  status: S,
   work: (opts: { idempotency?: IdempotencyClaim }) => Promise<T>,
 ) {
-  return send(c, await runIdempotent(core, claimFor(c, status), status, (idempotency) => work({ idempotency })));
+  return send(c, await runIdempotent(core, claimFor(c, status), status, (idempotency) => work({ idempotency })), status);
 }
 
 /** The same for work spanning many transactions (uploads, generation). */
-export async function respondOnceMultiStep<T>(c: Context<AppEnv>, core: CoreContext, status: number, work: () => Promise<T>) {
-  return send(c, await runIdempotentMultiStep(core, claimFor(c, status), status, work));
+export async function respondOnceMultiStep<T extends {}, S extends ContentfulStatusCode>(
+  c: Context<AppEnv>,
+  core: CoreContext,
+  status: S,
+  work: () => Promise<T>,
+) {
+  return send(c, await runIdempotentMultiStep(core, claimFor(c, status), status, work), status);
 }

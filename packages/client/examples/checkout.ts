@@ -3,9 +3,9 @@
  * payment, then redeem under the lock (or unlock if the payment fails).
  *
  *   COUPONS_URL=http://localhost:3000 COUPONS_TOKEN=<a user token from `npm start`> BOOK_ID=<id> \
- *     npx tsx packages/client/examples/checkout.ts
+ *     npm run example:checkout -w @coupons/client
  */
-import { CouponApiError, createCouponClient } from '../src/index.ts';
+import { CouponApiError, createCouponClient, unwrap } from '../src/index.ts';
 
 const baseUrl = process.env.COUPONS_URL ?? 'http://localhost:3000';
 const token = process.env.COUPONS_TOKEN;
@@ -26,19 +26,26 @@ const orderId = `order-${Date.now()}`;
 
 try {
   // 1. Claim a random code of the book for this user and lock it for two minutes, atomically.
-  //    The same idempotency key on a retry (flaky mobile network) returns the same code.
-  const held = await coupons.claimAndLock(bookId, { ttlSeconds: 120 }, { idempotencyKey: `claim-${orderId}` });
+  //    The client retries a lost answer under one Idempotency-Key; naming the key after the order
+  //    makes a retry of the whole checkout (the app restarted) return the same code too.
+  const held = await unwrap(
+    coupons.coupons.assign.$post({ json: { bookId, lock: true, ttlSeconds: 120 } }, { headers: { 'idempotency-key': `claim-${orderId}` } }),
+  );
+  if (!held.lockId) throw new Error('a claim with lock: true always carries its lockId');
   console.log(`holding ${held.code} until ${held.lockExpiresAt}`);
+  const code = { param: { code: held.code } };
 
   // 2. Pay. On failure give the code back to the user (it stays theirs, unlocked).
   if (!(await takePayment(orderId, held.discount))) {
-    await coupons.unlock(held.code, { lockId: held.lockId });
+    await unwrap(coupons.coupons.unlock[':code'].$post({ ...code, json: { lockId: held.lockId } }));
     console.log('payment failed: code unlocked');
     process.exit(1);
   }
 
   // 3. Redeem under the lock: only the holder of this lockId can.
-  const redeemed = await coupons.redeem(held.code, { lockId: held.lockId, orderId }, { idempotencyKey: `redeem-${orderId}` });
+  const redeemed = await unwrap(
+    coupons.coupons.redeem[':code'].$post({ ...code, json: { lockId: held.lockId, orderId } }, { headers: { 'idempotency-key': `redeem-${orderId}` } }),
+  );
   console.log(`redeemed ${redeemed.code} (${redeemed.status}), redemption ${redeemed.redemptionId}`);
 } catch (e) {
   if (e instanceof CouponApiError) {

@@ -1,49 +1,21 @@
 /**
- * Typed client for the Coupon Book Service.
+ * Typed client for the Coupon Book Service: Hono's `hc` over the API's own type, so every route,
+ * its parameters, body and answers are inferred from the app (packages/api/src/app.ts), and a
+ * route added there is in the client with no change here.
  *
- * Why not Hono's `hc<App>`: `createApp` registers its routes with `app.route()` / `app.openapi()`
- * statements whose return values (which carry the route types) are not chained, so
- * `ReturnType<typeof createApp>` has an empty route schema and `hc<App>` is `unknown`. The types
- * here come instead from the same zod schemas the API validates with and documents in
- * /openapi.json (packages/api/src/schemas.ts), imported as types only: nothing of the API is
- * bundled into a program that uses this client.
+ *   const coupons = createCouponClient('https://api.example.com', { token });
+ *   const held = await unwrap(coupons.coupons.assign.$post({ json: { bookId, lock: true } }));
+ *   await unwrap(coupons.coupons.redeem[':code'].$post({ param: { code: held.code }, json: { lockId: held.lockId } }));
  *
- *   const client = createCouponClient('https://api.example.com', { token });
- *   const held = await client.claimAndLock(bookId);
- *   await client.redeem(held.code, { lockId: held.lockId, orderId });
+ * What it adds to `hc`: the bearer token, retries with backoff that honour `Retry-After`
+ * (ky), and an `Idempotency-Key` on every POST, made once per call so its retries are replays.
  */
-import type { z } from '@hono/zod-openapi';
-import type * as S from '../../api/src/schemas.ts';
+import { randomUUID } from 'node:crypto';
+import { hc, parseResponse, type ClientResponse } from 'hono/client';
+import ky, { HTTPError } from 'ky';
+import type { AppType } from '@coupons/api';
 
-// What the client sends (zod input types: before defaults and transforms) ...
-export type CreateBookInput = z.input<typeof S.CreateBookSchema>;
-export type UpdateBookInput = z.input<typeof S.UpdateBookSchema>;
-export type UploadCodesInput = z.input<typeof S.UploadCodesSchema>;
-export type GenerateCodesInput = z.input<typeof S.GenerateCodesSchema>;
-export type AssignRandomInput = z.input<typeof S.AssignRandomSchema>;
-export type AssignNamedInput = z.input<typeof S.AssignNamedSchema>;
-export type LockInput = z.input<typeof S.LockSchema>;
-export type UnlockInput = z.input<typeof S.UnlockSchema>;
-export type RedeemInput = z.input<typeof S.RedeemSchema>;
-/** Query strings are text on the wire; `limit` is coerced by the server. */
-export type PageQuery = { limit?: number; cursor?: string };
-export type UserCouponsQuery = PageQuery & Omit<z.input<typeof S.UserCouponsQuery>, 'limit' | 'cursor'>;
-
-// ... and what it receives (zod output types).
-export type Book = z.output<typeof S.BookSchema>;
-export type BookWithStats = z.output<typeof S.BookWithStatsSchema>;
-export type BookList = z.output<typeof S.BookListSchema>;
-export type UploadResult = z.output<typeof S.UploadResultSchema>;
-export type GenerateResult = z.output<typeof S.GenerateResultSchema>;
-export type CodeView = z.output<typeof S.CodeViewSchema>;
-export type CodeStatus = CodeView['status'];
-export type AssignResult = z.output<typeof S.AssignResultSchema>;
-export type LockResult = z.output<typeof S.LockResultSchema>;
-export type RedeemResult = z.output<typeof S.RedeemResultSchema>;
-export type UserCoupons = z.output<typeof S.UserCouponsSchema>;
-export type ErrorBody = z.output<typeof S.ErrorSchema>;
-/** A claim made with `lock: true` always carries its lock. */
-export type ClaimResult = AssignResult & { lockId: string; lockExpiresAt: string };
+export type { InferRequestType, InferResponseType } from 'hono/client';
 
 /** Any answer other than 2xx, in the documented `{ error: { code, message, details? } }` shape. */
 export class CouponApiError extends Error {
@@ -56,119 +28,141 @@ export class CouponApiError extends Error {
     readonly details: unknown,
     /** The server's `x-request-id`: quote it when reporting a problem. */
     readonly requestId: string | undefined,
-    /** Seconds to wait, from `Retry-After` (429 and 503). */
+    /** Seconds to wait, from `Retry-After` (429 and 503), when retries ran out. */
     readonly retryAfterSeconds: number | undefined,
   ) {
     super(`${status} ${code}: ${message}`);
   }
 
-  /** Worth retrying after `retryAfterSeconds` (rate limited, or the database briefly unavailable). */
+  /** Worth retrying later (rate limited, or the database briefly unavailable). */
   get retryable(): boolean {
     return this.status === 429 || this.status === 503;
   }
 }
 
+export interface RetryOptions {
+  /** Retries after the first attempt; 0 turns retrying off. Default 3. */
+  limit?: number;
+  /** Longest wait between attempts, ms, whatever `Retry-After` says. Default 30 s. */
+  maxDelayMs?: number;
+}
+
 export interface CouponClientOptions {
   /** Bearer token, or a function returning a fresh one for each request (e.g. from a token cache). */
   token?: string | (() => string | Promise<string>);
-  /** Replaces the global fetch (tests, proxies, retries). */
+  /** Replaces the global fetch (tests, proxies). Retries wrap it. */
   fetch?: typeof fetch;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
+  retry?: RetryOptions;
 }
 
-export interface RequestOptions {
-  /** Sent as `Idempotency-Key`: a retry with the same key and body returns the first answer and changes nothing. */
-  idempotencyKey?: string;
-  signal?: AbortSignal;
-  headers?: Record<string, string>;
-}
+/**
+ * Answers worth another attempt: rate limited, the database busy, a gateway in the way. Never a
+ * 4xx about the request itself, and never 500 (the same request would fail the same way).
+ */
+export const RETRY_STATUSES = [408, 429, 502, 503, 504];
 
-type Method = 'GET' | 'POST' | 'PATCH';
-
-const segment = (s: string) => encodeURIComponent(s);
-
-function queryString(query: Record<string, string | number | undefined> | undefined): string {
-  if (!query) return '';
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
-  const s = params.toString();
-  return s ? `?${s}` : '';
-}
-
-export function createCouponClient(baseUrl: string, options: CouponClientOptions = {}) {
-  const base = baseUrl.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? globalThis.fetch;
-
-  async function request<T>(method: Method, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers, ...opts.headers };
-    const token = typeof options.token === 'function' ? await options.token() : options.token;
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await doFetch(`${base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: opts.signal,
-    });
-    const text = await res.text();
-    let json: unknown;
+/**
+ * `fetch` with retries. Every POST gets an `Idempotency-Key` (the caller's, or a new one) before
+ * the first attempt, so a retry after a lost answer replays the first outcome instead of doing
+ * the work twice. Backoff is exponential with full jitter; a `Retry-After` is waited as given.
+ */
+export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOptions } = {}): typeof fetch {
+  const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
+  const http = ky.create({
+    fetch: options.fetch,
+    timeout: false,
+    throwHttpErrors: (status) => RETRY_STATUSES.includes(status),
+    retry: {
+      limit: options.retry?.limit ?? 3,
+      methods: ['get', 'head', 'post', 'patch', 'put', 'delete'],
+      statusCodes: RETRY_STATUSES,
+      afterStatusCodes: [429, 503],
+      maxRetryAfter: maxDelayMs,
+      backoffLimit: maxDelayMs,
+      jitter: true,
+    },
+  });
+  return async (input, init) => {
+    const request = new Request(input, init);
+    if (request.method === 'POST' && !request.headers.has('idempotency-key')) request.headers.set('idempotency-key', randomUUID());
     try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
+      return await http(request);
+    } catch (e) {
+      // Retries ran out on a retryable status: hand back the last answer as a plain response.
+      if (!(e instanceof HTTPError)) throw e;
+      const body = e.data === undefined ? null : typeof e.data === 'string' ? e.data : JSON.stringify(e.data);
+      return new Response(body, { status: e.response.status, statusText: e.response.statusText, headers: e.response.headers });
     }
-    if (res.ok) return json as T;
-    const error = (json as Partial<ErrorBody> | undefined)?.error;
-    const retryAfter = Number(res.headers.get('retry-after'));
-    throw new CouponApiError(
-      res.status,
-      typeof error?.code === 'string' ? error.code : `HTTP_${res.status}`,
-      typeof error?.message === 'string' ? error.message : text.slice(0, 200) || res.statusText,
-      error?.details,
-      res.headers.get('x-request-id') ?? undefined,
-      Number.isFinite(retryAfter) && res.headers.has('retry-after') ? retryAfter : undefined,
-    );
-  }
-
-  return {
-    /** `GET /health`: liveness, no token needed. */
-    health: (opts?: RequestOptions) => request<{ status: string }>('GET', '/health', undefined, opts),
-
-    // Books (admin)
-    createBook: (body: CreateBookInput, opts?: RequestOptions) => request<Book>('POST', '/coupons', body, opts),
-    listBooks: (query?: PageQuery, opts?: RequestOptions) => request<BookList>('GET', `/coupons${queryString(query)}`, undefined, opts),
-    getBook: (bookId: string, opts?: RequestOptions) => request<BookWithStats>('GET', `/coupons/${segment(bookId)}`, undefined, opts),
-    updateBook: (bookId: string, body: UpdateBookInput, opts?: RequestOptions) =>
-      request<Book>('PATCH', `/coupons/${segment(bookId)}`, body, opts),
-
-    // Codes (admin)
-    uploadCodes: (body: UploadCodesInput, opts?: RequestOptions) => request<UploadResult>('POST', '/coupons/codes', body, opts),
-    generateCodes: (body: GenerateCodesInput, opts?: RequestOptions) =>
-      request<GenerateResult>('POST', '/coupons/codes/generate', body, opts),
-
-    // Lifecycle
-    /** A random available code of the book; admin and service name `userId`, a user may omit it. */
-    assign: (body: AssignRandomInput, opts?: RequestOptions) => request<AssignResult>('POST', '/coupons/assign', body, opts),
-    /** Claim a random code and lock it in one atomic step: the mobile checkout's common case. */
-    claimAndLock: (bookId: string, body: Omit<AssignRandomInput, 'bookId' | 'lock'> = {}, opts?: RequestOptions) =>
-      request<ClaimResult>('POST', '/coupons/assign', { ...body, bookId, lock: true }, opts),
-    /** That code (admin, service). */
-    assignCode: (code: string, body: AssignNamedInput, opts?: RequestOptions) =>
-      request<AssignResult>('POST', `/coupons/assign/${segment(code)}`, body, opts),
-    lock: (code: string, body: LockInput = {}, opts?: RequestOptions) =>
-      request<LockResult>('POST', `/coupons/lock/${segment(code)}`, body, opts),
-    unlock: (code: string, body: UnlockInput = {}, opts?: RequestOptions) =>
-      request<CodeView>('POST', `/coupons/unlock/${segment(code)}`, body, opts),
-    /** Under an unexpired lock, pass its `lockId`. */
-    redeem: (code: string, body: RedeemInput = {}, opts?: RequestOptions) =>
-      request<RedeemResult>('POST', `/coupons/redeem/${segment(code)}`, body, opts),
-
-    // Users
-    listUserCoupons: (userId: string, query?: UserCouponsQuery, opts?: RequestOptions) =>
-      request<UserCoupons>('GET', `/users/${segment(userId)}/coupons${queryString(query)}`, undefined, opts),
   };
 }
 
+export function createCouponClient(baseUrl: string, options: CouponClientOptions = {}) {
+  const client = hc<AppType>(baseUrl.replace(/\/+$/, ''), {
+    fetch: retryingFetch(options),
+    headers: async () => {
+      const token = typeof options.token === 'function' ? await options.token() : options.token;
+      return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    },
+  });
+  return encodingPathParams(client);
+}
+
+/**
+ * `hc` puts path parameters into the URL as they are, so a code typed as `ABC?x` would lock
+ * `ABC`. Every `$get`/`$post`/`$url`... call here percent-encodes its `param` values first; the
+ * server decodes them, and an invalid value gets its 400 instead of reaching another resource.
+ */
+function encodingPathParams<T>(node: T): T {
+  return new Proxy(node as object, {
+    get(target, key) {
+      const next = Reflect.get(target, key) as unknown;
+      if (typeof key !== 'string' || (typeof next !== 'function' && (typeof next !== 'object' || next === null))) return next;
+      if (!key.startsWith('$')) return encodingPathParams(next);
+      return (args?: { param?: Record<string, string> }, ...rest: unknown[]) =>
+        (next as (...a: unknown[]) => unknown)(
+          args?.param
+            ? { ...args, param: Object.fromEntries(Object.entries(args.param).map(([k, v]) => [k, encodeURIComponent(v)])) }
+            : args,
+          ...rest,
+        );
+    },
+  }) as T;
+}
+
 export type CouponClient = ReturnType<typeof createCouponClient>;
+
+/** What `unwrap` resolves to for a call: the body of its 2xx answers. */
+export type Success<R extends ClientResponse<any, any, any>> = Awaited<ReturnType<typeof parseResponse<R>>>;
+
+/**
+ * The body of a 2xx answer, typed from the route; anything else throws `CouponApiError` with the
+ * documented error code.
+ *
+ *   const book = await unwrap(client.coupons[':bookId'].$get({ param: { bookId } }));
+ */
+export async function unwrap<R extends ClientResponse<any, any, any>>(call: R | Promise<R>): Promise<Success<R>> {
+  const res = await call;
+  if (res.ok) return parseResponse(res) as Promise<Success<R>>;
+  throw await apiError(res);
+}
+
+async function apiError(res: Pick<Response, 'status' | 'statusText' | 'headers' | 'text'>): Promise<CouponApiError> {
+  const text = await res.text();
+  let error: { code?: unknown; message?: unknown; details?: unknown } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: typeof error }).error;
+  } catch {
+    error = undefined;
+  }
+  const retryAfter = Number(res.headers.get('retry-after'));
+  return new CouponApiError(
+    res.status,
+    typeof error?.code === 'string' ? error.code : `HTTP_${res.status}`,
+    typeof error?.message === 'string' ? error.message : text.slice(0, 200) || res.statusText,
+    error?.details,
+    res.headers.get('x-request-id') ?? undefined,
+    res.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter : undefined,
+  );
+}

@@ -63,6 +63,8 @@ export function docsRoutes() {
   const cache = new Map<string, Buffer>();
 
   app.get('/docs', (c) => c.html(PAGE));
+  // Browsers ask for it with every page; without a public answer /docs left a 401 in the console.
+  app.get('/favicon.ico', (c) => c.body(null, 204, { 'cache-control': 'public, max-age=86400' }));
   app.get('/docs/assets/init.js', (c) => c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');

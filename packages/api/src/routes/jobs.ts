@@ -5,22 +5,19 @@ import { bearer, errors, jsonResponse } from '../openapi.ts';
 import { JobIdParam, JobSchema } from '../schemas.ts';
 
 export function jobRoutes(core: CoreContext) {
-  const app = new OpenAPIHono<AppEnv>();
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/jobs/{jobId}',
-      tags: ['Codes'],
-      summary: 'Progress of a generation job (admin)',
-      description:
-        '`generated` is exact: each chunk of codes commits together with its progress. Another tenant\'s job answers 404 `JOB_NOT_FOUND`, as one that does not exist.',
-      security: bearer,
-      request: { params: JobIdParam },
-      responses: { 200: jsonResponse(JobSchema, 'The job'), ...errors(404) },
-    }),
-    async (c) => c.json(await getJob(core, c.get('actor'), c.req.valid('param').jobId), 200),
-  );
-
-  return app;
+  return new OpenAPIHono<AppEnv>()
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/jobs/{jobId}',
+        tags: ['Codes'],
+        summary: 'Progress of a generation job (admin)',
+        description:
+          '`generated` is exact: each chunk of codes commits together with its progress. Another tenant\'s job answers 404 `JOB_NOT_FOUND`, as one that does not exist.',
+        security: bearer,
+        request: { params: JobIdParam },
+        responses: { 200: jsonResponse(JobSchema, 'The job'), ...errors(404) },
+      }),
+      async (c) => c.json(await getJob(core, c.get('actor'), c.req.valid('param').jobId), 200),
+    );
 }

@@ -5,20 +5,19 @@ import { bearer, errors, jsonResponse } from '../openapi.ts';
 import { UserCouponsQuery, UserCouponsSchema, UserParam } from '../schemas.ts';
 
 export function userRoutes(core: CoreContext) {
-  const app = new OpenAPIHono<AppEnv>();
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/users/{userId}/coupons',
-      tags: ['Users'],
-      operationId: 'listUserCoupons',
-      summary: "A user's codes with their status",
-      description: 'Admin, service, or that user. Filter by `bookId` and `status`; paginate with `limit` and `cursor`.',
-      security: bearer,
-      request: { params: UserParam, query: UserCouponsQuery },
-      responses: { 200: jsonResponse(UserCouponsSchema, 'A page of codes'), ...errors() },
-    }),
-    async (c) => c.json(await listUserCoupons(core, c.get('actor'), c.req.valid('param').userId, c.req.valid('query')), 200),
-  );
-  return app;
+  return new OpenAPIHono<AppEnv>()
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/users/{userId}/coupons',
+        tags: ['Users'],
+        operationId: 'listUserCoupons',
+        summary: "A user's codes with their status",
+        description: 'Admin, service, or that user. Filter by `bookId` and `status`; paginate with `limit` and `cursor`.',
+        security: bearer,
+        request: { params: UserParam, query: UserCouponsQuery },
+        responses: { 200: jsonResponse(UserCouponsSchema, 'A page of codes'), ...errors() },
+      }),
+      async (c) => c.json(await listUserCoupons(core, c.get('actor'), c.req.valid('param').userId, c.req.valid('query')), 200),
+    );
 }
