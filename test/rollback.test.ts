@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createCouponClient, unwrap } from '../packages/client/src/index.ts';
 import { admin, bookWithCodes, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 
@@ -177,5 +178,18 @@ describe('rollback under real concurrency, checked against the table', () => {
       expect((await itemsOf(code)).find((i) => i.__edb_e__ === 'code')?.redemptionCount).toBe(won);
     }
     await expectInvariants();
+  });
+});
+
+describe('through the typed client (hc<AppType> infers both routes)', () => {
+  it('rolls back a redemption and reads the code with its history', async () => {
+    const { code, ids } = await redeemed('rb-client');
+    const client = createCouponClient(`${api.base}/`, { token: await service() });
+    const rolled = await unwrap(client.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId: ids[0]! }, json: { reason: 'client' } }));
+    expectTypeOf(rolled.rolledBackAt).toEqualTypeOf<string>();
+    expect(rolled).toMatchObject({ code, redemptionId: ids[0], redemptionCount: 0 });
+    const details = await unwrap(client.coupons.codes[':code'].$get({ param: { code } }));
+    expectTypeOf(details.history).toBeArray();
+    expect(details).toMatchObject({ code, status: 'active' });
   });
 });
