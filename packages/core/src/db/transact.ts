@@ -64,7 +64,8 @@ export async function transact<N extends string>(
   build: (entities: Entities) => Partial<Record<N, Committed>>,
   options: TransactOptions<N>,
 ): Promise<void> {
-  const maxAttempts = options.maxAttempts ?? 6;
+  // Conflicts on a busy stats shard are routine in a sale; eight jittered attempts (about 1.5 s at worst) before 503.
+  const maxAttempts = options.maxAttempts ?? 8;
   const guard = options.guard;
   for (let attempt = 0; ; attempt++) {
     let names: string[] = [];
