@@ -4,6 +4,7 @@ import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { transact, failed } from '../db/transact.ts';
 import { gateOf } from '../code/gate.ts';
+import { DEFAULT_MAX_REDEMPTIONS } from '../code/state.ts';
 import { idempotencyGuard } from './idempotency.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
 import { assertPatternForCheckChar } from '../codes/check-char.ts';
@@ -141,7 +142,7 @@ export async function createBook(
     description: input.description,
     validFrom: input.validFrom,
     validUntil: input.validUntil,
-    maxRedemptionsPerUser: input.maxRedemptionsPerUser ?? 1,
+    maxRedemptionsPerUser: input.maxRedemptionsPerUser ?? DEFAULT_MAX_REDEMPTIONS,
     maxCodesPerUser: input.maxCodesPerUser,
     lockTtlSeconds: input.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS,
     discount: input.discount,
