@@ -75,7 +75,7 @@ describe('GET /coupons/codes/{code}', () => {
     expectError(await details('a'), 400, 'VALIDATION_FAILED');
   });
 
-  it('under real concurrency the history has exactly the transitions that committed, numbered without gaps', async () => {
+  it('under real concurrency (locks, redeems, racing rollbacks) the history has exactly the transitions that committed, numbered without gaps', async () => {
     const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 3 });
     const carol = await user('carol');
     const claim = await post('/coupons/assign', carol, { bookId: book.id });
@@ -87,13 +87,20 @@ describe('GET /coupons/codes/{code}', () => {
     ]);
     const locks = results.slice(0, 6).filter((r) => r.status === 200);
     const redeems = results.slice(6).filter((r) => r.status === 200);
+    // Every redemption rolled back by two racing callers: one wins each, and only the winner is history.
+    const rollbacks = await Promise.all(
+      redeems.flatMap((r) => [admin(), service()].map(async (t) => post(`/redemptions/${r.json.redemptionId}/rollback`, await t, { reason: 'race' }))),
+    );
+    const rolledBack = rollbacks.filter((r) => r.status === 200);
+    expect(rolledBack).toHaveLength(redeems.length);
     const item = (await api.scan()).find((i) => i.__edb_e__ === 'code' && i.code === code)!;
-    expect(item.changeSeq).toBe(1 + locks.length + redeems.length);
+    expect(item.changeSeq).toBe(1 + locks.length + redeems.length + rolledBack.length);
     await expect.poll(async () => (await historyTypes(code)).length, { timeout: 2000, interval: 50 }).toBe(item.changeSeq);
     const types = await historyTypes(code);
     expect(types[0]).toBe('assigned');
     expect(types.filter((t: string) => t === 'locked')).toHaveLength(locks.length);
     expect(types.filter((t: string) => t === 'redeemed')).toHaveLength(redeems.length);
+    expect(types.filter((t: string) => t === 'rolledBack')).toHaveLength(rolledBack.length);
     const hist = (await api.scan()).filter((i) => i.__edb_e__ === 'codeHistory' && i.code === code).map((i) => i.seq);
     expect(hist).toEqual(Array.from({ length: item.changeSeq }, (_, i) => i + 1));
     expect(checkInvariants(await api.scan()).violations).toEqual([]);
