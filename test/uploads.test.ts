@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AppError,
   assignNamedCode,
+  idempotencyScope,
   isMistypedCheckedCode,
   lockCode,
   redeemCode,
@@ -168,7 +169,7 @@ describe('an upload whose server died mid-request', () => {
     const requestHash = createHash('sha256').update(`POST /coupons/codes\n${JSON.stringify(body)}`).digest('hex');
     const pending = (k: string, ageMs: number) =>
       api.core.store.idempotencyRecord
-        .create({ tenant: 't1', caller: 'admin-1', key: k, requestHash, state: 'pending', createdAt: new Date(Date.now() - ageMs).toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 })
+        .create({ tenant: 't1', scope: idempotencyScope({ role: 'admin', caller: 'admin-1', key: k }), role: 'admin', caller: 'admin-1', key: k, requestHash, state: 'pending', createdAt: new Date(Date.now() - ageMs).toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 })
         .go();
     // What a request that died ten minutes ago left: its claim on the key, and one code written.
     expect((await upload(book.id, [codes[0]])).json.inserted).toBe(1);

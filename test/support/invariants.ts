@@ -51,6 +51,18 @@ export function checkInvariants(items: Record<string, any>[], now = Date.now()) 
     for (const [k, v] of Object.entries(expected)) {
       if (sum(k) !== v) violations.push(`book ${b.bookId}: stats.${k} = ${sum(k)}, items say ${v}`);
     }
+    // 6. every shard's gate copy is the book's gate (status and window), so claims obey what the book says.
+    const gate = {
+      bookStatus: b.status,
+      validFromMs: b.validFrom ? Date.parse(b.validFrom) : undefined,
+      validUntilMs: b.validUntil ? Date.parse(b.validUntil) : undefined,
+    };
+    for (const x of s) {
+      if (x.bookStatus !== gate.bookStatus || x.validFromMs !== gate.validFromMs || x.validUntilMs !== gate.validUntilMs) {
+        violations.push(`book ${b.bookId} shard ${x.shard}: gate ${x.bookStatus}/${x.validFromMs}/${x.validUntilMs} is not the book's ${gate.bookStatus}/${gate.validFromMs}/${gate.validUntilMs}`);
+      }
+    }
+    if (b.validFrom && b.validUntil && Date.parse(b.validFrom) >= Date.parse(b.validUntil)) violations.push(`book ${b.bookId}: validFrom is not before validUntil`);
     for (const x of s) {
       const perShard = inBook.filter((c) => c.shard === x.shard);
       if (x.available !== perShard.filter((c) => c.status === 'available').length) violations.push(`book ${b.bookId} shard ${x.shard}: available drifted`);

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { checkCode, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
 
 /** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
 
@@ -14,18 +15,19 @@ export const ErrorSchema = z
 
 const isoDate = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-27T00:00:00Z' });
 const id = z.string().min(1).max(128);
-const userId = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._:@|-]+$/, 'letters, digits and . _ : @ | - only')
-  .openapi({ example: 'user-42' });
+// The one user-id rule (core/src/user/user-id.ts), also applied to a token's sub.
+const userId = z.string().regex(USER_ID_PATTERN, USER_ID_RULE).openapi({ example: 'user-42' });
 
+/** A code in a path: checked as ASCII before it is upper-cased, by the same rule as an upload (core's checkCode). */
 export const CodeParam = z
   .string()
-  .transform((s) => s.trim().toUpperCase())
-  .pipe(z.string().regex(/^[A-Z0-9_-]{3,64}$/, '3 to 64 characters of A-Z, 0-9, - and _'))
-  .openapi({ param: { name: 'code', in: 'path' }, example: 'SUMMER-7K2M-QX9P' });
+  .transform((s, ctx) => {
+    const checked = checkCode(s);
+    if (checked.ok) return checked.code;
+    ctx.addIssue({ code: 'custom', message: `3 to 64 characters of A-Z, 0-9, - and _ (${checked.reason})` });
+    return z.NEVER;
+  })
+  .openapi({ param: { name: 'code', in: 'path' }, type: 'string', example: 'SUMMER-7K2M-QX9P' });
 
 export const DiscountSchema = z
   .object({
@@ -71,13 +73,22 @@ export function unstorableJson(value: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
+/**
+ * Checked as the client sent it, before the record schema copies it: copying
+ * `{"__proto__": …}` into a new object sets its prototype and drops the key, so
+ * a check after the copy would let a top-level `__proto__` pass silently.
+ */
 const MetadataSchema = z
-  .record(z.string(), z.unknown())
-  .superRefine((m, ctx) => {
-    const why = unstorableJson(m);
-    if (why) ctx.addIssue({ code: 'custom', message: why });
-    else if (JSON.stringify(m).length > 4096) ctx.addIssue({ code: 'custom', message: 'at most 4 KB of JSON' });
-  })
+  .preprocess(
+    (m, ctx) => {
+      if (!m || typeof m !== 'object' || Array.isArray(m)) return m; // the record schema says what is wrong
+      const why = unstorableJson(m);
+      if (why) ctx.addIssue({ code: 'custom', message: why, input: m });
+      else if (JSON.stringify(m).length > 4096) ctx.addIssue({ code: 'custom', message: 'at most 4 KB of JSON', input: m });
+      return m;
+    },
+    z.record(z.string(), z.unknown()),
+  )
   .openapi({ example: { campaign: 'black-friday' } });
 
 const PatternSchema = z.string().min(3).max(64).openapi({ example: 'SUMMER-****-****' });
@@ -138,6 +149,7 @@ export const BookSchema = z
     status: z.enum(['active', 'paused']),
     createdAt: z.string(),
     updatedAt: z.string(),
+    version: z.number().int().optional().openapi({ description: 'Bumped by every edit; the ETag. Absent until the first edit.' }),
   })
   .openapi('Book');
 
@@ -149,6 +161,10 @@ export const PageQuery = z.object({
 });
 
 export const BookListSchema = z.object({ items: z.array(BookSchema), nextCursor: z.string().nullable() }).openapi('BookList');
+
+export const IfMatchHeader = z.object({
+  'if-match': z.string().max(1024).optional().openapi({ description: 'The ETag of GET /coupons/{bookId}; the edit is refused with 412 if the book changed since.', example: '"3"' }),
+});
 
 export const BookIdParam = z.object({ bookId: id.openapi({ param: { name: 'bookId', in: 'path' } }) });
 

@@ -45,7 +45,7 @@ describe('@coupons/client', () => {
     const listed = await unwrap(asAdmin.coupons.$get({ query: { limit: '100' } }));
     expect(listed.items.map((b) => b.id)).toContain(book.id);
     const bookParam = { param: { bookId: book.id } };
-    expect(await unwrap(asAdmin.coupons[':bookId'].$patch({ ...bookParam, json: { name: 'Client book, renamed' } }))).toMatchObject({
+    expect(await unwrap(asAdmin.coupons[':bookId'].$patch({ ...bookParam, header: {}, json: { name: 'Client book, renamed' } }))).toMatchObject({
       name: 'Client book, renamed',
     });
 

@@ -7,7 +7,8 @@ export { createDynamoDbClient, createDocumentClient, createStreamsClient } from 
 export { ensureTable } from './db/ensure-table.ts';
 export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
 export { isTransientAwsError } from './db/aws-errors.ts';
-export { checkCode, normalizeCode, CODE_PATTERN } from './codes/code-format.ts';
+export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './codes/code-format.ts';
+export { USER_ID_PATTERN, USER_ID_RULE, isUserId } from './user/user-id.ts';
 export * from './codes/pattern.ts';
 export * from './services/books.ts';
 export * from './services/codes.ts';

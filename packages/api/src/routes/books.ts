@@ -1,9 +1,10 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { createBook, getBook, listBooks, updateBook, type CoreContext } from '@coupons/core';
+import { bookVersion, createBook, getBook, listBooks, updateBook, type CoreContext } from '@coupons/core';
+import { etagOf, ifMatchVersions } from '../etag.ts';
 import type { AppEnv } from '../env.ts';
 import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
-import { BookIdParam, BookListSchema, BookSchema, BookWithStatsSchema, CreateBookSchema, PageQuery, UpdateBookSchema } from '../schemas.ts';
+import { BookIdParam, BookListSchema, BookSchema, BookWithStatsSchema, CreateBookSchema, IfMatchHeader, PageQuery, UpdateBookSchema } from '../schemas.ts';
 
 const tags = ['Books'];
 
@@ -46,7 +47,11 @@ export function bookRoutes(core: CoreContext) {
         request: { params: BookIdParam },
         responses: { 200: jsonResponse(BookWithStatsSchema, 'The book and its stats'), ...errors(404) },
       }),
-      async (c) => c.json(await getBook(core, c.get('actor'), c.req.valid('param').bookId), 200),
+      async (c) => {
+        const book = await getBook(core, c.get('actor'), c.req.valid('param').bookId);
+        c.header('ETag', etagOf(bookVersion(book)));
+        return c.json(book, 200);
+      },
     )
     .openapi(
       createRoute({
@@ -55,10 +60,16 @@ export function bookRoutes(core: CoreContext) {
         tags,
         operationId: 'updateBook',
         summary: 'Rename, change validity, pause or resume (admin)',
+        description: 'Send `If-Match` with the `ETag` of your copy to refuse the edit (412) if the book changed since.',
         security: bearer,
-        request: { params: BookIdParam, ...jsonBody(UpdateBookSchema) },
-        responses: { 200: jsonResponse(BookSchema, 'The updated book'), ...errors(404) },
+        request: { params: BookIdParam, headers: IfMatchHeader, ...jsonBody(UpdateBookSchema) },
+        responses: { 200: jsonResponse(BookSchema, 'The updated book'), ...errors(404, 412) },
       }),
-      async (c) => c.json(await updateBook(core, c.get('actor'), c.req.valid('param').bookId, c.req.valid('json')), 200),
+      async (c) => {
+        const ifVersion = ifMatchVersions(c.req.header('if-match'));
+        const book = await updateBook(core, c.get('actor'), c.req.valid('param').bookId, c.req.valid('json'), { ifVersion });
+        c.header('ETag', etagOf(bookVersion(book)));
+        return c.json(book, 200);
+      },
     );
 }

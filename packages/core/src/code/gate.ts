@@ -1,6 +1,7 @@
 import { AppError } from '../errors.ts';
 import { and, eq, gt, lte, notExists, or, type Cond } from './condition.ts';
 import type { Transition } from './transitions.ts';
+import { gateOf } from '../book/gate.ts';
 
 /** The book's gate as every stats shard carries it: status and validity window in epoch ms (absent: open-ended). */
 export interface Gate {
@@ -9,13 +10,7 @@ export interface Gate {
   validUntilMs?: number;
 }
 
-const toMs = (iso: string | undefined | null) => (iso ? Date.parse(iso) : undefined);
-
-export const gateOf = (book: { status: 'active' | 'paused'; validFrom?: string | null; validUntil?: string | null }): Gate => ({
-  bookStatus: book.status,
-  validFromMs: toMs(book.validFrom),
-  validUntilMs: toMs(book.validUntil),
-});
+export { gateOf };
 
 /**
  * `now` is inside the book's window and, for a claim, the book is active.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CODE_PATTERN } from './code-format.ts';
+import { CODE_PATTERN, isAsciiText } from './code-format.ts';
 
 /** No look-alikes: no 0/O, no 1/I/L. */
 export const DIGITS = '23456789';
@@ -23,6 +23,8 @@ export interface ParsedPattern {
 export class PatternError extends Error {}
 
 export function parsePattern(raw: string): ParsedPattern {
+  // ASCII before case folding, as for codes: 'ſ' would otherwise become the literal 'S'.
+  if (!isAsciiText(raw)) throw new PatternError('a pattern is ASCII only: A-Z, 0-9, - and _, with # digit, ? letter, * either');
   const pattern = raw.trim().toUpperCase();
   const slots: PatternSlot[] = [...pattern].map((ch) => (PLACEHOLDERS[ch] ? { alphabet: PLACEHOLDERS[ch] } : { literal: ch }));
   const sample = slots.map((s) => ('literal' in s ? s.literal : 'A')).join('');

@@ -8,8 +8,9 @@ import { SERVICE, type EntityConfig } from './entity-config.ts';
  * Each shard also carries a copy of the book's gate (status and validity
  * window). Every assignment already writes its shard, so the write's
  * condition enforces "book active and within validity" without touching the
- * book item, which would otherwise be a hot key in a flash sale. Updating a
- * book rewrites the gate on every shard in the same transaction.
+ * book item, which would otherwise be a hot key in a flash sale. An edit of
+ * the gate rewrites it on every shard in the same transaction as the book,
+ * conditioned on the versions it read (docs/edges.md).
  */
 export const createBookStatsShardEntity = (config: EntityConfig) =>
   new Entity(
@@ -27,6 +28,8 @@ export const createBookStatsShardEntity = (config: EntityConfig) =>
         /** Epoch ms; absent means open-ended. */
         validFromMs: { type: 'number' },
         validUntilMs: { type: 'number' },
+        /** The book's `gateVersion` this copy was written from; an edit is conditioned on it. */
+        gateVersion: { type: 'number' },
       },
       indexes: {
         byBook: {

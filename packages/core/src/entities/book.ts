@@ -26,6 +26,10 @@ export const createBookEntity = (config: EntityConfig) =>
         poolShards: { type: 'number', required: true, readOnly: true },
         createdAt: { type: 'string', required: true, readOnly: true },
         updatedAt: { type: 'string', required: true },
+        /** Bumped by every edit, which is conditioned on the value it read (absent = 0): the ETag. */
+        version: { type: 'number' },
+        /** The `version` whose edit last wrote the gate copies on the stats shards (absent = never edited). */
+        gateVersion: { type: 'number' },
       },
       indexes: {
         byId: {

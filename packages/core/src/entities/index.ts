@@ -6,7 +6,7 @@ import { createBookStatsShardEntity } from './book-stats-shard.ts';
 import { createUserBookHoldingEntity } from './user-book-holding.ts';
 import { createRedemptionEntity } from './redemption.ts';
 import { createCodeHistoryEntity } from './code-history.ts';
-import { createIdempotencyRecordEntity } from './idempotency-record.ts';
+import { createIdempotencyPartEntity, createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
@@ -22,6 +22,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     redemption: createRedemptionEntity(config),
     codeHistory: createCodeHistoryEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
+    idempotencyPart: createIdempotencyPartEntity(config),
     rateCounter: createRateCounterEntity(config),
     job: createJobEntity(config),
     jobLane: createJobLaneEntity(config),

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, validationFailed } from '../errors.ts';
-import { transact, failed } from '../db/transact.ts';
-import { gateOf } from '../code/gate.ts';
-import { DEFAULT_MAX_REDEMPTIONS } from '../code/state.ts';
-import { idempotencyGuard } from './idempotency.ts';
+import { transact, failed, backoffMs } from '../db/transact.ts';
+import { assertWindow, gateOf } from '../book/gate.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
 import { assertPatternForCheckChar } from '../codes/check-char.ts';
-import type { IdempotencyClaim } from './idempotency.ts';
+import { DEFAULT_MAX_REDEMPTIONS } from '../code/state.ts';
+import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
 import { readPage } from './pagination.ts';
 
 export interface Discount {
@@ -63,24 +63,19 @@ export interface Book {
   status: 'active' | 'paused';
   createdAt: string;
   updatedAt: string;
+  /** Bumped by every edit; absent on a book never edited (version 0). The API's ETag. */
+  version?: number;
 }
 
-export type BookRecord = Book & { tenant: string; bookId: string; poolShards: number };
+export type BookRecord = Book & { tenant: string; bookId: string; poolShards: number; gateVersion?: number };
+
+// The gate rules live with the book's concept; re-exported for the code paths that import them from here.
+export { assertWindow, gateOf } from '../book/gate.ts';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 300;
 
-const toMs = (iso: string | undefined | null) => (iso ? Date.parse(iso) : undefined);
-
-function assertWindow(validFrom: string | undefined | null, validUntil: string | undefined | null) {
-  const from = toMs(validFrom);
-  const until = toMs(validUntil);
-  if (from !== undefined && until !== undefined && from >= until) {
-    throw validationFailed([{ field: 'validUntil', reason: 'must be after validFrom' }]);
-  }
-}
-
 export function toBook(record: Record<string, any>): Book {
-  const { tenant: _t, bookId, poolShards: _p, ...rest } = record;
+  const { tenant: _t, bookId, poolShards: _p, gateVersion: _g, ...rest } = record;
   return { id: bookId, ...rest } as Book;
 }
 
@@ -114,8 +109,6 @@ export async function loadBookCached(ctx: CoreContext, tenant: string, bookId: s
   cache.set(key, { at: ctx.now(), book });
   return book;
 }
-
-export { gateOf };
 
 /** Creates the book and its N stats shards in one transaction, so a book never exists without its gate. */
 export async function createBook(
@@ -205,55 +198,117 @@ export async function listBooks(
   return { items: data.map(toBook), nextCursor: cursor };
 }
 
+/** The version an ETag names: absent (never edited) is 0. */
+export const bookVersion = (book: { version?: number }) => book.version ?? 0;
+
+export interface UpdateBookOptions {
+  /** The versions the caller's copy may be (HTTP If-Match); any other current version is PRECONDITION_FAILED. */
+  ifVersion?: number[];
+}
+
+const EDITABLE = ['name', 'description', 'validFrom', 'validUntil', 'status'] as const;
+const MAX_EDIT_ATTEMPTS = 8;
+/** Another edit committed between this one's read and its write. */
+class BookMoved extends Error {}
+
 /**
- * Renames, changes validity, pauses or resumes. The book and every shard's
- * copy of the gate change in one transaction, each conditioned on existing.
+ * Renames, changes validity, pauses or resumes: optimistically. The edit is
+ * applied to the book as read, the window rule checked on that merged result,
+ * and the transaction conditioned on the book's version (and, when the gate
+ * changes, on every shard's gate copy being the one the book says it wrote).
+ * When another edit got in first, the book is read again and the edit merged
+ * onto it, so two edits of different fields both apply. With `ifVersion` the
+ * caller asked for exactly that version: a moved book is PRECONDITION_FAILED.
  */
-export async function updateBook(ctx: CoreContext, actor: Actor, bookId: string, input: UpdateBookInput): Promise<Book> {
+export async function updateBook(
+  ctx: CoreContext,
+  actor: Actor,
+  bookId: string,
+  input: UpdateBookInput,
+  options: UpdateBookOptions = {},
+): Promise<Book> {
   requireRole(actor, 'admin');
-  const current = await loadBook(ctx, actor.tenant, bookId);
-  const next = { ...current } as Record<string, any>;
-  for (const [k, v] of Object.entries(input)) if (v !== undefined) next[k] = v ?? undefined;
-  assertWindow(next.validFrom, next.validUntil);
-  next.updatedAt = new Date(ctx.now()).toISOString();
-
-  const set: Record<string, unknown> = { updatedAt: next.updatedAt };
-  const remove: string[] = [];
-  for (const field of ['name', 'description', 'validFrom', 'validUntil', 'status'] as const) {
-    if (!(field in input)) continue;
-    if (input[field] === null) remove.push(field);
-    else set[field] = input[field];
+  for (let attempt = 0; ; attempt++) {
+    const { data } = await ctx.store.book.get({ tenant: actor.tenant, bookId }).go({ consistent: true });
+    if (!data) throw new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
+    const current = data as unknown as BookRecord;
+    const version = bookVersion(current);
+    if (options.ifVersion && !options.ifVersion.includes(version)) {
+      throw new AppError('PRECONDITION_FAILED', `The book is at version ${version}, not the one If-Match names; read it again.`, {
+        details: { etag: `"${version}"` },
+      });
+    }
+    try {
+      return await writeEdit(ctx, actor.tenant, current, input);
+    } catch (e) {
+      if (!(e instanceof BookMoved)) throw e;
+      if (options.ifVersion && attempt === 0) continue; // re-read once, to answer 412 with the version that won
+      if (attempt + 1 >= MAX_EDIT_ATTEMPTS) {
+        throw new AppError('UNAVAILABLE', 'The book is being edited by others; retry shortly.', { retryAfterSeconds: 1 });
+      }
+      await sleep(backoffMs(attempt));
+    }
   }
-  const gate = gateOf(next as any);
-  const gateChanged = 'validFrom' in input || 'validUntil' in input || 'status' in input;
+}
 
+async function writeEdit(ctx: CoreContext, tenant: string, current: BookRecord, input: UpdateBookInput): Promise<Book> {
+  const { bookId } = current;
+  const version = bookVersion(current);
+  const next = { ...current } as Record<string, any>;
+  const set: Record<string, unknown> = {};
+  const remove: string[] = [];
+  for (const field of EDITABLE) {
+    if (input[field] === undefined) continue;
+    if (input[field] === null) {
+      delete next[field];
+      remove.push(field);
+    } else {
+      next[field] = input[field];
+      set[field] = input[field];
+    }
+  }
+  assertWindow(next.validFrom, next.validUntil);
+  const gate = gateOf(next as any);
+  const was = gateOf(current);
+  const gateChanged = gate.bookStatus !== was.bookStatus || gate.validFromMs !== was.validFromMs || gate.validUntilMs !== was.validUntilMs;
+  next.updatedAt = new Date(ctx.now()).toISOString();
+  next.version = version + 1;
+  if (gateChanged) next.gateVersion = next.version;
+  Object.assign(set, { updatedAt: next.updatedAt, version: next.version, ...(gateChanged ? { gateVersion: next.version } : {}) });
+
+  // Absent means never written: a book from before versions, or shards never re-gated.
+  const isAt = (value: number | undefined) => (attr: any, op: any) => (value === undefined ? op.notExists(attr) : op.eq(attr, value));
   await transact(
     ctx.store,
     ({ book, bookStatsShard }) => {
-      let bookUpdate: any = book.patch({ tenant: actor.tenant, bookId }).set(set);
+      let bookUpdate: any = book.patch({ tenant, bookId }).set(set);
       if (remove.length) bookUpdate = bookUpdate.remove(remove);
+      bookUpdate = bookUpdate.where((a: any, op: any) => isAt(current.version)(a.version, op));
       const shardUpdates = gateChanged
         ? Array.from({ length: current.poolShards }, (_, shard) => {
-            let u: any = bookStatsShard.patch({ tenant: actor.tenant, bookId, shard }).set({ bookStatus: gate.bookStatus });
+            let u: any = bookStatsShard.patch({ tenant, bookId, shard }).set({ bookStatus: gate.bookStatus, gateVersion: next.version });
             const setWindow: Record<string, number> = {};
             const removeWindow: string[] = [];
             if (gate.validFromMs === undefined) removeWindow.push('validFromMs');
             else setWindow.validFromMs = gate.validFromMs;
             if (gate.validUntilMs === undefined) removeWindow.push('validUntilMs');
             else setWindow.validUntilMs = gate.validUntilMs;
-            u = u.set(setWindow);
+            if (Object.keys(setWindow).length) u = u.set(setWindow);
             if (removeWindow.length) u = u.remove(removeWindow);
-            return u.commit();
+            return u.where((a: any, op: any) => isAt(current.gateVersion)(a.gateVersion, op)).commit();
           })
         : [];
-      return { book: bookUpdate.commit(), ...Object.fromEntries(shardUpdates.map((u, shard) => [`shard${shard}`, u])) };
+      return { book: bookUpdate.commit({ response: 'all_old' }), ...Object.fromEntries(shardUpdates.map((u, shard) => [`shard${shard}`, u])) };
     },
     {
-      onConditionFailed: (reasons) =>
-        failed(reasons, 'book') ? new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`) : new Error('book shard missing'),
+      onConditionFailed: (reasons) => {
+        if (failed(reasons, 'book')) return reasons.book.item ? new BookMoved() : new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
+        // The book was at the version read, so its shards must be at its gateVersion: anything else is a broken invariant.
+        return new Error(`book ${bookId}: a stats shard's gate copy is not the one the book wrote`);
+      },
     },
   );
   // This instance sees its own edit at once; others within BOOK_CACHE_MS.
-  bookCaches.get(ctx)?.delete(`${actor.tenant}#${bookId}`);
+  bookCaches.get(ctx)?.delete(`${tenant}#${bookId}`);
   return toBook(next);
 }

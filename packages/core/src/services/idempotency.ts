@@ -1,14 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
-import { AppError } from '../errors.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import type { Role } from '../actor.ts';
+import { recordKey } from '../idempotency/scope.ts';
+import { decodeResponse, encodeResponse, INLINE_BYTES, MAX_PARTS, splitParts, summarize } from '../idempotency/stored-response.ts';
 import { isConditionalFailure } from '../db/aws-errors.ts';
 import type { Guard } from '../db/transact.ts';
+
+export { idempotencyScope } from '../idempotency/scope.ts';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 /** A request made with an Idempotency-Key, as the API layer describes it. */
 export interface IdempotencyClaim {
   tenant: string;
+  /** The token's role: part of the record's scope, so another role never shares a record. */
+  role: Role;
+  /** The token's sub. */
   caller: string;
   key: string;
   requestHash: string;
@@ -28,8 +36,36 @@ export interface Outcome<T> {
  */
 export class IdempotentReplay extends Error {}
 
-const keyOf = (c: IdempotencyClaim) => ({ tenant: c.tenant, caller: c.caller, key: c.key });
+/**
+ * Refusals that the key's own first request may have caused: a copy sent at
+ * the same moment as the first sees the state the first left (the code taken,
+ * the cap reached, the lock held, the pool empty). Before answering one, the
+ * runner reads the key's record and replays it if the first request committed.
+ */
+export const REFUSALS_OF_A_COPY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'BOOK_EXHAUSTED',
+  'USER_CODE_LIMIT_REACHED',
+  'CODE_ALREADY_ASSIGNED',
+  'CODE_LOCKED',
+  'CODE_NOT_LOCKED',
+  'REDEMPTION_LIMIT_REACHED',
+  'REDEMPTION_ALREADY_ROLLED_BACK',
+]);
 
+type StoredRecord = {
+  role: string;
+  caller: string;
+  requestHash: string;
+  state: 'pending' | 'done';
+  status?: number;
+  body?: Uint8Array;
+  parts?: number;
+  createdAt: string;
+  expiresAt: number;
+};
+
+const keyOf = (c: IdempotencyClaim) => recordKey(c);
+const expiresAt = (now: number) => Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS;
 /**
  * The record's put as a transaction guard: it goes into the transaction that
  * does the work, and if it already exists the work is a replay. `response`
@@ -44,31 +80,48 @@ export function idempotencyGuard(claim: IdempotencyClaim | undefined, response: 
   };
 }
 
-function idempotencyPut(entities: any, claim: IdempotencyClaim, body: unknown, now: number) {
+/** The record's put itself, for a transaction built by hand (tests). */
+export function idempotencyPut(entities: any, claim: IdempotencyClaim, body: unknown, now: number) {
+  let bytes = encodeResponse(body);
+  if (bytes.length > INLINE_BYTES) bytes = encodeResponse(summarize(body, INLINE_BYTES));
   return entities.idempotencyRecord
     .create({
       ...keyOf(claim),
+      role: claim.role,
+      caller: claim.caller,
+      key: claim.key,
       requestHash: claim.requestHash,
       state: 'done',
       status: claim.status,
-      response: JSON.stringify(body),
+      body: bytes,
       createdAt: new Date(now).toISOString(),
-      expiresAt: Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS,
+      expiresAt: expiresAt(now),
     })
     .commit();
 }
 
-async function readRecord(ctx: CoreContext, claim: IdempotencyClaim) {
+async function readRecord(ctx: CoreContext, claim: IdempotencyClaim): Promise<StoredRecord | null> {
   const { data } = await ctx.store.idempotencyRecord.get(keyOf(claim)).go({ consistent: true });
-  if (data && data.expiresAt * 1000 <= ctx.now()) return null; // TTL deletes late; an expired record is gone.
-  return data;
+  if (!data || data.expiresAt * 1000 <= ctx.now()) return null; // TTL deletes late; an expired record is gone.
+  // The scope is a hash of (role, sub, key); the record must also say so, or it is not this caller's.
+  if (data.role !== claim.role || data.caller !== claim.caller) return null;
+  return data as StoredRecord;
 }
 
-function replay<T>(claim: IdempotencyClaim, record: { requestHash: string; status?: number; response?: string }): Outcome<T> {
+async function storedBody(ctx: CoreContext, claim: IdempotencyClaim, record: StoredRecord): Promise<unknown> {
+  if (!record.parts) return decodeResponse(record.body!);
+  const { data } = await ctx.store.idempotencyPart.query.byScope(keyOf(claim)).go({ consistent: true, pages: 'all' });
+  const parts = [...data].sort((a, b) => a.part - b.part);
+  if (parts.length !== record.parts) throw new Error(`idempotency record: ${parts.length} of ${record.parts} parts`);
+  return decodeResponse(Buffer.concat(parts.map((p) => p.body as Uint8Array)));
+}
+
+async function replay<T>(ctx: CoreContext, claim: IdempotencyClaim, record: StoredRecord): Promise<Outcome<T>> {
   if (record.requestHash !== claim.requestHash) {
     throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with another request body.');
   }
-  return { status: record.status!, body: JSON.parse(record.response!) as T, replayed: true };
+  if (record.state !== 'done') throw new AppError('UNAVAILABLE', 'A request with this Idempotency-Key is still being processed.', { retryAfterSeconds: 2 });
+  return { status: record.status!, body: (await storedBody(ctx, claim, record)) as T, replayed: true };
 }
 
 /** How long a retry waits for the first request's multi-step work before answering 503. */
@@ -87,8 +140,7 @@ async function awaitDone<T>(ctx: CoreContext, claim: IdempotencyClaim): Promise<
   for (;;) {
     const record = await readRecord(ctx, claim);
     if (!record) return null;
-    if (record.requestHash !== claim.requestHash) return replay(claim, record);
-    if (record.state === 'done') return replay(claim, record);
+    if (record.requestHash !== claim.requestHash || record.state === 'done') return replay(ctx, claim, record);
     if (Date.parse(record.createdAt) < ctx.now() - STALE_PENDING_MS) return { stale: record.createdAt };
     if (Date.now() > deadline) {
       throw new AppError('UNAVAILABLE', 'A request with this Idempotency-Key is still being processed.', { retryAfterSeconds: 2 });
@@ -100,9 +152,17 @@ async function awaitDone<T>(ctx: CoreContext, claim: IdempotencyClaim): Promise<
 /**
  * Runs a use case whose work is one transaction, under an optional
  * Idempotency-Key. The use case puts the record in its own transaction
- * (`idempotencyPut`), so concurrent retries do the work once: the losers'
+ * (`idempotencyGuard`), so concurrent retries do the work once: the losers'
  * transactions are cancelled on the record, and they answer its response.
- * Failed requests write nothing, so a retry of one runs again.
+ * A loser refused by the state the winner left (REFUSALS_OF_A_COPY) reads the
+ * record first and answers it too. Failed requests write nothing, so a retry
+ * of one runs again.
+ *
+ * A replay goes only to the caller that made the record: same tenant, role and
+ * sub (the record's scope, checked again against the record), and the same
+ * request (method, path, body, hence the same target user). Authorisation is a
+ * function of exactly these, so the caller is allowed the replay exactly when
+ * it was allowed the first request.
  */
 export async function runIdempotent<T>(
   ctx: CoreContext,
@@ -112,21 +172,53 @@ export async function runIdempotent<T>(
 ): Promise<Outcome<T>> {
   if (!claim) return { status, body: await work(undefined), replayed: false };
   const existing = await readRecord(ctx, claim);
-  if (existing?.state === 'done' || (existing && existing.requestHash !== claim.requestHash)) return replay(claim, existing);
+  if (existing) return replay(ctx, claim, existing);
   try {
     return { status, body: await work(claim), replayed: false };
   } catch (e) {
-    if (!(e instanceof IdempotentReplay)) throw e;
+    const copyRefused = e instanceof AppError && REFUSALS_OF_A_COPY.has(e.code);
+    if (!(e instanceof IdempotentReplay) && !copyRefused) throw e;
     const record = await readRecord(ctx, claim);
-    if (!record) throw new AppError('UNAVAILABLE', 'Retry shortly.', { retryAfterSeconds: 1 });
-    return replay(claim, record);
+    if (record) return replay(ctx, claim, record);
+    if (copyRefused) throw e;
+    throw new AppError('UNAVAILABLE', 'Retry shortly.', { retryAfterSeconds: 1 });
   }
+}
+
+/** Frees a claimed key, unless it is already done; never masks the error that made the caller release it. */
+async function release(ctx: CoreContext, claim: IdempotencyClaim) {
+  await ctx.store.idempotencyRecord
+    .delete(keyOf(claim))
+    .where((a, op) => op.eq(a.state, 'pending'))
+    .go()
+    .catch(() => undefined); // a key that could not be freed is taken over once stale (STALE_PENDING_MS)
+}
+
+/** Stores a multi-step response: inline, or in parts first and then the record marked done. */
+async function storeResponse(ctx: CoreContext, claim: IdempotencyClaim, status: number, body: unknown) {
+  let bytes = encodeResponse(body);
+  let parts = bytes.length > INLINE_BYTES ? splitParts(bytes) : [];
+  if (parts.length > MAX_PARTS) {
+    bytes = encodeResponse(summarize(body, INLINE_BYTES));
+    parts = [];
+  }
+  const expires = expiresAt(ctx.now());
+  // Parts first: a record marked done always has every part it names.
+  for (const [part, slice] of parts.entries()) {
+    await ctx.store.idempotencyPart.put({ ...keyOf(claim), part, body: slice, expiresAt: expires }).go();
+  }
+  await ctx.store.idempotencyRecord
+    .patch(keyOf(claim))
+    .set(parts.length ? { state: 'done', status, parts: parts.length } : { state: 'done', status, body: bytes })
+    .go();
 }
 
 /**
  * For work that spans many transactions (uploads, generation): claim the key
  * with a `pending` record first, do the work, then store the response. A
- * concurrent retry waits for the response; a failure releases the key.
+ * concurrent retry waits for the response. A failure of the work releases the
+ * key; a failure to store the response releases it too (the work is done and
+ * answered; a later retry runs again), so no key stays pending.
  */
 export async function runIdempotentMultiStep<T>(
   ctx: CoreContext,
@@ -139,10 +231,13 @@ export async function runIdempotentMultiStep<T>(
   const claimed = await ctx.store.idempotencyRecord
     .create({
       ...keyOf(claim),
+      role: claim.role,
+      caller: claim.caller,
+      key: claim.key,
       requestHash: claim.requestHash,
       state: 'pending',
       createdAt: new Date(now).toISOString(),
-      expiresAt: Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS,
+      expiresAt: expiresAt(now),
     })
     .go()
     .then(() => true)
@@ -171,12 +266,13 @@ export async function runIdempotentMultiStep<T>(
   try {
     body = await work();
   } catch (e) {
-    await ctx.store.idempotencyRecord.delete(keyOf(claim)).go();
+    await release(ctx, claim);
     throw e;
   }
-  await ctx.store.idempotencyRecord
-    .patch(keyOf(claim))
-    .set({ state: 'done', status, response: JSON.stringify(body) })
-    .go();
+  try {
+    await storeResponse(ctx, claim, status, body);
+  } catch {
+    await release(ctx, claim); // the answer stands; only its replay is lost
+  }
   return { status, body, replayed: false };
 }

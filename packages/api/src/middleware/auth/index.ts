@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { decode, verify } from 'hono/jwt';
 import { z } from 'zod';
-import { AppError, type Actor } from '@coupons/core';
+import { AppError, isUserId, USER_ID_RULE, type Actor } from '@coupons/core';
 import type { AppEnv } from '../../env.ts';
 import { jwksVerifier } from './jwks.ts';
 
@@ -62,6 +62,8 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<AppEnv> {
     const payload = await verifySignature(match[1]!);
     const claims = ClaimsSchema.safeParse(payload);
     if (!claims.success) throw unauthenticated('The token lacks sub, tenant, role (admin, service or user) or exp.');
+    // One user-id rule for tokens, bodies and paths: a sub that no path could name is refused here.
+    if (!isUserId(claims.data.sub)) throw unauthenticated(`The token's sub is not a user id (${USER_ID_RULE}).`);
     const now = Math.floor(Date.now() / 1000);
     if (claims.data.exp + skew <= now) throw unauthenticated('The token has expired.');
     if (claims.data.nbf !== undefined && claims.data.nbf - skew > now) throw unauthenticated('The token is not valid yet.');

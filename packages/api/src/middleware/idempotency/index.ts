@@ -41,6 +41,7 @@ export function idempotencyKey(): MiddlewareHandler<AppEnv> {
     const actor = c.get('actor');
     const claim: IdempotencyClaim = {
       tenant: actor.tenant,
+      role: actor.role,
       caller: actor.sub,
       key,
       requestHash: createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex'),
