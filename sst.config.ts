@@ -21,16 +21,24 @@ export default $config({
   async run() {
     // Dynamic imports: app() is evaluated before SST installs the providers and globals that
     // infra/ uses at module level, so infra/ may only load inside run().
-    const { table } = await import('./infra/table');
+    const { table, localTable, devDynamoDb } = await import('./infra/table');
     await import('./infra/secrets');
+    if (localTable) {
+      // `npx sst dev`: DynamoDB Local in its own pane, the API function on this machine using it.
+      new sst.x.DevCommand('DynamoDbLocal', {
+        dev: { command: 'node --import tsx scripts/sst-dev-dynamodb.ts', title: 'DynamoDB Local', autostart: true },
+        environment: { DEV_DYNAMODB_PORT: String(devDynamoDb.port), TABLE_NAME: devDynamoDb.table, DATA_DIR: '.data/sst-dev' },
+      });
+    }
     // Generation jobs: the queue and its worker, for counts above the in-request limit.
     await import('./infra/jobs');
     const { api } = await import('./infra/api');
-    await import('./infra/alarms');
+    // Alarms watch AWS's metrics of the stage's own table; DynamoDB Local has none.
+    if (!localTable) await import('./infra/alarms');
 
     return {
       apiUrl: api.url,
-      tableName: table.name,
+      tableName: localTable ? devDynamoDb.table : table.name,
     };
   },
 });

@@ -18,6 +18,7 @@
  * CommonJS build much like the runtime's copy; Lambda's own figures also include the runtime's
  * start and the zip download, which this machine cannot show.
  */
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -54,14 +55,31 @@ if (res.statusCode !== 200) throw new Error('GET /health answered ' + res.status
 process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstRequestMs: t2 - t1 }) + '\\n');
 `;
 
+/**
+ * The configuration as a deployed function gets it from SST: its links in `resource.enc` beside
+ * the code, AES-256-GCM under the key in SST_KEY (read by SST's `Resource`, so decrypting is part
+ * of the measured init), and no table name or secret among the variables.
+ */
+async function sstLinks(dir: string): Promise<Record<string, string>> {
+  const links = {
+    Coupons: { name: 'coupons-bench' },
+    GenerationJobs: { url: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench' },
+    JwtSecret: { value: 'bench-secret-0123456789abcdef' },
+    JwksUrl: { value: '' },
+  };
+  const key = randomBytes(32);
+  const cipher = createCipheriv('aes-256-gcm', key, Buffer.alloc(12, 0));
+  await writeFile(join(dir, 'resource.enc'), Buffer.concat([cipher.update(JSON.stringify(links)), cipher.final(), cipher.getAuthTag()]));
+  return { SST_KEY: key.toString('base64'), SST_KEY_FILE: 'resource.enc', SST_RESOURCE_App: JSON.stringify({ name: 'coupon-books', stage: 'bench' }) };
+}
+
 async function runOnce(bundle: string): Promise<Sample> {
   const { code, stdout, stderr, ms } = await runProcess(process.execPath, ['--input-type=module', '-e', CHILD], {
     cwd: dirname(bundle),
     env: {
       PATH: process.env.PATH ?? '',
       BUNDLE_URL: pathToFileURL(bundle).href,
-      TABLE_NAME: 'coupons-bench',
-      JWT_SECRET: 'bench-secret-0123456789abcdef',
+      ...(await sstLinks(dirname(bundle))),
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'bench',
       AWS_SECRET_ACCESS_KEY: 'bench',
@@ -124,7 +142,7 @@ async function appendResults(report: Awaited<ReturnType<typeof run>>) {
     '## coldstart',
     '',
     `Run ${report.date} with \`npx tsx bench/coldstart.ts\`: Node ${report.node}, ${report.cpu} (${report.cpus} CPUs), median of ${report.runs} fresh processes each.`,
-    'The bundle is `scripts/build-lambda.ts` output (ESM, minified, node24); import = module initialisation (app, routes, DynamoDB client, no network);',
+    'The bundle is `scripts/build-lambda.ts` output (ESM, minified, node24); import = module initialisation (app, routes, DynamoDB client, SST links decrypted from resource.enc, no network);',
     `first request = GET /health through the Lambda handler right after. Budget: under ${BUDGET.bytes.toLocaleString('en-US')} B and ${BUDGET.importMs} ms.`,
     '',
     '| variant | loaded at cold start | with lazy chunks | gzip (entry) | import ms, median (min to max) | first request ms | whole process ms |',

@@ -19,7 +19,7 @@
  *
  * Phases:
  *   raw      TransactWriteItems of 100 conditional puts (attribute_not_exists), items shaped like
- *            the service's code items (same attributes and pool-index keys), `--raw-concurrency`
+ *            the service's code items (same attributes, pool and byBook index keys), `--raw-concurrency`
  *            in flight, straight to DynamoDB Local: no HTTP, no JSON, no stats, no idempotency.
  *   load     `scripts/codes.ts load` on a file of `--codes` fresh codes, as a separate process over
  *            HTTP; rate = lines / the CLI's own elapsed time (its start-up excluded; wall rate too).
@@ -160,6 +160,8 @@ async function rawPhase(table: string, n: number, tag: string) {
                 sk: 'CODE',
                 gsi1pk: `${bookPk}#POOL#${shard}`,
                 gsi1sk: randomBytes(8).toString('hex'),
+                gsi3pk: `${bookPk}#CODES#${shard}`,
+                gsi3sk: code,
                 tenant: TENANT,
                 code,
                 bookId: `raw-${tag}`,

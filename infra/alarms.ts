@@ -140,7 +140,7 @@ export const dynamoThrottledRequests = alarm('DynamoThrottledRequestsAlarm', 'dy
 });
 
 /** Any throttle event in 2 of 3 minutes: on-demand tables throttle only past their scaling, so one is news. */
-const throttleEvents = (metricName: 'WriteThrottleEvents' | 'ReadThrottleEvents', dimensions: Record<string, unknown>) => ({
+const throttleEvents = (metricName: 'WriteThrottleEvents' | 'ReadThrottleEvents', dimensions: Record<string, $util.Input<string>>) => ({
   namespace: 'AWS/DynamoDB',
   metricName,
   dimensions,

@@ -38,22 +38,13 @@ export const api = new sst.aws.ApiGatewayV2('Api', {
   },
 });
 
-// The app takes its table, queue and secrets from the links (SST_RESOURCE_*, see
-// packages/api/src/runtime.ts) and falls back to these variables: SST may hand a Lambda its links
-// only in an encrypted file that its own SDK reads, and that SDK would bring the v2 AWS SDK into
-// the bundle. The cost: the JWT secret is readable by whoever may read the function's
-// configuration. An empty JWKS URL is left out rather than set to '', which is not a URL.
-const environment = $resolve([table.name, jwtSecret.value, jwksUrl.value, jobQueue.url]).apply(
-  ([tableName, secret, url, queueUrl]) => ({
-    TABLE_NAME: tableName,
-    // Generation jobs above 10,000 codes are sent to this queue (infra/jobs.ts).
-    QUEUE_URL: queueUrl,
-    NODE_ENV: 'production',
-    JWT_SECRET: secret,
-    ...(url ? { JWT_JWKS_URL: url } : {}),
-    ...(poolShards === undefined ? {} : { POOL_SHARDS: String(poolShards) }),
-  }),
-);
+// The table, queue and secrets reach the function as links only (SST writes them into an
+// encrypted file beside its code; the app reads them with SST's `Resource`, runtime.ts), so no
+// secret is a plain variable in the function's configuration. What remains here is not a resource.
+const environment = {
+  NODE_ENV: 'production',
+  ...(poolShards === undefined ? {} : { POOL_SHARDS: String(poolShards) }),
+};
 
 // One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.
 export const apiRoute = api.route('$default', {

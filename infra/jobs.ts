@@ -19,11 +19,8 @@ export const jobQueue = new sst.aws.Queue('GenerationJobs', {
   dlq: { queue: jobDeadLetters.arn, retry: 5 },
 });
 
-const environment = $resolve([table.name, jobQueue.url]).apply(([tableName, queueUrl]) => ({
-  TABLE_NAME: tableName,
-  QUEUE_URL: queueUrl,
-  NODE_ENV: 'production',
-}));
+// The table and the queue reach the worker as links (runtime.ts reads them with SST's `Resource`).
+const environment = { NODE_ENV: 'production' };
 
 export const jobWorker = jobQueue.subscribe(
   {

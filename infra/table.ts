@@ -6,9 +6,22 @@ export const globalIndexes = {
   pool: { hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projection: 'keys-only' },
   // A user's coupon list is served from the index alone.
   byOwner: { hashKey: 'gsi2pk', rangeKey: 'gsi2sk' },
+  // A book's codes by shard and code (listing, export); the items are read by key, so keys suffice.
+  byBook: { hashKey: 'gsi3pk', rangeKey: 'gsi3sk', projection: 'keys-only' },
 } as const;
 
-export const table = new sst.aws.Dynamo('Coupons', {
+/**
+ * `npx sst dev` runs the API function on the developer's machine against DynamoDB Local (the
+ * `DynamoDbLocal` pane, sst.config.ts), so a personal stage creates no table; `SST_DEV_TABLE=aws`
+ * gives it its own table on AWS instead. Deployed stages always get theirs.
+ */
+export const localTable = $dev && process.env.SST_DEV_TABLE !== 'aws';
+export const devDynamoDb = {
+  port: Number(process.env.DEV_DYNAMODB_PORT ?? 8000),
+  table: 'coupons',
+};
+
+const awsTable = () => new sst.aws.Dynamo('Coupons', {
   fields: {
     pk: 'string',
     sk: 'string',
@@ -16,6 +29,8 @@ export const table = new sst.aws.Dynamo('Coupons', {
     gsi1sk: 'string',
     gsi2pk: 'string',
     gsi2sk: 'string',
+    gsi3pk: 'string',
+    gsi3sk: 'string',
   },
   primaryIndex: { hashKey: 'pk', rangeKey: 'sk' },
   globalIndexes,
@@ -34,3 +49,10 @@ export const table = new sst.aws.Dynamo('Coupons', {
     },
   },
 });
+
+// The same link name either way, so the app reads `Coupons` without knowing where it is.
+export const table = localTable
+  ? new sst.Linkable('Coupons', {
+      properties: { name: devDynamoDb.table, endpoint: `http://127.0.0.1:${devDynamoDb.port}` },
+    })
+  : awsTable();

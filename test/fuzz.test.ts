@@ -76,6 +76,7 @@ const f = {} as {
   bookCursor: string;
   /** Redemptions of the held codes, to roll back. */
   redemptionIds: string[];
+  bookCodesCursor: string;
 };
 
 beforeAll(async () => {
@@ -105,7 +106,8 @@ beforeAll(async () => {
   // Real cursors, to forge from.
   f.userCursor = (await api.call('GET', '/users/fuzzer/coupons?limit=1', { token: userToken })).json.nextCursor;
   f.bookCursor = (await api.call('GET', '/coupons?limit=1', { token: adminToken })).json.nextCursor;
-  if (!f.userCursor || !f.bookCursor) throw new Error('fixture: no cursors');
+  f.bookCodesCursor = (await api.call('GET', `/coupons/${f.bookId}/codes?limit=1`, { token: adminToken })).json.nextCursor;
+  if (!f.userCursor || !f.bookCursor || !f.bookCodesCursor) throw new Error('fixture: no cursors');
   snapshot = await api.scanState();
   protoKeys = Object.getOwnPropertyNames(Object.prototype).sort();
 });
@@ -471,6 +473,17 @@ describe('fuzzing every route', () => {
     await fc.assert(
       fc.asyncProperty(segment([f.bookId, f.bookId.toUpperCase(), 'nope']), (id) => check({ method: 'GET', path: `/coupons/${id}`, token: adminToken })),
       params(Math.max(1, RUNS - 10)),
+    );
+  });
+
+  it('GET /coupons/{bookId}/codes (admin)', { timeout: T }, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        segment([f.bookId, f.bookId, f.bookId.toUpperCase(), 'nope']),
+        queryFor(['limit', 'cursor', 'status'], f.bookCodesCursor),
+        (id, q) => check({ method: 'GET', path: `/coupons/${id}/codes${q}`, token: adminToken }),
+      ),
+      params(RUNS),
     );
   });
 

@@ -1,11 +1,10 @@
 /**
- * Every HTTP call the codes CLI makes, and nothing else: the three operations it needs, each
- * retried (same body, same Idempotency-Key) on network errors, 429 and 5xx with backoff that
- * honours Retry-After. Commands import the operations, never fetch, so this one module is what
- * changes when the CLI moves to another client.
+ * Every HTTP call the codes CLI makes, and nothing else: the three operations it needs, through
+ * the typed client (packages/client), which retries network errors, 429 and 502-504 with backoff
+ * that honours Retry-After, under the same Idempotency-Key. Commands import these operations,
+ * never fetch.
  */
-import { randomInt } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { CouponApiError, createCouponClient, unwrap, type CouponClientOptions, type Success } from '@coupons/client';
 
 /** An answer the CLI cannot retry past (4xx, or retries exhausted). `status` 0: no answer at all. */
 export class ApiError extends Error {
@@ -18,6 +17,12 @@ export class ApiError extends Error {
   }
 }
 
+type Client = ReturnType<typeof createCouponClient>;
+export type Job = Success<Awaited<ReturnType<Client['jobs'][':jobId']['$get']>>>;
+type Generated = Success<Awaited<ReturnType<Client['coupons']['codes']['generate']['$post']>>>;
+export type GenerateAnswer = (Extract<Generated, { codes: unknown }> & { status: 201 }) | (Extract<Generated, { jobId: unknown }> & { status: 202 });
+export type GenerateRequest = { bookId: string; count: number; pattern?: string; checkChar?: boolean };
+
 export interface UploadAnswer {
   inserted: number;
   duplicates: string[];
@@ -26,98 +31,40 @@ export interface UploadAnswer {
   replayed: boolean;
 }
 
-export interface Job {
-  id: string;
-  bookId: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  generated: number;
-  total: number;
-  pattern?: string;
-  checkChar?: boolean;
-  createdAt?: string;
-  startedAt?: string | null;
-  finishedAt?: string;
-  error?: string;
-}
-
-export type GenerateAnswer = { status: 201; generated: number; requested: number; codes: string[] } | { status: 202; jobId: string };
-
-export interface GenerateRequest {
-  bookId: string;
-  count: number;
-  pattern?: string;
-  checkChar?: boolean;
-}
+/** Ten attempts, each given 120 s to answer: a load of millions of codes rides out a bad minute. */
+const RETRY = { limit: 9, timeoutMs: 120_000, maxDelayMs: 30_000 };
 
 export function createCodesApi(base: string, token: string) {
-  const call = (method: string, path: string, options: CallOptions = {}) => request(base, token, method, path, options);
+  const client = (onRetry?: (why: string) => void) => createCouponClient(base, { token, retry: { ...RETRY, onRetry } } satisfies CouponClientOptions);
+  const plain = client();
+  const key = (k: string) => ({ headers: { 'idempotency-key': k } });
   return {
-    async uploadCodes(bookId: string, codes: string[], key: string, onRetry?: (why: string) => void): Promise<UploadAnswer> {
-      const res = await call('POST', '/coupons/codes', { body: { bookId, codes }, key, onRetry });
-      return { ...(res.json as Omit<UploadAnswer, 'replayed'>), replayed: res.replayed };
+    async uploadCodes(bookId: string, codes: string[], idempotencyKey: string, onRetry?: (why: string) => void): Promise<UploadAnswer> {
+      return explained('POST /coupons/codes', async () => {
+        const res = await client(onRetry).coupons.codes.$post({ json: { bookId, codes } }, key(idempotencyKey));
+        return { ...(await unwrap(res)), replayed: res.headers.get('idempotent-replayed') === 'true' };
+      });
     },
-    async generateCodes(body: GenerateRequest, key: string): Promise<GenerateAnswer> {
-      const res = await call('POST', '/coupons/codes/generate', { body, key });
-      return { status: res.status, ...res.json } as GenerateAnswer;
+    async generateCodes(body: GenerateRequest, idempotencyKey: string): Promise<GenerateAnswer> {
+      return explained('POST /coupons/codes/generate', async () => {
+        const res = await plain.coupons.codes.generate.$post({ json: body }, key(idempotencyKey));
+        const answer = await unwrap(res);
+        return ('jobId' in answer ? { ...answer, status: 202 } : { ...answer, status: 201 }) as GenerateAnswer;
+      });
     },
     async getJob(jobId: string): Promise<Job> {
-      return (await call('GET', `/jobs/${encodeURIComponent(jobId)}`)).json as Job;
+      return explained(`GET /jobs/${jobId}`, () => unwrap(plain.jobs[':jobId'].$get({ param: { jobId } })));
     },
   };
 }
 export type CodesApi = ReturnType<typeof createCodesApi>;
 
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
-
-interface CallOptions {
-  body?: unknown;
-  key?: string;
-  attempts?: number;
-  onRetry?: (why: string) => void;
-}
-
-async function request(base: string, token: string, method: string, path: string, options: CallOptions) {
-  const attempts = options.attempts ?? 10;
-  for (let attempt = 1; ; attempt++) {
-    const ceiling = Math.min(30_000, 250 * 2 ** attempt);
-    let wait = ceiling / 2 + randomInt(Math.floor(ceiling / 2) + 1);
-    let why: string;
-    // A timer cleared with the answer (AbortSignal.timeout's would outlive fast requests by minutes).
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new Error('no answer in 120 s')), 120_000);
-    try {
-      const res = await fetch(new URL(path, base), {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(options.key ? { 'idempotency-key': options.key } : {}),
-        },
-        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-        signal: abort.signal,
-      });
-      const text = await res.text();
-      let json: any;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      if (res.ok) return { status: res.status, json, replayed: res.headers.get('idempotent-replayed') === 'true' };
-      const code = json?.error?.code ?? `HTTP_${res.status}`;
-      const message = json?.error?.message ?? text.slice(0, 200);
-      if (!RETRYABLE.has(res.status) || attempt >= attempts) throw new ApiError(res.status, code, `${method} ${path}: ${res.status} ${code}: ${message}`);
-      const retryAfter = Number(res.headers.get('retry-after'));
-      if (Number.isFinite(retryAfter) && retryAfter > 0) wait = Math.max(wait, retryAfter * 1000);
-      why = `${res.status} ${code}`;
-    } catch (e) {
-      if (e instanceof ApiError) throw e;
-      if (attempt >= attempts) throw new ApiError(0, 'NETWORK', `${method} ${path}: ${(e as Error).message}`);
-      why = (e as Error).message;
-    } finally {
-      clearTimeout(timer);
-    }
-    options.onRetry?.(why);
-    await sleep(wait);
+/** The client's errors as the CLI reports them: what was asked, and what came back (or did not). */
+async function explained<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof CouponApiError) throw new ApiError(e.status, e.code, `${what}: ${e.message}`);
+    throw new ApiError(0, 'NETWORK', `${what}: ${(e as Error).message}`);
   }
 }

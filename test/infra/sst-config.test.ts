@@ -135,6 +135,24 @@ class Secret {
   }
 }
 
+/** `sst.Linkable`: arbitrary properties under a link name. */
+class Linkable {
+  readonly name: FakeOutput<string>;
+  readonly properties: Record<string, unknown>;
+  constructor(name: string, args: any) {
+    record(this, 'sst.Linkable', name, args);
+    this.name = out(name);
+    this.properties = args.properties;
+  }
+}
+
+/** `sst.x.DevCommand`: a pane of `sst dev`; nothing on deploy. */
+class DevCommand {
+  constructor(name: string, args: any) {
+    record(this, 'sst.x.DevCommand', name, args);
+  }
+}
+
 /** A plain Pulumi resource: records its args and exposes the common outputs. */
 function pulumiResource(type: string) {
   return class {
@@ -155,7 +173,7 @@ const globals = {
   $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) =>
     out(strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(resolve(values[i])) : ''), '')),
   $resolve: (values: unknown[]) => out(values.map(resolve)),
-  sst: { Secret, aws: { Dynamo, ApiGatewayV2, Queue } },
+  sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue } },
   aws: {
     cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm') },
     sns: {
@@ -175,6 +193,8 @@ const DEPLOY_ENV = [
   'API_THROTTLE_RATE',
   'API_RESERVED_CONCURRENCY',
   'POOL_SHARDS',
+  'SST_DEV_TABLE',
+  'DEV_DYNAMODB_PORT',
 ];
 const savedEnv = Object.fromEntries(DEPLOY_ENV.map((k) => [k, process.env[k]]));
 
@@ -193,10 +213,13 @@ async function deploy(
   {
     env = {},
     secrets = { JwtSecret: 'test-jwt-secret' },
-  }: { env?: Record<string, string>; secrets?: Record<string, string> } = {},
+    dev = false,
+  }: { env?: Record<string, string>; secrets?: Record<string, string>; dev?: boolean } = {},
 ) {
   vi.resetModules();
   records = [];
+  // `sst dev` sets $dev; `sst deploy` does not.
+  Object.assign(globalThis, { $dev: dev });
   secretValues = secrets;
   setDeployEnv(env);
   const config = await loadConfig();
@@ -262,12 +285,15 @@ describe('run() on a development stage', () => {
       gsi1sk: 'string',
       gsi2pk: 'string',
       gsi2sk: 'string',
+      gsi3pk: 'string',
+      gsi3sk: 'string',
     });
     expect(args.primaryIndex).toEqual({ hashKey: 'pk', rangeKey: 'sk' });
-    expect(Object.keys(args.globalIndexes).sort()).toEqual(['byOwner', 'pool']);
+    expect(Object.keys(args.globalIndexes).sort()).toEqual(['byBook', 'byOwner', 'pool']);
     expect(args.globalIndexes.pool).toEqual({ hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projection: 'keys-only' });
     expect(args.globalIndexes.byOwner).toMatchObject({ hashKey: 'gsi2pk', rangeKey: 'gsi2sk' });
     expect(args.globalIndexes.byOwner.projection ?? 'all').toBe('all');
+    expect(args.globalIndexes.byBook).toEqual({ hashKey: 'gsi3pk', rangeKey: 'gsi3sk', projection: 'keys-only' });
     expect(args.ttl).toBe('expiresAt');
   });
 
@@ -335,21 +361,20 @@ describe('run() on a development stage', () => {
     expect(handler.link).toContain(queue);
   });
 
-  it('links exactly the resources the app maps from SST_RESOURCE_* (packages/api/src/runtime.ts)', async () => {
+  it('links exactly the resources the app reads through Resource (packages/api/src/runtime.ts)', async () => {
     const { LINKED_RESOURCES } = await import('../../packages/api/src/runtime.ts');
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     const linkedNames = d.records.filter((r) => handler.link.includes(r.instance)).map((r) => r.name).sort();
     expect(linkedNames).toEqual(Object.keys(LINKED_RESOURCES).sort());
   });
 
-  it("gives the Lambda the table name and the app's variables, without an empty JWKS URL", () => {
+  it('puts no resource and no secret in the Lambda\'s variables: they are links, read through Resource', () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
-    expect(resolve(handler.environment)).toEqual({
-      TABLE_NAME: 'Coupons-physical-name',
-      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/GenerationJobs-physical-name',
-      NODE_ENV: 'production',
-      JWT_SECRET: 'test-jwt-secret',
-    });
+    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production' });
+    // Only the link (SST's encrypted resource file) carries the secret's value.
+    const { link, ...configuration } = handler;
+    expect(JSON.stringify(resolve(configuration))).not.toContain('test-jwt-secret');
+    expect(link).toContain(only(d, 'sst.Secret', 'JwtSecret').instance);
   });
 
   it('queues generation jobs with a dead-letter queue after 5 receives, hidden longer than a worker runs', () => {
@@ -374,18 +399,14 @@ describe('run() on a development stage', () => {
     expect(sub.args.batch).toEqual({ size: 1, partialResponses: true });
   });
 
-  it('links the worker to the table and its own queue (for continuations), with both names in its environment', () => {
+  it('links the worker to the table and its own queue (for continuations), neither in its variables', () => {
     const { subscriber } = only(d, 'sst.aws.Queue.subscribe').args;
     const table = only(d, 'sst.aws.Dynamo', 'Coupons').instance;
     const queue = only(d, 'sst.aws.Queue', 'GenerationJobs').instance;
     expect(subscriber.link).toHaveLength(2);
     expect(subscriber.link).toContain(table);
     expect(subscriber.link).toContain(queue);
-    expect(resolve(subscriber.environment)).toEqual({
-      TABLE_NAME: 'Coupons-physical-name',
-      QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/GenerationJobs-physical-name',
-      NODE_ENV: 'production',
-    });
+    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production' });
     // The worker needs no JWT secret: it never authenticates a request.
     expect(JSON.stringify(resolve(subscriber.environment))).not.toContain('test-jwt-secret');
   });
@@ -439,6 +460,7 @@ describe('run() on a development stage', () => {
         { TableName: tableName },
         { TableName: tableName, GlobalSecondaryIndexName: 'pool' },
         { TableName: tableName, GlobalSecondaryIndexName: 'byOwner' },
+        { TableName: tableName, GlobalSecondaryIndexName: 'byBook' },
       ]),
     );
     expect(all.find((a) => a.args.metricName === 'ReadThrottleEvents')?.args.dimensions).toEqual({
@@ -549,15 +571,54 @@ describe('deploy-time settings', () => {
     }
   });
 
-  it('passes a JWKS URL to the app once one is set', async () => {
+  it('links a JWKS URL once one is set, never as a variable', async () => {
     const jwks = 'https://idp.example.com/.well-known/jwks.json';
     const d = await deploy('dev', { secrets: { JwtSecret: 's', JwksUrl: jwks } });
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
-    expect(resolve(handler.environment)).toMatchObject({ JWT_SECRET: 's', JWT_JWKS_URL: jwks });
+    const secret = handler.link.find((l: unknown) => l === only(d, 'sst.Secret', 'JwksUrl').instance);
+    expect(resolve(secret.value)).toBe(jwks);
+    expect(JSON.stringify(resolve(handler.environment))).not.toContain(jwks);
   });
 
   it('fails the deploy while JwtSecret has no value', async () => {
     await expect(deploy('dev', { secrets: {} })).rejects.toThrow('JwtSecret');
+  });
+});
+
+describe('`sst dev` on a personal stage', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('alice', { dev: true });
+  });
+
+  it('starts DynamoDB Local in its own pane with a script that exists, and creates no table on AWS', async () => {
+    const { args } = only(d, 'sst.x.DevCommand', 'DynamoDbLocal');
+    expect(args.dev).toMatchObject({ autostart: true, command: 'node --import tsx scripts/sst-dev-dynamodb.ts' });
+    expect(existsSync(join(root, 'scripts/sst-dev-dynamodb.ts'))).toBe(true);
+    expect(args.environment).toEqual({ DEV_DYNAMODB_PORT: '8000', TABLE_NAME: 'coupons', DATA_DIR: '.data/sst-dev' });
+    expect(d.records.filter((r) => r.type === 'sst.aws.Dynamo')).toEqual([]);
+    expect(alarms(d)).toEqual([]);
+  });
+
+  it("links the function and the worker to a Coupons Linkable carrying DynamoDB Local's endpoint", async () => {
+    const local = only(d, 'sst.Linkable', 'Coupons');
+    expect(local.args.properties).toEqual({ name: 'coupons', endpoint: 'http://127.0.0.1:8000' });
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    expect(handler.link).toContain(local.instance);
+    expect(only(d, 'sst.aws.Queue.subscribe').args.subscriber.link).toContain(local.instance);
+    // The app maps both properties (runtime.ts).
+    const { LINKED_RESOURCES } = await import('../../packages/api/src/runtime.ts');
+    expect(Object.keys(LINKED_RESOURCES.Coupons).sort()).toEqual(Object.keys(local.args.properties).sort());
+    expect(d.outputs.tableName).toBe('coupons');
+  });
+
+  it('moves DynamoDB Local with DEV_DYNAMODB_PORT, or uses a table of the stage with SST_DEV_TABLE=aws', async () => {
+    const moved = await deploy('alice', { dev: true, env: { DEV_DYNAMODB_PORT: '8123' } });
+    expect(only(moved, 'sst.Linkable', 'Coupons').args.properties.endpoint).toBe('http://127.0.0.1:8123');
+    expect(only(moved, 'sst.x.DevCommand', 'DynamoDbLocal').args.environment.DEV_DYNAMODB_PORT).toBe('8123');
+    const onAws = await deploy('alice', { dev: true, env: { SST_DEV_TABLE: 'aws' } });
+    only(onAws, 'sst.aws.Dynamo', 'Coupons');
+    expect(onAws.records.filter((r) => r.type === 'sst.x.DevCommand' || r.type === 'sst.Linkable')).toEqual([]);
   });
 });
 
@@ -567,6 +628,7 @@ describe('infra/table.ts agrees with the local table definition', () => {
   beforeAll(async () => {
     vi.resetModules();
     records = [];
+    Object.assign(globalThis, { $dev: false });
     Object.assign(globalThis, { $app: { name: 'coupon-books', stage: 'dev', removal: 'remove', protect: false } });
     await import(/* @vite-ignore */ TABLE);
     args = records.find((r) => r.type === 'sst.aws.Dynamo')!.args;
@@ -610,7 +672,7 @@ describe('infra/table.ts agrees with the local table definition', () => {
       }))
       .sort((a, b) => a.name!.localeCompare(b.name!));
     expect(deployed).toEqual(localIndexes);
-    expect(deployed.map((i) => i.name)).toEqual(['byOwner', 'pool']);
+    expect(deployed.map((i) => i.name)).toEqual(['byBook', 'byOwner', 'pool']);
   });
 
   it('uses the same TTL attribute and billing mode', () => {

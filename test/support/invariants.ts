@@ -25,6 +25,8 @@ export function checkInvariants(items: Record<string, any>[], now = Date.now()) 
     if ((c.lockId === undefined) !== (c.lockExpiresAt === undefined)) violations.push(`code ${c.code}: half a lock`);
     // Never a TTL on a code: TTL would delete it.
     if (c.expiresAt !== undefined) violations.push(`code ${c.code}: carries expiresAt`);
+    // Whatever its state, a code sits in its book shard's byBook partition (listing and export read only that).
+    if (c.gsi3pk !== `T#${c.tenant}#BOOK#${c.bookId}#CODES#${c.shard}` || c.gsi3sk !== c.code) violations.push(`code ${c.code}: not in its book's byBook index`);
   }
 
   for (const b of books) {

@@ -54,6 +54,7 @@ const keyOf = (k: { pk: string; sk: string }) => `${k.pk}|${k.sk}`;
 const INDEXES = [
   { name: 'pool', pk: 'gsi1pk', sk: 'gsi1sk', all: false },
   { name: 'byOwner', pk: 'gsi2pk', sk: 'gsi2sk', all: true },
+  { name: 'byBook', pk: 'gsi3pk', sk: 'gsi3sk', all: false },
 ];
 
 export interface WriteCost {
@@ -69,7 +70,7 @@ export interface WriteCost {
 export function writeCost(sent: SentRequest[], before: Record<string, any>[], after: Record<string, any>[]): WriteCost {
   const was = new Map(before.map((i) => [keyOf(i as any), i]));
   const now = new Map(after.map((i) => [keyOf(i as any), i]));
-  const cost: WriteCost = { requests: [], table: 0, indexes: { pool: 0, byOwner: 0 }, wcu: 0, largestItem: 0 };
+  const cost: WriteCost = { requests: [], table: 0, indexes: Object.fromEntries(INDEXES.map((ix) => [ix.name, 0])), wcu: 0, largestItem: 0 };
   const written = (key: { pk: string; sk: string }, transactional: boolean) => {
     const old = was.get(keyOf(key));
     const neu = now.get(keyOf(key));

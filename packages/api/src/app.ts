@@ -11,6 +11,7 @@ import { rateLimit } from './middleware/rate-limit/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
 import { bookRoutes } from './routes/books.ts';
+import { bookCodeRoutes } from './routes/book-codes.ts';
 import { codeRoutes } from './routes/codes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -74,7 +75,9 @@ export function createApp(deps: AppDeps) {
     .route('/', jobRoutes(deps.core))
     .route('/', lifecycleRoutes(deps.core))
     .route('/', userRoutes(deps.core))
-    .route('/', redemptionRoutes(deps.core));
+    .route('/', redemptionRoutes(deps.core))
+    // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
+    .route('/', bookCodeRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', {

@@ -1,4 +1,6 @@
 import type { z } from '@hono/zod-openapi';
+import type { ErrorCode } from '@coupons/core';
+import { STATUS_BY_CODE } from './error-response.ts';
 import { ErrorSchema } from './schemas.ts';
 
 /** Request body definition for a JSON route. */
@@ -11,23 +13,82 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   description,
 });
 
-const errorResponse = (description: string) => ({ content: { 'application/json': { schema: ErrorSchema } }, description });
-
-/** The error responses a route can give, documented from the codes it may answer. */
-export function errors(...statuses: (400 | 401 | 403 | 404 | 409 | 412 | 413 | 422 | 429 | 503)[]) {
-  const text: Record<number, string> = {
-    400: 'VALIDATION_FAILED or MALFORMED_JSON',
-    401: 'UNAUTHENTICATED',
-    403: 'FORBIDDEN',
-    404: 'BOOK_NOT_FOUND, CODE_NOT_FOUND or REDEMPTION_NOT_FOUND',
-    409: 'The state does not allow it (see the error code)',
-    412: 'PRECONDITION_FAILED: If-Match names another version',
-    413: 'PAYLOAD_TOO_LARGE',
-    422: 'IDEMPOTENCY_KEY_REUSED',
-    429: 'RATE_LIMITED',
-    503: 'UNAVAILABLE',
-  };
-  return Object.fromEntries([400, 401, 403, ...statuses, 503].map((s) => [s, errorResponse(text[s]!)]));
-}
-
 export const bearer = [{ bearerAuth: [] }];
+
+/** A message the service gives for each code, for the documented examples. */
+const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
+  VALIDATION_FAILED: 'Invalid bookId.',
+  MALFORMED_JSON: 'The request body is not valid JSON.',
+  UNAUTHENTICATED: 'A valid bearer token is required.',
+  FORBIDDEN: 'This action needs one of the roles: admin.',
+  BOOK_NOT_FOUND: 'No book 6f1c2d3e-0000-4000-8000-000000000000.',
+  CODE_NOT_FOUND: 'No code SUMMER-7K2M-QX9P.',
+  JOB_NOT_FOUND: 'No job 0b7e4c1a-0000-4000-8000-000000000000.',
+  REDEMPTION_NOT_FOUND: 'No redemption SUMMER-7K2M-QX9P.1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed.',
+  ROUTE_NOT_FOUND: 'No route GET /nowhere.',
+  BOOK_EXHAUSTED: 'No codes are left in this book.',
+  BOOK_NOT_ACTIVE: 'The book is paused.',
+  USER_CODE_LIMIT_REACHED: 'This user already holds 1 code(s) of this book.',
+  CODE_ALREADY_ASSIGNED: 'Code SUMMER-7K2M-QX9P is already assigned.',
+  CODE_LOCKED: 'Code SUMMER-7K2M-QX9P is locked by another checkout.',
+  CODE_NOT_LOCKED: 'Code SUMMER-7K2M-QX9P is not locked.',
+  REDEMPTION_LIMIT_REACHED: 'Code SUMMER-7K2M-QX9P has no redemptions left.',
+  CODE_EXPIRED: 'The book this code belongs to has ended.',
+  REDEMPTION_ALREADY_ROLLED_BACK: 'Redemption SUMMER-7K2M-QX9P.1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed was already rolled back.',
+  PRECONDITION_FAILED: 'The book is at version 4, not the one If-Match names; read it again.',
+  PAYLOAD_TOO_LARGE: 'The request body is larger than 1048576 bytes.',
+  IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was used with another request body.',
+  RATE_LIMITED: 'Too many requests from this caller.',
+  UNAVAILABLE: 'The database is busy or unreachable; retry shortly.',
+  INTERNAL: 'Internal error (request 7c9e6679-7425-40de-944b-e07fc1f0e659).',
+};
+
+/**
+ * What every authenticated route can answer, whatever it does: its parameters, query or body
+ * fail validation; no valid token; the caller's role or subject may not do this; a rate limit
+ * (middleware/rate-limit); the database busy or unreachable.
+ */
+const EVERY_ROUTE: ErrorCode[] = ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', 'UNAVAILABLE'];
+/** A route with a JSON body: the body may not parse, or exceed the body limit (app.ts). */
+const WITH_BODY: ErrorCode[] = ['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE'];
+/** A POST takes an Idempotency-Key, which a different request may not reuse (middleware/idempotency). */
+const POST_ONLY: ErrorCode[] = ['IDEMPOTENCY_KEY_REUSED'];
+
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const, minimum: 1 } },
+};
+
+/**
+ * The error responses of a route, generated from the error table (packages/core/src/errors.ts,
+ * mapped to statuses by error-response.ts) and the route's facts: its method, and the codes
+ * its use case can answer. Each status lists exactly its codes, with one example per code.
+ */
+export function errors(method: 'get' | 'post' | 'patch', ...useCaseCodes: ErrorCode[]) {
+  const codes = new Set<ErrorCode>([
+    ...EVERY_ROUTE,
+    ...(method === 'get' ? [] : WITH_BODY),
+    ...(method === 'post' ? POST_ONLY : []),
+    ...useCaseCodes,
+  ]);
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(STATUS_BY_CODE[code], [...(byStatus.get(STATUS_BY_CODE[code]) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, list]) => [
+        status,
+        {
+          description: list.join(', '),
+          ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
+          content: {
+            'application/json': {
+              schema: ErrorSchema,
+              examples: Object.fromEntries(
+                list.map((code) => [code, { summary: code, value: { error: { code, message: EXAMPLE_MESSAGES[code] } } }]),
+              ),
+            },
+          },
+        },
+      ]),
+  );
+}

@@ -1,40 +1,55 @@
 import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, type CoreContext } from '@coupons/core';
+import { Resource } from 'sst/resource';
 import { z } from 'zod';
 
 /**
- * The SST resources the app is linked to (infra/), and the setting each one
- * provides. SST exposes a link as `SST_RESOURCE_<Name>` (JSON); where it is
- * present it wins, so a deployed function reads its table from the link.
- * infra/ also passes the plain variables, because SST may hand links to a
- * Lambda in an encrypted file only its SDK reads, and that SDK would pull the
- * v2 AWS SDK into the bundle. Locally neither exists and the app's own
- * config (`TABLE_NAME`, `JWT_SECRET`, ...) applies.
+ * The SST resources the app is linked to (infra/), and the setting each property provides.
+ * Deployed, SST hands a function its links in an encrypted file (`resource.enc`, key in
+ * `SST_KEY`), and under `sst dev` as `SST_RESOURCE_*` variables; its SDK's `Resource` reads
+ * either, so the JWT secret is never a plain variable in the function's configuration. Where a
+ * link is absent (`npm start`, tests, scripts) the app's own variables apply.
  */
 export const LINKED_RESOURCES = {
-  Coupons: { property: 'name', setting: 'TABLE_NAME' },
-  GenerationJobs: { property: 'url', setting: 'QUEUE_URL' },
-  JwtSecret: { property: 'value', setting: 'JWT_SECRET' },
-  JwksUrl: { property: 'value', setting: 'JWT_JWKS_URL' },
+  // Under `sst dev` the link is a Linkable carrying DynamoDB Local's endpoint (infra/table.ts).
+  Coupons: { name: 'TABLE_NAME', endpoint: 'DYNAMODB_ENDPOINT' },
+  GenerationJobs: { url: 'QUEUE_URL' },
+  JwtSecret: { value: 'JWT_SECRET' },
+  JwksUrl: { value: 'JWT_JWKS_URL' },
 } as const;
 
-export function withLinkedResources(env: Record<string, string | undefined>): Record<string, string | undefined> {
+export type LinkedResources = Partial<Record<keyof typeof LINKED_RESOURCES, Record<string, unknown>>>;
+
+/** The links SST gave this process, read through its SDK; none when it runs without SST. */
+export function sstLinks(): LinkedResources {
+  const links: LinkedResources = {};
+  for (const name of Object.keys(LINKED_RESOURCES) as (keyof typeof LINKED_RESOURCES)[]) {
+    // `in` asks without throwing: Resource throws on a name that is not linked.
+    if (name in Resource) links[name] = (Resource as unknown as Record<string, Record<string, unknown>>)[name];
+  }
+  return links;
+}
+
+/** The app's settings with every linked property in place of its variable; links win. */
+export function withLinkedResources(
+  env: Record<string, string | undefined>,
+  links: LinkedResources = sstLinks(),
+): Record<string, string | undefined> {
   const out = { ...env };
-  for (const [name, { property, setting }] of Object.entries(LINKED_RESOURCES)) {
-    const raw = env[`SST_RESOURCE_${name}`];
-    if (!raw) continue;
-    try {
-      const value = (JSON.parse(raw) as Record<string, unknown>)[property];
+  for (const [name, properties] of Object.entries(LINKED_RESOURCES)) {
+    const link = links[name as keyof LinkedResources];
+    if (!link) continue;
+    for (const [property, setting] of Object.entries(properties)) {
+      const value = link[property];
+      // An empty secret (JwksUrl's default) is no setting at all.
       if (typeof value === 'string' && value !== '') out[setting] = value;
-    } catch {
-      throw new Error(`SST_RESOURCE_${name} is not the JSON SST writes for a link`);
     }
   }
   return out;
 }
 
 /** Reads the token settings once: an HS256 secret, RS256 keys from a JWKS URL, or both. */
-export function readAuthConfig(rawEnv: Record<string, string | undefined> = process.env) {
-  const env = withLinkedResources(rawEnv);
+export function readAuthConfig(rawEnv: Record<string, string | undefined> = process.env, links: LinkedResources = sstLinks()) {
+  const env = withLinkedResources(rawEnv, links);
   return z
     .object({
       hs256Secret: z.string().min(16, 'JWT_SECRET must be at least 16 characters').optional(),
@@ -52,8 +67,8 @@ export function readCorsOrigins(env: Record<string, string | undefined> = proces
     .filter(Boolean);
 }
 
-export function createCoreContext(env: Record<string, string | undefined> = process.env): CoreContext {
-  const config = loadConfig(withLinkedResources(env));
+export function createCoreContext(env: Record<string, string | undefined> = process.env, links: LinkedResources = sstLinks()): CoreContext {
+  const config = loadConfig(withLinkedResources(env, links));
   const client = createDynamoDbClient(config);
   return { store: createStore(createDocumentClient(client), config.TABLE_NAME), config, now: Date.now };
 }

@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { checkCode, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
+import { checkCode, ERROR_CODES, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
 
 /** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'VALIDATION_FAILED' }),
+      code: z.enum(ERROR_CODES).openapi({ description: 'Stable: clients branch on it. Each response lists the codes it can carry.', example: 'VALIDATION_FAILED' }),
       message: z.string(),
       details: z.unknown().optional(),
     }),
@@ -142,7 +142,7 @@ export const BookSchema = z
     maxRedemptionsPerUser: z.number().int(),
     maxCodesPerUser: z.number().int().optional(),
     lockTtlSeconds: z.number().int(),
-    discount: z.unknown().optional(),
+    discount: DiscountSchema.optional(),
     codePattern: z.string().optional(),
     checkChar: z.boolean().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
@@ -278,7 +278,7 @@ export const CodeViewSchema = z
     maxRedemptions: z.number().int(),
     lockExpiresAt: z.string().optional(),
     validUntil: z.string().optional(),
-    discount: z.unknown().optional(),
+    discount: DiscountSchema.optional(),
   })
   .openapi('CodeView');
 
@@ -327,3 +327,28 @@ export const CodeDetailsSchema = CodeViewSchema.extend({
   status: z.enum(['available', 'active', 'locked', 'redeemed', 'expired']),
   history: z.array(HistoryEntrySchema).openapi({ description: 'Every change, oldest first; built from the change stream, so it may trail the last write by about a second.' }),
 }).openapi('CodeDetails');
+
+export const BookCodesQuery = z.object({
+  status: z.enum(['available', 'assigned', 'redeemed']).optional().openapi({ description: '`assigned`: held with redemptions left; `redeemed`: none left.' }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ example: 100, description: 'Default 100.' }),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const BookCodeSchema = z
+  .object({
+    code: z.string(),
+    status: z.enum(['available', 'assigned', 'redeemed']),
+    userId: z.string().nullable().openapi({ description: 'The holder; null while available.' }),
+    assignedAt: z.string().nullable(),
+    redemptionCount: z.number().int(),
+    maxRedemptions: z.number().int().openapi({ description: "For an available code, the book's `maxRedemptionsPerUser` it will get." }),
+    lockExpiresAt: z.string().optional().openapi({ description: 'Only while a lock is held.' }),
+  })
+  .openapi('BookCode');
+
+export const BookCodesSchema = z
+  .object({
+    items: z.array(BookCodeSchema),
+    nextCursor: z.string().nullable().openapi({ description: 'Null exactly when nothing is left; a filtered page may hold fewer than `limit` items, even none, and still have one.' }),
+  })
+  .openapi('BookCodes');

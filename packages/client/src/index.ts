@@ -45,6 +45,10 @@ export interface RetryOptions {
   limit?: number;
   /** Longest wait between attempts, ms, whatever `Retry-After` says. Default 30 s. */
   maxDelayMs?: number;
+  /** How long one attempt may wait for its answer, ms; a timed-out attempt is retried. Default: no limit. */
+  timeoutMs?: number;
+  /** Told before each retry why the last attempt failed (`503 UNAVAILABLE`, a network error), e.g. for progress output. */
+  onRetry?: (why: string, retry: number) => void;
 }
 
 export interface CouponClientOptions {
@@ -70,10 +74,12 @@ export const RETRY_STATUSES = [408, 429, 502, 503, 504];
  */
 export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOptions } = {}): typeof fetch {
   const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
+  const onRetry = options.retry?.onRetry;
   const http = ky.create({
     fetch: options.fetch,
-    timeout: false,
+    timeout: options.retry?.timeoutMs ?? false,
     throwHttpErrors: (status) => RETRY_STATUSES.includes(status),
+    hooks: onRetry ? { beforeRetry: [({ error, retryCount }) => onRetry(describeFailure(error), retryCount)] } : {},
     retry: {
       limit: options.retry?.limit ?? 3,
       methods: ['get', 'head', 'post', 'patch', 'put', 'delete'],
@@ -82,6 +88,7 @@ export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOpti
       maxRetryAfter: maxDelayMs,
       backoffLimit: maxDelayMs,
       jitter: true,
+      retryOnTimeout: true,
     },
   });
   return async (input, init) => {
@@ -96,6 +103,12 @@ export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOpti
       return new Response(body, { status: e.response.status, statusText: e.response.statusText, headers: e.response.headers });
     }
   };
+}
+
+function describeFailure(error: Error): string {
+  if (!(error instanceof HTTPError)) return error.message;
+  const code = (error.data as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return `${error.response.status}${typeof code === 'string' ? ` ${code}` : ''}`;
 }
 
 export function createCouponClient(baseUrl: string, options: CouponClientOptions = {}) {

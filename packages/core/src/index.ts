@@ -31,3 +31,4 @@ export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './services/inser
 export { createSqsClient, sendSqsMessage } from './jobs/sqs.ts';
 export * from './stream/index.ts';
 export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export * from './book-codes/index.ts';

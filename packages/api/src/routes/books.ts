@@ -19,7 +19,7 @@ export function bookRoutes(core: CoreContext) {
         summary: 'Create a coupon book (admin)',
         security: bearer,
         request: jsonBody(CreateBookSchema),
-        responses: { 201: jsonResponse(BookSchema, 'The book'), ...errors() },
+        responses: { 201: jsonResponse(BookSchema, 'The book'), ...errors('post') },
       }),
       (c) => respondOnce(c, core, 201, (opts) => createBook(core, c.get('actor'), c.req.valid('json'), opts)),
     )
@@ -32,7 +32,7 @@ export function bookRoutes(core: CoreContext) {
         summary: "List the tenant's books, newest first (admin)",
         security: bearer,
         request: { query: PageQuery },
-        responses: { 200: jsonResponse(BookListSchema, 'A page of books'), ...errors() },
+        responses: { 200: jsonResponse(BookListSchema, 'A page of books'), ...errors('get') },
       }),
       async (c) => c.json(await listBooks(core, c.get('actor'), c.req.valid('query')), 200),
     )
@@ -45,7 +45,7 @@ export function bookRoutes(core: CoreContext) {
         summary: 'One book with live stats (admin)',
         security: bearer,
         request: { params: BookIdParam },
-        responses: { 200: jsonResponse(BookWithStatsSchema, 'The book and its stats'), ...errors(404) },
+        responses: { 200: jsonResponse(BookWithStatsSchema, 'The book and its stats'), ...errors('get', 'BOOK_NOT_FOUND') },
       }),
       async (c) => {
         const book = await getBook(core, c.get('actor'), c.req.valid('param').bookId);
@@ -63,7 +63,7 @@ export function bookRoutes(core: CoreContext) {
         description: 'Send `If-Match` with the `ETag` of your copy to refuse the edit (412) if the book changed since.',
         security: bearer,
         request: { params: BookIdParam, headers: IfMatchHeader, ...jsonBody(UpdateBookSchema) },
-        responses: { 200: jsonResponse(BookSchema, 'The updated book'), ...errors(404, 412) },
+        responses: { 200: jsonResponse(BookSchema, 'The updated book'), ...errors('patch', 'BOOK_NOT_FOUND', 'PRECONDITION_FAILED') },
       }),
       async (c) => {
         const ifVersion = ifMatchVersions(c.req.header('if-match'));

@@ -16,7 +16,7 @@ const details = createRoute({
     "table's change stream and may trail the code's last write by about a second.",
   security: bearer,
   request: { params: z.object({ code: CodeParam }) },
-  responses: { 200: jsonResponse(CodeDetailsSchema, 'The code and its history'), ...errors(404) },
+  responses: { 200: jsonResponse(CodeDetailsSchema, 'The code and its history'), ...errors('get', 'CODE_NOT_FOUND') },
 });
 
 export const codeDetailsRoutes = (core: CoreContext) =>

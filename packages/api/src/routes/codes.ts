@@ -19,7 +19,7 @@ export function codeRoutes(core: CoreContext) {
         description: 'Inserts what is new; never overwrites or moves an existing code. Larger loads go through the CLI.',
         security: bearer,
         request: jsonBody(UploadCodesSchema),
-        responses: { 200: jsonResponse(UploadResultSchema, 'What was inserted, what already existed, what was invalid'), ...errors(404, 413) },
+        responses: { 200: jsonResponse(UploadResultSchema, 'What was inserted, what already existed, what was invalid'), ...errors('post', 'BOOK_NOT_FOUND') },
       }),
       (c) => respondOnceMultiStep(c, core, 200, () => uploadCodes(core, c.get('actor'), c.req.valid('json'))),
     )
@@ -39,7 +39,7 @@ export function codeRoutes(core: CoreContext) {
         responses: {
           201: jsonResponse(GenerateResultSchema, 'The generated codes'),
           202: jsonResponse(GenerateAcceptedSchema, 'A job was queued; poll GET /jobs/{jobId}'),
-          ...errors(404),
+          ...errors('post', 'BOOK_NOT_FOUND'),
         },
       }),
       (c) => {

@@ -31,7 +31,7 @@ export function lifecycleRoutes(core: CoreContext) {
         description: 'Admin, service (naming `userId`) or the user itself. `"lock": true` claims and locks in one atomic step.',
         security: bearer,
         request: jsonBody(AssignRandomSchema),
-        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors(404, 409) },
+        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors('post', 'BOOK_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'BOOK_EXHAUSTED', 'USER_CODE_LIMIT_REACHED') },
       }),
       (c) => respondOnce(c, core, 201, (opts) => assignRandomCode(core, c.get('actor'), c.req.valid('json'), opts)),
     )
@@ -44,7 +44,7 @@ export function lifecycleRoutes(core: CoreContext) {
         summary: 'Assign a named code (admin, service)',
         security: bearer,
         request: { ...codeParams, ...jsonBody(AssignNamedSchema) },
-        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors(404, 409) },
+        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors('post', 'CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_ALREADY_ASSIGNED', 'USER_CODE_LIMIT_REACHED') },
       }),
       (c) => respondOnce(c, core, 201, (opts) => assignNamedCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json'), opts)),
     )
@@ -58,7 +58,7 @@ export function lifecycleRoutes(core: CoreContext) {
         description: 'The lock expires by itself after `ttlSeconds` (default: the book\'s `lockTtlSeconds`).',
         security: bearer,
         request: { ...codeParams, ...jsonBody(LockSchema, false) },
-        responses: { 200: jsonResponse(LockResultSchema, 'The lock'), ...errors(404, 409) },
+        responses: { 200: jsonResponse(LockResultSchema, 'The lock'), ...errors('post', 'CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_EXPIRED', 'CODE_LOCKED', 'CODE_NOT_LOCKED', 'REDEMPTION_LIMIT_REACHED') },
       }),
       (c) => respondOnce(c, core, 200, (opts) => lockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
     )
@@ -71,7 +71,7 @@ export function lifecycleRoutes(core: CoreContext) {
         summary: 'Release a lock (the payment failed)',
         security: bearer,
         request: { ...codeParams, ...jsonBody(UnlockSchema, false) },
-        responses: { 200: jsonResponse(CodeViewSchema, 'The code'), ...errors(404, 409) },
+        responses: { 200: jsonResponse(CodeViewSchema, 'The code'), ...errors('post', 'CODE_NOT_FOUND', 'CODE_LOCKED', 'CODE_NOT_LOCKED') },
       }),
       (c) => respondOnce(c, core, 200, (opts) => unlockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
     )
@@ -85,7 +85,7 @@ export function lifecycleRoutes(core: CoreContext) {
         description: 'Under an unexpired lock the redeem must present that `lockId`; an unlocked code may be redeemed in one step.',
         security: bearer,
         request: { ...codeParams, ...jsonBody(RedeemSchema, false) },
-        responses: { 200: jsonResponse(RedeemResultSchema, 'The redeemed code and its redemption id'), ...errors(404, 409) },
+        responses: { 200: jsonResponse(RedeemResultSchema, 'The redeemed code and its redemption id'), ...errors('post', 'CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_EXPIRED', 'CODE_LOCKED', 'CODE_NOT_LOCKED', 'REDEMPTION_LIMIT_REACHED') },
       }),
       (c) => respondOnce(c, core, 200, (opts) => redeemCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
     );

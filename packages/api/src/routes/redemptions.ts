@@ -17,7 +17,7 @@ const rollback = createRoute({
     '`REDEMPTION_ALREADY_ROLLED_BACK`; an unknown redemption, or another tenant\'s, is 404 `REDEMPTION_NOT_FOUND`.',
   security: bearer,
   request: { params: RedemptionIdParam, ...jsonBody(RollbackSchema, false) },
-  responses: { 200: jsonResponse(RollbackResultSchema, 'The code after the rollback'), ...errors(404, 409, 422) },
+  responses: { 200: jsonResponse(RollbackResultSchema, 'The code after the rollback'), ...errors('post', 'REDEMPTION_NOT_FOUND', 'REDEMPTION_ALREADY_ROLLED_BACK') },
 });
 
 export const redemptionRoutes = (core: CoreContext) =>

@@ -16,7 +16,7 @@ export function userRoutes(core: CoreContext) {
         description: 'Admin, service, or that user. Filter by `bookId` and `status`; paginate with `limit` and `cursor`.',
         security: bearer,
         request: { params: UserParam, query: UserCouponsQuery },
-        responses: { 200: jsonResponse(UserCouponsSchema, 'A page of codes'), ...errors() },
+        responses: { 200: jsonResponse(UserCouponsSchema, 'A page of codes'), ...errors('get') },
       }),
       async (c) => c.json(await listUserCoupons(core, c.get('actor'), c.req.valid('param').userId, c.req.valid('query')), 200),
     );

@@ -10,6 +10,11 @@ export const INDEX = {
   pool: 'pool',
   /** Sparse: a user's assigned codes and a tenant's books. */
   byOwner: 'byOwner',
+  /**
+   * Every code of a book, partitioned by the book's shard, sorted by code: listing and export.
+   * Keys only, and no claim, lock or redeem changes its keys, so it costs one index write per code inserted.
+   */
+  byBook: 'byBook',
 } as const;
 
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -30,6 +35,8 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: 'gsi1sk', AttributeType: 'S' },
       { AttributeName: 'gsi2pk', AttributeType: 'S' },
       { AttributeName: 'gsi2sk', AttributeType: 'S' },
+      { AttributeName: 'gsi3pk', AttributeType: 'S' },
+      { AttributeName: 'gsi3sk', AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' },
@@ -52,6 +59,15 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
           { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: INDEX.byBook,
+        KeySchema: [
+          { AttributeName: 'gsi3pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi3sk', KeyType: 'RANGE' },
+        ],
+        // Listing reads the items themselves (BatchGet): keys suffice, and a state change rewrites no entry.
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],
   };

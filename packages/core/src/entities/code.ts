@@ -6,7 +6,8 @@ import { SERVICE, type EntityConfig } from './entity-config.ts';
  * One coupon code. Found by its name alone (lock, redeem, assign-by-name);
  * a conditional write on this one item is the lock. While available it sits
  * in the sparse `pool` index under a random sort key; once assigned it
- * leaves the pool and enters the owner's `byOwner` partition.
+ * leaves the pool and enters the owner's `byOwner` partition. Whatever its
+ * state, it stays in its book shard's `byBook` partition.
  *
  * Never carries `expiresAt`: TTL would delete the code itself.
  */
@@ -75,6 +76,13 @@ export const createCodeEntity = (config: EntityConfig) =>
           // index only some of its composites, and an available code has a tenant and book but no user.
           pk: { field: 'gsi2pk', composite: ['ownerKey'], template: '${ownerKey}', casing: 'none' },
           sk: { field: 'gsi2sk', composite: ['ownerSort'], template: '${ownerSort}', casing: 'none' },
+        },
+        byBook: {
+          index: INDEX.byBook,
+          // Every code, whatever its state, under its book's shard: no key here changes after insert,
+          // so claims, locks and redeems never write this index, and no partition holds a whole book.
+          pk: { field: 'gsi3pk', composite: ['tenant', 'bookId', 'shard'], template: 'T#${tenant}#BOOK#${bookId}#CODES#${shard}', casing: 'none' },
+          sk: { field: 'gsi3sk', composite: ['code'], template: '${code}', casing: 'none' },
         },
       },
     },

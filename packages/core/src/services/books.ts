@@ -1,3 +1,4 @@
+import { createConversions } from 'electrodb';
 import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
@@ -192,8 +193,10 @@ export async function listBooks(
   page: { limit?: number; cursor?: string | null },
 ): Promise<{ items: Book[]; nextCursor: string | null }> {
   requireRole(actor, 'admin');
-  const { data, cursor } = await readPage(() =>
-    ctx.store.book.query.byTenant({ tenant: actor.tenant }).go({ limit: page.limit ?? 50, cursor: page.cursor ?? null, order: 'desc' }),
+  const { data, cursor } = await readPage(
+    page.limit ?? 50,
+    (limit) => ctx.store.book.query.byTenant({ tenant: actor.tenant }).go({ limit, cursor: page.cursor ?? null, order: 'desc' }),
+    (book) => createConversions(ctx.store.book).byAccessPattern.byTenant.fromComposite.toCursor(book),
   );
   return { items: data.map(toBook), nextCursor: cursor };
 }

@@ -5,12 +5,12 @@ import { codeNotFound } from '../code/transitions.ts';
 import type { CodeRecord } from '../code/state.ts';
 import { toCodeView, type CodeView } from '../code/view.ts';
 import { readHistory, type HistoryEntry } from '../code/history.ts';
-import { loadBook } from './books.ts';
+import { loadBook, type Discount } from './books.ts';
 
 /** A code as support staff see it: held (the code view) or still in the pool, with every change, oldest first. */
 export type CodeDetails =
   | (CodeView & { history: HistoryEntry[] })
-  | { code: string; bookId: string; status: 'available'; redemptionCount: 0; maxRedemptions: number; validUntil?: string; discount?: unknown; history: HistoryEntry[] };
+  | { code: string; bookId: string; status: 'available'; redemptionCount: 0; maxRedemptions: number; validUntil?: string; discount?: Discount; history: HistoryEntry[] };
 
 /**
  * One code with its history (admin, service). The history is built from the

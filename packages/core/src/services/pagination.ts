@@ -1,12 +1,28 @@
 import { AppError } from '../errors.ts';
 
+/** What an ElectroDB query answers: items, and a cursor when DynamoDB stopped before the end. */
+export interface RawPage<T> {
+  data: T[];
+  cursor: string | null;
+}
+
 /**
- * Runs one page of a list. A cursor is opaque to clients; one that is not
- * from this list (garbage, or forged to point elsewhere) is a 400, never a 500.
+ * Runs one page of a list of at most `limit` items. It reads `limit + 1`: the extra item only
+ * says that another page exists, so a last page holding exactly `limit` items answers
+ * `cursor: null` instead of sending the client for an empty page. When there is more, the
+ * cursor is the key of the page's last item, as DynamoDB itself would have returned it.
+ *
+ * A cursor is opaque to clients; one that is not from this list (garbage, or forged to point
+ * elsewhere) is a 400, never a 500.
  */
-export async function readPage<T>(query: () => Promise<T>): Promise<T> {
+export async function readPage<T>(
+  limit: number,
+  query: (limit: number) => Promise<RawPage<T>>,
+  cursorAfter: (item: T) => string,
+): Promise<RawPage<T>> {
+  let page: RawPage<T>;
   try {
-    return await query();
+    page = await query(limit + 1);
   } catch (e) {
     const name = (e as { name?: string }).name;
     if (name === 'ElectroError' || name === 'ValidationException' || (e as { cause?: { name?: string } }).cause?.name === 'ValidationException') {
@@ -16,4 +32,7 @@ export async function readPage<T>(query: () => Promise<T>): Promise<T> {
     }
     throw e;
   }
+  if (page.data.length <= limit) return page;
+  const data = page.data.slice(0, limit);
+  return { data, cursor: cursorAfter(data[limit - 1]!) };
 }

@@ -1,3 +1,4 @@
+import { createConversions } from 'electrodb';
 import type { CoreContext } from '../context.ts';
 import { resolveUserId, type Actor } from '../actor.ts';
 import { readPage } from './pagination.ts';
@@ -26,10 +27,11 @@ export async function listUserCoupons(
   resolveUserId(actor, userId, { required: true });
   const query = ctx.store.code.query.byUser({ ownerKey: ownerKeyOf(actor.tenant, userId) });
   const scoped = input.bookId ? query.begins({ ownerSort: ownerSortOf(input.bookId) }) : query;
-  const page = (await readPage(() => scoped.go({ limit: input.limit ?? 50, cursor: input.cursor ?? null }))) as {
-    data: unknown[];
-    cursor: string | null;
-  };
+  const page = await readPage(
+    input.limit ?? 50,
+    (limit) => scoped.go({ limit, cursor: input.cursor ?? null }),
+    (code) => createConversions(ctx.store.code).byAccessPattern.byUser.fromComposite.toCursor(code as never),
+  );
   const codes = page.data as CodeRecord[];
   const bookIds = [...new Set(codes.map((c) => c.bookId))];
   const books = new Map<string, Book>();

@@ -1,0 +1,271 @@
+/**
+ * `npm run codes -- export`: every code of a book as CSV, through
+ * GET /coupons/{bookId}/codes, page after page (see docs/book-codes.md).
+ *
+ * Memory stays flat whatever the book's size: one page is being written
+ * while the next is fetched, and a page is written before any further one is
+ * asked for (the file's or the pipe's pace is the export's pace).
+ *
+ * Resume: with --out, `<out>.checkpoint.json` holds the cursor of the next
+ * page and the file's length once every row before it was written. It is
+ * written after each page's rows are. Run again, the export cuts the file back
+ * to that length (dropping rows of a page written but not yet checkpointed,
+ * or half a row of a killed write) and goes on from the cursor: each code
+ * exactly once, whatever way the first run ended.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { getJson } from './api-get.ts';
+import { csvHeader, EXPORT_COLUMNS, EXPORT_STATUSES, ExportUsageError, openCheckpoint, writeJsonAtomic, type ExportCheckpoint, type ExportStatus } from './export-checkpoint.ts';
+import { createProgress, formatCount, type ProgressMode } from './progress.ts';
+
+export { EXPORT_COLUMNS, EXPORT_STATUSES, type ExportStatus } from './export-checkpoint.ts';
+
+interface Row {
+  code: string;
+  status: string;
+  userId: string | null;
+  assignedAt: string | null;
+  redemptionCount: number;
+  maxRedemptions: number;
+  lockExpiresAt?: string;
+}
+
+interface Page {
+  items: Row[];
+  nextCursor: string | null;
+}
+
+export interface ExportOptions {
+  api: string;
+  token: string;
+  bookId: string;
+  status?: ExportStatus;
+  /** A file (resumable) or, when absent, standard output. */
+  out?: string;
+  /** Rows per request, 1..1000. */
+  pageSize?: number;
+  restart?: boolean;
+  progress: ProgressMode;
+  log: (line: string) => void;
+}
+
+export interface ExportReport {
+  command: 'export';
+  bookId: string;
+  status: ExportStatus | null;
+  out: string | null;
+  completed: boolean;
+  resumed: boolean;
+  rows: number;
+  rowsThisRun: number;
+  bytes: number;
+  seconds: number;
+  rowsPerSecond: number;
+  peakRssBytes: number;
+}
+
+const toCsv = (rows: Row[]) =>
+  stringify(
+    rows.map((r) => ({ ...r, userId: r.userId ?? '', assignedAt: r.assignedAt ?? '', lockExpiresAt: r.lockExpiresAt ?? '' })),
+    { columns: [...EXPORT_COLUMNS] },
+  );
+
+/** Where rows go: a file appended to (each write awaited) or standard output (its drain awaited). */
+interface Sink {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function fileSink(path: string): Sink {
+  const stream = createWriteStream(path, { flags: 'a' });
+  return {
+    write: (text) => new Promise((res, rej) => stream.write(text, (e) => (e ? rej(e) : res()))),
+    close: () => new Promise((res) => stream.end(res)),
+  };
+}
+
+function stdoutSink(): Sink {
+  // A reader that goes away (`| head`) is an EPIPE: the export stops with it instead of crashing.
+  let broken: Error | null = null;
+  process.stdout.on('error', (e) => (broken ??= e));
+  return {
+    async write(text) {
+      if (broken) throw broken;
+      // `once` rejects if the stream errors while waiting.
+      if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+      if (broken) throw broken;
+    },
+    async close() {},
+  };
+}
+
+/** How many rows the export will have, from the book's stats (null where they do not say). */
+async function expectedRows(opts: ExportOptions, onRetry: (why: string) => void): Promise<number | null> {
+  const book = await getJson<{ stats: { codes: number; available: number } }>(opts.api, opts.token, `/coupons/${encodeURIComponent(opts.bookId)}`, onRetry);
+  if (!opts.status) return book.stats.codes;
+  if (opts.status === 'available') return book.stats.available;
+  return null;
+}
+
+export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: number; report: ExportReport }> {
+  const pageSize = opts.pageSize ?? 1000;
+  const out = opts.out ? resolve(opts.out) : null;
+  let retries = 0;
+  const onRetry = () => retries++;
+
+  // Before touching any file: the book must exist and the token may read it.
+  const total = await expectedRows(opts, onRetry);
+  const { cp, resumed } = out
+    ? openCheckpoint(opts, out)
+    : {
+        cp: { version: 1, command: 'export', bookId: opts.bookId, status: opts.status ?? null, cursor: null, bytes: 0, rows: 0, completed: false, startedAt: new Date().toISOString(), updatedAt: '' } as ExportCheckpoint,
+        resumed: false,
+      };
+  const cpPath = out ? `${out}.checkpoint.json` : null;
+  const started = Date.now();
+  const startRows = cp.rows;
+  const report = (): ExportReport => {
+    const seconds = (Date.now() - started) / 1000;
+    return {
+      command: 'export',
+      bookId: opts.bookId,
+      status: opts.status ?? null,
+      out,
+      completed: cp.completed,
+      resumed,
+      rows: cp.rows,
+      rowsThisRun: cp.rows - startRows,
+      bytes: cp.bytes,
+      seconds: Number(seconds.toFixed(3)),
+      rowsPerSecond: seconds > 0 ? Math.round((cp.rows - startRows) / seconds) : 0,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+  };
+  if (cp.completed) {
+    opts.log(`${out} already holds the whole export (per ${cpPath}); --restart exports again.`);
+    return { exitCode: 0, report: report() };
+  }
+  if (resumed) opts.log(`Resuming ${out} after ${formatCount(cp.rows)} rows.`);
+
+  const progress = createProgress(opts.progress);
+  const progressState = () => {
+    const seconds = (Date.now() - started) / 1000;
+    const rate = seconds > 0 ? (cp.rows - startRows) / seconds : 0;
+    const fraction = total ? Math.min(1, cp.rows / total) : null;
+    return {
+      fraction,
+      rate,
+      etaSeconds: total && rate > 0 ? Math.max(0, total - cp.rows) / rate : null,
+      detail: `${formatCount(cp.rows)}${total !== null ? `/${formatCount(total)}` : ''} rows${retries ? ` retries ${retries}` : ''}`,
+    };
+  };
+
+  let stopping: string | null = null;
+  const onSignal = (signal: string) => {
+    // A second signal leaves at once: the checkpoint already matches a prefix of the file.
+    if (stopping) process.exit(130);
+    stopping = signal;
+    progress.done();
+    opts.log(`${signal}: writing the page in hand, then saving the checkpoint (again to quit at once)…`);
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+
+  const sink = out ? fileSink(out) : stdoutSink();
+  const fetchPage = (cursor: string | null) => {
+    const q = new URLSearchParams({ limit: String(pageSize), ...(opts.status ? { status: opts.status } : {}), ...(cursor ? { cursor } : {}) });
+    const page = getJson<Page>(opts.api, opts.token, `/coupons/${encodeURIComponent(opts.bookId)}/codes?${q}`, onRetry);
+    // A page fetched ahead and then not awaited (a stop, a failed write) must not fail the process on its own.
+    page.catch(() => undefined);
+    return page;
+  };
+  let failure: Error | null = null;
+  try {
+    // Standard output cannot be cut back to a checkpoint: the header goes out first, and a stopped export starts over.
+    if (!out) await sink.write(csvHeader());
+    // One page ahead: the next request runs while this page is written, never more.
+    let next = fetchPage(cp.cursor);
+    for (;;) {
+      const page = await next;
+      if (page.nextCursor && !stopping) next = fetchPage(page.nextCursor);
+      const text = page.items.length ? toCsv(page.items) : '';
+      if (text) await sink.write(text);
+      cp.bytes += Buffer.byteLength(text);
+      cp.rows += page.items.length;
+      cp.cursor = page.nextCursor;
+      cp.completed = page.nextCursor === null;
+      cp.updatedAt = new Date().toISOString();
+      if (cpPath) writeJsonAtomic(cpPath, cp);
+      progress.update(progressState());
+      if (cp.completed || stopping) break;
+    }
+  } catch (e) {
+    failure = e as Error;
+  } finally {
+    await sink.close();
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+  progress.done(progressState());
+  if (failure) {
+    opts.log(`Stopped: ${failure.message}`);
+    if (out) opts.log(`${formatCount(cp.rows)} rows are in ${out}; run the same command to resume.`);
+    return { exitCode: 1, report: report() };
+  }
+  if (stopping) {
+    opts.log(out ? `Interrupted after ${formatCount(cp.rows)} rows; run the same command to resume.` : `Interrupted after ${formatCount(cp.rows)} rows.`);
+    return { exitCode: 130, report: report() };
+  }
+  return { exitCode: 0, report: report() };
+}
+
+/**
+ * The `export` command from the flags `scripts/codes.ts` parsed. Usage
+ * mistakes answer 2 like the other commands.
+ */
+export async function exportCommand(
+  flags: Record<string, string | true>,
+  common: { api: string; token: string; progress: ProgressMode; log: (line: string) => void; print: (report: unknown) => void },
+): Promise<number> {
+  const value = (name: string) => {
+    const v = flags[name];
+    if (v === true) throw new ExportUsageError(`--${name} needs a value`);
+    return v;
+  };
+  try {
+    const bookId = value('book');
+    if (!bookId) throw new ExportUsageError('export needs --book <id>');
+    const status = value('status');
+    if (status !== undefined && !(EXPORT_STATUSES as readonly string[]).includes(status)) throw new ExportUsageError(`--status must be one of ${EXPORT_STATUSES.join(', ')}`);
+    const rawSize = value('page-size');
+    const pageSize = rawSize === undefined ? 1000 : Number(rawSize);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ExportUsageError('--page-size must be an integer from 1 to 1000');
+    const out = value('out');
+    const { exitCode, report } = await exportCodes({
+      api: common.api,
+      token: common.token,
+      bookId,
+      status: status as ExportStatus | undefined,
+      out,
+      pageSize,
+      restart: flags.restart === true,
+      progress: common.progress,
+      log: common.log,
+    });
+    // With the rows on standard output, the report goes to standard error.
+    if (out) common.print(report);
+    else common.log(JSON.stringify(report));
+    return exitCode;
+  } catch (e) {
+    if (e instanceof ExportUsageError) {
+      common.log(`codes: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

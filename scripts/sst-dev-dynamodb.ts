@@ -1,0 +1,31 @@
+/**
+ * The `DynamoDbLocal` pane of `npx sst dev` (sst.config.ts): DynamoDB Local on a fixed port with
+ * its data on disk, the app's table created if missing, running until `sst dev` stops it. The API
+ * function, run on this machine by `sst dev`, reaches it through the `Coupons` link's `endpoint`
+ * (infra/table.ts). Settings come from the DevCommand's environment.
+ */
+import { createDynamoDbClient, ensureTable } from '@coupons/core';
+import { startDynamoDbLocal, type RunningDynamoDbLocal } from './lib/dynamodb-local.ts';
+import { portProblem } from './lib/port-check.ts';
+
+const port = Number(process.env.DEV_DYNAMODB_PORT ?? 8000);
+const table = process.env.TABLE_NAME ?? 'coupons';
+const dataDir = process.env.DATA_DIR ?? '.data/sst-dev';
+
+// Handled from the start: a signal's default exit skips 'exit' handlers and would leave Java
+// running if `sst dev` stopped the pane while DynamoDB Local was still starting.
+let ddb: RunningDynamoDbLocal | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void (ddb?.stop() ?? Promise.resolve()).then(() => process.exit(0));
+  });
+}
+
+const problem = await portProblem(port);
+if (problem) {
+  console.error(`DynamoDB Local: port ${port} is ${problem}; set DEV_DYNAMODB_PORT for \`sst dev\` (infra/table.ts reads it too).`);
+  process.exit(1);
+}
+ddb = await startDynamoDbLocal({ port, dataDir });
+const created = await ensureTable(createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.endpoint, AWS_REGION: 'us-east-1' }), table);
+console.log(`DynamoDB Local on ${ddb.endpoint}, data in ${dataDir}, table ${table} ${created}`);

@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, bookWithCodes, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
+
+// GET /coupons/{bookId}/codes over real HTTP and DynamoDB Local, with few shards so that pages
+// cross shard boundaries. What a listing says is checked against the table's own items.
+let api: TestApi;
+const SHARDS = 3;
+beforeAll(async () => {
+  api = await startTestApi('book-codes', { POOL_SHARDS: String(SHARDS) });
+});
+afterAll(() => api.close());
+
+const list = async (bookId: string, query = '', token?: string) => api.call('GET', `/coupons/${bookId}/codes${query}`, { token: token ?? (await admin()) });
+
+/** Every page of a listing, in order. */
+async function allPages(bookId: string, params: Record<string, string> = {}) {
+  const pages: { items: any[]; nextCursor: string | null }[] = [];
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams({ ...params, ...(cursor ? { cursor } : {}) });
+    const r = await list(bookId, `?${q}`);
+    expect(r.status, r.text).toBe(200);
+    pages.push(r.json);
+    cursor = r.json.nextCursor;
+  } while (cursor && pages.length < 1000);
+  return pages;
+}
+
+const codeItems = async (bookId: string) => (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.bookId === bookId);
+const post = async (path: string, body: unknown) => api.call('POST', path, { token: await admin(), body });
+
+/** A book of `n` codes: two assigned (one of them locked), one redeemed to its cap, one redeemed once of two. */
+async function bookInUse(n: number) {
+  const { book, codes } = await bookWithCodes(api, n, { maxRedemptionsPerUser: 2 });
+  const [a, b, c, d] = codes;
+  for (const [code, userId] of [[a, 'ann'], [b, 'bob'], [c, 'cy'], [d, 'di']] as const) {
+    expect((await post(`/coupons/assign/${code}`, { userId })).status).toBe(201);
+  }
+  expect((await post(`/coupons/lock/${b}`, { userId: 'bob' })).status).toBe(200);
+  for (let i = 0; i < 2; i++) expect((await post(`/coupons/redeem/${c}`, { userId: 'cy' })).status).toBe(200);
+  expect((await post(`/coupons/redeem/${d}`, { userId: 'di' })).status).toBe(200);
+  return { book, codes, assigned: [a!, b!, d!], redeemed: [c!], locked: b!, available: codes.slice(4) };
+}
+
+describe('GET /coupons/{bookId}/codes', () => {
+  it('pages through every code exactly once, shard by shard, with state, holder and redemptions', async () => {
+    const { book, codes, locked } = await bookInUse(11);
+    const pages = await allPages(book.id, { limit: '2' });
+    const rows = pages.flatMap((p) => p.items);
+    expect(rows.map((r) => r.code).sort()).toEqual([...codes].sort());
+    expect(pages.at(-1)!.nextCursor).toBeNull();
+    expect(pages.slice(0, -1).every((p) => p.items.length === 2 && p.nextCursor)).toBe(true);
+
+    // Shard by shard, each shard's codes in code order: the index's order, not the table's.
+    const items = await codeItems(book.id);
+    const shardOf = new Map(items.map((i) => [i.code, i.shard as number]));
+    const expectedOrder = [...items].sort((x, y) => x.shard - y.shard || (x.code < y.code ? -1 : 1)).map((i) => i.code);
+    expect(rows.map((r) => r.code)).toEqual(expectedOrder);
+    expect(new Set(shardOf.values()).size).toBe(SHARDS);
+
+    // Each row says what the item says.
+    for (const row of rows) {
+      const item = items.find((i) => i.code === row.code)!;
+      if (item.status === 'available') {
+        expect(row).toEqual({ code: row.code, status: 'available', userId: null, assignedAt: null, redemptionCount: 0, maxRedemptions: 2 });
+        continue;
+      }
+      expect(row).toMatchObject({ userId: item.userId, assignedAt: item.assignedAt, redemptionCount: item.redemptionCount, maxRedemptions: 2 });
+      expect(row.status).toBe(item.redemptionCount >= 2 ? 'redeemed' : 'assigned');
+      if (row.code === locked) expect(Date.parse(row.lockExpiresAt)).toBe(item.lockExpiresAt);
+      else expect(row.lockExpiresAt).toBeUndefined();
+    }
+  });
+
+  it('a last page that ends exactly at the limit answers nextCursor null, whatever the page size', async () => {
+    const { book, codes } = await bookWithCodes(api, 9);
+    for (const limit of [1, 3, 9]) {
+      const pages = await allPages(book.id, { limit: String(limit) });
+      expect(pages.map((p) => p.items.length)).toEqual(Array(9 / limit).fill(limit));
+      expect(pages.at(-1)!.nextCursor).toBeNull();
+      expect(pages.flatMap((p) => p.items.map((i) => i.code)).sort()).toEqual([...codes].sort());
+    }
+    const whole = await list(book.id, '?limit=10');
+    expect(whole.json.items).toHaveLength(9);
+    expect(whole.json.nextCursor).toBeNull();
+  });
+
+  it('filters by status: available from the pool, assigned and redeemed from the book index', async () => {
+    const { book, assigned, redeemed, available } = await bookInUse(9);
+    const codesOf = async (status: string, limit: string) => {
+      const pages = await allPages(book.id, { status, limit });
+      expect(pages.at(-1)!.nextCursor).toBeNull();
+      return pages.flatMap((p) => p.items.map((i) => { expect(i.status).toBe(status); return i.code; })).sort();
+    };
+    for (const limit of ['1', '2', '100']) {
+      expect(await codesOf('available', limit)).toEqual([...available].sort());
+      expect(await codesOf('assigned', limit)).toEqual([...assigned].sort());
+      expect(await codesOf('redeemed', limit)).toEqual([...redeemed].sort());
+    }
+  });
+
+  it('an empty book answers no items and no cursor', async () => {
+    const book = await createBook(api);
+    for (const q of ['', '?status=available', '?status=assigned']) {
+      const r = await list(book.id, q);
+      expect(r.status).toBe(200);
+      expect(r.json).toEqual({ items: [], nextCursor: null });
+    }
+  });
+
+  it('a filtered page reads at most 1,000 keys: it may come back short, even empty, with a cursor, until the end', async () => {
+    const { book, codes } = await bookWithCodes(api, 1100);
+    const pages = await allPages(book.id, { status: 'redeemed', limit: '1000' });
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(pages.flatMap((p) => p.items)).toEqual([]);
+    expect(pages.at(-1)!.nextCursor).toBeNull();
+    const all = await allPages(book.id, { limit: '1000' });
+    expect(all.map((p) => p.items.length)).toEqual([1000, 100]);
+    expect(all.flatMap((p) => p.items.map((i) => i.code)).sort()).toEqual([...codes].sort());
+  });
+
+  it('admin only: a service or user token is 403', async () => {
+    const { book } = await bookWithCodes(api, 1);
+    expectError(await list(book.id, '', await service()), 403, 'FORBIDDEN');
+    expectError(await list(book.id, '', await user('u1')), 403, 'FORBIDDEN');
+  });
+
+  it("an unknown book or another tenant's book is 404 BOOK_NOT_FOUND", async () => {
+    const { book } = await bookWithCodes(api, 1, {}, 't2');
+    expectError(await list(book.id), 404, 'BOOK_NOT_FOUND');
+    expectError(await list('no-such-book'), 404, 'BOOK_NOT_FOUND');
+    expect((await list(book.id, '', await admin('t2'))).json.items).toHaveLength(1);
+  });
+
+  it('a bad status, limit or cursor is 400 VALIDATION_FAILED naming the field, and writes nothing', async () => {
+    const { book } = await bookWithCodes(api, 4);
+    const first = await list(book.id, '?limit=1');
+    const before = await api.scanState();
+    const field = async (query: string, name: string) => {
+      const r = await list(book.id, query);
+      expectError(r, 400, 'VALIDATION_FAILED');
+      expect(r.json.error.details.map((d: any) => d.field)).toContain(name);
+    };
+    await field('?status=locked', 'status');
+    await field('?status=', 'status');
+    await field('?limit=0', 'limit');
+    await field('?limit=1001', 'limit');
+    await field('?limit=ten', 'limit');
+    await field('?limit=1.5', 'limit');
+    await field('?cursor=garbage', 'cursor');
+    await field(`?cursor=${b64({ v: 1, f: '', s: SHARDS })}`, 'cursor');
+    await field(`?cursor=${b64({ v: 1, f: '', s: -1 })}`, 'cursor');
+    await field(`?cursor=${b64({ v: 1, f: '', s: 0, a: 'X', extra: 1 })}`, 'cursor');
+    // A cursor belongs to the listing it came from: another status filter reads another index.
+    await field(`?status=available&cursor=${first.json.nextCursor}`, 'cursor');
+    expect(await api.scanState()).toEqual(before);
+  });
+
+  it('a forged cursor moves only within the caller’s own book', async () => {
+    const { book } = await bookWithCodes(api, 3);
+    const { codes: other } = await bookWithCodes(api, 3);
+    const r = await list(book.id, `?cursor=${b64({ v: 1, f: '', s: 0, a: '' + other[0] })}`);
+    expect(r.status).toBe(200);
+    expect(r.json.items.every((i: any) => !other.includes(i.code))).toBe(true);
+  });
+});
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
