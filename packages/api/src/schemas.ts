@@ -314,6 +314,41 @@ export const UserCouponsQuery = PageQuery.extend({
 });
 export const UserCouponsSchema = z.object({ items: z.array(CodeViewSchema), nextCursor: z.string().nullable() }).openapi('UserCoupons');
 
+export const RedemptionIdParam = z.object({
+  redemptionId: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: 'redemptionId', in: 'path' }, example: 'SUMMER-7K2M-QX9P.1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed' }),
+});
+
+export const RollbackSchema = z
+  .object({ reason: z.string().max(500).optional().openapi({ description: 'Why the redemption is given back; at most 500 characters.' }) })
+  .strict()
+  .openapi('Rollback', { example: { reason: 'order-1001 cancelled' } });
+
+export const RollbackResultSchema = CodeViewSchema.extend({ redemptionId: z.string(), rolledBackAt: z.string() }).openapi('RollbackResult');
+
+export const HistoryEntrySchema = z
+  .object({
+    type: z.enum(['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack']),
+    at: z.string(),
+    by: z.string().openapi({ description: "The caller's `sub`." }),
+    userId: z.string().optional(),
+    lockId: z.string().optional(),
+    redemptionId: z.string().optional(),
+    orderId: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .openapi('HistoryEntry');
+
+export const CodeDetailsSchema = CodeViewSchema.extend({
+  userId: z.string().optional().openapi({ description: 'Absent while the code is available.' }),
+  assignedAt: z.string().optional(),
+  status: z.enum(['available', 'active', 'locked', 'redeemed', 'expired']),
+  history: z.array(HistoryEntrySchema).openapi({ description: 'Every change, oldest first; built from the change stream, so it may trail the last write by about a second.' }),
+}).openapi('CodeDetails');
+
 export const BookCodesQuery = z.object({
   status: z.enum(['available', 'assigned', 'redeemed']).optional().openapi({ description: '`assigned`: held with redemptions left; `redeemed`: none left.' }),
   limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ example: 100, description: 'Default 100.' }),

@@ -8,7 +8,8 @@ import { transact, failed, backoffMs } from '../db/transact.ts';
 import { assertWindow, gateOf } from '../book/gate.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
 import { assertPatternForCheckChar } from '../codes/check-char.ts';
-import type { IdempotencyClaim } from './idempotency.ts';
+import { DEFAULT_MAX_REDEMPTIONS } from '../code/state.ts';
+import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
 import { readPage } from './pagination.ts';
 import { DEFAULT_BOOK_SHARDS, shardsForClaimRate } from '../cost/shards.ts';
 
@@ -76,7 +77,7 @@ export interface Book {
 export type BookRecord = Book & { tenant: string; bookId: string; poolShards: number; gateVersion?: number };
 
 // The gate rules live with the book's concept; re-exported for the code paths that import them from here.
-export { assertWindow, gateOf, gateCondition, gateError } from '../book/gate.ts';
+export { assertWindow, gateOf } from '../book/gate.ts';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 300;
 
@@ -147,7 +148,7 @@ export async function createBook(
     description: input.description,
     validFrom: input.validFrom,
     validUntil: input.validUntil,
-    maxRedemptionsPerUser: input.maxRedemptionsPerUser ?? 1,
+    maxRedemptionsPerUser: input.maxRedemptionsPerUser ?? DEFAULT_MAX_REDEMPTIONS,
     maxCodesPerUser: input.maxCodesPerUser,
     lockTtlSeconds: input.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS,
     discount: input.discount,
@@ -165,11 +166,11 @@ export async function createBook(
   if (unprocessed.length) throw new AppError('UNAVAILABLE', 'The book could not be created; retry shortly.', { retryAfterSeconds: 1 });
   await transact(
     ctx.store,
-    ({ book }) => [book.create(record).commit()],
+    ({ book }) => ({ book: book.create(record).commit() }),
     {
       // A fresh UUID cannot collide; if it ever did, a new attempt is the right answer.
       onConditionFailed: () => new Error('book id collision'),
-      idempotency: { claim: opts.idempotency, response: () => toBook(record) },
+      guard: idempotencyGuard(opts.idempotency, () => toBook(record)),
     },
   );
   return toBook(record);
@@ -320,15 +321,17 @@ async function writeEdit(ctx: CoreContext, tenant: string, current: BookRecord, 
             return u.where((a: any, op: any) => isAt(current.gateVersion)(a.gateVersion, op)).commit();
           })
         : [];
-      return [bookUpdate.commit({ response: 'all_old' }), ...shardUpdates];
+      return { book: bookUpdate.commit({ response: 'all_old' }), ...Object.fromEntries(shardUpdates.map((u, shard) => [`shard${shard}`, u])) };
     },
     {
       onConditionFailed: (reasons) => {
-        if (failed(reasons, 0)) return reasons[0]!.item ? new BookMoved() : new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
+        if (failed(reasons, 'book')) return reasons.book.item ? new BookMoved() : new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
         // The book was at the version read, so its shards must be at its gateVersion: anything else is a broken invariant.
         return new Error(`book ${bookId}: a stats shard's gate copy is not the one the book wrote`);
       },
     },
   );
+  // This instance sees its own edit at once; others within BOOK_CACHE_MS.
+  bookCaches.get(ctx)?.delete(`${tenant}#${bookId}`);
   return toBook(next);
 }
