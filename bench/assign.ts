@@ -15,7 +15,9 @@
  *   --max-seconds / MAX_SECONDS  time bound of each measured phase (default 60)
  *   --max-requests / MAX_REQUESTS  request bound of the claim phase (default 2 * codes + concurrency)
  *   --warmup / WARMUP            codes / transactions of an unmeasured warm-up of both paths (default 300, 0 = none)
- *   RATE_LIMIT_*, POOL_SHARDS, CLAIM_ATTEMPTS   passed to the service (e.g. limits at 0 to price the limiter)
+ *   --shards / SHARDS            stats and pool shards of the books (default 16, the service's default)
+ *   --rounds / ROUNDS            measured rounds, each a claim phase (A) then a raw phase (B): A B A B (default 2)
+ *   RATE_LIMIT_*, CLAIM_ATTEMPTS   passed to the service (e.g. limits at 0 to price the limiter)
  *
  * It starts its own DynamoDB Local (in memory, free port), creates the table,
  * serves the API on 127.0.0.1 on a free port, and sends traffic nowhere else.
@@ -47,7 +49,7 @@ import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { BatchWriteCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
+import { createDocumentClient, createDynamoDbClient, DEFAULT_BOOK_SHARDS, ensureTable, loadConfig } from '@coupons/core';
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
@@ -61,6 +63,8 @@ const CONCURRENCY = Math.max(1, option('concurrency', 'CONCURRENCY', 50));
 const MAX_SECONDS = Math.max(1, option('max-seconds', 'MAX_SECONDS', 60));
 const MAX_REQUESTS = option('max-requests', 'MAX_REQUESTS', 2 * CODES + CONCURRENCY);
 const WARMUP = option('warmup', 'WARMUP', 300);
+const SHARDS = option('shards', 'SHARDS', DEFAULT_BOOK_SHARDS);
+const ROUNDS = Math.max(1, option('rounds', 'ROUNDS', 2));
 if (CODES < 1) throw new Error('--codes must be at least 1');
 
 const UPLOAD_CHUNK = 5000; // the API's limit per POST /coupons/codes
@@ -147,7 +151,7 @@ type Client = ReturnType<typeof makeClient>;
 // ---------------------------------------------------------------- service path
 
 async function createBookWithCodes(client: Client, adminToken: string, name: string, codes: string[]): Promise<string> {
-  const created = await client.post('/coupons', adminToken, { name, maxCodesPerUser: 1 });
+  const created = await client.post('/coupons', adminToken, { name, maxCodesPerUser: 1, shards: SHARDS });
   if (created.status !== 201) throw new Error(`create book: ${created.status} ${JSON.stringify(created.json)}`);
   const bookId = created.json.id as string;
   for (let i = 0; i < codes.length; i += UPLOAD_CHUNK) {
@@ -250,8 +254,8 @@ async function seedRaw(doc: DynamoDBDocumentClient, bookId: string, count: numbe
     ...Array.from({ length: shards }, (_, shard) => {
       const n = items.filter((it) => it.shard === shard).length;
       return {
-        pk: `T#${RAW_TENANT}#BOOK#${bookId}`,
-        sk: `STATS#${shard}`,
+        pk: `T#${RAW_TENANT}#BOOK#${bookId}#STATS#${shard}`,
+        sk: 'STATS',
         tenant: RAW_TENANT,
         bookId,
         shard,
@@ -358,7 +362,7 @@ function assignmentTransaction(bookId: string, item: RawItem, userId: string, no
       {
         Update: {
           TableName: TABLE,
-          Key: { pk: `T#${RAW_TENANT}#BOOK#${bookId}`, sk: `STATS#${item.shard}` },
+          Key: { pk: `T#${RAW_TENANT}#BOOK#${bookId}#STATS#${item.shard}`, sk: 'STATS' },
           UpdateExpression:
             'SET #tenant = :tenant_u0, #bookId = :bookId_u0, #shard = :shard_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0 ADD #available :available_u0, #assigned :assigned_u0',
           ConditionExpression:
@@ -520,7 +524,7 @@ async function main() {
   log(`codes=${CODES} concurrency=${CONCURRENCY} maxSeconds=${MAX_SECONDS} maxRequests=${MAX_REQUESTS} warmup=${WARMUP}`);
   const ddb = await startDynamoDbLocal();
   // The service's own knobs pass through, e.g. RATE_LIMIT_CALLER_PER_MINUTE=0 to price the limiter.
-  const knobs = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(RATE_LIMIT_|POOL_SHARDS$|CLAIM_ATTEMPTS$)/.test(k)));
+  const knobs = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(RATE_LIMIT_|CLAIM_ATTEMPTS$)/.test(k)));
   const env = { ...knobs, DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1', JWT_SECRET: SECRET };
   const config = loadConfig(env);
   const rawClient = createDynamoDbClient(config);
@@ -561,62 +565,78 @@ async function main() {
       const warmBook = await createBookWithCodes(client, adminToken, 'bench warm-up', warmCodes);
       const warm = await claimPhase(port, warmBook, await mintUsers('warm', WARMUP + CONCURRENCY), MAX_SECONDS, 2 * WARMUP + CONCURRENCY);
       const warmRawBook = `warm-${randomBytes(4).toString('hex')}`;
-      const warmRaw = await rawPhase(doc, warmRawBook, await seedRaw(doc, warmRawBook, WARMUP, config.POOL_SHARDS, 'RW'), MAX_SECONDS);
-      log(`warm-up: ${warm.latenciesOk.length} claims (${warm.errors} errors), ${warmRaw.committed} raw tx, ${round(performance.now() - t0, 0)} ms`);
+      const warmRaw = await rawPhase(doc, warmRawBook, await seedRaw(doc, warmRawBook, WARMUP, SHARDS, 'RW'), MAX_SECONDS);
+      log(`warm-up: ${warm.latenciesOk.length} claims (${warm.errors} errors${warm.errors ? ` ${JSON.stringify(warm.errorsByKind)}` : ''}), ${warmRaw.committed} raw tx, ${round(performance.now() - t0, 0)} ms`);
     }
 
-    // The measured book.
+    // Measured rounds, A B A B: the service's claims (A), then as many raw transactions (B), twice,
+    // so a slow stretch of the shared machine lands on both sides rather than on one.
     const loadBefore = loadavg()[0]!;
-    const t0 = performance.now();
-    const codes = Array.from({ length: CODES }, (_, i) => newCode('B', i));
-    const bookId = await createBookWithCodes(client, adminToken, 'bench book', codes);
-    const users = await mintUsers('user', Math.min(MAX_REQUESTS, CODES + 2 * CONCURRENCY));
-    log(`book ${bookId}: ${CODES} codes loaded, ${users.length} user tokens minted in ${round(performance.now() - t0, 0)} ms`);
+    const rounds: { claim: ClaimResult; raw: RawResult }[] = [];
+    const failures: string[] = [];
+    for (let round_ = 0; round_ < ROUNDS; round_++) {
+      const t0 = performance.now();
+      const codes = Array.from({ length: CODES }, (_, i) => newCode(`B${round_}`, i));
+      const bookId = await createBookWithCodes(client, adminToken, `bench book ${round_}`, codes);
+      const users = await mintUsers(`user${round_}`, Math.min(MAX_REQUESTS, CODES + 2 * CONCURRENCY));
+      log(`round ${round_ + 1}: book ${bookId}, ${CODES} codes loaded, ${users.length} user tokens minted in ${round(performance.now() - t0, 0)} ms`);
 
-    log(`claim phase: ${CONCURRENCY} clients`);
-    const claim = await claimPhase(port, bookId, users, MAX_SECONDS, MAX_REQUESTS);
-    const assigned = claim.latenciesOk.length;
-    log(`claim phase: ${assigned} assigned, ${claim.exhaustedAnswers} exhausted, ${claim.errors} errors in ${round(claim.durationMs, 0)} ms (stopped by ${claim.stoppedBy})`);
+      const claim = await claimPhase(port, bookId, users, MAX_SECONDS, MAX_REQUESTS);
+      const assigned = claim.latenciesOk.length;
+      log(`round ${round_ + 1} A: ${assigned} assigned, ${claim.exhaustedAnswers} exhausted, ${claim.errors} errors in ${round(claim.durationMs, 0)} ms (stopped by ${claim.stoppedBy})`);
 
-    // Baseline: as many raw transactions as the service committed, same concurrency, fresh items.
-    const transactions = assigned || CODES;
-    const rawBookId = `raw-${randomBytes(4).toString('hex')}`;
-    const t1 = performance.now();
-    const rawItems = await seedRaw(doc, rawBookId, transactions, config.POOL_SHARDS, 'R');
-    log(`raw phase: ${transactions} code items seeded in ${round(performance.now() - t1, 0)} ms; ${CONCURRENCY} clients`);
-    const raw = await rawPhase(doc, rawBookId, rawItems, MAX_SECONDS);
-    log(`raw phase: ${raw.committed} committed, ${raw.errors} errors in ${round(raw.durationMs, 0)} ms`);
+      // Baseline: as many raw transactions as the service committed, same concurrency, fresh items.
+      const transactions = assigned || CODES;
+      const rawBookId = `raw-${randomBytes(4).toString('hex')}`;
+      const rawItems = await seedRaw(doc, rawBookId, transactions, SHARDS, `R${round_}`);
+      const raw = await rawPhase(doc, rawBookId, rawItems, MAX_SECONDS);
+      log(`round ${round_ + 1} B: ${raw.committed} raw transactions, ${raw.errors} errors in ${round(raw.durationMs, 0)} ms`);
 
-    const items = await scanAll(doc);
-    const failures = verify(items, { bookId, codes, claim }, { bookId: rawBookId, transactions, result: raw });
-    for (const f of failures) log(`verification failed: ${f}`);
+      const items = await scanAll(doc);
+      for (const f of verify(items, { bookId, codes, claim }, { bookId: rawBookId, transactions, result: raw })) {
+        failures.push(`round ${round_ + 1}: ${f}`);
+        log(`verification failed: round ${round_ + 1}: ${f}`);
+      }
+      rounds.push({ claim, raw });
+    }
 
-    const ok = [...claim.latenciesOk].sort((a, b) => a - b);
-    const rawSorted = [...raw.latencies].sort((a, b) => a - b);
-    const assignPerSec = round(assigned / (claim.durationMs / 1000));
-    const rawTxPerSec = round(raw.committed / (raw.durationMs / 1000));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const assigned = sum(rounds.map((r) => r.claim.latenciesOk.length));
+    const claimMs = sum(rounds.map((r) => r.claim.durationMs));
+    const rawCommitted = sum(rounds.map((r) => r.raw.committed));
+    const rawMs = sum(rounds.map((r) => r.raw.durationMs));
+    const ok = rounds.flatMap((r) => r.claim.latenciesOk).sort((a, b) => a - b);
+    const rawSorted = rounds.flatMap((r) => r.raw.latencies).sort((a, b) => a - b);
+    const claimErrors = sum(rounds.map((r) => r.claim.errors));
+    const rawErrors = sum(rounds.map((r) => r.raw.errors));
+    const assignPerSec = round(assigned / (claimMs / 1000));
+    const rawTxPerSec = round(rawCommitted / (rawMs / 1000));
     const result = {
       assignPerSec,
       rawTxPerSec,
       ratio: rawTxPerSec > 0 ? round(assignPerSec / rawTxPerSec, 3) : null,
       p50Ms: percentile(ok, 50),
       p99Ms: percentile(ok, 99),
-      codes: CODES,
-      concurrency: CONCURRENCY,
-      assigned,
-      exhaustedAnswers: claim.exhaustedAnswers,
-      errors: claim.errors,
-      ...(claim.errors ? { errorsByKind: claim.errorsByKind } : {}),
-      verified: failures.length === 0,
-      ...(failures.length ? { verificationFailures: failures } : {}),
-      stoppedBy: claim.stoppedBy,
-      assignDurationMs: round(claim.durationMs, 0),
-      rawTransactions: raw.committed,
-      rawErrors: raw.errors,
-      ...(raw.errors ? { rawErrorsByKind: raw.errorsByKind } : {}),
-      rawDurationMs: round(raw.durationMs, 0),
       rawP50Ms: percentile(rawSorted, 50),
       rawP99Ms: percentile(rawSorted, 99),
+      rounds: rounds.map((r) => ({
+        assignPerSec: round(r.claim.latenciesOk.length / (r.claim.durationMs / 1000)),
+        rawTxPerSec: round(r.raw.committed / (r.raw.durationMs / 1000)),
+        assigned: r.claim.latenciesOk.length,
+        stoppedBy: r.claim.stoppedBy,
+        exhaustedAnswers: r.claim.exhaustedAnswers,
+        ...(r.claim.errors ? { errorsByKind: r.claim.errorsByKind } : {}),
+        ...(r.raw.errors ? { rawErrorsByKind: r.raw.errorsByKind } : {}),
+      })),
+      codes: CODES,
+      concurrency: CONCURRENCY,
+      shards: SHARDS,
+      assigned,
+      errors: claimErrors,
+      rawTransactions: rawCommitted,
+      rawErrors,
+      verified: failures.length === 0,
+      ...(failures.length ? { verificationFailures: failures } : {}),
       itemsPerTransaction: 3,
       warmup: WARMUP,
       node: process.version,
@@ -625,7 +645,7 @@ async function main() {
       loadAvg1m: [round(loadBefore, 2), round(loadavg()[0]!, 2)],
     };
     process.stdout.write(JSON.stringify(result) + '\n');
-    return failures.length === 0 && claim.errors === 0 && raw.errors === 0;
+    return failures.length === 0 && claimErrors === 0 && rawErrors === 0;
   } finally {
     client.close();
     (server as any).closeAllConnections?.();

@@ -41,7 +41,7 @@ import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreConte
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
-import { EXPORT_COLUMNS } from '../scripts/lib/export-codes.ts';
+import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
 import { option } from './lib/options.ts';
 
 const CODES = option('codes', 'CODES', 200_000);
@@ -229,7 +229,7 @@ try {
   const server = await startServer(app, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const book = await call(base, 'POST', '/coupons', { name: 'bench export' });
-  const poolShards = core.config.POOL_SHARDS;
+  const poolShards: number = book.shards;
   log(`DynamoDB Local on ${ddb.endpoint}; seeding ${CODES} codes over ${poolShards} shards`);
   await seed(core, book.id, poolShards, CODES);
 

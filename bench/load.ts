@@ -166,7 +166,6 @@ async function rawPhase(table: string, n: number, tag: string) {
                 code,
                 bookId: `raw-${tag}`,
                 shard,
-                poolPartition: `${bookPk}#POOL#${shard}`,
                 poolSlot: randomBytes(8).toString('hex'),
                 status: 'available',
                 redemptionCount: 0,

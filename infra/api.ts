@@ -1,18 +1,7 @@
 import { jwksUrl, jwtSecret } from './secrets';
 import { table } from './table';
 import { jobQueue } from './jobs';
-
-// Deploy-time knobs, read from the shell that runs `sst deploy`: a flash sale needs them
-// raised without a code change. A bad value fails the deploy instead of the Lambda at cold start.
-function intFromEnv(name: string, { min, max }: { min: number; max: number }): number | undefined {
-  const raw = process.env[name]?.trim();
-  if (!raw) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return value;
-}
+import { intFromEnv } from './settings';
 
 // Defaults equal AWS's regional account quota, so the stage never throttles below what the
 // account allows until someone sets a tighter ceiling on purpose.
@@ -24,8 +13,6 @@ export const throttling = {
 // Reserved concurrency both guarantees the API its share of the account's pool and caps it,
 // so it is opt-in: unset, the function draws on the whole unreserved pool.
 const reservedConcurrency = intFromEnv('API_RESERVED_CONCURRENCY', { min: 1, max: 100_000 });
-// Same bounds as the app's config schema, which would otherwise reject it on every cold start.
-const poolShards = intFromEnv('POOL_SHARDS', { min: 1, max: 64 });
 
 export const api = new sst.aws.ApiGatewayV2('Api', {
   transform: {
@@ -43,7 +30,6 @@ export const api = new sst.aws.ApiGatewayV2('Api', {
 // secret is a plain variable in the function's configuration. What remains here is not a resource.
 const environment = {
   NODE_ENV: 'production',
-  ...(poolShards === undefined ? {} : { POOL_SHARDS: String(poolShards) }),
 };
 
 // One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.

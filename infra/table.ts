@@ -1,3 +1,5 @@
+import { intFromEnv } from './settings';
+
 // The one table. Keys, index names and projections must match
 // packages/core/src/db/table-definition.ts (the local table); test/infra checks that they do.
 
@@ -20,6 +22,25 @@ export const devDynamoDb = {
   port: Number(process.env.DEV_DYNAMODB_PORT ?? 8000),
   table: 'coupons',
 };
+
+// Warm throughput: capacity the on-demand table (and each index) can take at once, without
+// scaling up first. A flash sale sets these before it starts, to what `npm run capacity`
+// prints (docs/flash-sale.md); unset, AWS's defaults apply. Units per second.
+const warm = (prefix: string) => {
+  const writeUnitsPerSecond = intFromEnv(`${prefix}_WRITES`, { min: 1, max: 10_000_000 });
+  const readUnitsPerSecond = intFromEnv(`${prefix}_READS`, { min: 1, max: 10_000_000 });
+  return writeUnitsPerSecond === undefined && readUnitsPerSecond === undefined
+    ? undefined
+    : { ...(writeUnitsPerSecond === undefined ? {} : { writeUnitsPerSecond }), ...(readUnitsPerSecond === undefined ? {} : { readUnitsPerSecond }) };
+};
+export const warmThroughput = {
+  table: warm('DYNAMO_WARM'),
+  pool: warm('DYNAMO_WARM_POOL'),
+  byOwner: warm('DYNAMO_WARM_BYOWNER'),
+  byBook: warm('DYNAMO_WARM_BYBOOK'),
+};
+
+const PROJECTION = { 'keys-only': 'KEYS_ONLY', all: 'ALL' } as const;
 
 const awsTable = () => new sst.aws.Dynamo('Coupons', {
   fields: {
@@ -46,6 +67,18 @@ const awsTable = () => new sst.aws.Dynamo('Coupons', {
       // unknown in advance (on-demand) and codes are money (PITR).
       args.billingMode = 'PAY_PER_REQUEST';
       args.pointInTimeRecovery = { enabled: true };
+      if (warmThroughput.table) args.warmThroughput = warmThroughput.table;
+      // An index's warm throughput lives on its own entry: state the entries in full (as the
+      // component would from globalIndexes) only when one of them needs it.
+      if (warmThroughput.pool || warmThroughput.byOwner || warmThroughput.byBook) {
+        args.globalSecondaryIndexes = Object.entries(globalIndexes).map(([name, index]) => ({
+          name,
+          hashKey: index.hashKey,
+          rangeKey: index.rangeKey,
+          projectionType: PROJECTION['projection' in index ? index.projection : 'all'],
+          ...(warmThroughput[name as keyof typeof globalIndexes] ? { warmThroughput: warmThroughput[name as keyof typeof globalIndexes] } : {}),
+        }));
+      }
     },
   },
 });

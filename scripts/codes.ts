@@ -8,12 +8,12 @@
  * scripts/codes/interrupt.ts.
  */
 import { commandHelp, COMMON_OPTIONS, UsageError, parseCommand, str, type Command, type Common } from './codes/args.ts';
-import { exportCodesCommand } from './codes/export.ts';
+import { exportCommand } from './codes/export.ts';
 import { generateCommand } from './codes/generate.ts';
 import { loadCommand } from './codes/load.ts';
 import { progressMode } from './lib/progress.ts';
 
-const COMMANDS: Command[] = [loadCommand, generateCommand, exportCodesCommand];
+const COMMANDS: Command[] = [loadCommand, generateCommand, exportCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

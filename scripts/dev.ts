@@ -1,5 +1,6 @@
 /**
- * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), the
+ * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), or the
+ * DynamoDB at DYNAMODB_ENDPOINT when set (a container, a shared one), the
  * table, and the API on PORT. Prints ready tokens and a curl line. Ctrl-C
  * stops everything, Java included.
  */
@@ -24,10 +25,14 @@ for (const [name, p] of [['PORT', port], ['DYNAMODB_PORT', ddbPort]] as const) {
 }
 const { secret, source: secretSource } = devSecret(process.env);
 
-const ddb = await startDynamoDbLocal({
-  port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
-  dataDir: process.env.DATA_DIR,
-});
+// With DYNAMODB_ENDPOINT set, that DynamoDB is used as it is and nothing is spawned or stopped.
+const external = process.env.DYNAMODB_ENDPOINT?.trim();
+const ddb = external
+  ? { endpoint: external, stop: async () => undefined }
+  : await startDynamoDbLocal({
+      port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
+      dataDir: process.env.DATA_DIR,
+    });
 // Webhooks may go to localhost here (a developer's receiver); a deployed stage refuses loopback targets.
 const env = { WEBHOOK_ALLOW_LOOPBACK: 'true', ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, JWT_SECRET: secret };
 const config = loadConfig(env);
@@ -66,7 +71,7 @@ const tokens = await Promise.all(
 const base = `http://localhost:${port}`;
 console.log(`
 Coupon Book Service on ${base}
-  DynamoDB Local   ${ddb.endpoint} (${process.env.DATA_DIR ? `data in ${process.env.DATA_DIR}` : 'in memory'}), table ${config.TABLE_NAME} ${created}
+  DynamoDB         ${ddb.endpoint} (${external ? 'DYNAMODB_ENDPOINT, not started here' : process.env.DATA_DIR ? `DynamoDB Local, data in ${process.env.DATA_DIR}` : 'DynamoDB Local, in memory'}), table ${config.TABLE_NAME} ${created}
   API reference    ${base}/docs
   JWT secret       ${secretSource}
 
@@ -82,7 +87,7 @@ let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal}: stopping the API and DynamoDB Local`);
+  console.log(`\n${signal}: stopping the API${external ? '' : ' and DynamoDB Local'}`);
   server.close();
   await follower.stop();
   await ddb.stop();

@@ -26,6 +26,7 @@ const NO_BOOK = '404 BOOK_NOT_FOUND';
 const NO_CODE = '404 CODE_NOT_FOUND';
 const NO_JOB = '404 JOB_NOT_FOUND';
 const NO_WEBHOOK = '404 WEBHOOK_NOT_FOUND';
+const NO_REDEMPTION = '404 REDEMPTION_NOT_FOUND';
 /** A list answered 200 without any of tenant t1's fixtures in it. */
 const NONE_OF_T1 = '200 sees none of t1';
 
@@ -50,6 +51,8 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
   'DELETE /webhooks/{id}':         { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 204, otherTenantAdmin: NO_WEBHOOK },
   'POST /webhooks/{id}/rotate-secret': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_WEBHOOK },
   'GET /webhooks/{id}/deliveries': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_WEBHOOK },
+  'GET /coupons/codes/{code}':     { none: UNAUTH, owner: FORBID, stranger: FORBID, service: 200,    admin: 200, otherTenantAdmin: NO_CODE },
+  'POST /redemptions/{redemptionId}/rollback': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: 200, admin: 200, otherTenantAdmin: NO_REDEMPTION },
   'GET /health':                   { none: 200,    owner: 200,    stranger: 200,    service: 200,    admin: 200, otherTenantAdmin: 200 },
   'GET /openapi.json':             { none: 200,    owner: 200,    stranger: 200,    service: 200,    admin: 200, otherTenantAdmin: 200 },
   'GET /docs':                     { none: 200,    owner: 200,    stranger: 200,    service: 200,    admin: 200, otherTenantAdmin: 200 },
@@ -81,6 +84,8 @@ let freeCodes: string[];
 let heldForLock: string[];
 let heldForRedeem: string[];
 let lockedForUnlock: string[];
+/** One redemption (of the owner's code) per caller, to roll back. */
+let redemptionIds: string[];
 let ownerCodes: Set<string>;
 let webhookId: string;
 /** One webhook per caller for DELETE. */
@@ -100,22 +105,25 @@ beforeAll(async () => {
     otherTenantAdmin: await admin('t2'),
   };
   const n = CALLERS.length;
-  const [{ book, codes }, pool] = await Promise.all([bookWithCodes(api, 4 * n), bookWithCodes(api, 2 * n)]);
+  const [{ book, codes }, pool] = await Promise.all([bookWithCodes(api, 5 * n), bookWithCodes(api, 2 * n)]);
   bookId = book.id;
   poolBookId = pool.book.id;
   freeCodes = codes.slice(0, n);
   heldForLock = codes.slice(n, 2 * n);
   heldForRedeem = codes.slice(2 * n, 3 * n);
   lockedForUnlock = codes.slice(3 * n, 4 * n);
+  const redeemedForRollback = codes.slice(4 * n, 5 * n);
   // Fixtures come from a service of its own, so no caller under test spends its rate limit on them.
   const fixtures = await service('t1', 'fixture-service');
   const post = async (path: string, body: unknown, status: number) => {
     const r = await api.call('POST', path, { token: fixtures, body });
     if (r.status !== status) throw new Error(`fixture ${path}: ${r.status} ${r.text}`);
+    return r.json;
   };
   await Promise.all(
-    [...heldForLock, ...heldForRedeem, ...lockedForUnlock].map((c) => post(`/coupons/assign/${c}`, { userId: 'owner' }, 201)),
+    [...heldForLock, ...heldForRedeem, ...lockedForUnlock, ...redeemedForRollback].map((c) => post(`/coupons/assign/${c}`, { userId: 'owner' }, 201)),
   );
+  redemptionIds = await Promise.all(redeemedForRollback.map(async (c) => (await post(`/coupons/redeem/${c}`, { userId: 'owner' }, 200)).redemptionId as string));
   await Promise.all(lockedForUnlock.map((c) => post(`/coupons/lock/${c}`, { userId: 'owner', ttlSeconds: 3600 }, 200)));
   ownerCodes = new Set([...heldForLock, ...heldForRedeem, ...lockedForUnlock]);
   const fixtureAdmin = await admin('t1', 'fixture-admin');
@@ -181,6 +189,10 @@ const ROWS: Record<string, Row> = {
     request: () => ({ method: 'POST', path: `/webhooks/${webhookId}/rotate-secret`, body: {}, resource: webhookId }),
   },
   'GET /webhooks/{id}/deliveries': { request: () => ({ method: 'GET', path: `/webhooks/${webhookId}/deliveries`, resource: webhookId }) },
+  'GET /coupons/codes/{code}': { request: () => ({ method: 'GET', path: `/coupons/codes/${heldForLock[0]}`, resource: heldForLock[0] }) },
+  'POST /redemptions/{redemptionId}/rollback': {
+    request: (_c, i) => ({ method: 'POST', path: `/redemptions/${redemptionIds[i]}/rollback`, body: { reason: 'matrix' }, resource: redemptionIds[i] }),
+  },
   'GET /health': { request: () => ({ method: 'GET', path: '/health' }) },
   'GET /openapi.json': { request: () => ({ method: 'GET', path: '/openapi.json' }) },
   'GET /docs': { request: () => ({ method: 'GET', path: '/docs' }) },

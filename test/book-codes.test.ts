@@ -6,7 +6,7 @@ import { admin, bookWithCodes, createBook, expectError, service, startTestApi, u
 let api: TestApi;
 const SHARDS = 3;
 beforeAll(async () => {
-  api = await startTestApi('book-codes', { POOL_SHARDS: String(SHARDS) });
+  api = await startTestApi('book-codes');
 });
 afterAll(() => api.close());
 
@@ -31,7 +31,7 @@ const post = async (path: string, body: unknown) => api.call('POST', path, { tok
 
 /** A book of `n` codes: two assigned (one of them locked), one redeemed to its cap, one redeemed once of two. */
 async function bookInUse(n: number) {
-  const { book, codes } = await bookWithCodes(api, n, { maxRedemptionsPerUser: 2 });
+  const { book, codes } = await bookWithCodes(api, n, { shards: SHARDS, maxRedemptionsPerUser: 2 });
   const [a, b, c, d] = codes;
   for (const [code, userId] of [[a, 'ann'], [b, 'bob'], [c, 'cy'], [d, 'di']] as const) {
     expect((await post(`/coupons/assign/${code}`, { userId })).status).toBe(201);
@@ -73,7 +73,7 @@ describe('GET /coupons/{bookId}/codes', () => {
   });
 
   it('a last page that ends exactly at the limit answers nextCursor null, whatever the page size', async () => {
-    const { book, codes } = await bookWithCodes(api, 9);
+    const { book, codes } = await bookWithCodes(api, 9, { shards: SHARDS });
     for (const limit of [1, 3, 9]) {
       const pages = await allPages(book.id, { limit: String(limit) });
       expect(pages.map((p) => p.items.length)).toEqual(Array(9 / limit).fill(limit));
@@ -100,7 +100,7 @@ describe('GET /coupons/{bookId}/codes', () => {
   });
 
   it('an empty book answers no items and no cursor', async () => {
-    const book = await createBook(api);
+    const book = await createBook(api, { shards: SHARDS });
     for (const q of ['', '?status=available', '?status=assigned']) {
       const r = await list(book.id, q);
       expect(r.status).toBe(200);
@@ -108,8 +108,9 @@ describe('GET /coupons/{bookId}/codes', () => {
     }
   });
 
-  it('a filtered page reads at most 1,000 keys: it may come back short, even empty, with a cursor, until the end', async () => {
-    const { book, codes } = await bookWithCodes(api, 1100);
+  // 1,100 codes and a dozen 1,000-row pages: minutes on a loaded machine's DynamoDB Local.
+  it('a filtered page reads at most 1,000 keys: it may come back short, even empty, with a cursor, until the end', { timeout: 240_000 }, async () => {
+    const { book, codes } = await bookWithCodes(api, 1100, { shards: SHARDS });
     const pages = await allPages(book.id, { status: 'redeemed', limit: '1000' });
     expect(pages.length).toBeGreaterThanOrEqual(2);
     expect(pages.flatMap((p) => p.items)).toEqual([]);
@@ -120,20 +121,20 @@ describe('GET /coupons/{bookId}/codes', () => {
   });
 
   it('admin only: a service or user token is 403', async () => {
-    const { book } = await bookWithCodes(api, 1);
+    const { book } = await bookWithCodes(api, 1, { shards: SHARDS });
     expectError(await list(book.id, '', await service()), 403, 'FORBIDDEN');
     expectError(await list(book.id, '', await user('u1')), 403, 'FORBIDDEN');
   });
 
   it("an unknown book or another tenant's book is 404 BOOK_NOT_FOUND", async () => {
-    const { book } = await bookWithCodes(api, 1, {}, 't2');
+    const { book } = await bookWithCodes(api, 1, { shards: SHARDS }, 't2');
     expectError(await list(book.id), 404, 'BOOK_NOT_FOUND');
     expectError(await list('no-such-book'), 404, 'BOOK_NOT_FOUND');
     expect((await list(book.id, '', await admin('t2'))).json.items).toHaveLength(1);
   });
 
   it('a bad status, limit or cursor is 400 VALIDATION_FAILED naming the field, and writes nothing', async () => {
-    const { book } = await bookWithCodes(api, 4);
+    const { book } = await bookWithCodes(api, 4, { shards: SHARDS });
     const first = await list(book.id, '?limit=1');
     const before = await api.scanState();
     const field = async (query: string, name: string) => {
@@ -157,8 +158,8 @@ describe('GET /coupons/{bookId}/codes', () => {
   });
 
   it('a forged cursor moves only within the caller’s own book', async () => {
-    const { book } = await bookWithCodes(api, 3);
-    const { codes: other } = await bookWithCodes(api, 3);
+    const { book } = await bookWithCodes(api, 3, { shards: SHARDS });
+    const { codes: other } = await bookWithCodes(api, 3, { shards: SHARDS });
     const r = await list(book.id, `?cursor=${b64({ v: 1, f: '', s: 0, a: '' + other[0] })}`);
     expect(r.status).toBe(200);
     expect(r.json.items.every((i: any) => !other.includes(i.code))).toBe(true);

@@ -7,11 +7,13 @@ import { checkInvariants } from './support/invariants.ts';
 // edits of different fields must both land (docs/edges.md, "Book edits").
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi('book-edits', { POOL_SHARDS: '4' });
+  api = await startTestApi('book-edits');
 });
 afterAll(() => api.close());
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** Shards of every book here: a few gate copies to keep equal, chosen per book at creation. */
+const SHARDS = 4;
 const HOUR = 3600_000;
 
 async function tableBook(bookId: string) {
@@ -27,7 +29,7 @@ const patch = async (bookId: string, body: unknown, headers: Record<string, stri
 describe('concurrent PATCH /coupons/{id}', () => {
   it('pause and a new validUntil at the same moment both apply, on the book and on every gate copy', async () => {
     for (let round = 0; round < 6; round++) {
-      const book = await createBook(api, { validFrom: iso(Date.now() - HOUR) });
+      const book = await createBook(api, { shards: SHARDS, validFrom: iso(Date.now() - HOUR) });
       const until = iso(Date.now() + 5 * HOUR);
       const [a, b] = await Promise.all([patch(book.id, { status: 'paused' }), patch(book.id, { validUntil: until })]);
       expect([a.status, b.status]).toEqual([200, 200]);
@@ -36,14 +38,14 @@ describe('concurrent PATCH /coupons/{id}', () => {
       expect(stored.status).toBe('paused');
       expect(stored.validUntil).toBe(until);
       expect(stored.version).toBe(2);
-      expect(shards).toHaveLength(4);
+      expect(shards).toHaveLength(SHARDS);
       for (const s of shards) expect(s).toMatchObject({ bookStatus: 'paused', validUntilMs: Date.parse(until), gateVersion: 2 });
     }
   });
 
   it('an ended window and a resume at the same moment: redeem and claim obey the merged book', async () => {
     for (let round = 0; round < 4; round++) {
-      const { book, codes } = await bookWithCodes(api, 2, { validFrom: iso(Date.now() - 2 * HOUR), maxRedemptionsPerUser: 5 });
+      const { book, codes } = await bookWithCodes(api, 2, { shards: SHARDS, validFrom: iso(Date.now() - 2 * HOUR), maxRedemptionsPerUser: 5 });
       const token = await user(`ender-${round}`);
       const held = await api.call('POST', `/coupons/assign/${codes[0]}`, { token: await admin(), body: { userId: `ender-${round}` } });
       expect(held.status).toBe(201);
@@ -61,7 +63,7 @@ describe('concurrent PATCH /coupons/{id}', () => {
 
   it('validFrom and validUntil that cross, sent at once: one applies, the other is 400, never a window that ends before it starts', async () => {
     for (let round = 0; round < 6; round++) {
-      const book = await createBook(api, { validFrom: iso(Date.now() - HOUR), validUntil: iso(Date.now() + 10 * HOUR) });
+      const book = await createBook(api, { shards: SHARDS, validFrom: iso(Date.now() - HOUR), validUntil: iso(Date.now() + 10 * HOUR) });
       const [a, b] = await Promise.all([
         patch(book.id, { validFrom: iso(Date.now() + 6 * HOUR) }),
         patch(book.id, { validUntil: iso(Date.now() + 3 * HOUR) }),
@@ -77,7 +79,7 @@ describe('concurrent PATCH /coupons/{id}', () => {
   });
 
   it('ten edits of different fields at once all apply, each exactly once', async () => {
-    const book = await createBook(api);
+    const book = await createBook(api, { shards: SHARDS });
     const edits = [
       { name: 'renamed' },
       { description: 'described' },
@@ -97,7 +99,7 @@ describe('concurrent PATCH /coupons/{id}', () => {
 
 describe('ETag and If-Match', () => {
   it('GET and PATCH answer an ETag; a PATCH with a stale If-Match is 412 and changes nothing', async () => {
-    const book = await createBook(api);
+    const book = await createBook(api, { shards: SHARDS });
     const got = await api.call('GET', `/coupons/${book.id}`, { token: await admin() });
     expect(got.headers.get('etag')).toBe('"0"');
     const first = await patch(book.id, { name: 'first' }, { 'if-match': got.headers.get('etag')! });
@@ -118,7 +120,7 @@ describe('ETag and If-Match', () => {
   });
 
   it('two PATCHes with the same If-Match at once: exactly one applies, the other is 412', async () => {
-    const book = await createBook(api);
+    const book = await createBook(api, { shards: SHARDS });
     const [a, b] = await Promise.all([
       patch(book.id, { status: 'paused' }, { 'if-match': '"0"' }),
       patch(book.id, { validUntil: iso(Date.now() + HOUR) }, { 'if-match': '"0"' }),
@@ -133,7 +135,7 @@ describe('ETag and If-Match', () => {
   });
 
   it('an If-Match that is not an entity tag is 400', async () => {
-    const book = await createBook(api);
+    const book = await createBook(api, { shards: SHARDS });
     expectError(await patch(book.id, { name: 'x' }, { 'if-match': '3' }), 400, 'VALIDATION_FAILED');
   });
 });

@@ -3,11 +3,13 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPORT_COLUMNS } from '../scripts/lib/export-codes.ts';
+import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
 import { admin, bookWithCodes, startTestApi, type TestApi } from './support/harness.ts';
 
 // `npm run codes -- export` as a user runs it: its own process, HTTP to a real API over DynamoDB
 // Local, stopped with SIGKILL and SIGINT and run again. The table is what the file must equal.
+/** Shards of every book here, chosen per book at creation. */
+const SHARDS = 4;
 let api: TestApi;
 let dir: string;
 let bookId: string;
@@ -15,9 +17,9 @@ let tableRows: Map<string, string[]>;
 const N = 1500;
 
 beforeAll(async () => {
-  api = await startTestApi('export-cli', { POOL_SHARDS: '4' });
+  api = await startTestApi('export-cli');
   dir = mkdtempSync(join(tmpdir(), 'export-cli-'));
-  const { book, codes } = await bookWithCodes(api, N, { maxRedemptionsPerUser: 2 });
+  const { book, codes } = await bookWithCodes(api, N, { shards: SHARDS, maxRedemptionsPerUser: 2 });
   bookId = book.id;
   const post = async (path: string, body: unknown) => {
     const r = await api.call('POST', path, { token: await admin(), body });
@@ -147,7 +149,7 @@ describe('npm run codes -- export', () => {
 
   it('--status filters; without --out the CSV goes to stdout and the report to stderr', async () => {
     for (const status of ['assigned', 'redeemed', 'available'] as const) {
-      const r = await run(['--book', bookId, '--status', status, '--page-size', '200']);
+      const r = await run(['--book', bookId, '--status', status, '--page-size', '200', '--json']);
       expect(r.code, r.stderr).toBe(0);
       const expected = new Map([...tableRows].filter(([, row]) => row[1] === status));
       expectExactly(r.stdout, expected);

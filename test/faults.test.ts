@@ -36,7 +36,7 @@ describe('transaction conflicts', () => {
     const r = await api.call('POST', '/coupons/assign', { token: await user('unlucky'), body: { bookId: book.id } });
     expectError(r, 503, 'UNAVAILABLE');
     expect(r.headers.get('retry-after')).toBe('1');
-    expect(transactions()).toBeLessThanOrEqual(6);
+    expect(transactions()).toBeLessThanOrEqual(8); // db/transact.ts: eight attempts
     faults.clear();
     expect(await api.scanState()).toEqual(before);
   });

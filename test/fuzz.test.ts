@@ -33,7 +33,7 @@ const DOCUMENTED: Record<number, string[]> = {
   400: ['VALIDATION_FAILED', 'MALFORMED_JSON'],
   401: ['UNAUTHENTICATED'],
   403: ['FORBIDDEN'],
-  404: ['BOOK_NOT_FOUND', 'CODE_NOT_FOUND', 'JOB_NOT_FOUND', 'ROUTE_NOT_FOUND'],
+  404: ['BOOK_NOT_FOUND', 'CODE_NOT_FOUND', 'JOB_NOT_FOUND', 'ROUTE_NOT_FOUND', 'REDEMPTION_NOT_FOUND'],
   409: [
     'BOOK_EXHAUSTED',
     'BOOK_NOT_ACTIVE',
@@ -43,6 +43,7 @@ const DOCUMENTED: Record<number, string[]> = {
     'CODE_NOT_LOCKED',
     'REDEMPTION_LIMIT_REACHED',
     'CODE_EXPIRED',
+    'REDEMPTION_ALREADY_ROLLED_BACK',
   ],
   413: ['PAYLOAD_TOO_LARGE'],
   422: ['IDEMPOTENCY_KEY_REUSED'],
@@ -73,6 +74,8 @@ const f = {} as {
   heldCodes: string[];
   userCursor: string;
   bookCursor: string;
+  /** Redemptions of the held codes, to roll back. */
+  redemptionIds: string[];
   bookCodesCursor: string;
 };
 
@@ -93,6 +96,12 @@ beforeAll(async () => {
   for (const code of f.heldCodes) {
     const r = await api.call('POST', `/coupons/assign/${code}`, { token: adminToken, body: { userId: 'fuzzer' } });
     if (r.status !== 201) throw new Error(`fixture: ${r.status} ${r.text}`);
+  }
+  f.redemptionIds = [];
+  for (const code of f.heldCodes) {
+    const r = await api.call('POST', `/coupons/redeem/${code}`, { token: adminToken, body: { userId: 'fuzzer' } });
+    if (r.status !== 200) throw new Error(`fixture: ${r.status} ${r.text}`);
+    f.redemptionIds.push(r.json.redemptionId);
   }
   // Real cursors, to forge from.
   f.userCursor = (await api.call('GET', '/users/fuzzer/coupons?limit=1', { token: userToken })).json.nextCursor;
@@ -486,6 +495,29 @@ describe('fuzzing every route', () => {
         fc.boolean(),
         (id, q, asAdmin) => check({ method: 'GET', path: `/users/${id}/coupons${q}`, token: asAdmin ? adminToken : userToken }),
       ),
+      params(RUNS),
+    );
+  });
+
+  it('POST /redemptions/{redemptionId}/rollback (admin)', { timeout: T }, async () => {
+    const id = fc.oneof(
+      fc.constantFrom(...f.redemptionIds),
+      fc.constantFrom(...f.redemptionIds).map((r) => r.toLowerCase()),
+      fc.constantFrom(...f.redemptionIds).map((r) => r.replace(/\.[^.]+$/, '.00000000-0000-4000-8000-000000000000')),
+      fc.constantFrom(...f.heldCodes).map((c) => `${c}.${c}`),
+      unicode,
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(segment(f.redemptionIds), id.map(encode)), fc.option(bodyFor({ reason: 'fuzz' }, { reason: fc.oneof(unicode, hugeString, oddNumber) }), { freq: 4 }), (path, raw) =>
+        check({ method: 'POST', path: `/redemptions/${path}/rollback`, token: adminToken, raw: raw ?? undefined }),
+      ),
+      params(RUNS),
+    );
+  });
+
+  it('GET /coupons/codes/{code} (admin)', { timeout: T }, async () => {
+    await fc.assert(
+      fc.asyncProperty(segment([...f.freeCodes, ...f.heldCodes, 'NO-SUCH-CODE']), (code) => check({ method: 'GET', path: `/coupons/codes/${code}`, token: adminToken })),
       params(RUNS),
     );
   });

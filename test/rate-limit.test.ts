@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookWithCodes, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
 
-// Limits are counters in the table, so two API instances (two "Lambdas")
-// over the same table share them.
-const limits = { RATE_LIMIT_CALLER_PER_MINUTE: '5', RATE_LIMIT_TENANT_PER_MINUTE: '40', RATE_LIMIT_TENANT_SHARDS: '2', RATE_LIMIT_MISSES_PER_10_MINUTES: '3' };
+// Per-caller and per-tenant limits live in each instance's memory (two API
+// instances here stand for two Lambdas); only the code-guessing trip is
+// shared, through the table, and only a miss writes it.
+const limits = { RATE_LIMIT_CALLER_PER_MINUTE: '5', RATE_LIMIT_TENANT_PER_SECOND: '8', RATE_LIMIT_MISSES_PER_10_MINUTES: '3' };
 let one: TestApi;
 let two: TestApi;
 
@@ -16,52 +17,78 @@ afterAll(async () => {
   await two.close();
 });
 
+const limiterItems = async () => (await one.scan()).filter((i) => i.__edb_e__ === 'rateCounter');
+
 describe('rate limits', () => {
-  it('a caller over its limit gets 429 RATE_LIMITED with Retry-After, across instances; others are unaffected', async () => {
-    const { book } = await bookWithCodes(one, 30);
-    const token = await user('flooder');
+  it('a caller over its limit on an instance gets 429 RATE_LIMITED with Retry-After; others are unaffected', async () => {
+    const { book } = await bookWithCodes(one, 30, {}, 't-caller');
+    const token = await user('flooder', 't-caller');
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const api = i % 2 ? two : one;
-      const r = await api.call('POST', `/coupons/assign`, { token, body: { bookId: book.id } });
-      statuses.push(r.status);
-      if (r.status === 429) {
-        expectError(r, 429, 'RATE_LIMITED');
-        const retryAfter = Number(r.headers.get('retry-after'));
-        expect(retryAfter).toBeGreaterThanOrEqual(1);
-        expect(retryAfter).toBeLessThanOrEqual(60);
+    for (let i = 0; i < 5; i++) statuses.push((await one.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).status);
+    // Five within the limit (the first a 201, then the cap of one code answers 409), the sixth over it.
+    expect(statuses.every((s) => s !== 429)).toBe(true);
+    const r = await one.call('POST', '/coupons/assign', { token, body: { bookId: book.id } });
+    expectError(r, 429, 'RATE_LIMITED');
+    // 5 per minute: the next token is at most 12 s away.
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(10);
+    expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(12);
+    expect((await one.call('POST', '/coupons/assign', { token: await user('calm', 't-caller'), body: { bookId: book.id } })).status).toBe(201);
+    // The limit is per instance, as documented: another instance has its own allowance.
+    expect((await two.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).status).not.toBe(429);
+  });
+
+  it('a tenant over its per-second limit gets 429 even from fresh callers', async () => {
+    const { book } = await bookWithCodes(one, 20, {}, 't-flood');
+    // An instance whose clock stands still: all 12 requests fall in the same instant.
+    const frozen = await startTestApi('rate-limit', { ...limits, TABLE_NAME: one.table });
+    const at = Date.now();
+    frozen.core.now = () => at;
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const r = await frozen.call('POST', '/coupons/assign', { token: await user(`many-${i}`, 't-flood'), body: { bookId: book.id } });
+        if (r.status === 429) expectError(r, 429, 'RATE_LIMITED');
+        statuses.push(r.status);
       }
+      // A burst of 8 (one second's allowance) passes, the other 4 are refused.
+      expect(statuses).toEqual([...Array(8).fill(201), ...Array(4).fill(429)]);
+    } finally {
+      await frozen.close();
     }
-    // Five within the limit (alternating instances), the sixth over it.
-    expect(statuses.slice(0, 5).every((s) => s !== 429)).toBe(true);
-    expect(statuses[5]).toBe(429);
-    expect((await one.call('POST', '/coupons/assign', { token: await user('calm'), body: { bookId: book.id } })).status).toBe(201);
   });
 
-  it('a tenant over its limit gets 429 even from fresh callers', async () => {
-    const { book } = await bookWithCodes(one, 5, {}, 't-flood');
-    let limited = 0;
-    for (let i = 0; i < 60 && !limited; i++) {
-      const r = await one.call('POST', '/coupons/assign', { token: await user(`many-${i}`, 't-flood'), body: { bookId: book.id } });
-      if (r.status === 429) limited++;
-    }
-    expect(limited).toBe(1);
+  it('well-behaved claims, locks and redeems write nothing for the limiter', async () => {
+    const { book } = await bookWithCodes(one, 3, {}, 't-calm');
+    const before = (await limiterItems()).length;
+    const token = await user('good', 't-calm');
+    const claimed = await one.call('POST', '/coupons/assign', { token, body: { bookId: book.id, lock: true } });
+    expect(claimed.status).toBe(201);
+    expect((await two.call('POST', `/coupons/unlock/${claimed.json.code}`, { token, body: {} })).status).toBe(200);
+    expect((await two.call('POST', `/coupons/redeem/${claimed.json.code}`, { token, body: {} })).status).toBe(200);
+    expect((await limiterItems()).length).toBe(before);
   });
 
-  it('repeated CODE_NOT_FOUND trips a stricter limit: then even a real code is refused', async () => {
+  it('repeated CODE_NOT_FOUND trips a stricter limit shared by every instance: then even a real code is refused', async () => {
     const { book, codes } = await bookWithCodes(one, 1);
     const svc = await service('t1', 'guesser');
     for (let i = 0; i < 3; i++) {
       expectError(await one.call('POST', `/coupons/redeem/GUESS-${i}`, { token: svc, body: {} }), 404, 'CODE_NOT_FOUND');
     }
+    // Instance two never saw this caller, so it reads the misses from the table.
     const r = await two.call('POST', `/coupons/assign/${codes[0]}`, { token: svc, body: { userId: 'x', bookId: book.id } });
     expectError(r, 429, 'RATE_LIMITED');
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(600);
+    // Instance one learned the trip from its own miss writes, without a read.
+    expectError(await one.call('POST', `/coupons/lock/${codes[0]}`, { token: svc, body: { userId: 'x' } }), 429, 'RATE_LIMITED');
+    // A random claim names no code: guessing is impossible there, so it is not refused for misses.
+    expect((await one.call('POST', '/coupons/assign', { token: svc, body: { userId: 'y', bookId: book.id } })).status).not.toBe(429);
   });
 
-  it('counters carry a TTL: their life is bounded', async () => {
-    const counters = (await one.scan()).filter((i) => i.__edb_e__ === 'rateCounter');
-    expect(counters.length).toBeGreaterThan(0);
-    for (const c of counters) expect(c.expiresAt).toBeGreaterThan(Date.now() / 1000);
+  it('one item per guessing caller and window holds the misses, and it carries a TTL', async () => {
+    const counters = await limiterItems();
+    expect(counters).toHaveLength(1);
+    expect(counters[0]!.misses).toBe(3);
+    expect(counters[0]!.expiresAt).toBeGreaterThan(Date.now() / 1000);
   });
 });

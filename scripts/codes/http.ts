@@ -1,5 +1,5 @@
 /**
- * Every HTTP call the codes CLI makes, and nothing else: the three operations it needs, through
+ * Every HTTP call the codes CLI makes, and nothing else: the operations it needs, through
  * the typed client (packages/client), which retries network errors, 429 and 502-504 with backoff
  * that honours Retry-After, under the same Idempotency-Key. Commands import these operations,
  * never fetch.
@@ -21,6 +21,8 @@ type Client = ReturnType<typeof createCouponClient>;
 export type Job = Success<Awaited<ReturnType<Client['jobs'][':jobId']['$get']>>>;
 type Generated = Success<Awaited<ReturnType<Client['coupons']['codes']['generate']['$post']>>>;
 export type GenerateAnswer = (Extract<Generated, { codes: unknown }> & { status: 201 }) | (Extract<Generated, { jobId: unknown }> & { status: 202 });
+export type Book = Success<Awaited<ReturnType<Client['coupons'][':bookId']['$get']>>>;
+export type BookCodesPage = Success<Awaited<ReturnType<Client['coupons'][':bookId']['codes']['$get']>>>;
 export type GenerateRequest = { bookId: string; count: number; pattern?: string; checkChar?: boolean };
 
 export interface UploadAnswer {
@@ -54,6 +56,13 @@ export function createCodesApi(base: string, token: string) {
     },
     async getJob(jobId: string): Promise<Job> {
       return explained(`GET /jobs/${jobId}`, () => unwrap(plain.jobs[':jobId'].$get({ param: { jobId } })));
+    },
+    async getBook(bookId: string): Promise<Book> {
+      return explained(`GET /coupons/${bookId}`, () => unwrap(plain.coupons[':bookId'].$get({ param: { bookId } })));
+    },
+    async listBookCodes(bookId: string, query: { status?: 'available' | 'assigned' | 'redeemed'; limit: number; cursor?: string | null }, onRetry?: (why: string) => void): Promise<BookCodesPage> {
+      const q = { limit: String(query.limit), ...(query.status ? { status: query.status } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) };
+      return explained(`GET /coupons/${bookId}/codes`, () => unwrap(client(onRetry).coupons[':bookId'].codes.$get({ param: { bookId }, query: q })));
     },
   };
 }

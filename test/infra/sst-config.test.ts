@@ -206,7 +206,14 @@ const DEPLOY_ENV = [
   'API_THROTTLE_BURST',
   'API_THROTTLE_RATE',
   'API_RESERVED_CONCURRENCY',
-  'POOL_SHARDS',
+  'DYNAMO_WARM_WRITES',
+  'DYNAMO_WARM_READS',
+  'DYNAMO_WARM_POOL_WRITES',
+  'DYNAMO_WARM_POOL_READS',
+  'DYNAMO_WARM_BYOWNER_WRITES',
+  'DYNAMO_WARM_BYOWNER_READS',
+  'DYNAMO_WARM_BYBOOK_WRITES',
+  'DYNAMO_WARM_BYBOOK_READS',
   'SST_DEV_TABLE',
   'DEV_DYNAMODB_PORT',
 ];
@@ -545,13 +552,12 @@ describe('run() on the production stage', () => {
 });
 
 describe('deploy-time settings', () => {
-  it('takes the throttling limits, reserved concurrency and pool shards from the environment', async () => {
+  it('takes the throttling limits and reserved concurrency from the environment', async () => {
     const d = await deploy('dev', {
       env: {
         API_THROTTLE_BURST: '20000',
         API_THROTTLE_RATE: '40000',
         API_RESERVED_CONCURRENCY: '500',
-        POOL_SHARDS: '32',
       },
     });
     expect(only(d, 'sst.aws.ApiGatewayV2', 'Api').transformed.stage.defaultRouteSettings).toEqual({
@@ -560,14 +566,42 @@ describe('deploy-time settings', () => {
     });
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     expect(handler.concurrency).toEqual({ reserved: 500 });
-    expect(resolve(handler.environment).POOL_SHARDS).toBe('32');
+    // Shards are chosen per book at creation (POST /coupons), not per deployment.
+    expect(resolve(handler.environment)).not.toHaveProperty('POOL_SHARDS');
+  });
+
+  it('takes warm throughput for the table and each index from the environment (what npm run capacity prints)', async () => {
+    const d = await deploy('dev', {
+      env: {
+        DYNAMO_WARM_WRITES: '212500',
+        DYNAMO_WARM_READS: '20000',
+        DYNAMO_WARM_POOL_WRITES: '25000',
+        DYNAMO_WARM_BYOWNER_WRITES: '37500',
+        DYNAMO_WARM_BYOWNER_READS: '12000',
+      },
+    });
+    const table = only(d, 'sst.aws.Dynamo', 'Coupons').transformed.table;
+    expect(table.warmThroughput).toEqual({ writeUnitsPerSecond: 212500, readUnitsPerSecond: 20000 });
+    expect(table.billingMode).toBe('PAY_PER_REQUEST');
+    expect(table.globalSecondaryIndexes).toEqual([
+      { name: 'pool', hashKey: 'gsi1pk', rangeKey: 'gsi1sk', projectionType: 'KEYS_ONLY', warmThroughput: { writeUnitsPerSecond: 25000 } },
+      { name: 'byOwner', hashKey: 'gsi2pk', rangeKey: 'gsi2sk', projectionType: 'ALL', warmThroughput: { writeUnitsPerSecond: 37500, readUnitsPerSecond: 12000 } },
+      { name: 'byBook', hashKey: 'gsi3pk', rangeKey: 'gsi3sk', projectionType: 'KEYS_ONLY' },
+    ]);
+  });
+
+  it('leaves warm throughput to AWS when none is set', async () => {
+    const table = only(await deploy('dev'), 'sst.aws.Dynamo', 'Coupons').transformed.table;
+    expect(table).not.toHaveProperty('warmThroughput');
+    expect(table).not.toHaveProperty('globalSecondaryIndexes');
   });
 
   it.each([
     ['API_THROTTLE_RATE', 'lots'],
     ['API_THROTTLE_BURST', '0'],
-    ['POOL_SHARDS', '65'],
     ['API_RESERVED_CONCURRENCY', '1.5'],
+    ['DYNAMO_WARM_WRITES', '-5'],
+    ['DYNAMO_WARM_POOL_READS', 'many'],
   ])('refuses %s=%s at deploy time', async (name, value) => {
     await expect(deploy('dev', { env: { [name]: value } })).rejects.toThrow(name);
   });

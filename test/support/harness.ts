@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
 import { createApp, createCoreContext, startServer, type AppDeps } from '@coupons/api';
 import { createCouponClient, unwrap, type InferRequestType } from '@coupons/client';
@@ -23,11 +24,11 @@ export interface CallResult {
 export async function startTestApi(
   name: string,
   env: Record<string, string> = {},
-  appOptions: { auth?: AppDeps['auth']; corsOrigins?: string[] } = {},
+  appOptions: { auth?: AppDeps['auth']; corsOrigins?: string[]; instrument?: (client: DynamoDBClient) => void } = {},
 ) {
   const table = `${name}-${randomUUID().slice(0, 8)}`;
   const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: table, AWS_REGION: 'us-east-1', ...env };
-  const core: CoreContext = createCoreContext(fullEnv);
+  const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument });
   const raw = createDynamoDbClient(core.config);
   await ensureTable(raw, table);
   const logs: Record<string, unknown>[] = [];
@@ -85,9 +86,9 @@ export async function startTestApi(
   }
 
   /**
-   * The table without its rate-limit counters: those count every limited
-   * request, refused ones included (that is what a limit counts), and expire
-   * by TTL. "Nothing written" is about everything else.
+   * The table without its rate-limit counters: those count a caller's
+   * CODE_NOT_FOUND answers (a refusal that writes, on purpose) and expire by
+   * TTL. "Nothing written" is about everything else.
    */
   async function scanState(): Promise<Record<string, any>[]> {
     return (await scan()).filter((i) => i.__edb_e__ !== 'rateCounter');

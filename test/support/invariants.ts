@@ -16,8 +16,9 @@ export function checkInvariants(items: Record<string, any>[], now = Date.now()) 
     // 1. one holder, and the indexes agree with the status.
     if (c.status === 'assigned' && (!c.userId || !c.gsi2pk || c.gsi1pk)) violations.push(`code ${c.code}: assigned but indexes disagree`);
     if (c.status === 'available' && (c.userId || c.gsi2pk || !c.gsi1pk)) violations.push(`code ${c.code}: available but indexes disagree`);
-    // 3. redemptions within the limit, one record each.
-    const records = redemptions.filter((r) => r.tenant === c.tenant && r.code === c.code);
+    // 3. redemptions within the limit, one record each (a rolled-back record stays, marked, and no longer counts).
+    const records = redemptions.filter((r) => r.tenant === c.tenant && r.code === c.code && r.rolledBackAt === undefined);
+    if (c.redemptionCount < 0) violations.push(`code ${c.code}: redemptionCount ${c.redemptionCount} < 0`);
     if (c.redemptionCount > (c.maxRedemptions ?? 1)) violations.push(`code ${c.code}: ${c.redemptionCount} redemptions > ${c.maxRedemptions}`);
     if (records.length !== c.redemptionCount) violations.push(`code ${c.code}: ${records.length} records for ${c.redemptionCount} redemptions`);
     // 4. a lock is one lockId with one expiry, never half of one.
@@ -47,7 +48,7 @@ export function checkInvariants(items: Record<string, any>[], now = Date.now()) 
       codes: inBook.length,
       available: inBook.filter((c) => c.status === 'available').length,
       assigned: inBook.filter((c) => c.status === 'assigned').length,
-      redeemed: redemptions.filter((r) => r.tenant === b.tenant && r.bookId === b.bookId).length,
+      redeemed: redemptions.filter((r) => r.tenant === b.tenant && r.bookId === b.bookId && r.rolledBackAt === undefined).length,
     };
     for (const [k, v] of Object.entries(expected)) {
       if (sum(k) !== v) violations.push(`book ${b.bookId}: stats.${k} = ${sum(k)}, items say ${v}`);

@@ -16,6 +16,8 @@ import { codeRoutes } from './routes/codes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { userRoutes } from './routes/users.ts';
+import { redemptionRoutes } from './routes/redemptions.ts';
+import { codeDetailsRoutes } from './routes/code-details.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -68,11 +70,13 @@ export function createApp(deps: AppDeps) {
   app.use('*', idempotencyKey());
 
   const api = publicRoutes
+    .route('/', codeDetailsRoutes(deps.core))
     .route('/', bookRoutes(deps.core))
     .route('/', codeRoutes(deps.core))
     .route('/', jobRoutes(deps.core))
     .route('/', lifecycleRoutes(deps.core))
     .route('/', userRoutes(deps.core))
+    .route('/', redemptionRoutes(deps.core))
     // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
     .route('/', bookCodeRoutes(deps.core))
     .route('/', webhookRoutes(deps.core));

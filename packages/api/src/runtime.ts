@@ -1,6 +1,7 @@
 import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, type CoreContext } from '@coupons/core';
 import { Resource } from 'sst/resource';
 import { z } from 'zod';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
  * The SST resources the app is linked to (infra/), and the setting each property provides.
@@ -69,8 +70,14 @@ export function readCorsOrigins(env: Record<string, string | undefined> = proces
     .filter(Boolean);
 }
 
-export function createCoreContext(env: Record<string, string | undefined> = process.env, links: LinkedResources = sstLinks()): CoreContext {
+/** `instrument` sees the DynamoDB client before first use (the cost meter in tests and benchmarks). */
+export function createCoreContext(
+  env: Record<string, string | undefined> = process.env,
+  links: LinkedResources = sstLinks(),
+  options: { instrument?: (client: DynamoDBClient) => void } = {},
+): CoreContext {
   const config = loadConfig(withLinkedResources(env, links));
   const client = createDynamoDbClient(config);
+  options.instrument?.(client);
   return { store: createStore(createDocumentClient(client), config.TABLE_NAME), config, now: Date.now };
 }

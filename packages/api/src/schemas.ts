@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { checkCode, ERROR_CODES, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
+import { CLAIMS_PER_SHARD_PER_SECOND, checkCode, DEFAULT_BOOK_SHARDS, ERROR_CODES, MAX_BOOK_SHARDS, MAX_PLANNED_CLAIMS_PER_SECOND, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
 
 /** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
 
@@ -114,8 +114,28 @@ export const CreateBookSchema = z
       .max(10_000_000)
       .optional()
       .openapi({ description: '`book.low_stock` fires once when available codes fall to this, and again only after stock rose above it.' }),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BOOK_SHARDS)
+      .optional()
+      .openapi({
+        description: `Stats and pool shards, each its own partition key, fixed at creation. Default ${DEFAULT_BOOK_SHARDS}; one shard is planned for ${CLAIMS_PER_SHARD_PER_SECOND} claims/s. Give this or \`expectedClaimsPerSecond\`, not both.`,
+      }),
+    expectedClaimsPerSecond: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PLANNED_CLAIMS_PER_SECOND)
+      .optional()
+      .openapi({ description: `Peak claims per second the book must take; sizes \`shards\` (one per ${CLAIMS_PER_SHARD_PER_SECOND} claims/s).`, example: 20000 }),
   })
   .strict()
+  .refine((b) => b.shards === undefined || b.expectedClaimsPerSecond === undefined, {
+    message: 'give shards or expectedClaimsPerSecond, not both',
+    path: ['shards'],
+  })
   .openapi('CreateBook', {
     example: { name: 'Black Friday 2026', validUntil: '2026-11-30T23:59:59Z', maxCodesPerUser: 1, discount: { type: 'percentage', value: 30 } },
   });
@@ -156,6 +176,7 @@ export const BookSchema = z
     metadata: z.record(z.string(), z.unknown()).optional(),
     lowStockThreshold: z.number().int().optional(),
     status: z.enum(['active', 'paused']),
+    shards: z.number().int().openapi({ description: 'Stats and pool shards, fixed at creation.' }),
     createdAt: z.string(),
     updatedAt: z.string(),
     version: z.number().int().optional().openapi({ description: 'Bumped by every edit; the ETag. Absent until the first edit.' }),
@@ -301,6 +322,41 @@ export const UserCouponsQuery = PageQuery.extend({
   status: z.enum(['active', 'locked', 'redeemed', 'expired']).optional(),
 });
 export const UserCouponsSchema = z.object({ items: z.array(CodeViewSchema), nextCursor: z.string().nullable() }).openapi('UserCoupons');
+
+export const RedemptionIdParam = z.object({
+  redemptionId: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({ param: { name: 'redemptionId', in: 'path' }, example: 'SUMMER-7K2M-QX9P.1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed' }),
+});
+
+export const RollbackSchema = z
+  .object({ reason: z.string().max(500).optional().openapi({ description: 'Why the redemption is given back; at most 500 characters.' }) })
+  .strict()
+  .openapi('Rollback', { example: { reason: 'order-1001 cancelled' } });
+
+export const RollbackResultSchema = CodeViewSchema.extend({ redemptionId: z.string(), rolledBackAt: z.string() }).openapi('RollbackResult');
+
+export const HistoryEntrySchema = z
+  .object({
+    type: z.enum(['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack']),
+    at: z.string(),
+    by: z.string().openapi({ description: "The caller's `sub`." }),
+    userId: z.string().optional(),
+    lockId: z.string().optional(),
+    redemptionId: z.string().optional(),
+    orderId: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .openapi('HistoryEntry');
+
+export const CodeDetailsSchema = CodeViewSchema.extend({
+  userId: z.string().optional().openapi({ description: 'Absent while the code is available.' }),
+  assignedAt: z.string().optional(),
+  status: z.enum(['available', 'active', 'locked', 'redeemed', 'expired']),
+  history: z.array(HistoryEntrySchema).openapi({ description: 'Every change, oldest first; built from the change stream, so it may trail the last write by about a second.' }),
+}).openapi('CodeDetails');
 
 export const BookCodesQuery = z.object({
   status: z.enum(['available', 'assigned', 'redeemed']).optional().openapi({ description: '`assigned`: held with redemptions left; `redeemed`: none left.' }),

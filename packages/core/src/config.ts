@@ -5,8 +5,6 @@ const ConfigSchema = z.object({
   /** Set locally and in tests (DynamoDB Local); absent on AWS. */
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
-  /** Pool shards for new books: more shards spread a hot book over more GSI partitions. */
-  POOL_SHARDS: z.coerce.number().int().min(1).max(64).default(16),
   /** Attempts a random claim makes after losing races before answering 503. */
   CLAIM_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(30),
   /** SQS queue of generation jobs (set on AWS by infra/jobs.ts); absent locally, where jobs run in-process. */
@@ -17,11 +15,10 @@ const ConfigSchema = z.object({
   JOB_LANES: z.coerce.number().int().min(1).max(32).default(8),
   /** How long a runner's claim on a job lasts without a heartbeat; a crashed runner's job is resumable after it. */
   JOB_LEASE_SECONDS: z.coerce.number().int().min(1).max(900).default(30),
-  /** Claims, locks and redeems one caller may make per minute; 0 switches the limit off. */
+  /** Claims, locks, unlocks and redeems one caller may make per minute, per instance (in memory); 0 switches the limit off. */
   RATE_LIMIT_CALLER_PER_MINUTE: z.coerce.number().int().min(0).default(120),
-  /** The same for a whole tenant, counted over RATE_LIMIT_TENANT_SHARDS items so no one item is hot. */
-  RATE_LIMIT_TENANT_PER_MINUTE: z.coerce.number().int().min(0).default(600_000),
-  RATE_LIMIT_TENANT_SHARDS: z.coerce.number().int().min(1).max(100).default(10),
+  /** The same for a whole tenant, per second and per instance: the default takes a 20,000/s sale on one process. */
+  RATE_LIMIT_TENANT_PER_SECOND: z.coerce.number().int().min(0).default(25_000),
   /** CODE_NOT_FOUND answers one caller may get per 10 minutes before it is refused outright (code guessing). */
   RATE_LIMIT_MISSES_PER_10_MINUTES: z.coerce.number().int().min(0).default(20),
   /** Seconds between webhook delivery attempts, comma-separated: the defaults retry for 27.6 hours. */

@@ -1,3 +1,4 @@
+import { maxRedemptionsOf } from '../code/state.ts';
 import type { BookRecord } from '../services/books.ts';
 // The code's rules (the redemption cap's default, when a lock is held) stay where the code's life is kept.
 import { codeStatus, isLockHeld, type CodeRecord } from '../services/code-view.ts';
@@ -35,7 +36,7 @@ export function toBookCodeRow(code: CodeRecord, book: Pick<BookRecord, 'maxRedem
     userId: code.userId ?? null,
     assignedAt: code.assignedAt ?? null,
     redemptionCount: code.redemptionCount,
-    maxRedemptions: code.maxRedemptions ?? 1,
+    maxRedemptions: maxRedemptionsOf(code),
   };
   if (isLockHeld(code, now)) row.lockExpiresAt = new Date(code.lockExpiresAt!).toISOString();
   return row;

@@ -3,7 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CoreContext } from '../context.ts';
 import type { BookRecord } from '../services/books.ts';
 import type { CodeRecord } from '../services/code-view.ts';
-import { poolPartition } from '../services/insert-codes.ts';
+import { createConversions } from 'electrodb';
 import { backoffMs } from '../db/transact.ts';
 import { unavailable } from '../db/aws-errors.ts';
 import { availableRow, toBookCodeRow, type BookCodeRow } from './row.ts';
@@ -70,15 +70,18 @@ export function byBookSource(ctx: CoreContext, book: BookRecord): KeySource {
  */
 export function poolSource(ctx: CoreContext, book: BookRecord): KeySource {
   const { tenant, bookId } = book;
-  const codePrefix = `T#${tenant}#CODE#`;
+  const pool = createConversions(ctx.store.code).byAccessPattern.pool;
   return {
     async read(shard, after, n) {
-      const query = ctx.store.code.query.pool({ poolPartition: poolPartition(tenant, bookId, shard) });
+      const query = ctx.store.code.query.pool({ tenant, bookId, shard });
       // Slots are 64 random bits: two codes of one shard sharing one is not a case worth a composite cursor.
       const params = (after === undefined ? query : query.gt({ poolSlot: after })).params();
       const items = await queryKeys(ctx, params, n);
-      // The pool projects keys only: the code is read off the table key, the slot off the index key.
-      const keys = items.slice(0, n).map((i) => ({ code: (i.pk as string).slice(codePrefix.length), position: i.gsi1sk as string }));
+      // The pool projects keys only: the entity reads the code and the slot back off them.
+      const keys = items.slice(0, n).map((i) => {
+        const { code, poolSlot } = pool.fromKeys.toComposite(i as any) as { code: string; poolSlot: string };
+        return { code, position: poolSlot };
+      });
       return { keys, more: items.length > n };
     },
     async rows(keys) {

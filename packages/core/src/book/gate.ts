@@ -1,4 +1,4 @@
-import { AppError, validationFailed } from '../errors.ts';
+import { validationFailed } from '../errors.ts';
 
 /**
  * A book's gate: its status and validity window. The book holds it, and each
@@ -35,24 +35,4 @@ export const gateOf = (book: GateSource & { gateVersion?: number }) => ({
   gateVersion: book.gateVersion,
 });
 
-/** The gate condition, as ElectroDB `where` text: the book is active and `now` is inside its window. */
-export function gateCondition(now: number, { requireActive }: { requireActive: boolean }) {
-  return (attr: any, op: any) => {
-    const window = `(${op.notExists(attr.validFromMs)} OR ${op.lte(attr.validFromMs, now)}) AND (${op.notExists(attr.validUntilMs)} OR ${op.gt(attr.validUntilMs, now)})`;
-    return requireActive ? `${op.eq(attr.bookStatus, 'active')} AND ${window}` : window;
-  };
-}
-
-/** Why a gate condition failed, from the shard as it was. */
-export function gateError(shard: Record<string, any> | null, now: number, { forAssignment }: { forAssignment: boolean }): AppError {
-  if (shard?.validUntilMs !== undefined && shard.validUntilMs <= now && !forAssignment) {
-    return new AppError('CODE_EXPIRED', 'The book this code belongs to has ended.');
-  }
-  if (shard?.validUntilMs !== undefined && shard.validUntilMs <= now) {
-    return new AppError('BOOK_NOT_ACTIVE', 'The book has ended.');
-  }
-  if (shard?.validFromMs !== undefined && shard.validFromMs > now) {
-    return new AppError('BOOK_NOT_ACTIVE', 'The book has not started yet.');
-  }
-  return new AppError('BOOK_NOT_ACTIVE', 'The book is paused.');
-}
+// The gate's condition, its in-memory twin and its refusals are one transition: `gateOpen` in code/gate.ts.

@@ -3,7 +3,10 @@ import { SERVICE, type EntityConfig } from './entity-config.ts';
 
 /**
  * One of a book's N counter shards, one per pool shard, summed on read, so
- * that no single item is written by every assignment.
+ * that no single item is written by every assignment. Each shard is its own
+ * partition key: a partition key takes 1,000 WCU/s, so shards that shared the
+ * book's key would cap the book near 500 claims/s however many there were.
+ * The book reads its N shards with one BatchGetItem (N ≤ 100, cost/shards.ts).
  *
  * Each shard also carries a copy of the book's gate (status and validity
  * window). Every assignment already writes its shard, so the write's
@@ -32,9 +35,9 @@ export const createBookStatsShardEntity = (config: EntityConfig) =>
         gateVersion: { type: 'number' },
       },
       indexes: {
-        byBook: {
-          pk: { field: 'pk', composite: ['tenant', 'bookId'], template: 'T#${tenant}#BOOK#${bookId}', casing: 'none' },
-          sk: { field: 'sk', composite: ['shard'], template: 'STATS#${shard}', casing: 'none' },
+        byShard: {
+          pk: { field: 'pk', composite: ['tenant', 'bookId', 'shard'], template: 'T#${tenant}#BOOK#${bookId}#STATS#${shard}', casing: 'none' },
+          sk: { field: 'sk', composite: [], template: 'STATS', casing: 'none' },
         },
       },
     },

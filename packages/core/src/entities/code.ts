@@ -11,6 +11,11 @@ import { SERVICE, type EntityConfig } from './entity-config.ts';
  *
  * Never carries `expiresAt`: TTL would delete the code itself.
  */
+/** The byOwner partition of a user's codes. */
+export const ownerKeyOf = (tenant: string, userId: string) => `T#${tenant}#USER#${userId}`;
+/** A held code's sort key in its owner's partition; `ownerSortOf(bookId)` is the prefix of one book's codes. */
+export const ownerSortOf = (bookId: string, code = '') => `BOOK#${bookId}#${code ? `CODE#${code}` : ''}`;
+
 export const createCodeEntity = (config: EntityConfig) =>
   new Entity(
     {
@@ -20,13 +25,11 @@ export const createCodeEntity = (config: EntityConfig) =>
         code: { type: 'string', required: true, readOnly: true },
         bookId: { type: 'string', required: true },
         shard: { type: 'number', required: true },
-        /** `T#tenant#BOOK#id#POOL#shard`: the pool partition this code sits in while available. */
-        poolPartition: { type: 'string', required: true },
         /** Random sort key inside the pool partition, so upload order says nothing about pick order. */
         poolSlot: { type: 'string', required: true },
-        /** `T#tenant#USER#id`, set on assignment. */
+        /** Set on assignment (`ownerKeyOf`): the holder's partition of the byOwner index. */
         ownerKey: { type: 'string' },
-        /** `BOOK#id#CODE#code`, set on assignment: a user's codes sort by book. */
+        /** Set on assignment (`ownerSortOf`): a user's codes sort by book. */
         ownerSort: { type: 'string' },
         status: { type: ['available', 'assigned'] as const, required: true },
         userId: { type: 'string' },
@@ -37,6 +40,22 @@ export const createCodeEntity = (config: EntityConfig) =>
         /** Epoch milliseconds; every condition compares it with the clock, so an expired lock needs no sweeper. */
         lockExpiresAt: { type: 'number' },
         createdAt: { type: 'string', required: true, readOnly: true },
+        /** How many transitions the code went through; every transition adds 1 in its own write (code/transitions.ts). */
+        changeSeq: { type: 'number' },
+        /** What the last transition did, for the change stream to turn into history (code/history.ts). */
+        lastChange: {
+          type: 'map',
+          properties: {
+            type: { type: ['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'] as const, required: true },
+            at: { type: 'string', required: true },
+            by: { type: 'string', required: true },
+            userId: { type: 'string' },
+            lockId: { type: 'string' },
+            redemptionId: { type: 'string' },
+            orderId: { type: 'string' },
+            reason: { type: 'string' },
+          },
+        },
       },
       indexes: {
         byCode: {
@@ -47,12 +66,14 @@ export const createCodeEntity = (config: EntityConfig) =>
           index: INDEX.pool,
           // Leaving the pool must drop the index keys in the same write that assigns the code.
           condition: (attr) => attr.status === 'available',
-          pk: { field: 'gsi1pk', composite: ['poolPartition'], template: '${poolPartition}', casing: 'none' },
+          pk: { field: 'gsi1pk', composite: ['tenant', 'bookId', 'shard'], template: 'T#${tenant}#BOOK#${bookId}#POOL#${shard}', casing: 'none' },
           sk: { field: 'gsi1sk', composite: ['poolSlot'], template: '${poolSlot}', casing: 'none' },
         },
         byUser: {
           index: INDEX.byOwner,
           // Present only once assigned: the owner's partition lists exactly the codes the user holds.
+          // Its composites are attributes of their own because ElectroDB refuses a write that gives an
+          // index only some of its composites, and an available code has a tenant and book but no user.
           pk: { field: 'gsi2pk', composite: ['ownerKey'], template: '${ownerKey}', casing: 'none' },
           sk: { field: 'gsi2sk', composite: ['ownerSort'], template: '${ownerSort}', casing: 'none' },
         },

@@ -5,6 +5,7 @@ import { createCodeEntity } from './code.ts';
 import { createBookStatsShardEntity } from './book-stats-shard.ts';
 import { createUserBookHoldingEntity } from './user-book-holding.ts';
 import { createRedemptionEntity } from './redemption.ts';
+import { createCodeHistoryEntity } from './code-history.ts';
 import { createIdempotencyPartEntity, createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
@@ -22,6 +23,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     bookStatsShard: createBookStatsShardEntity(config),
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
+    codeHistory: createCodeHistoryEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
     idempotencyPart: createIdempotencyPartEntity(config),
     rateCounter: createRateCounterEntity(config),

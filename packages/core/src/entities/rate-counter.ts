@@ -2,9 +2,9 @@ import { Entity } from 'electrodb';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
 
 /**
- * Requests of one scope (a caller, a tenant shard, a caller's misses) in one
- * fixed window. Shared by every Lambda instance because it lives in the
- * table; bounded life, so TTL removes it.
+ * A caller's CODE_NOT_FOUND answers in one ten-minute window: the only
+ * limiter state in the table, written only when a caller misses, shared by
+ * every instance. Bounded life, so TTL removes it.
  */
 export const createRateCounterEntity = (config: EntityConfig) =>
   new Entity(
@@ -14,19 +14,7 @@ export const createRateCounterEntity = (config: EntityConfig) =>
         tenant: { type: 'string', required: true, readOnly: true },
         scope: { type: 'string', required: true, readOnly: true },
         window: { type: 'number', required: true, readOnly: true },
-        /** Requests in the window (tenant shards). */
-        count: { type: 'number' },
-        /** A caller's item spans ten minutes: its requests per minute of the window, and its misses. */
-        m0: { type: 'number' },
-        m1: { type: 'number' },
-        m2: { type: 'number' },
-        m3: { type: 'number' },
-        m4: { type: 'number' },
-        m5: { type: 'number' },
-        m6: { type: 'number' },
-        m7: { type: 'number' },
-        m8: { type: 'number' },
-        m9: { type: 'number' },
+        /** CODE_NOT_FOUND answers the caller got in the window. */
         misses: { type: 'number' },
         expiresAt: { type: 'number', required: true },
       },

@@ -1,7 +1,12 @@
 import { Entity } from 'electrodb';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
 
-/** Audit record of one successful redemption, stored under its code: who, when, which order. */
+/**
+ * Audit record of one successful redemption, stored under its code: who,
+ * when, which order. A rollback marks it (who, when, why) and it stays. The
+ * id names its code (code/redemption-id.ts), so a rollback finds the record
+ * by its id alone, without a scan or a lookup item.
+ */
 export const createRedemptionEntity = (config: EntityConfig) =>
   new Entity(
     {
@@ -17,6 +22,9 @@ export const createRedemptionEntity = (config: EntityConfig) =>
         orderId: { type: 'string' },
         context: { type: 'any' },
         redeemedAt: { type: 'string', required: true, readOnly: true },
+        rolledBackAt: { type: 'string' },
+        rolledBackBy: { type: 'string' },
+        rollbackReason: { type: 'string' },
       },
       indexes: {
         byCode: {

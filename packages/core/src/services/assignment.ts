@@ -1,13 +1,20 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { createConversions } from 'electrodb';
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
-import { transact, failed, type CancellationReason } from '../db/transact.ts';
-import { loadBookCached, gateCondition, gateError, gateOf, type BookRecord } from './books.ts';
-import { codeNotFound, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
-import { poolPartition, randomPoolSlot } from './insert-codes.ts';
-import type { IdempotencyClaim } from './idempotency.ts';
+import { transact, failed } from '../db/transact.ts';
+import { where } from '../code/condition.ts';
+import { gateOf, gateOpen } from '../code/gate.ts';
+import { applied, asUpdate, assign, codeNotFound, holdUnderCap, marked, type Change } from '../code/transitions.ts';
+import type { CodeRecord } from '../code/state.ts';
+import { toCodeView, type CodeView } from '../code/view.ts';
+import { loadBookCached, type BookRecord } from './books.ts';
+import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
+import { isKnownSoldOut, rememberSoldOut } from './sold-out.ts';
+import { randomPoolSlot } from './insert-codes.ts';
 import { isMistypedCheckedCode } from '../codes/check-char.ts';
+import { ownerKeyOf, ownerSortOf } from '../entities/code.ts';
 
 export interface AssignInput {
   bookId: string;
@@ -28,75 +35,81 @@ interface Candidate {
   poolSlot: string;
 }
 
+const bookExhausted = () => new AppError('BOOK_EXHAUSTED', 'No codes are left in this book.');
+
 /**
  * The one transaction every assignment is: the code leaves the pool for the
- * user (condition: still available, in this book), the shard counter moves
- * (condition: book active and in its window) and, for capped books, the
- * user's holding grows (condition: under the cap).
+ * user (`assign`), the shard counter moves under the book's gate
+ * (`gateOpen`, active and in its window) and, for capped books, the user's
+ * holding grows (`holdUnderCap`).
  */
 async function commitAssignment(
   ctx: CoreContext,
+  actor: Actor,
   book: BookRecord,
   candidate: Candidate,
   userId: string,
   lock: { lockId: string; ttlSeconds: number } | undefined,
-  onCodeTaken: () => Error,
+  onCodeTaken: (item: Record<string, any> | null) => Error,
   idempotency: IdempotencyClaim | undefined,
 ): Promise<CodeRecord> {
   const tenant = book.tenant;
+  const cap = book.maxCodesPerUser;
   let assigned: CodeRecord | undefined;
+  const gateInput = (now: number) => ({ now, requireActive: true });
   await transact(
     ctx.store,
     ({ code, bookStatsShard, userBookHolding }) => {
       const now = ctx.now();
-      assigned = {
-        tenant,
-        code: candidate.code,
-        bookId: book.bookId,
-        shard: candidate.shard,
-        poolPartition: poolPartition(tenant, book.bookId, candidate.shard),
-        poolSlot: candidate.poolSlot,
-        status: 'assigned',
-        userId,
-        assignedAt: new Date(now).toISOString(),
-        maxRedemptions: book.maxRedemptionsPerUser,
-        redemptionCount: 0,
-        ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000 } : {}),
-      };
-      const { tenant: _t, code: _c, redemptionCount: _r, ...changes } = assigned;
-      const items = [
-        code
-          .patch({ tenant, code: candidate.code })
-          .set({ ...changes, ownerKey: `T#${tenant}#USER#${userId}`, ownerSort: `BOOK#${book.bookId}#CODE#${candidate.code}` })
-          .where((a, op) => `${op.eq(a.status, 'available')} AND ${op.eq(a.bookId, book.bookId)}`)
-          .commit(),
-        bookStatsShard
+      // The pool index's composites (bookId, shard, poolSlot) go with the status, so ElectroDB drops the pool keys.
+      const change: Change = marked(
+        {
+          set: {
+            bookId: book.bookId,
+            shard: candidate.shard,
+            poolSlot: candidate.poolSlot,
+            status: 'assigned',
+            userId,
+            ownerKey: ownerKeyOf(tenant, userId),
+            ownerSort: ownerSortOf(book.bookId, candidate.code),
+            assignedAt: new Date(now).toISOString(),
+            maxRedemptions: book.maxRedemptionsPerUser,
+            ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000 } : {}),
+          },
+        },
+        'assigned',
+        now,
+        actor.sub,
+        { userId, lockId: lock?.lockId },
+      );
+      assigned = applied({ tenant, code: candidate.code, redemptionCount: 0 } as CodeRecord, change);
+      return {
+        code: asUpdate(code.patch({ tenant, code: candidate.code }), change, assign.condition({ code: candidate.code, bookId: book.bookId })).commit({
+          response: 'all_old',
+        }),
+        stats: bookStatsShard
           .patch({ tenant, bookId: book.bookId, shard: candidate.shard })
           .add({ available: -1, assigned: 1 })
-          .where(gateCondition(now, { requireActive: true }))
+          .where(where(gateOpen.condition(gateInput(now))))
           .commit({ response: 'all_old' }),
-      ];
-      if (book.maxCodesPerUser !== undefined) {
-        const cap = book.maxCodesPerUser;
-        items.push(
-          userBookHolding
-            .upsert({ tenant, userId, bookId: book.bookId })
-            .add({ held: 1 })
-            .where((a, op) => `${op.notExists(a.held)} OR ${op.lt(a.held, cap)}`)
-            .commit(),
-        );
-      }
-      return items;
+        ...(cap !== undefined
+          ? {
+              holding: userBookHolding
+                .upsert({ tenant, userId, bookId: book.bookId })
+                .add({ held: 1 })
+                .where(where(holdUnderCap.condition({ cap })))
+                .commit(),
+            }
+          : {}),
+      };
     },
     {
-      onConditionFailed: (reasons: CancellationReason[]) => {
-        if (failed(reasons, 1)) return gateError(reasons[1]!.item, ctx.now(), { forAssignment: true });
-        if (failed(reasons, 2)) {
-          return new AppError('USER_CODE_LIMIT_REACHED', `This user already holds ${book.maxCodesPerUser} code(s) of this book.`);
-        }
-        return onCodeTaken();
+      onConditionFailed: (reasons) => {
+        if (failed(reasons, 'stats')) return gateOpen.refusal(reasons.stats.item, gateInput(ctx.now()));
+        if (failed(reasons, 'holding')) return holdUnderCap.refusal(null, { cap: cap! });
+        return onCodeTaken(reasons.code?.item ?? null);
       },
-      idempotency: { claim: idempotency, response: () => withLock(toCodeView(assigned!, book, ctx.now()), lock) },
+      guard: idempotencyGuard(idempotency, () => withLock(toCodeView(assigned!, book, ctx.now()), lock)),
     },
   );
   return assigned!;
@@ -104,20 +117,22 @@ async function commitAssignment(
 
 /** Up to `limit` available codes of one shard, from a random point of its key space, wrapping around. */
 async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number, limit: number): Promise<Candidate[]> {
-  const partition = poolPartition(book.tenant, book.bookId, shard);
   const from = randomPoolSlot();
-  const codePrefix = `T#${book.tenant}#CODE#`;
-  // The pool index projects keys only: the code is read off the table key, the slot off the index key.
+  const pool = createConversions(ctx.store.code).byAccessPattern.pool;
+  // The pool index projects keys only; the entity reads the code and slot back off them.
   const query = async (where: 'gte' | 'lt') => {
     const res: any = await ctx.store.code.query
-      .pool({ poolPartition: partition })
+      .pool({ tenant: book.tenant, bookId: book.bookId, shard })
       [where]({ poolSlot: from })
-      .go({ limit, data: 'raw', ignoreOwnership: true });
-    return (res.data?.Items ?? []) as { pk: string; gsi1sk: string }[];
+      .go({ limit, data: 'raw', ignoreOwnership: true, originalErr: true });
+    return (res.data?.Items ?? []) as Record<string, string>[];
   };
   let items = await query('gte');
   if (!items.length) items = await query('lt');
-  return items.map((i) => ({ code: i.pk.slice(codePrefix.length), shard, poolSlot: i.gsi1sk }));
+  return items.map((keys) => {
+    const { code, poolSlot } = pool.fromKeys.toComposite(keys as any) as { code: string; poolSlot: string };
+    return { code, shard, poolSlot };
+  });
 }
 
 function shuffled(n: number): number[] {
@@ -129,22 +144,17 @@ function shuffled(n: number): number[] {
   return a;
 }
 
-const isOpen = (gate: ReturnType<typeof gateOf>, now: number) =>
-  gate.bookStatus === 'active' &&
-  (gate.validFromMs === undefined || gate.validFromMs <= now) &&
-  (gate.validUntilMs === undefined || gate.validUntilMs > now);
-
 /**
  * The book of a claim, refused early when closed. The copy may be a second
  * old: an open one is re-checked by the transaction's gate condition anyway,
  * and a closed one is read again before the claim is refused on its word.
  */
 async function loadOpenBook(ctx: CoreContext, tenant: string, bookId: string): Promise<BookRecord> {
+  const input = () => ({ now: ctx.now(), requireActive: true });
   let book = await loadBookCached(ctx, tenant, bookId);
-  if (isOpen(gateOf(book), ctx.now())) return book;
+  if (gateOpen.allows(gateOf(book), input())) return book;
   book = await loadBookCached(ctx, tenant, bookId, { fresh: true });
-  const gate = gateOf(book);
-  if (!isOpen(gate, ctx.now())) throw gateError(gate, ctx.now(), { forAssignment: true });
+  if (!gateOpen.allows(gateOf(book), input())) throw gateOpen.refusal(gateOf(book), input());
   return book;
 }
 
@@ -157,7 +167,9 @@ const withLock = (view: CodeView, lock: { lockId: string } | undefined): AssignR
 /**
  * Assigns a random available code of a book. A random shard and a random
  * start key give a pick no one can predict from upload order; a lost race
- * picks again; BOOK_EXHAUSTED only once every shard's pool is empty.
+ * picks again; BOOK_EXHAUSTED only once every shard's pool is empty, and then
+ * this instance answers the next claims of the book from memory for under a
+ * second (services/sold-out.ts).
  */
 export async function assignRandomCode(
   ctx: CoreContext,
@@ -168,6 +180,7 @@ export async function assignRandomCode(
   requireRole(actor, 'admin', 'service', 'user');
   const userId = resolveUserId(actor, input.userId, { required: true })!;
   const book = await loadOpenBook(ctx, actor.tenant, input.bookId);
+  if (isKnownSoldOut(ctx, actor.tenant, input.bookId)) throw bookExhausted();
   const lock = lockRequest(book, input);
   const lost = new Set<string>();
   const emptyShards = new Set<number>();
@@ -187,12 +200,15 @@ export async function assignRandomCode(
       if (candidates.length) break;
     }
     if (!candidates.length) {
-      if (emptyShards.size >= book.poolShards) throw new AppError('BOOK_EXHAUSTED', 'No codes are left in this book.');
+      if (emptyShards.size >= book.poolShards) {
+        rememberSoldOut(ctx, actor.tenant, input.bookId);
+        throw bookExhausted();
+      }
       continue;
     }
     const candidate = candidates[randomInt(candidates.length)]!;
     try {
-      const assigned = await commitAssignment(ctx, book, candidate, userId, lock, () => new LostRace(), opts.idempotency);
+      const assigned = await commitAssignment(ctx, actor, book, candidate, userId, lock, () => new LostRace(), opts.idempotency);
       return withLock(toCodeView(assigned, book, ctx.now()), lock);
     } catch (e) {
       if (!(e instanceof LostRace)) throw e;
@@ -214,17 +230,18 @@ export async function assignNamedCode(
   // A checked code whose check character is wrong is a typo: refused before any read.
   if (isMistypedCheckedCode(code)) throw codeNotFound(code);
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
-  if (!data || (input.bookId !== undefined && data.bookId !== input.bookId)) throw codeNotFound(code);
-  if (data.status !== 'available') throw new AppError('CODE_ALREADY_ASSIGNED', `Code ${code} is already assigned.`);
-  const book = await loadOpenBook(ctx, actor.tenant, data.bookId);
+  const bookId = input.bookId ?? data?.bookId ?? '';
+  if (!assign.allows(data as CodeRecord | null, { code, bookId })) throw assign.refusal(data as CodeRecord | null, { code, bookId });
+  const book = await loadOpenBook(ctx, actor.tenant, data!.bookId);
   const lock = lockRequest(book, input);
   const assigned = await commitAssignment(
     ctx,
+    actor,
     book,
-    { code, shard: data.shard, poolSlot: data.poolSlot },
+    { code, shard: data!.shard, poolSlot: data!.poolSlot },
     input.userId,
     lock,
-    () => new AppError('CODE_ALREADY_ASSIGNED', `Code ${code} is already assigned.`),
+    (item) => assign.refusal(item as CodeRecord | null, { code, bookId: book.bookId }),
     opts.idempotency,
   );
   return withLock(toCodeView(assigned, book, ctx.now()), lock);

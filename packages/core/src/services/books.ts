@@ -8,8 +8,10 @@ import { transact, failed, backoffMs } from '../db/transact.ts';
 import { assertWindow, gateOf } from '../book/gate.ts';
 import { parsePattern, PatternError } from '../codes/pattern.ts';
 import { assertPatternForCheckChar } from '../codes/check-char.ts';
-import type { IdempotencyClaim } from './idempotency.ts';
+import { DEFAULT_MAX_REDEMPTIONS } from '../code/state.ts';
+import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
 import { readPage } from './pagination.ts';
+import { DEFAULT_BOOK_SHARDS, shardsForClaimRate } from '../cost/shards.ts';
 
 export interface Discount {
   type: 'percentage' | 'fixed';
@@ -32,6 +34,9 @@ export interface CreateBookInput {
   metadata?: Record<string, unknown>;
   /** Available codes at which `book.low_stock` fires. */
   lowStockThreshold?: number;
+  /** Stats and pool shards; at most one of `shards` and `expectedClaimsPerSecond` (cost/shards.ts). */
+  shards?: number;
+  expectedClaimsPerSecond?: number;
 }
 
 export interface UpdateBookInput {
@@ -65,6 +70,8 @@ export interface Book {
   metadata?: Record<string, unknown>;
   lowStockThreshold?: number;
   status: 'active' | 'paused';
+  /** Stats and pool shards, fixed at creation. */
+  shards: number;
   createdAt: string;
   updatedAt: string;
   /** Bumped by every edit; absent on a book never edited (version 0). The API's ETag. */
@@ -74,20 +81,20 @@ export interface Book {
 export type BookRecord = Book & { tenant: string; bookId: string; poolShards: number; gateVersion?: number };
 
 // The gate rules live with the book's concept; re-exported for the code paths that import them from here.
-export { assertWindow, gateOf, gateCondition, gateError } from '../book/gate.ts';
+export { assertWindow, gateOf } from '../book/gate.ts';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 300;
 
 export function toBook(record: Record<string, any>): Book {
-  const { tenant: _t, bookId, poolShards: _p, gateVersion: _g, ...rest } = record;
-  return { id: bookId, ...rest } as Book;
+  const { tenant: _t, bookId, poolShards, gateVersion: _g, ...rest } = record;
+  return { id: bookId, ...rest, shards: poolShards } as Book;
 }
 
 /** Reads a book of the caller's tenant; BOOK_NOT_FOUND otherwise. */
 export async function loadBook(ctx: CoreContext, tenant: string, bookId: string): Promise<BookRecord> {
-  const { data } = await ctx.store.book.get({ tenant, bookId }).go();
+  const { data } = await ctx.store.book.get({ tenant, bookId }).go({ originalErr: true }); // no stack trace built per call (db/transact.ts)
   if (!data) throw new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
-  return { ...(data as any), id: data.bookId };
+  return { ...(data as any), id: data.bookId, shards: data.poolShards };
 }
 
 /** How long an instance reuses a book it read for the claim/lock/redeem path. */
@@ -114,7 +121,13 @@ export async function loadBookCached(ctx: CoreContext, tenant: string, bookId: s
   return book;
 }
 
-/** Creates the book and its N stats shards in one transaction, so a book never exists without its gate. */
+/**
+ * Creates the book's N stats shards, then the book. Up to 100 shards and the
+ * book do not fit one transaction (100 items), so the shards go first as
+ * plain puts (1 WCU each, not 2): until the book exists nothing can reach
+ * them, and if the book's write never happens they are unreachable leftovers
+ * under a fresh UUID, never a book without its gate.
+ */
 export async function createBook(
   ctx: CoreContext,
   actor: Actor,
@@ -139,7 +152,7 @@ export async function createBook(
     description: input.description,
     validFrom: input.validFrom,
     validUntil: input.validUntil,
-    maxRedemptionsPerUser: input.maxRedemptionsPerUser ?? 1,
+    maxRedemptionsPerUser: input.maxRedemptionsPerUser ?? DEFAULT_MAX_REDEMPTIONS,
     maxCodesPerUser: input.maxCodesPerUser,
     lockTtlSeconds: input.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS,
     discount: input.discount,
@@ -148,30 +161,41 @@ export async function createBook(
     metadata: input.metadata,
     lowStockThreshold: input.lowStockThreshold,
     status: 'active' as const,
-    poolShards: ctx.config.POOL_SHARDS,
+    poolShards: bookShards(input),
     createdAt: now,
     updatedAt: now,
   };
   const gate = gateOf(record);
+  const shards = Array.from({ length: record.poolShards }, (_, shard) => ({ tenant: actor.tenant, bookId: record.bookId, shard, ...gate }));
+  const { unprocessed } = await ctx.store.bookStatsShard.put(shards).go();
+  if (unprocessed.length) throw new AppError('UNAVAILABLE', 'The book could not be created; retry shortly.', { retryAfterSeconds: 1 });
   await transact(
     ctx.store,
-    ({ book, bookStatsShard }) => [
-      book.create(record).commit(),
-      ...Array.from({ length: record.poolShards }, (_, shard) =>
-        bookStatsShard.create({ tenant: actor.tenant, bookId: record.bookId, shard, ...gate }).commit(),
-      ),
-    ],
+    ({ book }) => ({ book: book.create(record).commit() }),
     {
       // A fresh UUID cannot collide; if it ever did, a new attempt is the right answer.
       onConditionFailed: () => new Error('book id collision'),
-      idempotency: { claim: opts.idempotency, response: () => toBook(record) },
+      guard: idempotencyGuard(opts.idempotency, () => toBook(record)),
     },
   );
   return toBook(record);
 }
 
-export async function readBookStats(ctx: CoreContext, tenant: string, bookId: string): Promise<BookStats> {
-  const { data } = await ctx.store.bookStatsShard.query.byBook({ tenant, bookId }).go({ pages: 'all' });
+/** Shards chosen at creation: as asked, sized for the expected claim rate, or the default. */
+function bookShards(input: CreateBookInput): number {
+  if (input.shards !== undefined && input.expectedClaimsPerSecond !== undefined) {
+    throw validationFailed([{ field: 'shards', reason: 'give shards or expectedClaimsPerSecond, not both' }]);
+  }
+  if (input.shards !== undefined) return input.shards;
+  if (input.expectedClaimsPerSecond !== undefined) return shardsForClaimRate(input.expectedClaimsPerSecond);
+  return DEFAULT_BOOK_SHARDS;
+}
+
+/** The book's counters: one BatchGetItem of its N shard keys (N ≤ 100), summed. */
+export async function readBookStats(ctx: CoreContext, book: Pick<BookRecord, 'tenant' | 'bookId' | 'poolShards'>): Promise<BookStats> {
+  const keys = Array.from({ length: book.poolShards }, (_, shard) => ({ tenant: book.tenant, bookId: book.bookId, shard }));
+  const { data, unprocessed } = await ctx.store.bookStatsShard.get(keys).go();
+  if (unprocessed.length) throw new AppError('UNAVAILABLE', 'The book statistics could not be read; retry shortly.', { retryAfterSeconds: 1 });
   const stats: BookStats = { codes: 0, available: 0, assigned: 0, redeemed: 0 };
   for (const s of data) {
     stats.codes += s.codes;
@@ -184,8 +208,8 @@ export async function readBookStats(ctx: CoreContext, tenant: string, bookId: st
 
 export async function getBook(ctx: CoreContext, actor: Actor, bookId: string): Promise<Book & { stats: BookStats }> {
   requireRole(actor, 'admin');
-  const [record, stats] = await Promise.all([loadBook(ctx, actor.tenant, bookId), readBookStats(ctx, actor.tenant, bookId)]);
-  return { ...toBook(record), stats };
+  const record = await loadBook(ctx, actor.tenant, bookId);
+  return { ...toBook(record), stats: await readBookStats(ctx, record) };
 }
 
 export async function listBooks(
@@ -302,15 +326,17 @@ async function writeEdit(ctx: CoreContext, tenant: string, current: BookRecord, 
             return u.where((a: any, op: any) => isAt(current.gateVersion)(a.gateVersion, op)).commit();
           })
         : [];
-      return [bookUpdate.commit({ response: 'all_old' }), ...shardUpdates];
+      return { book: bookUpdate.commit({ response: 'all_old' }), ...Object.fromEntries(shardUpdates.map((u, shard) => [`shard${shard}`, u])) };
     },
     {
       onConditionFailed: (reasons) => {
-        if (failed(reasons, 0)) return reasons[0]!.item ? new BookMoved() : new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
+        if (failed(reasons, 'book')) return reasons.book.item ? new BookMoved() : new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
         // The book was at the version read, so its shards must be at its gateVersion: anything else is a broken invariant.
         return new Error(`book ${bookId}: a stats shard's gate copy is not the one the book wrote`);
       },
     },
   );
+  // This instance sees its own edit at once; others within BOOK_CACHE_MS.
+  bookCaches.get(ctx)?.delete(`${tenant}#${bookId}`);
   return toBook(next);
 }

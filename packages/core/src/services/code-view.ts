@@ -1,67 +1,13 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
-import { AppError } from '../errors.ts';
 import { isMistypedCheckedCode } from '../codes/check-char.ts';
-import { loadBookCached, type Book, type BookRecord, type Discount } from './books.ts';
+import { codeNotFound } from '../code/transitions.ts';
+import type { CodeRecord } from '../code/state.ts';
+import { loadBookCached, type BookRecord } from './books.ts';
 
-export type CodeStatus = 'active' | 'locked' | 'redeemed' | 'expired';
-
-export interface CodeView {
-  code: string;
-  bookId: string;
-  userId: string;
-  status: CodeStatus;
-  assignedAt: string;
-  redemptionCount: number;
-  maxRedemptions: number;
-  lockExpiresAt?: string;
-  validUntil?: string;
-  discount?: Discount;
-}
-
-export type CodeRecord = {
-  tenant: string;
-  code: string;
-  bookId: string;
-  shard: number;
-  poolPartition: string;
-  poolSlot: string;
-  status: 'available' | 'assigned';
-  userId?: string;
-  assignedAt?: string;
-  maxRedemptions?: number;
-  redemptionCount: number;
-  lockId?: string;
-  lockExpiresAt?: number;
-};
-
-export const isLockHeld = (code: Pick<CodeRecord, 'lockExpiresAt'>, now: number) =>
-  code.lockExpiresAt !== undefined && code.lockExpiresAt > now;
-
-export function codeStatus(code: CodeRecord, book: Pick<Book, 'validUntil'> | undefined, now: number): CodeStatus {
-  if (code.redemptionCount >= (code.maxRedemptions ?? 1)) return 'redeemed';
-  if (book?.validUntil && Date.parse(book.validUntil) <= now) return 'expired';
-  if (isLockHeld(code, now)) return 'locked';
-  return 'active';
-}
-
-export function toCodeView(code: CodeRecord, book: Pick<Book, 'validUntil' | 'discount'> | undefined, now: number): CodeView {
-  const view: CodeView = {
-    code: code.code,
-    bookId: code.bookId,
-    userId: code.userId!,
-    status: codeStatus(code, book, now),
-    assignedAt: code.assignedAt!,
-    redemptionCount: code.redemptionCount,
-    maxRedemptions: code.maxRedemptions ?? 1,
-  };
-  if (isLockHeld(code, now)) view.lockExpiresAt = new Date(code.lockExpiresAt!).toISOString();
-  if (book?.validUntil) view.validUntil = book.validUntil;
-  if (book?.discount) view.discount = book.discount;
-  return view;
-}
-
-export const codeNotFound = (code: string) => new AppError('CODE_NOT_FOUND', `No code ${code}.`);
+export { toCodeView, type CodeView } from '../code/view.ts';
+export { codeStatus, isLockHeld, type CodeRecord, type CodeStatus } from '../code/state.ts';
+export { codeNotFound };
 
 /**
  * Reads a code the caller may act on. A code that exists but is not the

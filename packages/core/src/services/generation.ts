@@ -65,7 +65,7 @@ export async function planGeneration(
   input: { count: number; pattern?: string; checkChar?: boolean },
 ): Promise<GenerationPlan> {
   const plan = resolvePattern(book, input);
-  const [stats, pending] = await Promise.all([readBookStats(ctx, book.tenant, book.bookId), pendingJobCodes(ctx, book.tenant, book.bookId)]);
+  const [stats, pending] = await Promise.all([readBookStats(ctx, book), pendingJobCodes(ctx, book.tenant, book.bookId)]);
   try {
     assertCapacity(plan.parsed, input.count, stats.codes + pending);
   } catch (e) {

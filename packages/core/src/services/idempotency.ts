@@ -4,6 +4,8 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import type { Role } from '../actor.ts';
 import { recordKey } from '../idempotency/scope.ts';
 import { decodeResponse, encodeResponse, INLINE_BYTES, MAX_PARTS, splitParts, summarize } from '../idempotency/stored-response.ts';
+import { isConditionalFailure } from '../db/aws-errors.ts';
+import type { Guard } from '../db/transact.ts';
 
 export { idempotencyScope } from '../idempotency/scope.ts';
 
@@ -47,6 +49,7 @@ export const REFUSALS_OF_A_COPY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CODE_LOCKED',
   'CODE_NOT_LOCKED',
   'REDEMPTION_LIMIT_REACHED',
+  'REDEMPTION_ALREADY_ROLLED_BACK',
 ]);
 
 type StoredRecord = {
@@ -63,10 +66,21 @@ type StoredRecord = {
 
 const keyOf = (c: IdempotencyClaim) => recordKey(c);
 const expiresAt = (now: number) => Math.floor(now / 1000) + IDEMPOTENCY_TTL_SECONDS;
-const isConditionFailure = (e: Error & { cause?: { name?: string } }) =>
-  e.cause?.name === 'ConditionalCheckFailedException' || /conditional/i.test(e.message);
+/**
+ * The record's put as a transaction guard: it goes into the transaction that
+ * does the work, and if it already exists the work is a replay. `response`
+ * is read after the work's items are built, so it can describe them.
+ */
+export function idempotencyGuard(claim: IdempotencyClaim | undefined, response: () => unknown): Guard | undefined {
+  if (!claim) return undefined;
+  return {
+    name: 'idempotency',
+    build: (entities) => idempotencyPut(entities, claim, response(), Date.now()),
+    onFailed: () => new IdempotentReplay(),
+  };
+}
 
-/** The record's put, for the transaction that does the work. `body` is the response that work will answer. */
+/** The record's put itself, for a transaction built by hand (tests). */
 export function idempotencyPut(entities: any, claim: IdempotencyClaim, body: unknown, now: number) {
   let bytes = encodeResponse(body);
   if (bytes.length > INLINE_BYTES) bytes = encodeResponse(summarize(body, INLINE_BYTES));
@@ -138,7 +152,7 @@ async function awaitDone<T>(ctx: CoreContext, claim: IdempotencyClaim): Promise<
 /**
  * Runs a use case whose work is one transaction, under an optional
  * Idempotency-Key. The use case puts the record in its own transaction
- * (`idempotencyPut`), so concurrent retries do the work once: the losers'
+ * (`idempotencyGuard`), so concurrent retries do the work once: the losers'
  * transactions are cancelled on the record, and they answer its response.
  * A loser refused by the state the winner left (REFUSALS_OF_A_COPY) reads the
  * record first and answers it too. Failed requests write nothing, so a retry
@@ -227,8 +241,8 @@ export async function runIdempotentMultiStep<T>(
     })
     .go()
     .then(() => true)
-    .catch((e: Error & { cause?: { name?: string } }) => {
-      if (isConditionFailure(e)) return false;
+    .catch((e: unknown) => {
+      if (isConditionalFailure(e)) return false;
       throw e;
     });
   if (!claimed) {
@@ -242,8 +256,8 @@ export async function runIdempotentMultiStep<T>(
       .where((a, op) => `${op.eq(a.state, 'pending')} AND ${op.eq(a.createdAt, outcome.stale)}`)
       .go()
       .then(() => true)
-      .catch((e: Error & { cause?: { name?: string } }) => {
-        if (isConditionFailure(e)) return false;
+      .catch((e: unknown) => {
+        if (isConditionalFailure(e)) return false;
         throw e;
       });
     if (!tookOver) return runIdempotentMultiStep(ctx, claim, status, work);

@@ -1,7 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { BookRecord } from './books.ts';
-import { transact, type CancellationReason } from '../db/transact.ts';
+import { transact, failed } from '../db/transact.ts';
+import { forgetSoldOut } from './sold-out.ts';
 import type { Store } from '../entities/index.ts';
 
 /** DynamoDB's limit on items in one TransactWriteItems. */
@@ -9,7 +10,6 @@ export const MAX_TRANSACTION_ITEMS = 100;
 
 export const randomPoolSlot = () => randomBytes(8).toString('hex');
 
-export const poolPartition = (tenant: string, bookId: string, shard: number) => `T#${tenant}#BOOK#${bookId}#POOL#${shard}`;
 
 /** A code and the pool shard it goes to. */
 export interface Placed {
@@ -128,38 +128,42 @@ export async function commitCodes(
 ): Promise<Set<number>> {
   const perShard = new Map<number, number>();
   for (const p of placed) perShard.set(p.shard, (perShard.get(p.shard) ?? 0) + 1);
-  const shardCount = perShard.size;
   try {
     await transact(
       store,
       (entities) => {
         const { code, bookStatsShard } = entities;
-        return [
-          ...placed.map((p) =>
-            code
-              .create({
-                tenant: book.tenant,
-                code: p.code,
-                bookId: book.bookId,
-                shard: p.shard,
-                poolPartition: poolPartition(book.tenant, book.bookId, p.shard),
-                poolSlot: randomPoolSlot(),
-                status: 'available',
-                redemptionCount: 0,
-                createdAt,
-              })
-              .commit(),
+        return {
+          ...Object.fromEntries(
+            placed.map((p, i) => [
+              `code${i}`,
+              code
+                .create({
+                  tenant: book.tenant,
+                  code: p.code,
+                  bookId: book.bookId,
+                  shard: p.shard,
+                  poolSlot: randomPoolSlot(),
+                  status: 'available',
+                  redemptionCount: 0,
+                  createdAt,
+                })
+                .commit(),
+            ]),
           ),
-          ...[...perShard].map(([shard, n]) =>
-            bookStatsShard.patch({ tenant: book.tenant, bookId: book.bookId, shard }).add({ codes: n, available: n }).commit(),
+          ...Object.fromEntries(
+            [...perShard].map(([shard, n]) => [
+              `shard${shard}`,
+              bookStatsShard.patch({ tenant: book.tenant, bookId: book.bookId, shard }).add({ codes: n, available: n }).commit(),
+            ]),
           ),
-          ...(extra ? [extra.build(entities)] : []),
-        ];
+          ...(extra ? { extra: extra.build(entities) } : {}),
+        };
       },
       {
-        onConditionFailed: (reasons: CancellationReason[]) => {
-          if (extra && reasons[placed.length + shardCount]?.code === 'ConditionalCheckFailed') return extra.onFailed();
-          const refused = new Set(reasons.flatMap((r, i) => (i < placed.length && r.code === 'ConditionalCheckFailed' ? [i] : [])));
+        onConditionFailed: (reasons) => {
+          if (extra && failed(reasons, 'extra')) return extra.onFailed();
+          const refused = new Set(placed.flatMap((_, i) => (failed(reasons, `code${i}`) ? [i] : [])));
           return refused.size ? new Refused(refused) : new Error('book stats shard missing');
         },
       },
@@ -198,6 +202,8 @@ export async function insertCodes(
     }
     return { inserted: pending.map((p) => p.code), duplicates };
   });
+  // This instance claims from the new codes at once; others within SOLD_OUT_MEMO_MS.
+  forgetSoldOut(ctx, book.tenant, book.bookId);
   return {
     inserted: results.flatMap((r) => r.inserted),
     duplicates: results.flatMap((r) => r.duplicates),

@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
-import { transact, failed } from '../db/transact.ts';
-import { gateCondition, gateError } from './books.ts';
-import type { IdempotencyClaim } from './idempotency.ts';
-import { codeNotFound, isLockHeld, loadHeldCodeWithBook, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
+import { conditionalWrite } from '../db/conditional-write.ts';
+import { gateOf, gateOpen } from '../code/gate.ts';
+import { applied, asUpdate, lock, marked, unlock } from '../code/transitions.ts';
+import { isLockHeld, maxRedemptionsOf, type CodeRecord } from '../code/state.ts';
+import { toCodeView, type CodeView } from '../code/view.ts';
+import { loadBookCached, type BookRecord } from './books.ts';
+import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
+import { loadHeldCodeWithBook } from './code-view.ts';
 
 export interface LockResult extends CodeView {
   status: 'locked';
@@ -13,22 +17,23 @@ export interface LockResult extends CodeView {
   lockExpiresAt: string;
 }
 
-/** Why a condition on a held code failed, read from the code as it was. */
-export function heldCodeError(item: Record<string, any> | null, code: string, holder: string | undefined, now: number): AppError {
-  if (!item || item.status !== 'assigned' || (holder !== undefined && item.userId !== holder)) return codeNotFound(code);
-  if (item.redemptionCount >= (item.maxRedemptions ?? 1)) {
-    return new AppError('REDEMPTION_LIMIT_REACHED', `Code ${code} has no redemptions left.`);
-  }
-  if (isLockHeld(item, now)) return new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
-  return new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
+/**
+ * The book's window for a held code, from the instance's copy of the book (at
+ * most a second old). A copy that says closed is read again before refusing;
+ * one that says open may be a second stale, which the redeem's own write
+ * condition covers (a lock alone grants nothing).
+ */
+async function assertWindowOpen(ctx: CoreContext, book: BookRecord): Promise<void> {
+  const input = () => ({ now: ctx.now(), requireActive: false });
+  if (gateOpen.allows(gateOf(book), input())) return;
+  const fresh = await loadBookCached(ctx, book.tenant, book.bookId, { fresh: true });
+  if (!gateOpen.allows(gateOf(fresh), input())) throw gateOpen.refusal(gateOf(fresh), input());
 }
 
 /**
- * Locks a held code for a redemption attempt. The lock is the code item
- * itself: one conditional write that requires no unexpired lock, the same
- * holder and redemptions left, in a transaction with a check that the book
- * is inside its validity window. Expiry is a comparison with the clock, so
- * a lapsed lock needs no sweeper.
+ * Locks a held code for a redemption attempt: one conditional UpdateItem on
+ * the code (`lock`: same holder, redemptions left, no unexpired lock).
+ * Expiry is a comparison with the clock, so a lapsed lock needs no sweeper.
  */
 export async function lockCode(
   ctx: CoreContext,
@@ -38,49 +43,30 @@ export async function lockCode(
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<LockResult> {
   const { current, book } = await loadHeldCodeWithBook(ctx, actor, code, input.userId);
+  await assertWindowOpen(ctx, book);
+  const now = ctx.now();
+  const rule = { code, userId: current.userId!, maxRedemptions: maxRedemptionsOf(current), now };
+  if (!lock.allows(current, rule)) throw lock.refusal(current, rule);
   const lockId = randomUUID();
-  const ttlSeconds = input.ttlSeconds ?? book.lockTtlSeconds;
-  let locked: CodeRecord | undefined;
-  const lockResult = (): LockResult => {
-    const view = toCodeView(locked!, book, ctx.now());
+  const change = marked({ set: { lockId, lockExpiresAt: now + (input.ttlSeconds ?? book.lockTtlSeconds) * 1000 } }, 'locked', now, actor.sub, { lockId });
+  const result = (): LockResult => {
+    const view = toCodeView(applied(current, change), book, ctx.now());
     return { ...view, status: 'locked', lockId, lockExpiresAt: view.lockExpiresAt! };
   };
-  await transact(
+  await conditionalWrite(
     ctx.store,
-    ({ code: codes, bookStatsShard }) => {
-      const now = ctx.now();
-      locked = { ...current, lockId, lockExpiresAt: now + ttlSeconds * 1000 };
-      return [
-        codes
-          .patch({ tenant: actor.tenant, code })
-          .set({ lockId, lockExpiresAt: locked.lockExpiresAt })
-          .where(
-            (a, op) =>
-              `${op.eq(a.status, 'assigned')} AND ${op.eq(a.userId, current.userId)} AND ${op.lt(a.redemptionCount, current.maxRedemptions ?? 1)} ` +
-              `AND (${op.notExists(a.lockExpiresAt)} OR ${op.lte(a.lockExpiresAt, now)})`,
-          )
-          .commit({ response: 'all_old' }),
-        bookStatsShard
-          .check({ tenant: actor.tenant, bookId: current.bookId, shard: current.shard })
-          .where(gateCondition(now, { requireActive: false }))
-          .commit({ response: 'all_old' }),
-      ];
-    },
-    {
-      onConditionFailed: (reasons) =>
-        failed(reasons, 1)
-          ? gateError(reasons[1]!.item, ctx.now(), { forAssignment: false })
-          : heldCodeError(reasons[0]!.item, code, current.userId, ctx.now()),
-      idempotency: { claim: opts.idempotency, response: () => lockResult() },
-    },
+    (e) => asUpdate(e.code.patch({ tenant: actor.tenant, code }), change, lock.condition(rule)),
+    (item) => lock.refusal(item as CodeRecord | null, rule),
+    idempotencyGuard(opts.idempotency, result),
   );
-  return lockResult();
+  return result();
 }
 
 /**
- * Releases an unexpired lock (the payment failed). With a `lockId`, only that
- * lock is released; without, the holder (or a service acting for it) may
- * release whatever lock is on its code.
+ * Releases an unexpired lock (the payment failed): one conditional
+ * UpdateItem (`unlock`). With a `lockId`, only that lock is released;
+ * without, the holder (or a service acting for it) releases whatever lock is
+ * on its code.
  */
 export async function unlockCode(
   ctx: CoreContext,
@@ -90,33 +76,17 @@ export async function unlockCode(
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<CodeView> {
   const { current, book } = await loadHeldCodeWithBook(ctx, actor, code, input.userId);
-  if (!isLockHeld(current, ctx.now())) throw new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
-  if (input.lockId !== undefined && current.lockId !== input.lockId) {
-    throw new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
-  }
-  const { lockId: _l, lockExpiresAt: _e, ...unlocked } = current;
-  const view = () => toCodeView(unlocked, book, ctx.now());
-  await transact(
+  const now = ctx.now();
+  if (!isLockHeld(current, now)) throw new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
+  const rule = { code, userId: current.userId!, lockId: input.lockId ?? current.lockId!, now };
+  if (!unlock.allows(current, rule)) throw unlock.refusal(current, rule);
+  const change = marked({ set: {}, remove: ['lockId', 'lockExpiresAt'] }, 'unlocked', now, actor.sub, { lockId: rule.lockId });
+  const view = () => toCodeView(applied(current, change), book, ctx.now());
+  await conditionalWrite(
     ctx.store,
-    ({ code: codes }) => [
-      codes
-        .patch({ tenant: actor.tenant, code })
-        .remove(['lockId', 'lockExpiresAt'])
-        .where(
-          (a, op) =>
-            `${op.eq(a.userId, current.userId)} AND ${op.gt(a.lockExpiresAt, ctx.now())} AND ${op.eq(a.lockId, current.lockId)}`,
-        )
-        .commit({ response: 'all_old' }),
-    ],
-    {
-      onConditionFailed: (reasons) => {
-        const item = reasons[0]!.item;
-        if (item && isLockHeld(item, ctx.now())) return new AppError('CODE_LOCKED', `Code ${code} is locked by another checkout.`);
-        if (!item || item.userId !== current.userId) return codeNotFound(code);
-        return new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
-      },
-      idempotency: { claim: opts.idempotency, response: view },
-    },
+    (e) => asUpdate(e.code.patch({ tenant: actor.tenant, code }), change, unlock.condition(rule)),
+    (item) => unlock.refusal(item as CodeRecord | null, rule),
+    idempotencyGuard(opts.idempotency, view),
   );
   return view();
 }

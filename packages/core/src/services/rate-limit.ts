@@ -1,80 +1,108 @@
-import { randomInt } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
+import { TokenBuckets } from './token-bucket.ts';
 
-const MINUTE = 60;
-/** A caller's counter item spans ten minutes: the code-guessing window. */
-const CALLER_WINDOW = 600;
-
-const windowOf = (nowMs: number, seconds: number) => Math.floor(nowMs / 1000 / seconds);
-const secondsLeft = (nowMs: number, seconds: number) => Math.max(1, Math.ceil(((windowOf(nowMs, seconds) + 1) * seconds * 1000 - nowMs) / 1000));
+/** The code-guessing window: misses count per caller per ten minutes. */
+const MISS_WINDOW_SECONDS = 600;
+/** How long an instance trusts a "no trip" answer for a caller before reading the table again. */
+export const MISS_STANDING_CACHE_MS = 5000;
 
 const rateLimited = (message: string, retryAfterSeconds: number) => new AppError('RATE_LIMITED', message, { retryAfterSeconds });
 
-type Counted = { rejected?: boolean; data?: Record<string, number> | null };
+const missWindow = (nowMs: number) => Math.floor(nowMs / 1000 / MISS_WINDOW_SECONDS);
+const secondsToWindowEnd = (nowMs: number) => Math.max(1, Math.ceil(((missWindow(nowMs) + 1) * MISS_WINDOW_SECONDS * 1000 - nowMs) / 1000));
 
-/**
- * One conditional ADD on one counter item; `{ rejected, data }` says whether
- * the condition refused it and, if so, what the item held.
- */
-function count(ctx: CoreContext, key: { tenant: string; scope: string; window: number; expiresAt: number }, add: Record<string, number>, condition?: (a: any, op: any) => string): Promise<Counted> {
-  let update: any = ctx.store.rateCounter.upsert(key).add(add as any);
-  if (condition) update = update.where(condition);
-  return update.go({ response: 'none', returnOnConditionCheckFailure: 'all_old' } as any) as Promise<Counted>;
+/** What one instance (one Lambda, one Node process) remembers; nothing here is shared. */
+interface InstanceLimits {
+  callers: TokenBuckets | undefined;
+  tenants: TokenBuckets | undefined;
+  /** caller -> when this instance last learned it has not tripped (or that it has, until when). */
+  standing: Map<string, { checkedAt: number; trippedUntil?: number }>;
 }
 
-/**
- * Fixed-window limits on claim, lock and redeem, per caller and per tenant,
- * held in the table so every Lambda instance shares them. Cost per request:
- * two conditional UpdateItems issued in parallel: the caller's ten-minute
- * item (this minute's count and the code-guessing misses, checked in one
- * condition) and one random shard of the tenant's counter.
- */
-export async function enforceRateLimits(ctx: CoreContext, actor: Actor): Promise<void> {
-  const { RATE_LIMIT_CALLER_PER_MINUTE: perCaller, RATE_LIMIT_TENANT_PER_MINUTE: perTenant, RATE_LIMIT_TENANT_SHARDS: shards } = ctx.config;
-  const missLimit = ctx.config.RATE_LIMIT_MISSES_PER_10_MINUTES;
-  const now = ctx.now();
-  const callerWindow = windowOf(now, CALLER_WINDOW);
-  const minute = `m${windowOf(now, MINUTE) % (CALLER_WINDOW / MINUTE)}`;
-  const tenantWindow = windowOf(now, MINUTE);
+const instances = new WeakMap<CoreContext, InstanceLimits>();
 
-  const [caller, tenant] = await Promise.all([
-    perCaller || missLimit
-      ? count(
-          ctx,
-          { tenant: actor.tenant, scope: `caller#${actor.sub}`, window: callerWindow, expiresAt: (callerWindow + 2) * CALLER_WINDOW },
-          perCaller ? { [minute]: 1 } : { misses: 0 },
-          (a, op) =>
-            [
-              perCaller ? `(${op.notExists(a[minute])} OR ${op.lt(a[minute], perCaller)})` : '',
-              missLimit ? `(${op.notExists(a.misses)} OR ${op.lt(a.misses, missLimit)})` : '',
-            ]
-              .filter(Boolean)
-              .join(' AND '),
-        )
-      : ({} as Counted),
-    perTenant
-      ? count(
-          ctx,
-          { tenant: actor.tenant, scope: `tenant#${randomInt(shards)}`, window: tenantWindow, expiresAt: (tenantWindow + 2) * MINUTE },
-          { count: 1 },
-          (a, op) => `${op.notExists(a.count)} OR ${op.lt(a.count, Math.ceil(perTenant / shards))}`,
-        )
-      : ({} as Counted),
-  ]);
-  if (caller.rejected) {
-    if (missLimit && (caller.data?.misses ?? 0) >= missLimit) {
-      throw rateLimited('Too many requests for codes that do not exist; slow down.', secondsLeft(now, CALLER_WINDOW));
-    }
-    throw rateLimited('Too many requests from this caller.', secondsLeft(now, MINUTE));
+function limitsOf(ctx: CoreContext): InstanceLimits {
+  let l = instances.get(ctx);
+  if (!l) {
+    const { RATE_LIMIT_CALLER_PER_MINUTE: perCaller, RATE_LIMIT_TENANT_PER_SECOND: perTenant } = ctx.config;
+    l = {
+      // A caller may spend a whole minute's allowance at once, then earns it back evenly.
+      callers: perCaller ? new TokenBuckets(perCaller / 60, perCaller) : undefined,
+      // A tenant's allowance is per second, with one second of burst.
+      tenants: perTenant ? new TokenBuckets(perTenant, perTenant, 10_000) : undefined,
+      standing: new Map(),
+    };
+    instances.set(ctx, l);
   }
-  if (tenant.rejected) throw rateLimited('Too many requests for this tenant.', secondsLeft(now, MINUTE));
+  return l;
 }
 
-/** Counts a CODE_NOT_FOUND answer against the caller: guessing codes trips the stricter limit. */
+const callerKey = (actor: Actor) => `${actor.tenant}#${actor.sub}`;
+
+/**
+ * Per-caller and per-tenant limits on claim, lock, unlock and redeem, kept
+ * in this instance's memory: a request within its limits costs no database
+ * work. Each instance enforces them on the requests it serves, so across N
+ * warm instances a caller may get up to N times its limit; floods beyond
+ * what the instances absorb are API Gateway's throttle's job.
+ * docs/flash-sale.md gives each limit's cost and exactness.
+ */
+export function enforceRateLimits(ctx: CoreContext, actor: Actor): void {
+  const l = limitsOf(ctx);
+  const now = ctx.now();
+  const tenantWait = l.tenants?.take(actor.tenant, now) ?? 0;
+  if (tenantWait) throw rateLimited('Too many requests for this tenant.', tenantWait);
+  const callerWait = l.callers?.take(callerKey(actor), now) ?? 0;
+  if (callerWait) throw rateLimited('Too many requests from this caller.', callerWait);
+}
+
+const missKey = (actor: Actor, nowMs: number) => {
+  const window = missWindow(nowMs);
+  return { tenant: actor.tenant, scope: `misses#${actor.sub}`, window, expiresAt: (window + 2) * MISS_WINDOW_SECONDS };
+};
+
+/**
+ * The code-guessing trip, checked on routes that name a code: a caller with
+ * RATE_LIMIT_MISSES_PER_10_MINUTES CODE_NOT_FOUND answers in this window is
+ * refused until the window ends. The misses live in the table (written only
+ * when a caller misses) so every instance sees them; an instance reads a
+ * caller's count at most once per MISS_STANDING_CACHE_MS (one eventually
+ * consistent GetItem, 0.5 RCU) and remembers a trip until the window ends.
+ */
+export async function enforceCodeGuessingLimit(ctx: CoreContext, actor: Actor): Promise<void> {
+  const limit = ctx.config.RATE_LIMIT_MISSES_PER_10_MINUTES;
+  if (!limit) return;
+  const l = limitsOf(ctx);
+  const now = ctx.now();
+  const key = callerKey(actor);
+  let standing = l.standing.get(key);
+  if (standing?.trippedUntil !== undefined && standing.trippedUntil <= now) standing = undefined;
+  if (!standing || (standing.trippedUntil === undefined && now - standing.checkedAt >= MISS_STANDING_CACHE_MS)) {
+    const { data } = await ctx.store.rateCounter.get(missKey(actor, now)).go();
+    standing = remember(l, key, data?.misses ?? 0, limit, now);
+  }
+  if (standing.trippedUntil !== undefined) {
+    throw rateLimited('Too many requests for codes that do not exist; slow down.', secondsToWindowEnd(now));
+  }
+}
+
+function remember(l: InstanceLimits, key: string, misses: number, limit: number, now: number) {
+  if (l.standing.size >= 50_000) l.standing.clear();
+  const standing = { checkedAt: now, ...(misses >= limit ? { trippedUntil: (missWindow(now) + 1) * MISS_WINDOW_SECONDS * 1000 } : {}) };
+  l.standing.set(key, standing);
+  return standing;
+}
+
+/** Counts a CODE_NOT_FOUND answer against the caller: the one write the limits make, and only for a miss. */
 export async function recordMiss(ctx: CoreContext, actor: Actor): Promise<void> {
-  if (!ctx.config.RATE_LIMIT_MISSES_PER_10_MINUTES) return;
-  const window = windowOf(ctx.now(), CALLER_WINDOW);
-  await count(ctx, { tenant: actor.tenant, scope: `caller#${actor.sub}`, window, expiresAt: (window + 2) * CALLER_WINDOW }, { misses: 1 });
+  const limit = ctx.config.RATE_LIMIT_MISSES_PER_10_MINUTES;
+  if (!limit) return;
+  const now = ctx.now();
+  const res: any = await ctx.store.rateCounter
+    .upsert(missKey(actor, now))
+    .add({ misses: 1 })
+    .go({ response: 'all_new' } as any);
+  remember(limitsOf(ctx), callerKey(actor), res?.data?.misses ?? 0, limit, now);
 }

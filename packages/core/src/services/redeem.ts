@@ -1,11 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
-import { gateCondition, gateError } from './books.ts';
-import { loadHeldCodeWithBook, toCodeView, type CodeRecord, type CodeView } from './code-view.ts';
-import { heldCodeError } from './lock.ts';
-import type { IdempotencyClaim } from './idempotency.ts';
+import { where } from '../code/condition.ts';
+import { gateOpen } from '../code/gate.ts';
+import { applied, asUpdate, marked, redeem } from '../code/transitions.ts';
+import { maxRedemptionsOf, type CodeRecord } from '../code/state.ts';
+import { newRedemptionId } from '../code/redemption-id.ts';
+import { toCodeView, type CodeView } from '../code/view.ts';
+import { loadHeldCodeWithBook } from './code-view.ts';
+import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
 
 export interface RedeemInput {
   userId?: string;
@@ -16,10 +19,10 @@ export interface RedeemInput {
 
 /**
  * Redeems a held code: one transaction that counts the redemption on the
- * code (condition: same holder, redemptions left, and no unexpired lock
- * unless it is the one presented), writes the redemption record, and counts
- * it on the book's shard (condition: inside the validity window). A success
- * releases the lock.
+ * code (`redeem`: same holder, redemptions left, no unexpired lock unless it
+ * is the one presented; releases the lock), writes the redemption record, and
+ * counts it on the book's shard under the book's window (`gateOpen`), so a
+ * redeem after `validUntil` is refused by its own write.
  */
 export async function redeemCode(
   ctx: CoreContext,
@@ -29,30 +32,24 @@ export async function redeemCode(
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<CodeView & { redemptionId: string }> {
   const { current, book } = await loadHeldCodeWithBook(ctx, actor, code, input.userId);
-  const redemptionId = randomUUID();
-  const maxRedemptions = current.maxRedemptions ?? 1;
+  const redemptionId = newRedemptionId(code);
   let redeemed: CodeRecord | undefined;
+  const ruleAt = (now: number) => ({ code, userId: current.userId!, maxRedemptions: maxRedemptionsOf(current), now, lockId: input.lockId });
+  const gateAt = (now: number) => ({ now, requireActive: false });
+  const result = () => ({ ...toCodeView(redeemed!, book, ctx.now()), redemptionId });
   await transact(
     ctx.store,
     ({ code: codes, redemption, bookStatsShard }) => {
       const now = ctx.now();
-      const { lockId: _l, lockExpiresAt: _e, ...rest } = current;
-      redeemed = { ...rest, redemptionCount: current.redemptionCount + 1 };
-      const presented = input.lockId;
-      return [
-        codes
-          .patch({ tenant: actor.tenant, code })
-          .add({ redemptionCount: 1 })
-          .remove(['lockId', 'lockExpiresAt'])
-          .where((a, op) => {
-            const lockFree = `${op.notExists(a.lockExpiresAt)} OR ${op.lte(a.lockExpiresAt, now)}`;
-            return (
-              `${op.eq(a.status, 'assigned')} AND ${op.eq(a.userId, current.userId)} AND ${op.lt(a.redemptionCount, maxRedemptions)} ` +
-              `AND (${lockFree}${presented !== undefined ? ` OR ${op.eq(a.lockId, presented)}` : ''})`
-            );
-          })
-          .commit({ response: 'all_old' }),
-        redemption
+      const change = marked({ set: {}, add: { redemptionCount: 1 }, remove: ['lockId', 'lockExpiresAt'] }, 'redeemed', now, actor.sub, {
+        redemptionId,
+        orderId: input.orderId,
+        lockId: input.lockId,
+      });
+      redeemed = applied(current, change);
+      return {
+        code: asUpdate(codes.patch({ tenant: actor.tenant, code }), change, redeem.condition(ruleAt(now))).commit({ response: 'all_old' }),
+        redemption: redemption
           .create({
             tenant: actor.tenant,
             code,
@@ -65,20 +62,20 @@ export async function redeemCode(
             redeemedAt: new Date(now).toISOString(),
           })
           .commit(),
-        bookStatsShard
+        stats: bookStatsShard
           .patch({ tenant: actor.tenant, bookId: current.bookId, shard: current.shard })
           .add({ redeemed: 1 })
-          .where(gateCondition(now, { requireActive: false }))
+          .where(where(gateOpen.condition(gateAt(now))))
           .commit({ response: 'all_old' }),
-      ];
+      };
     },
     {
       onConditionFailed: (reasons) =>
-        failed(reasons, 2)
-          ? gateError(reasons[2]!.item, ctx.now(), { forAssignment: false })
-          : heldCodeError(reasons[0]!.item, code, current.userId, ctx.now()),
-      idempotency: { claim: opts.idempotency, response: () => ({ ...toCodeView(redeemed!, book, ctx.now()), redemptionId }) },
+        failed(reasons, 'stats')
+          ? gateOpen.refusal(reasons.stats.item, gateAt(ctx.now()))
+          : redeem.refusal(reasons.code.item as CodeRecord | null, ruleAt(ctx.now())),
+      guard: idempotencyGuard(opts.idempotency, result),
     },
   );
-  return { ...toCodeView(redeemed!, book, ctx.now()), redemptionId };
+  return result();
 }

@@ -2,6 +2,7 @@ import { createConversions } from 'electrodb';
 import type { CoreContext } from '../context.ts';
 import { resolveUserId, type Actor } from '../actor.ts';
 import { readPage } from './pagination.ts';
+import { ownerKeyOf, ownerSortOf } from '../entities/code.ts';
 import { toBook, type Book } from './books.ts';
 import { toCodeView, type CodeRecord, type CodeStatus, type CodeView } from './code-view.ts';
 
@@ -24,9 +25,8 @@ export async function listUserCoupons(
   input: ListUserCouponsInput,
 ): Promise<{ items: CodeView[]; nextCursor: string | null }> {
   resolveUserId(actor, userId, { required: true });
-  const ownerKey = `T#${actor.tenant}#USER#${userId}`;
-  const query = ctx.store.code.query.byUser({ ownerKey });
-  const scoped = input.bookId ? query.begins({ ownerSort: `BOOK#${input.bookId}#` }) : query;
+  const query = ctx.store.code.query.byUser({ ownerKey: ownerKeyOf(actor.tenant, userId) });
+  const scoped = input.bookId ? query.begins({ ownerSort: ownerSortOf(input.bookId) }) : query;
   const page = await readPage(
     input.limit ?? 50,
     (limit) => scoped.go({ limit, cursor: input.cursor ?? null }),

@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.ts';
 import type { ChangeConsumer } from './change.ts';
+import { codeHistoryConsumer } from '../code/history.ts';
 import { webhookConsumers } from '../webhooks/index.ts';
 import { codeEventOf } from '../code/code-event.ts';
 
@@ -9,5 +10,6 @@ import { codeEventOf } from '../code/code-event.ts';
  * run exactly this list.
  */
 export function changeConsumers(ctx: CoreContext): ChangeConsumer[] {
-  return [...webhookConsumers(ctx, { codeEventOf }).consumers];
+  // Webhooks last: their consumer waits for events to be a second old (docs/webhooks.md), history need not.
+  return [codeHistoryConsumer(ctx.store), ...webhookConsumers(ctx, { codeEventOf }).consumers];
 }

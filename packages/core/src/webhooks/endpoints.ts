@@ -3,7 +3,7 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { transact } from '../db/transact.ts';
-import type { IdempotencyClaim } from '../services/idempotency.ts';
+import { idempotencyGuard, type IdempotencyClaim } from '../services/idempotency.ts';
 import type { WebhookEventType } from './event-types.ts';
 
 export interface WebhookView {
@@ -67,7 +67,7 @@ export async function createWebhook(
   await transact(ctx.store, ({ webhook }) => [webhook.create(record).commit()], {
     // A fresh UUID cannot collide; if it ever did, a new attempt is the right answer.
     onConditionFailed: () => new Error('webhook id collision'),
-    idempotency: { claim: opts.idempotency, response: () => created },
+    guard: idempotencyGuard(opts.idempotency, () => created),
   });
   return created;
 }

@@ -45,9 +45,13 @@ export function claimRate(claims: { at: number; n: number }[], now: number, avai
 export function createStockWatch(ctx: CoreContext): ChangeConsumer {
   const books = new Map<string, Watched>();
 
-  async function readShards(tenant: string, bookId: string) {
-    const { data } = await ctx.store.bookStatsShard.query.byBook({ tenant, bookId }).go({ pages: 'all', consistent: true });
-    return new Map(data.map((s) => [s.shard, s.available]));
+  /** Available codes per shard: one consistent BatchGetItem of the book's N shard keys. */
+  async function readShards(tenant: string, bookId: string): Promise<Map<number, number>> {
+    const book = await loadBookCached(ctx, tenant, bookId);
+    const keys = Array.from({ length: book.poolShards }, (_, shard) => ({ tenant, bookId, shard }));
+    const { data, unprocessed } = await ctx.store.bookStatsShard.get(keys).go({ consistent: true });
+    if (unprocessed.length) throw new Error('book stats shards could not be read'); // the batch is handed over again
+    return new Map(data.map((s) => [s.shard as number, s.available as number]));
   }
 
   async function watched(tenant: string, bookId: string): Promise<Watched> {

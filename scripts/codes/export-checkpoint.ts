@@ -1,13 +1,13 @@
-/** The export's file format and its checkpoint: what makes a stopped export resume exactly (see export-codes.ts). */
-import { existsSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+/** The export's file format and its checkpoint: what makes a stopped export resume exactly (see export.ts). */
+import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
+import { UsageError } from './args.ts';
+import { writeJsonAtomic } from './checkpoint.ts';
 
 /** The export's CSV columns, in order (docs/book-codes.md says what each holds). */
 export const EXPORT_COLUMNS = ['code', 'status', 'userId', 'assignedAt', 'redemptionCount', 'maxRedemptions', 'lockExpiresAt'] as const;
 export const EXPORT_STATUSES = ['available', 'assigned', 'redeemed'] as const;
 export type ExportStatus = (typeof EXPORT_STATUSES)[number];
-
-export class ExportUsageError extends Error {}
 
 export const csvHeader = () => stringify([], { header: true, columns: [...EXPORT_COLUMNS] });
 
@@ -26,12 +26,6 @@ export interface ExportCheckpoint {
   updatedAt: string;
 }
 
-export function writeJsonAtomic(path: string, value: unknown) {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2));
-  renameSync(tmp, path);
-}
-
 /**
  * Opens (or resumes) the export's checkpoint and output; answers the state
  * to go on from. A file without a checkpoint, or a checkpoint of another
@@ -47,15 +41,15 @@ export function openCheckpoint(opts: { bookId: string; status?: ExportStatus; re
   if (existsSync(cpPath)) {
     const cp = JSON.parse(readFileSync(cpPath, 'utf8')) as ExportCheckpoint;
     if (cp.command !== 'export' || cp.bookId !== opts.bookId || cp.status !== status) {
-      throw new ExportUsageError(`${cpPath} belongs to another export (book ${cp.bookId}, status ${cp.status ?? 'any'}); use --restart to start over`);
+      throw new UsageError(`${cpPath} belongs to another export (book ${cp.bookId}, status ${cp.status ?? 'any'}); use --restart to start over`);
     }
     const size = existsSync(out) ? statSync(out).size : -1;
-    if (size < cp.bytes) throw new ExportUsageError(`${out} is shorter than ${cpPath} says it was; use --restart to export again`);
+    if (size < cp.bytes) throw new UsageError(`${out} is shorter than ${cpPath} says it was; use --restart to export again`);
     // Rows written after the checkpoint (or half a row of a killed write) go; the cursor brings them back.
     if (size > cp.bytes) truncateSync(out, cp.bytes);
     return { cp, resumed: true };
   }
-  if (existsSync(out)) throw new ExportUsageError(`${out} exists and no export checkpoint says how far it got; use --restart to overwrite it`);
+  if (existsSync(out)) throw new UsageError(`${out} exists and no export checkpoint says how far it got; use --restart to overwrite it`);
   const header = csvHeader();
   writeFileSync(out, header);
   const now = new Date().toISOString();

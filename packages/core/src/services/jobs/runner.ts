@@ -1,271 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CoreContext } from '../context.ts';
-import { requireRole, type Actor } from '../actor.ts';
-import { AppError, validationFailed } from '../errors.ts';
-import { backoffMs, transact } from '../db/transact.ts';
-import { RandomPicker, parsePattern, PatternError } from '../codes/pattern.ts';
-import type { JobStatus } from '../entities/job.ts';
-import { createSqsClient, sendSqsMessage, type LazySqsClient } from '../jobs/sqs.ts';
-import { loadBook, type BookRecord } from './books.ts';
-import { commitCodes } from './insert-codes.ts';
-import { drawCodes, planGeneration, type GenerationPlan } from './generation.ts';
+import type { CoreContext } from '../../context.ts';
+import { AppError } from '../../errors.ts';
+import { backoffMs } from '../../db/transact.ts';
+import { isConditionalFailure } from '../../db/aws-errors.ts';
+import { RandomPicker, parsePattern, PatternError } from '../../codes/pattern.ts';
+import { loadBook, type BookRecord } from '../books.ts';
+import { commitCodes } from '../insert-codes.ts';
+import { drawCodes, type GenerationPlan } from '../generation.ts';
+import { jobDispatcher, type JobMessage } from './dispatch.ts';
+import { readJob } from './use-cases.ts';
+import { isFinished, iso, type JobRecord, type JobRef, type LaneRecord } from './model.ts';
 
-/** The most codes one job may make. */
-export const MAX_JOB_CODES = 10_000_000;
-
-export interface JobRef {
-  tenant: string;
-  jobId: string;
-}
-
-/** What GET /jobs/{jobId} answers. */
-export interface JobView {
-  id: string;
-  bookId: string;
-  status: JobStatus;
-  /** Codes committed so far: exact, summed from the lanes. */
-  generated: number;
-  total: number;
-  pattern: string;
-  checkChar: boolean;
-  createdAt: string;
-  /** When a runner first took the job up; null while it is queued. */
-  startedAt: string | null;
-  finishedAt?: string;
-  error?: string;
-}
-
-type JobRecord = Record<string, any> & {
-  tenant: string;
-  jobId: string;
-  bookId: string;
-  pattern: string;
-  checkChar: boolean;
-  total: number;
-  lanes: number;
-  chunkSize: number;
-  status: JobStatus;
-  queuedAt: string;
-};
-
-type LaneRecord = { tenant: string; jobId: string; lane: number; target: number; generated: number; chunks: number };
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const isFinished = (status: JobStatus) => status === 'succeeded' || status === 'failed';
-const isConditional = (e: unknown) =>
-  (e as { cause?: { name?: string } })?.cause?.name === 'ConditionalCheckFailedException' || /conditional/i.test(String((e as Error)?.message));
-
-// ------------------------------------------------------------------------------------------
-// Dispatch: where a queued job runs
-
-/** Starts (or continues) a job somewhere: in this process, or through the SQS queue on AWS. */
-export interface JobDispatcher {
-  readonly kind: string;
-  dispatch(ref: JobRef): Promise<void>;
-}
-
-const dispatchers = new WeakMap<CoreContext, JobDispatcher>();
-
-/** The dispatcher of a context: SQS when QUEUE_URL is configured, in-process otherwise (or whatever `useJobDispatcher` set). */
-export function jobDispatcher(ctx: CoreContext): JobDispatcher {
-  let d = dispatchers.get(ctx);
-  if (!d) {
-    d = ctx.config.QUEUE_URL ? sqsJobDispatcher(ctx, { queueUrl: ctx.config.QUEUE_URL }) : inProcessJobDispatcher(ctx);
-    dispatchers.set(ctx, d);
-  }
-  return d;
-}
-
-/** Replaces a context's dispatcher (tests; a process that wants its own). */
-export function useJobDispatcher(ctx: CoreContext, dispatcher: JobDispatcher): void {
-  dispatchers.set(ctx, dispatcher);
-}
-
-/** The message a job's queue carries. */
-export interface JobMessage {
-  type: 'generation';
-  tenant: string;
-  jobId: string;
-}
-
-export function sqsJobDispatcher(
-  ctx: CoreContext,
-  options: { queueUrl: string; client?: LazySqsClient },
-): JobDispatcher {
-  const client = options.client ?? createSqsClient({ region: ctx.config.AWS_REGION });
-  return {
-    kind: 'sqs',
-    async dispatch(ref) {
-      const message: JobMessage = { type: 'generation', tenant: ref.tenant, jobId: ref.jobId };
-      await sendSqsMessage(client, options.queueUrl, JSON.stringify(message));
-    },
-  };
-}
-
-export interface InProcessDispatcher extends JobDispatcher {
-  /** Resolves once every job this dispatcher started has stopped running here. */
-  idle(): Promise<void>;
-  /** Asks the running jobs to stop after their current chunk (they stay resumable). */
-  stop(): Promise<void>;
-}
-
-/**
- * Runs jobs in this process (locally: `npm start`, tests). A job whose lease
- * another runner holds (a crashed process's, until it lapses) is retried
- * when the lease ends; an unexpected error is retried with backoff.
- */
-export function inProcessJobDispatcher(
-  ctx: CoreContext,
-  options: { log?: (line: Record<string, unknown>) => void } = {},
-): InProcessDispatcher {
-  const running = new Map<string, Promise<void>>();
-  const controller = new AbortController();
-  const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
-
-  async function untilDone(ref: JobRef) {
-    for (let attempt = 0; !controller.signal.aborted; attempt++) {
-      try {
-        const result = await runGenerationJob(ctx, ref, { signal: controller.signal });
-        if (result.outcome !== 'busy') return;
-        await sleep(Math.max(50, (result.leaseUntil ?? 0) - ctx.now() + 50));
-      } catch (e) {
-        log({ level: 'error', msg: 'generation job failed to run; retrying', jobId: ref.jobId, error: String((e as Error)?.message ?? e) });
-        await sleep(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)));
-      }
-    }
-  }
-
-  return {
-    kind: 'in-process',
-    async dispatch(ref) {
-      const key = `${ref.tenant}#${ref.jobId}`;
-      if (running.has(key)) return;
-      const run = untilDone(ref).finally(() => running.delete(key));
-      running.set(key, run);
-    },
-    async idle() {
-      while (running.size) await Promise.all([...running.values()]);
-    },
-    async stop() {
-      controller.abort();
-      await this.idle();
-    },
-  };
-}
-
-// ------------------------------------------------------------------------------------------
-// Use cases
-
-const laneTargets = (total: number, lanes: number) => Array.from({ length: lanes }, (_, i) => Math.floor(total / lanes) + (i < total % lanes ? 1 : 0));
-
-/**
- * Queues a generation of `count` codes (up to 10,000,000) and starts it:
- * checks the pattern and the capacity now (400 at once, not a failed job
- * later), writes the job and its lanes in one transaction, then hands it to
- * the dispatcher. If the hand-off fails the job is marked failed and the
- * request answers 503, so nothing is left queued that nobody will run.
- */
-export async function enqueueGeneration(
-  ctx: CoreContext,
-  actor: Actor,
-  input: { bookId: string; count: number; pattern?: string; checkChar?: boolean },
-): Promise<{ jobId: string }> {
-  requireRole(actor, 'admin');
-  const book = await loadBook(ctx, actor.tenant, input.bookId);
-  if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_JOB_CODES) {
-    throw validationFailed([{ field: 'count', reason: `an integer from 1 to ${MAX_JOB_CODES}` }]);
-  }
-  const plan = await planGeneration(ctx, book, input);
-  const jobId = randomUUID();
-  const chunkSize = ctx.config.JOB_CHUNK_SIZE;
-  const lanes = Math.max(1, Math.min(ctx.config.JOB_LANES, Math.ceil(input.count / chunkSize)));
-  const queuedAt = iso(ctx.now());
-  const ref = { tenant: actor.tenant, jobId };
-  await transact(
-    ctx.store,
-    ({ job, jobLane }) => [
-      job
-        .create({
-          ...ref,
-          kind: 'generation',
-          bookId: book.bookId,
-          pattern: plan.pattern,
-          checkChar: plan.checkChar,
-          total: input.count,
-          lanes,
-          chunkSize,
-          status: 'queued',
-          createdBy: actor.sub,
-          queuedAt,
-        })
-        .commit(),
-      ...laneTargets(input.count, lanes).map((target, lane) => jobLane.create({ ...ref, lane, target }).commit()),
-    ],
-    { onConditionFailed: () => new Error('job id collision') },
-  );
-  try {
-    await jobDispatcher(ctx).dispatch(ref);
-  } catch (e) {
-    await ctx.store.job
-      .patch(ref)
-      .set({ status: 'failed', error: 'the job could not be queued', finishedAt: iso(ctx.now()), queuedAt })
-      .go()
-      .catch(() => undefined);
-    throw new AppError('UNAVAILABLE', 'The job could not be queued; retry shortly.', { retryAfterSeconds: 2, cause: e });
-  }
-  return { jobId };
-}
-
-async function readJob(ctx: CoreContext, ref: JobRef): Promise<{ job: JobRecord; lanes: LaneRecord[] } | null> {
-  const [{ data: job }, { data: lanes }] = await Promise.all([
-    ctx.store.job.get(ref).go({ consistent: true }),
-    ctx.store.jobLane.query.byJob(ref).go({ pages: 'all', consistent: true }),
-  ]);
-  return job ? { job: job as JobRecord, lanes: lanes as LaneRecord[] } : null;
-}
-
-function toJobView(job: JobRecord, lanes: LaneRecord[]): JobView {
-  const view: JobView = {
-    id: job.jobId,
-    bookId: job.bookId,
-    status: job.status,
-    generated: lanes.reduce((n, l) => n + l.generated, 0),
-    total: job.total,
-    pattern: job.pattern,
-    checkChar: job.checkChar,
-    createdAt: job.queuedAt,
-    startedAt: job.startedAt ?? null,
-  };
-  if (job.finishedAt) view.finishedAt = job.finishedAt;
-  if (job.error) view.error = job.error;
-  return view;
-}
-
-/** A job of the caller's tenant (admin only); another tenant's job answers as one that does not exist. */
-export async function getJob(ctx: CoreContext, actor: Actor, jobId: string): Promise<JobView> {
-  requireRole(actor, 'admin');
-  const found = await readJob(ctx, { tenant: actor.tenant, jobId });
-  if (!found) throw new AppError('JOB_NOT_FOUND', `No job ${jobId}.`);
-  return toJobView(found.job, found.lanes);
-}
-
-/** Every job of every tenant that is queued or running: one Query of the sparse unfinished-jobs entry, no scan. */
-export async function listUnfinishedJobs(ctx: CoreContext): Promise<JobRef[]> {
-  const { data } = await ctx.store.job.query.unfinished({}).go({ pages: 'all' });
-  return data.map((j) => ({ tenant: j.tenant, jobId: j.jobId }));
-}
-
-/** At start-up: hands every unfinished job to the dispatcher; each resumes from its lanes' last committed chunk. */
-export async function resumeUnfinishedJobs(ctx: CoreContext, dispatcher: JobDispatcher = jobDispatcher(ctx)): Promise<JobRef[]> {
-  const refs = await listUnfinishedJobs(ctx);
-  for (const ref of refs) await dispatcher.dispatch(ref);
-  return refs;
-}
-
-// ------------------------------------------------------------------------------------------
-// The runner
+// The runner: runs a job's lanes to their targets, exactly, resumably.
 
 export interface RunOptions {
   /** Identifies this runner in the job's lease; a fresh one per call by default. */
@@ -328,7 +76,7 @@ export async function runGenerationJob(ctx: CoreContext, ref: JobRef, options: R
       )
       .go();
   } catch (e) {
-    if (!isConditional(e)) throw e;
+    if (!isConditionalFailure(e)) throw e;
     const again = await readJob(ctx, ref);
     if (!again) return { outcome: 'missing' };
     if (isFinished(again.job.status)) return { outcome: again.job.status as RunOutcome };
@@ -349,7 +97,7 @@ export async function runGenerationJob(ctx: CoreContext, ref: JobRef, options: R
       .where((a, op) => op.eq(a.leaseOwner, runnerId))
       .go()
       .catch((e) => {
-        if (isConditional(e)) stopped = 'lease lost';
+        if (isConditionalFailure(e)) stopped = 'lease lost';
       });
   }, Math.max(200, leaseMs / 3));
   heartbeat.unref();
@@ -405,7 +153,7 @@ async function releaseLease(ctx: CoreContext, ref: JobRef, runnerId: string) {
     .where((a, op) => op.eq(a.leaseOwner, runnerId))
     .go()
     .catch((e) => {
-      if (!isConditional(e)) throw e;
+      if (!isConditionalFailure(e)) throw e;
     });
 }
 
@@ -418,7 +166,7 @@ async function finish(ctx: CoreContext, job: JobRecord, outcome: { status: 'succ
     .where((a, op) => `${op.eq(a.status, 'queued')} OR ${op.eq(a.status, 'running')}`)
     .go()
     .catch((e) => {
-      if (!isConditional(e)) throw e;
+      if (!isConditionalFailure(e)) throw e;
     });
 }
 

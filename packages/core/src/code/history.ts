@@ -1,0 +1,68 @@
+import type { Store } from '../entities/index.ts';
+import type { ChangeConsumer, TableChange } from '../stream/change.ts';
+import { codeEventOf, type CodeEvent } from './code-event.ts';
+
+/** One entry of a code's history, as `GET /coupons/codes/{code}` answers it. */
+export type HistoryEntry = Pick<CodeEvent, 'type' | 'at' | 'by' | 'userId' | 'lockId' | 'redemptionId' | 'orderId' | 'reason'>;
+
+const OPTIONAL = ['userId', 'lockId', 'redemptionId', 'orderId', 'reason'] as const;
+
+export function toHistoryEntry(e: HistoryEntry): HistoryEntry {
+  const entry: HistoryEntry = { type: e.type, at: e.at, by: e.by };
+  for (const k of OPTIONAL) if (e[k] !== undefined && e[k] !== null) entry[k] = e[k];
+  return entry;
+}
+
+/**
+ * Builds each code's history from the table's change stream: every
+ * transition's write carries `changeSeq` and `lastChange`, and this consumer
+ * writes one history item per change under the code's own partition, keyed by
+ * the sequence number. A replayed batch overwrites the same items with the
+ * same content, so it is idempotent; no key is shared between codes.
+ * Cost: one 1-WCU put per transition, outside the request.
+ */
+export function codeHistoryConsumer(store: Store): ChangeConsumer {
+  return {
+    name: 'code-history',
+    async handle(changes: TableChange[]) {
+      const events = changes.map(codeEventOf).filter((e): e is CodeEvent => e !== undefined);
+      if (!events.length) return;
+      const reasons = await rollbackReasons(store, events);
+      // The holder never changes once assigned, so transitions leave it out of `lastChange` and it is read off the item.
+      const items = events.map((e) => ({
+        tenant: e.tenant,
+        code: e.code,
+        seq: e.seq,
+        bookId: e.bookId,
+        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId, reason: e.reason ?? reasons.get(`${e.tenant}#${e.redemptionId}`) }),
+      }));
+      // BatchWriteItem takes 25 puts; ElectroDB splits and retries unprocessed items.
+      const { unprocessed } = await store.codeHistory.put(items).go();
+      if (unprocessed.length) throw new Error(`code history: ${unprocessed.length} items left unwritten`);
+    },
+  };
+}
+
+/**
+ * A rollback's reason lives on its redemption record, not on the code item
+ * (up to 500 characters would push the code past 1 KB, the unit each of its
+ * writes is charged by): one consistent read per rolled-back event, off the
+ * request path.
+ */
+async function rollbackReasons(store: Store, events: CodeEvent[]): Promise<Map<string, string>> {
+  const wanted = events.filter((e) => e.type === 'rolledBack' && e.redemptionId && e.reason === undefined);
+  const out = new Map<string, string>();
+  await Promise.all(
+    wanted.map(async (e) => {
+      const { data } = await store.redemption.get({ tenant: e.tenant, code: e.code, redemptionId: e.redemptionId! }).go({ consistent: true });
+      if (data?.rollbackReason !== undefined) out.set(`${e.tenant}#${e.redemptionId}`, data.rollbackReason);
+    }),
+  );
+  return out;
+}
+
+/** A code's history, oldest first: one Query of its partition's HIST# items. */
+export async function readHistory(store: Store, tenant: string, code: string): Promise<HistoryEntry[]> {
+  const { data } = await store.codeHistory.query.byCode({ tenant, code }).go({ pages: 'all' });
+  return data.map((d) => toHistoryEntry(d as HistoryEntry));
+}

@@ -1,0 +1,96 @@
+/**
+ * The cost model: what each operation writes and reads, item by item, as
+ * the cost meter counts it (summary.ts `writePlan` lines). test/cost.test.ts
+ * measures every state-changing route against these plans, and the capacity
+ * planner (capacity.ts) computes partitions, warm throughput and prices from
+ * them, so the planner cannot drift from what the service does.
+ */
+
+export interface OperationCost {
+  /** Sorted write-plan lines: `[tx ]<action> <entity> <wcu>` for items, `<index> <change> <entity> <wcu>` for index entries. */
+  plan: readonly string[];
+  /** Read units on the path when the book has codes (a claim's pick; a held code's consistent read). */
+  rcu: number;
+}
+
+/** Today's measured plans of the hot operations, without an Idempotency-Key. */
+export const OPERATIONS = {
+  /** A random claim from a book with `maxCodesPerUser`: code, its shard, the holding; the code leaves the pool for its owner. */
+  claimCapped: {
+    plan: ['byOwner add code 1', 'pool remove code 1', 'tx update bookStatsShard 2', 'tx update code 2', 'tx update userBookHolding 2'],
+    // One pool Query (keys only, eventually consistent); the book comes from the instance's one-second cache.
+    rcu: 0.5,
+  },
+  claimUncapped: {
+    plan: ['byOwner add code 1', 'pool remove code 1', 'tx update bookStatsShard 2', 'tx update code 2'],
+    rcu: 0.5,
+  },
+  /** Claim and lock in one step: the lock rides on the claim's write of the code. */
+  claimAndLockCapped: {
+    plan: ['byOwner add code 1', 'pool remove code 1', 'tx update bookStatsShard 2', 'tx update code 2', 'tx update userBookHolding 2'],
+    rcu: 0.5,
+  },
+  /** One conditional UpdateItem on the code; the book's window is checked against the instance's copy (at most a second old). */
+  lock: {
+    plan: ['byOwner update code 1', 'update code 1'],
+    // The held code, read consistently, and the caller's code-guessing standing (cached 5 s per instance).
+    rcu: 1.5,
+  },
+  /** One conditional UpdateItem on the code. */
+  unlock: {
+    plan: ['byOwner update code 1', 'update code 1'],
+    rcu: 1.5,
+  },
+  redeem: {
+    plan: ['byOwner update code 1', 'tx put redemption 2', 'tx update bookStatsShard 2', 'tx update code 2'],
+    rcu: 1.5,
+  },
+} as const satisfies Record<string, OperationCost>;
+
+export type Operation = keyof typeof OPERATIONS;
+
+/** The write budget of each operation: test/cost.test.ts fails when a plan exceeds it. */
+export const WRITE_BUDGETS: Record<Operation, number> = {
+  claimCapped: 8,
+  claimUncapped: 6,
+  claimAndLockCapped: 8,
+  lock: 3,
+  unlock: 2,
+  redeem: 7,
+};
+
+/** A refused claim on a sold-out book: read units on average, and no write. */
+export const SOLD_OUT_CLAIM_RCU_BUDGET = 2;
+
+/** The Idempotency-Key's record: one more transactional item. */
+export const IDEMPOTENCY_RECORD_LINE = 'tx put idempotencyRecord 2';
+
+const wcuOf = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
+
+/** WCU of a plan, optionally only the lines `where` selects. */
+export function planWcu(plan: readonly string[], where: (line: string) => boolean = () => true): number {
+  return plan.filter(where).reduce((s, l) => s + wcuOf(l), 0);
+}
+
+/** Which store a line writes: the table, or an index by name. */
+export const targetOf = (line: string): string => {
+  const first = line.split(' ')[0]!;
+  return first === 'tx' || ['put', 'update', 'delete', 'check'].includes(first) ? 'table' : first;
+};
+
+export const onStatsShard = (line: string) => targetOf(line) === 'table' && line.includes(' bookStatsShard ');
+export const onPool = (line: string) => targetOf(line) === 'pool';
+
+/**
+ * DynamoDB on-demand prices, us-east-1, Standard table class: per million
+ * write request units and read request units, as published since
+ * 2024-11-01 (the price cut of that date) and still listed when this was
+ * written (2026-12). A transactional write unit is two request units,
+ * already counted as 2 in the plans.
+ */
+export const ON_DEMAND_PRICES = {
+  region: 'us-east-1',
+  asOf: '2024-11-01',
+  usdPerMillionWriteUnits: 0.625,
+  usdPerMillionReadUnits: 0.125,
+} as const;

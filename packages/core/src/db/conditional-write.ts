@@ -1,0 +1,34 @@
+import { isTransientAwsError, unavailable } from './aws-errors.ts';
+import { transact, type Entities, type Guard } from './transact.ts';
+import type { Store } from '../entities/index.ts';
+
+/**
+ * One conditional write on one item, built by `build` on the store's
+ * entities (an ElectroDB update chain ending in `.where(...)`, not yet sent).
+ * Without a guard it is a plain UpdateItem (1 WCU per KB); a refusal is
+ * explained by `refusal` from the item as it was, which DynamoDB returns with
+ * the failure (ReturnValuesOnConditionCheckFailure), so it costs no read.
+ * With a guard (an idempotency record) it becomes a transaction of the two.
+ */
+export async function conditionalWrite(
+  store: Store,
+  build: (entities: Entities | Store) => any,
+  refusal: (item: Record<string, any> | null) => Error,
+  guard?: Guard,
+): Promise<void> {
+  if (guard) {
+    await transact(store, (entities) => ({ item: build(entities).commit({ response: 'all_old' }) }), {
+      onConditionFailed: (reasons) => refusal(reasons.item.item),
+      guard,
+    });
+    return;
+  }
+  let result: { rejected?: boolean; data?: Record<string, any> | null };
+  try {
+    result = await build(store).go({ response: 'none', returnOnConditionCheckFailure: 'all_old' });
+  } catch (e) {
+    if (isTransientAwsError(e)) throw unavailable(e);
+    throw e;
+  }
+  if (result.rejected) throw refusal(result.data ?? null);
+}

@@ -1,0 +1,36 @@
+import { Entity } from 'electrodb';
+import { SERVICE, type EntityConfig } from './entity-config.ts';
+
+/**
+ * One change of a code's life, under the code's own partition (no key shared
+ * by many users), written by the change-stream consumer (code/history.ts),
+ * never by a request. The sort key is the code's `changeSeq`, zero-padded,
+ * so a replayed change overwrites itself and a Query reads history in order.
+ */
+export const createCodeHistoryEntity = (config: EntityConfig) =>
+  new Entity(
+    {
+      model: { entity: 'codeHistory', version: '1', service: SERVICE },
+      attributes: {
+        tenant: { type: 'string', required: true, readOnly: true },
+        code: { type: 'string', required: true, readOnly: true },
+        seq: { type: 'number', required: true, readOnly: true, padding: { length: 10, char: '0' } },
+        bookId: { type: 'string', required: true },
+        type: { type: ['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'] as const, required: true },
+        at: { type: 'string', required: true },
+        by: { type: 'string', required: true },
+        userId: { type: 'string' },
+        lockId: { type: 'string' },
+        redemptionId: { type: 'string' },
+        orderId: { type: 'string' },
+        reason: { type: 'string' },
+      },
+      indexes: {
+        byCode: {
+          pk: { field: 'pk', composite: ['tenant', 'code'], template: 'T#${tenant}#CODE#${code}', casing: 'none' },
+          sk: { field: 'sk', composite: ['seq'], template: 'HIST#${seq}', casing: 'none' },
+        },
+      },
+    },
+    config,
+  );

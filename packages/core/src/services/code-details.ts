@@ -1,0 +1,43 @@
+import type { CoreContext } from '../context.ts';
+import { requireRole, type Actor } from '../actor.ts';
+import { isMistypedCheckedCode } from '../codes/check-char.ts';
+import { codeNotFound } from '../code/transitions.ts';
+import type { CodeRecord } from '../code/state.ts';
+import { toCodeView, type CodeView } from '../code/view.ts';
+import { readHistory, type HistoryEntry } from '../code/history.ts';
+import { loadBook, type Discount } from './books.ts';
+
+/** A code as support staff see it: held (the code view) or still in the pool, with every change, oldest first. */
+export type CodeDetails =
+  | (CodeView & { history: HistoryEntry[] })
+  | { code: string; bookId: string; status: 'available'; redemptionCount: 0; maxRedemptions: number; validUntil?: string; discount?: Discount; history: HistoryEntry[] };
+
+/**
+ * One code with its history (admin, service). The history is built from the
+ * table's change stream (code/history.ts), so it may trail the code's last
+ * write by the stream's delay (about a second).
+ */
+export async function getCodeDetails(ctx: CoreContext, actor: Actor, code: string): Promise<CodeDetails> {
+  requireRole(actor, 'admin', 'service');
+  if (isMistypedCheckedCode(code)) throw codeNotFound(code);
+  const [{ data }, history] = await Promise.all([
+    ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true }),
+    readHistory(ctx.store, actor.tenant, code),
+  ]);
+  if (!data) throw codeNotFound(code);
+  const book = await loadBook(ctx, actor.tenant, data.bookId);
+  const now = ctx.now();
+  if (data.status === 'available') {
+    return {
+      code,
+      bookId: data.bookId,
+      status: 'available',
+      redemptionCount: 0,
+      maxRedemptions: book.maxRedemptionsPerUser,
+      ...(book.validUntil ? { validUntil: book.validUntil } : {}),
+      ...(book.discount ? { discount: book.discount } : {}),
+      history,
+    };
+  }
+  return { ...toCodeView(data as CodeRecord, book, now), history };
+}

@@ -1,0 +1,80 @@
+import type { CoreContext } from '../context.ts';
+import { requireRole, type Actor } from '../actor.ts';
+import { transact, failed } from '../db/transact.ts';
+import { where } from '../code/condition.ts';
+import { applied, asUpdate, marked, redemptionNotFound, rollBack, rollBackRecord } from '../code/transitions.ts';
+import { codeOfRedemptionId } from '../code/redemption-id.ts';
+import type { CodeRecord } from '../code/state.ts';
+import { toCodeView, type CodeView } from '../code/view.ts';
+import { loadBookCached } from './books.ts';
+import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
+
+export const MAX_ROLLBACK_REASON = 500;
+
+export type RollbackResult = CodeView & { redemptionId: string; rolledBackAt: string };
+
+/**
+ * Gives a redemption back (the order was cancelled or refunded): one
+ * transaction in which the code's count goes down by one (`rollBack`: never
+ * below zero), the redemption record is marked rolled back with who, when
+ * and why (`rollBackRecord`: only once), and the book's shard counts one
+ * redemption less. Racing rollbacks of one redemption: exactly one wins.
+ * The record is found by its id alone (the id names the code).
+ */
+export async function rollbackRedemption(
+  ctx: CoreContext,
+  actor: Actor,
+  redemptionId: string,
+  input: { reason?: string },
+  opts: { idempotency?: IdempotencyClaim } = {},
+): Promise<RollbackResult> {
+  requireRole(actor, 'admin', 'service');
+  const code = codeOfRedemptionId(redemptionId);
+  if (!code) throw redemptionNotFound(redemptionId);
+  const key = { tenant: actor.tenant, code };
+  const [{ data: record }, { data: current }] = await Promise.all([
+    ctx.store.redemption.get({ ...key, redemptionId }).go({ consistent: true }),
+    ctx.store.code.get(key).go({ consistent: true }),
+  ]);
+  const rule = { code, redemptionId };
+  if (!rollBackRecord.allows(record ?? null, rule)) throw rollBackRecord.refusal(record ?? null, rule);
+  if (!current) throw redemptionNotFound(redemptionId);
+  const book = await loadBookCached(ctx, actor.tenant, current.bookId);
+  let rolledBack: CodeRecord | undefined;
+  let rolledBackAt = '';
+  const result = (): RollbackResult => ({ ...toCodeView(rolledBack!, book, ctx.now()), redemptionId, rolledBackAt });
+  await transact(
+    ctx.store,
+    ({ code: codes, redemption, bookStatsShard }) => {
+      const now = ctx.now();
+      rolledBackAt = new Date(now).toISOString();
+      // The reason (up to 500 characters) stays on the redemption record only: on the code item it
+      // could push the item past 1 KB and double what this write and the code's next one cost.
+      // History reads it from the record (code/history.ts).
+      const change = marked({ set: {}, add: { redemptionCount: -1 } }, 'rolledBack', now, actor.sub, {
+        redemptionId,
+        orderId: record!.orderId,
+      });
+      rolledBack = applied(current as CodeRecord, change);
+      return {
+        code: asUpdate(codes.patch(key), change, rollBack.condition(rule)).commit({ response: 'all_old' }),
+        redemption: redemption
+          .patch({ ...key, redemptionId })
+          .set({ rolledBackAt, rolledBackBy: actor.sub, ...(input.reason !== undefined ? { rollbackReason: input.reason } : {}) })
+          .where(where(rollBackRecord.condition(rule)))
+          .commit({ response: 'all_old' }),
+        stats: bookStatsShard.patch({ tenant: actor.tenant, bookId: current.bookId, shard: current.shard }).add({ redeemed: -1 }).commit(),
+      };
+    },
+    {
+      onConditionFailed: (reasons) =>
+        failed(reasons, 'redemption')
+          ? rollBackRecord.refusal(reasons.redemption.item, rule)
+          : failed(reasons, 'code')
+            ? rollBack.refusal(reasons.code.item as CodeRecord | null, rule)
+            : new Error(`book stats shard ${current.shard} of ${current.bookId} is missing`),
+      guard: idempotencyGuard(opts.idempotency, result),
+    },
+  );
+  return result();
+}

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codeHistoryConsumer, followChanges, type ChangeFollower, type TableChange } from '@coupons/core';
+import { admin, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
+import { checkInvariants } from './support/invariants.ts';
+
+// GET /coupons/codes/{code}: the code view plus its history, which the
+// change-stream consumer builds from each transition's own write. Over real
+// HTTP against DynamoDB Local, with the local stream follower running the
+// app's consumers, as `npm start` does.
+let api: TestApi;
+let follower: ChangeFollower;
+beforeAll(async () => {
+  api = await startTestApi('history');
+  follower = followChanges(api.core, { name: 'history-test', idleMs: 20 });
+});
+afterAll(async () => {
+  await follower.stop();
+  await api.close();
+});
+
+const post = (path: string, token: string, body?: unknown) => api.call('POST', path, { token, body });
+const details = async (code: string, token?: string) => api.call('GET', `/coupons/codes/${code}`, { token: token ?? (await admin()) });
+const historyTypes = async (code: string) => ((await details(code)).json.history ?? []).map((h: { type: string }) => h.type);
+
+describe('GET /coupons/codes/{code}', () => {
+  it('every transition of a code, oldest first, with who did it; it converges within 2 s of the last write', async () => {
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2, validUntil: '2099-01-01T00:00:00.000Z' });
+    const alice = await user('alice');
+    const svc = await service();
+    const claim = await post('/coupons/assign', alice, { bookId: book.id, lock: true });
+    expect(claim.status).toBe(201);
+    const code = claim.json.code as string;
+    expect((await post(`/coupons/unlock/${code}`, alice, { lockId: claim.json.lockId })).status).toBe(200);
+    const lock = await post(`/coupons/lock/${code}`, svc, { userId: 'alice' });
+    expect(lock.status).toBe(200);
+    const redeem = await post(`/coupons/redeem/${code}`, svc, { userId: 'alice', lockId: lock.json.lockId, orderId: 'order-7' });
+    expect(redeem.status).toBe(200);
+    const rb = await post(`/redemptions/${redeem.json.redemptionId}/rollback`, await admin(), { reason: 'order-7 cancelled' });
+    expect(rb.status).toBe(200);
+    const lastWrite = Date.now();
+
+    await expect.poll(() => historyTypes(code), { timeout: 2000, interval: 50 }).toEqual(['assigned', 'unlocked', 'locked', 'redeemed', 'rolledBack']);
+    expect(Date.now() - lastWrite).toBeLessThan(2000);
+    const r = await details(code);
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ code, bookId: book.id, userId: 'alice', status: 'active', redemptionCount: 0, maxRedemptions: 2, validUntil: '2099-01-01T00:00:00.000Z' });
+    expect(r.json.history).toEqual([
+      { type: 'assigned', at: claim.json.assignedAt, by: 'alice', userId: 'alice', lockId: claim.json.lockId },
+      { type: 'unlocked', at: expect.any(String), by: 'alice', userId: 'alice', lockId: claim.json.lockId },
+      { type: 'locked', at: expect.any(String), by: 'svc-1', userId: 'alice', lockId: lock.json.lockId },
+      { type: 'redeemed', at: expect.any(String), by: 'svc-1', userId: 'alice', lockId: lock.json.lockId, redemptionId: redeem.json.redemptionId, orderId: 'order-7' },
+      { type: 'rolledBack', at: rb.json.rolledBackAt, by: 'admin-1', userId: 'alice', redemptionId: redeem.json.redemptionId, orderId: 'order-7', reason: 'order-7 cancelled' },
+    ]);
+    const times = r.json.history.map((h: { at: string }) => Date.parse(h.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // A service may read it too.
+    expect((await details(code, svc)).status).toBe(200);
+  });
+
+  it('an unassigned code reads status "available" with an empty history', async () => {
+    const { book, codes } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 3 });
+    const r = await details(codes[0]!);
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ code: codes[0], bookId: book.id, status: 'available', redemptionCount: 0, maxRedemptions: 3, history: [] });
+  });
+
+  it('an unknown code, or another tenant’s, is 404 CODE_NOT_FOUND; a user token is 403, even the holder’s; none is 401', async () => {
+    const { book } = await bookWithCodes(api, 1);
+    const bob = await user('bob');
+    const claim = await post('/coupons/assign', bob, { bookId: book.id });
+    expectError(await details(uniqueCode('NOPE')), 404, 'CODE_NOT_FOUND');
+    expectError(await details(claim.json.code, await admin('t2')), 404, 'CODE_NOT_FOUND');
+    expectError(await details(claim.json.code, bob), 403, 'FORBIDDEN');
+    expectError(await api.call('GET', `/coupons/codes/${claim.json.code}`), 401, 'UNAUTHENTICATED');
+    expectError(await details('a'), 400, 'VALIDATION_FAILED');
+  });
+
+  it('under real concurrency (locks, redeems, racing rollbacks) the history has exactly the transitions that committed, numbered without gaps', async () => {
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 3 });
+    const carol = await user('carol');
+    const claim = await post('/coupons/assign', carol, { bookId: book.id });
+    const code = claim.json.code as string;
+    // Locks and redeems race: each that commits is one history entry, each refused one is none.
+    const results = await Promise.all([
+      ...Array.from({ length: 6 }, () => post(`/coupons/lock/${code}`, carol, {})),
+      ...Array.from({ length: 6 }, (_, i) => post(`/coupons/redeem/${code}`, carol, { orderId: `o-${i}` })),
+    ]);
+    const locks = results.slice(0, 6).filter((r) => r.status === 200);
+    const redeems = results.slice(6).filter((r) => r.status === 200);
+    // Every redemption rolled back by two racing callers: one wins each, and only the winner is history.
+    const rollbacks = await Promise.all(
+      redeems.flatMap((r) => [admin(), service()].map(async (t) => post(`/redemptions/${r.json.redemptionId}/rollback`, await t, { reason: 'race' }))),
+    );
+    const rolledBack = rollbacks.filter((r) => r.status === 200);
+    expect(rolledBack).toHaveLength(redeems.length);
+    const item = (await api.scan()).find((i) => i.__edb_e__ === 'code' && i.code === code)!;
+    expect(item.changeSeq).toBe(1 + locks.length + redeems.length + rolledBack.length);
+    await expect.poll(async () => (await historyTypes(code)).length, { timeout: 2000, interval: 50 }).toBe(item.changeSeq);
+    const types = await historyTypes(code);
+    expect(types[0]).toBe('assigned');
+    expect(types.filter((t: string) => t === 'locked')).toHaveLength(locks.length);
+    expect(types.filter((t: string) => t === 'redeemed')).toHaveLength(redeems.length);
+    expect(types.filter((t: string) => t === 'rolledBack')).toHaveLength(rolledBack.length);
+    const hist = (await api.scan()).filter((i) => i.__edb_e__ === 'codeHistory' && i.code === code).map((i) => i.seq);
+    expect(hist).toEqual(Array.from({ length: item.changeSeq }, (_, i) => i + 1));
+    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+  });
+});
+
+describe('the history consumer, fed changes directly', () => {
+  const at = '2026-12-01T10:00:00.000Z';
+  const image = (seq: number | undefined, last?: Record<string, unknown>) => ({
+    __edb_e__: 'code',
+    tenant: 't9',
+    code: 'FED-1',
+    bookId: 'b9',
+    status: 'assigned',
+    userId: 'u9',
+    ...(seq !== undefined ? { changeSeq: seq } : {}),
+    ...(last ? { lastChange: last } : {}),
+  });
+  const change = (before: Record<string, unknown> | undefined, after: Record<string, unknown>, n: number): TableChange => ({
+    eventName: before ? 'MODIFY' : 'INSERT',
+    keys: { pk: 'T#t9#CODE#FED-1', sk: 'CODE' },
+    oldImage: before,
+    newImage: after,
+    sequenceNumber: String(n),
+    at: 0,
+  });
+
+  it('writes one entry per transition under the code, skips other writes, and a replayed batch changes nothing', async () => {
+    const consumer = codeHistoryConsumer(api.core.store);
+    const batch = [
+      change(undefined, image(undefined), 1), // the code's upload: no transition
+      change(image(undefined), image(1, { type: 'assigned', at, by: 'u9', userId: 'u9' }), 2),
+      change(image(1), image(2, { type: 'locked', at, by: 'svc', lockId: 'L' }), 3),
+      change(image(2), { ...image(2), redemptionCount: 0 }, 4), // a write that is no transition
+      change(image(2), image(3, { type: 'redeemed', at, by: 'svc', redemptionId: 'FED-1.r', orderId: 'o' }), 5),
+    ];
+    await consumer.handle(batch);
+    const read = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'codeHistory' && i.code === 'FED-1');
+    const first = await read();
+    expect(first.map((i) => [i.sk, i.type])).toEqual([
+      ['HIST#0000000001', 'assigned'],
+      ['HIST#0000000002', 'locked'],
+      ['HIST#0000000003', 'redeemed'],
+    ]);
+    expect(first.every((i) => i.pk === 'T#t9#CODE#FED-1' && i.userId === 'u9')).toBe(true);
+    await consumer.handle(batch);
+    await consumer.handle(batch.slice(2));
+    expect(await read()).toEqual(first);
+  });
+});
