@@ -421,8 +421,8 @@ describe('stock alerts', () => {
       const alertsBefore = await alertItems();
       const r = await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id, userId: `u-${Math.random()}` } });
       expect(r.status).toBe(201);
-      const changed = (await statsShards()).filter((s) => before.find((b) => b.sk === s.sk)!.available !== s.available);
-      for (const s of changed) await p.handle([await changeOf(before.find((b) => b.sk === s.sk), { pk: s.pk, sk: s.sk })]);
+      const changed = (await statsShards()).filter((s) => before.find((b) => b.pk === s.pk)!.available !== s.available);
+      for (const s of changed) await p.handle([await changeOf(before.find((b) => b.pk === s.pk), { pk: s.pk, sk: s.sk })]);
       for (const a of await alertItems()) {
         const old = alertsBefore.find((b) => b.sk === a.sk);
         if (old?.state !== a.state) await p.handle([await changeOf(old, { pk: a.pk, sk: a.sk })]);
@@ -447,8 +447,8 @@ describe('stock alerts', () => {
     const before = await statsShards();
     const codes = Array.from({ length: 5 }, (_, i) => `RE-${book.id.slice(0, 8)}-${i}`.toUpperCase());
     expect((await api.call('POST', '/coupons/codes', { token: await admin(tenant), body: { bookId: book.id, codes } })).status).toBe(200);
-    const raised = (await statsShards()).filter((s) => before.find((b) => b.sk === s.sk)!.available !== s.available);
-    for (const s of raised) await p.handle([await changeOf(before.find((b) => b.sk === s.sk), { pk: s.pk, sk: s.sk })]);
+    const raised = (await statsShards()).filter((s) => before.find((b) => b.pk === s.pk)!.available !== s.available);
+    for (const s of raised) await p.handle([await changeOf(before.find((b) => b.pk === s.pk), { pk: s.pk, sk: s.sk })]);
     expect((await alertItems()).map((a) => a.state)).toEqual(['armed', 'armed']);
     for (let i = 0; i < 3; i++) await claimAndFollow(); // 5 -> 2
     expect(ep.receiver.received.map((r) => r.body.type)).toEqual(['book.low_stock', 'book.exhausted', 'book.low_stock']);
