@@ -50,9 +50,10 @@ describe('in-process follower', () => {
   afterAll(() => follower.stop());
 
   it('delivers signed stock events only to subscribed endpoints of the tenant, retries after 500, and nothing after DELETE', async () => {
-    const all = await endpoint('e1');
+    // Stock events only: every claim is also a code.assigned event, which the next test follows.
+    const all = await endpoint('e1', { events: ['book.low_stock', 'book.exhausted'] });
     const exhaustedOnly = await endpoint('e1', { events: ['book.exhausted'] });
-    const otherTenant = await endpoint('e2');
+    const otherTenant = await endpoint('e2', { events: ['book.low_stock', 'book.exhausted'] });
     let failedOnce = false;
     all.receiver.answerWith(() => (failedOnce ? 200 : ((failedOnce = true), 500)));
 
