@@ -18,7 +18,7 @@ const ENV = {
 let api: TestApi;
 const receivers: Receiver[] = [];
 beforeAll(async () => {
-  api = await startTestApi('webhooks-e2e', ENV);
+  api = await startTestApi('webhooks-e2e', ENV, { stream: true });
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
