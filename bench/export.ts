@@ -26,14 +26,12 @@
  *
  * Verification (`verified`): every export file holds each code of the book exactly once.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { stringify } from 'csv-stringify/sync';
@@ -43,6 +41,7 @@ import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
 import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
 import { option } from './lib/options.ts';
+import { runCodesCli } from './lib/run-cli.ts';
 
 const CODES = option('codes', 'CODES', 200_000);
 const PAGE_SIZE = option('page-size', 'PAGE_SIZE', 1000);
@@ -140,18 +139,7 @@ async function verifyFile(path: string, expected: number) {
   return { rows, verified: header === EXPORT_COLUMNS.join(',') && rows === expected && seen.size === expected };
 }
 
-async function runCli(base: string, args: string[]): Promise<any> {
-  const heap = CLI_HEAP_MIB ? [`--max-old-space-size=${CLI_HEAP_MIB}`] : [];
-  const child = spawn(process.execPath, [...heap, '--import', 'tsx', 'scripts/codes.ts', ...args, '--api', base, '--token', token, '--json', '--progress', 'lines'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => process.stderr.write(`  cli: ${d}`));
-  const [code] = await once(child, 'exit');
-  if (code !== 0) throw new Error(`CLI exited ${code}`);
-  return JSON.parse(stdout);
-}
+const runCli = (base: string, args: string[]) => runCodesCli(base, token, args, CLI_HEAP_MIB ? [`--max-old-space-size=${CLI_HEAP_MIB}`] : []);
 
 async function exportPhase(base: string, bookId: string, n: number, tag: string) {
   const out = join(dir, `export-${tag}.csv`);

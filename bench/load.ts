@@ -33,14 +33,12 @@
  * Verification (`verified`): every phase's table holds exactly its codes and the book's stats
  * say the same.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { TransactWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
 import { createApp, createCoreContext, startServer } from '@coupons/api';
@@ -48,6 +46,7 @@ import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
 import { createCouponClient, unwrap } from '@coupons/client';
 import { option } from './lib/options.ts';
+import { runCodesCli } from './lib/run-cli.ts';
 
 
 const CODES = option('codes', 'CODES', 100_000);
@@ -123,17 +122,7 @@ function writeCodes(path: string, n: number, prefix: string): Promise<void> {
   });
 }
 
-async function runCli(base: string, args: string[]): Promise<any> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', base, '--token', token, '--json', '--progress', 'lines'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => process.stderr.write(`  cli: ${d}`));
-  const [code] = await once(child, 'exit');
-  if (code !== 0) throw new Error(`CLI exited ${code}`);
-  return JSON.parse(stdout);
-}
+const runCli = (base: string, args: string[]) => runCodesCli(base, token, args);
 
 // ---------------------------------------------------------------- raw
 

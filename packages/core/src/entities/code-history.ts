@@ -1,5 +1,6 @@
 import { Entity } from 'electrodb';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
+import { CODE_CHANGE_ATTRIBUTES } from './code-change-attributes.ts';
 
 /**
  * One change of a code's life, under the code's own partition (no key shared
@@ -16,14 +17,7 @@ export const createCodeHistoryEntity = (config: EntityConfig) =>
         code: { type: 'string', required: true, readOnly: true },
         seq: { type: 'number', required: true, readOnly: true, padding: { length: 10, char: '0' } },
         bookId: { type: 'string', required: true },
-        type: { type: ['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'] as const, required: true },
-        at: { type: 'string', required: true },
-        by: { type: 'string', required: true },
-        userId: { type: 'string' },
-        lockId: { type: 'string' },
-        redemptionId: { type: 'string' },
-        orderId: { type: 'string' },
-        reason: { type: 'string' },
+        ...CODE_CHANGE_ATTRIBUTES,
       },
       indexes: {
         byCode: {

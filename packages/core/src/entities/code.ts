@@ -1,6 +1,7 @@
 import { Entity } from 'electrodb';
 import { INDEX } from '../db/table-definition.ts';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
+import { CODE_CHANGE_ATTRIBUTES } from './code-change-attributes.ts';
 
 /**
  * One coupon code. Found by its name alone (lock, redeem, assign-by-name);
@@ -45,16 +46,7 @@ export const createCodeEntity = (config: EntityConfig) =>
         /** What the last transition did, for the change stream to turn into history (code/history.ts). */
         lastChange: {
           type: 'map',
-          properties: {
-            type: { type: ['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'] as const, required: true },
-            at: { type: 'string', required: true },
-            by: { type: 'string', required: true },
-            userId: { type: 'string' },
-            lockId: { type: 'string' },
-            redemptionId: { type: 'string' },
-            orderId: { type: 'string' },
-            reason: { type: 'string' },
-          },
+          properties: CODE_CHANGE_ATTRIBUTES,
         },
       },
       indexes: {

@@ -1,26 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { TableChange } from '../stream/change.ts';
+import type { CodeEvent } from '../code/code-event.ts';
 import { loadBookCached, type BookRecord } from '../services/books.ts';
 import { toCodeView, type CodeRecord } from '../services/code-view.ts';
 import type { WebhookEvent, WebhookEventType } from './event-types.ts';
 
-/** What `codeEventOf` (code/code-event.ts) makes of a code item's change: one step of its life. */
-export interface CodeLifeEvent {
-  tenant: string;
-  code: string;
-  bookId: string;
-  seq: number;
-  type: 'assigned' | 'locked' | 'unlocked' | 'redeemed' | 'rolledBack';
-  at: string | number;
-  by: string;
-  userId?: string;
-  lockId?: string;
-  redemptionId?: string;
-  orderId?: string;
-  reason?: string;
-  item: Record<string, any>;
-}
+/** What `codeEventOf` makes of a code item's change: one step of its life. */
+export type CodeLifeEvent = CodeEvent;
 
 export type CodeEventOf = (change: TableChange) => CodeLifeEvent | undefined | null;
 
