@@ -35,6 +35,9 @@ export default $config({
     const { api } = await import('./infra/api');
     // Alarms watch AWS's metrics of the stage's own table; DynamoDB Local has none.
     if (!localTable) await import('./infra/alarms');
+    // Webhooks: the table stream's function, the delivery queue and its worker (a deployed table only:
+    // DynamoDB Local's stream is followed in-process by `npm start`).
+    if (!localTable) await import('./infra/webhooks');
 
     return {
       apiUrl: api.url,

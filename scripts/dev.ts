@@ -33,7 +33,8 @@ const ddb = external
       port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
       dataDir: process.env.DATA_DIR,
     });
-const env = { ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, JWT_SECRET: secret };
+// Webhooks may go to localhost here (a developer's receiver); a deployed stage refuses loopback targets.
+const env = { WEBHOOK_ALLOW_LOOPBACK: 'true', ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, JWT_SECRET: secret };
 const config = loadConfig(env);
 const created = await ensureTable(createDynamoDbClient(config), config.TABLE_NAME);
 

@@ -25,6 +25,7 @@ const FORBID = '403 FORBIDDEN';
 const NO_BOOK = '404 BOOK_NOT_FOUND';
 const NO_CODE = '404 CODE_NOT_FOUND';
 const NO_JOB = '404 JOB_NOT_FOUND';
+const NO_WEBHOOK = '404 WEBHOOK_NOT_FOUND';
 const NO_REDEMPTION = '404 REDEMPTION_NOT_FOUND';
 /** A list answered 200 without any of tenant t1's fixtures in it. */
 const NONE_OF_T1 = '200 sees none of t1';
@@ -44,6 +45,12 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
   'POST /coupons/unlock/{code}':   { none: UNAUTH, owner: 200,    stranger: NO_CODE, service: 200,   admin: 200, otherTenantAdmin: NO_CODE },
   'POST /coupons/redeem/{code}':   { none: UNAUTH, owner: 200,    stranger: NO_CODE, service: 200,   admin: 200, otherTenantAdmin: NO_CODE },
   'GET /users/{userId}/coupons':   { none: UNAUTH, owner: 200,    stranger: FORBID, service: 200,    admin: 200, otherTenantAdmin: NONE_OF_T1 },
+  'POST /webhooks':                { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 201, otherTenantAdmin: 201 },
+  'GET /webhooks':                 { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NONE_OF_T1 },
+  'GET /webhooks/{id}':            { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_WEBHOOK },
+  'DELETE /webhooks/{id}':         { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 204, otherTenantAdmin: NO_WEBHOOK },
+  'POST /webhooks/{id}/rotate-secret': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_WEBHOOK },
+  'GET /webhooks/{id}/deliveries': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_WEBHOOK },
   'GET /coupons/codes/{code}':     { none: UNAUTH, owner: FORBID, stranger: FORBID, service: 200,    admin: 200, otherTenantAdmin: NO_CODE },
   'POST /redemptions/{redemptionId}/rollback': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: 200, admin: 200, otherTenantAdmin: NO_REDEMPTION },
   'GET /health':                   { none: 200,    owner: 200,    stranger: 200,    service: 200,    admin: 200, otherTenantAdmin: 200 },
@@ -80,6 +87,9 @@ let lockedForUnlock: string[];
 /** One redemption (of the owner's code) per caller, to roll back. */
 let redemptionIds: string[];
 let ownerCodes: Set<string>;
+let webhookId: string;
+/** One webhook per caller for DELETE. */
+let webhooksToDelete: string[];
 
 /** Admins and services act for 'owner'; users act for themselves. */
 const actingFor = (caller: Caller): Record<string, string> => (caller === 'owner' || caller === 'stranger' ? {} : { userId: 'owner' });
@@ -116,6 +126,16 @@ beforeAll(async () => {
   redemptionIds = await Promise.all(redeemedForRollback.map(async (c) => (await post(`/coupons/redeem/${c}`, { userId: 'owner' }, 200)).redemptionId as string));
   await Promise.all(lockedForUnlock.map((c) => post(`/coupons/lock/${c}`, { userId: 'owner', ttlSeconds: 3600 }, 200)));
   ownerCodes = new Set([...heldForLock, ...heldForRedeem, ...lockedForUnlock]);
+  const fixtureAdmin = await admin('t1', 'fixture-admin');
+  const hooks = await Promise.all(
+    Array.from({ length: n + 1 }, async () => {
+      const r = await api.call('POST', '/webhooks', { token: fixtureAdmin, body: { url: 'https://example.com/hooks' } });
+      if (r.status !== 201) throw new Error(`fixture webhook: ${r.status} ${r.text}`);
+      return r.json.id as string;
+    }),
+  );
+  webhookId = hooks[n]!;
+  webhooksToDelete = hooks.slice(0, n);
 });
 afterAll(() => api?.close());
 
@@ -156,6 +176,19 @@ const ROWS: Record<string, Row> = {
     request: () => ({ method: 'GET', path: '/users/owner/coupons?limit=100' }),
     observe: (r) => (r.json.items.some((v: any) => ownerCodes.has(v.code)) ? r.status : NONE_OF_T1),
   },
+  'POST /webhooks': { request: () => ({ method: 'POST', path: '/webhooks', body: { url: 'https://example.com/new' } }) },
+  'GET /webhooks': {
+    request: () => ({ method: 'GET', path: '/webhooks' }),
+    observe: (r) => (r.json.items.some((w: any) => w.id === webhookId) ? r.status : NONE_OF_T1),
+  },
+  'GET /webhooks/{id}': { request: () => ({ method: 'GET', path: `/webhooks/${webhookId}`, resource: webhookId }) },
+  'DELETE /webhooks/{id}': {
+    request: (_c, i) => ({ method: 'DELETE', path: `/webhooks/${webhooksToDelete[i]}`, resource: webhooksToDelete[i] }),
+  },
+  'POST /webhooks/{id}/rotate-secret': {
+    request: () => ({ method: 'POST', path: `/webhooks/${webhookId}/rotate-secret`, body: {}, resource: webhookId }),
+  },
+  'GET /webhooks/{id}/deliveries': { request: () => ({ method: 'GET', path: `/webhooks/${webhookId}/deliveries`, resource: webhookId }) },
   'GET /coupons/codes/{code}': { request: () => ({ method: 'GET', path: `/coupons/codes/${heldForLock[0]}`, resource: heldForLock[0] }) },
   'POST /redemptions/{redemptionId}/rollback': {
     request: (_c, i) => ({ method: 'POST', path: `/redemptions/${redemptionIds[i]}/rollback`, body: { reason: 'matrix' }, resource: redemptionIds[i] }),

@@ -24,7 +24,7 @@ const codeWrites = (seen: TableChange[], code: string) => seen.filter((c) => c.k
 describe('the local change follower over DynamoDB Local', () => {
   let api: TestApi;
   beforeAll(async () => {
-    api = await startTestApi('stream');
+    api = await startTestApi('stream', {}, { stream: true });
   });
   afterAll(() => api.close());
 

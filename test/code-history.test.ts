@@ -10,7 +10,7 @@ import { checkInvariants } from './support/invariants.ts';
 let api: TestApi;
 let follower: ChangeFollower;
 beforeAll(async () => {
-  api = await startTestApi('history');
+  api = await startTestApi('history', {}, { stream: true });
   follower = followChanges(api.core, { name: 'history-test', idleMs: 20 });
 });
 afterAll(async () => {

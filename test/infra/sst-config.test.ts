@@ -23,6 +23,8 @@ class FakeOutput<T> {
   }
 }
 const out = <T>(value: T) => new FakeOutput(value);
+/** How the Queue recorder names a subscription: after its queue's physical name. */
+const JOB_QUEUE = 'GenerationJobs-physical-name';
 
 /** Deep value of anything that may hold outputs, for assertions. */
 function resolve(value: unknown): any {
@@ -73,6 +75,18 @@ class Dynamo {
   get nodes() {
     return { table: out({ name: this.name, arn: this.arn }) };
   }
+  subscribe(name: string, subscriber: any, args: any = {}) {
+    const subscription = {};
+    const entry = record(subscription, 'sst.aws.Dynamo.subscribe', name, { subscriber, ...args, table: this });
+    entry.transformed.eventSourceMapping = applyTransform(args.transform?.eventSourceMapping, {});
+    // As SST's: an Output of the subscriber component.
+    return out(
+      Object.assign(subscription, {
+        nodes: { function: out({ name: out(`${name}-fn`), arn: out(`arn:aws:lambda:us-east-1:123456789012:function:${name}`) }) },
+      }),
+    );
+  }
+
 }
 
 class ApiGatewayV2 {
@@ -372,7 +386,8 @@ describe('run() on a development stage', () => {
     const { LINKED_RESOURCES } = await import('../../packages/api/src/runtime.ts');
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     const linkedNames = d.records.filter((r) => handler.link.includes(r.instance)).map((r) => r.name).sort();
-    expect(linkedNames).toEqual(Object.keys(LINKED_RESOURCES).sort());
+    // The webhook delivery queue is linked only to the functions that use it (infra/webhooks.ts).
+    expect(linkedNames).toEqual(Object.keys(LINKED_RESOURCES).filter((n) => n !== 'WebhookDeliveries').sort());
   });
 
   it('puts no resource and no secret in the Lambda\'s variables: they are links, read through Resource', () => {
@@ -389,13 +404,13 @@ describe('run() on a development stage', () => {
     const dlq = only(d, 'sst.aws.Queue', 'GenerationJobsDlq');
     expect(resolve(queue.args.dlq)).toEqual({ queue: resolve((dlq.instance as any).arn), retry: 5 });
     const minutes = (s: string) => Number(/^(\d+) minutes?$/.exec(s)?.[1]);
-    const worker = only(d, 'sst.aws.Queue.subscribe').args.subscriber;
+    const worker = only(d, 'sst.aws.Queue.subscribe', JOB_QUEUE).args.subscriber;
     // Lambda refuses an event source whose visibility timeout is below the function's timeout.
     expect(minutes(queue.args.visibilityTimeout)).toBeGreaterThan(minutes(worker.timeout));
   });
 
   it('subscribes the job worker: Node 24 arm64, 15 minutes, one message at a time with partial failures', () => {
-    const sub = only(d, 'sst.aws.Queue.subscribe');
+    const sub = only(d, 'sst.aws.Queue.subscribe', JOB_QUEUE);
     expect(sub.args.queue).toBe(only(d, 'sst.aws.Queue', 'GenerationJobs').instance);
     expect(sub.args.subscriber).toMatchObject({
       handler: 'packages/api/src/job-worker.handler',
@@ -407,7 +422,7 @@ describe('run() on a development stage', () => {
   });
 
   it('links the worker to the table and its own queue (for continuations), neither in its variables', () => {
-    const { subscriber } = only(d, 'sst.aws.Queue.subscribe').args;
+    const { subscriber } = only(d, 'sst.aws.Queue.subscribe', JOB_QUEUE).args;
     const table = only(d, 'sst.aws.Dynamo', 'Coupons').instance;
     const queue = only(d, 'sst.aws.Queue', 'GenerationJobs').instance;
     expect(subscriber.link).toHaveLength(2);
@@ -419,7 +434,7 @@ describe('run() on a development stage', () => {
   });
 
   it('the worker file exports the handler the subscription names', async () => {
-    const { subscriber } = only(d, 'sst.aws.Queue.subscribe').args;
+    const { subscriber } = only(d, 'sst.aws.Queue.subscribe', JOB_QUEUE).args;
     const [file, exported] = (subscriber.handler as string).split(/\.(?=[^.]+$)/);
     const mod = await import(/* @vite-ignore */ `../../${file}.ts`);
     expect(typeof mod[exported!]).toBe('function');
@@ -713,5 +728,81 @@ describe('infra/table.ts agrees with the local table definition', () => {
     expect(args.ttl).toBe(TTL_ATTRIBUTE);
     const table = records.find((r) => r.type === 'sst.aws.Dynamo')!;
     expect(table.transformed.table.billingMode).toBe(local.BillingMode);
+  });
+});
+
+describe('webhooks on AWS (infra/webhooks.ts)', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('dev');
+  });
+
+  it('subscribes the change-stream function to the table, from the oldest record, retrying failed batches instead of skipping them', () => {
+    const sub = only(d, 'sst.aws.Dynamo.subscribe', 'ChangeStream');
+    expect(sub.args.table).toBe(only(d, 'sst.aws.Dynamo', 'Coupons').instance);
+    expect(sub.args.subscriber).toMatchObject({ handler: 'packages/api/src/change-stream.handler', runtime: 'nodejs24.x', architecture: 'arm64' });
+    expect(sub.transformed.eventSourceMapping).toMatchObject({
+      startingPosition: 'TRIM_HORIZON',
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      maximumRetryAttempts: -1,
+      maximumRecordAgeInSeconds: -1,
+    });
+    // The table must stream both images for the consumers to see what changed.
+    expect(only(d, 'sst.aws.Dynamo', 'Coupons').args.stream).toBe('new-and-old-images');
+  });
+
+  it('links the stream function to the table and the delivery queue, so its webhook consumer enqueues instead of sending', async () => {
+    const { subscriber } = only(d, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args;
+    const queue = only(d, 'sst.aws.Queue', 'WebhookDeliveries').instance;
+    expect(subscriber.link).toEqual([only(d, 'sst.aws.Dynamo', 'Coupons').instance, queue]);
+    // The app reads the queue's URL from the link (runtime.ts); nothing allows loopback targets.
+    const { LINKED_RESOURCES } = await import('../../packages/api/src/runtime.ts');
+    expect(LINKED_RESOURCES.WebhookDeliveries).toEqual({ url: 'WEBHOOK_QUEUE_URL' });
+    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+  });
+
+  it('queues deliveries on a FIFO queue with a FIFO dead-letter queue, hidden longer than the worker runs', () => {
+    const queue = only(d, 'sst.aws.Queue', 'WebhookDeliveries');
+    const dlq = only(d, 'sst.aws.Queue', 'WebhookDeliveriesDlq');
+    expect(queue.args.fifo).toBe(true);
+    expect(dlq.args.fifo).toBe(true);
+    expect(resolve(queue.args.dlq)).toEqual({ queue: resolve((dlq.instance as any).arn), retry: 100 });
+    const seconds = (s: string) => Number(/^(\d+) seconds$/.exec(s)?.[1]);
+    const worker = only(d, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name').args;
+    expect(seconds(queue.args.visibilityTimeout)).toBeGreaterThan(seconds(worker.subscriber.timeout));
+  });
+
+  it('subscribes the delivery worker with partial batch failures, linked to the table and its queue', async () => {
+    const sub = only(d, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name');
+    expect(sub.args.subscriber).toMatchObject({ handler: 'packages/api/src/webhook-worker.handler', runtime: 'nodejs24.x', architecture: 'arm64' });
+    expect(sub.args.batch).toEqual({ size: 10, partialResponses: true });
+    expect(sub.args.subscriber.link).toEqual([only(d, 'sst.aws.Dynamo', 'Coupons').instance, only(d, 'sst.aws.Queue', 'WebhookDeliveries').instance]);
+    expect(resolve(sub.args.subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+    for (const handler of [sub.args.subscriber.handler, only(d, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args.subscriber.handler]) {
+      const [file, exported] = (handler as string).split(/\.(?=[^.]+$)/);
+      const mod = await import(/* @vite-ignore */ `../../${file}.ts`);
+      expect(typeof mod[exported!], handler).toBe('function');
+    }
+  });
+
+  it('alarms on dead-lettered deliveries and on a change stream that falls behind', () => {
+    const all = alarms(d);
+    const dead = all.find((a) => a.args.dimensions?.QueueName === 'WebhookDeliveriesDlq-physical-name');
+    expect(dead?.args).toMatchObject({ namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', threshold: 1, treatMissingData: 'notBreaching' });
+    expect(dead?.args.name).toBe('coupon-books-dev-webhook-dead-letters');
+    const age = all.find((a) => a.args.metricName === 'IteratorAge');
+    expect(age?.args).toMatchObject({ namespace: 'AWS/Lambda', dimensions: { FunctionName: 'ChangeStream-fn' } });
+  });
+
+  it('adds none of it under `sst dev` on DynamoDB Local, which has no AWS stream (npm start follows it in-process)', async () => {
+    const dev = await deploy('alice', { dev: true });
+    expect(dev.records.filter((r) => r.type === 'sst.aws.Dynamo.subscribe' || r.name.startsWith('WebhookDeliveries'))).toEqual([]);
+  });
+
+  it('notifies the alarm topic when ALARM_EMAIL is set', async () => {
+    const withEmail = await deploy('dev', { env: { ALARM_EMAIL: 'ops@example.com' } });
+    const topic = only(withEmail, 'aws.sns.Topic').instance as any;
+    const dead = alarms(withEmail).find((a) => a.args.name === 'coupon-books-dev-webhook-dead-letters');
+    expect(dead?.args.alarmActions).toEqual([resolve(topic.arn)]);
   });
 });

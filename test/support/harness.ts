@@ -20,17 +20,19 @@ export interface CallResult {
 /**
  * A real API on a real port over its own table in the shared DynamoDB
  * Local: requests go through HTTP, the SDK and the database, nothing mocked.
+ * `stream: true` gives the table its change stream (history, webhooks); the
+ * others go without, since DynamoDB Local slows down as stream records pile up.
  */
 export async function startTestApi(
   name: string,
   env: Record<string, string> = {},
-  appOptions: { auth?: AppDeps['auth']; corsOrigins?: string[]; instrument?: (client: DynamoDBClient) => void } = {},
+  appOptions: { auth?: AppDeps['auth']; corsOrigins?: string[]; instrument?: (client: DynamoDBClient) => void; stream?: boolean } = {},
 ) {
   const table = `${name}-${randomUUID().slice(0, 8)}`;
   const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: table, AWS_REGION: 'us-east-1', ...env };
   const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument });
   const raw = createDynamoDbClient(core.config);
-  await ensureTable(raw, table);
+  await ensureTable(raw, table, { stream: appOptions.stream ?? false });
   const logs: Record<string, unknown>[] = [];
   const app = createApp({ core, auth: appOptions.auth ?? { hs256Secret: SECRET }, corsOrigins: appOptions.corsOrigins, log: (l) => logs.push(l) });
   const server = await startServer(app, 0, '127.0.0.1');

@@ -19,6 +19,7 @@ import { userRoutes } from './routes/users.ts';
 import { redemptionRoutes } from './routes/redemptions.ts';
 import { codeDetailsRoutes } from './routes/code-details.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -44,7 +45,7 @@ export function createApp(deps: AppDeps) {
     app.use(
       cors({
         origin: deps.corsOrigins,
-        allowMethods: ['GET', 'POST', 'PATCH', 'OPTIONS'],
+        allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
         exposeHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
         maxAge: 600,
@@ -77,7 +78,8 @@ export function createApp(deps: AppDeps) {
     .route('/', userRoutes(deps.core))
     .route('/', redemptionRoutes(deps.core))
     // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
-    .route('/', bookCodeRoutes(deps.core));
+    .route('/', bookCodeRoutes(deps.core))
+    .route('/', webhookRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/openapi.json', {

@@ -24,6 +24,9 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   BOOK_NOT_FOUND: 'No book 6f1c2d3e-0000-4000-8000-000000000000.',
   CODE_NOT_FOUND: 'No code SUMMER-7K2M-QX9P.',
   JOB_NOT_FOUND: 'No job 0b7e4c1a-0000-4000-8000-000000000000.',
+  WEBHOOK_NOT_FOUND: 'No webhook 5d2f8a10-0000-4000-8000-000000000000.',
+  DELIVERY_NOT_FOUND: 'No message msg_0mx4sn4g04M1X8WNz0ZVKv2g5uNgI to webhook 5d2f8a10-0000-4000-8000-000000000000.',
+  DELIVERY_NOT_FAILED: 'Message msg_0mx4sn4g04M1X8WNz0ZVKv2g5uNgI is delivered; only failed messages are sent again.',
   REDEMPTION_NOT_FOUND: 'No redemption SUMMER-7K2M-QX9P.1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed.',
   ROUTE_NOT_FOUND: 'No route GET /nowhere.',
   BOOK_EXHAUSTED: 'No codes are left in this book.',
@@ -63,10 +66,10 @@ const retryAfter = {
  * mapped to statuses by error-response.ts) and the route's facts: its method, and the codes
  * its use case can answer. Each status lists exactly its codes, with one example per code.
  */
-export function errors(method: 'get' | 'post' | 'patch', ...useCaseCodes: ErrorCode[]) {
+export function errors(method: 'get' | 'post' | 'patch' | 'delete', ...useCaseCodes: ErrorCode[]) {
   const codes = new Set<ErrorCode>([
     ...EVERY_ROUTE,
-    ...(method === 'get' ? [] : WITH_BODY),
+    ...(method === 'get' || method === 'delete' ? [] : WITH_BODY),
     ...(method === 'post' ? POST_ONLY : []),
     ...useCaseCodes,
   ]);

@@ -16,6 +16,8 @@ export const LINKED_RESOURCES = {
   GenerationJobs: { url: 'QUEUE_URL' },
   JwtSecret: { value: 'JWT_SECRET' },
   JwksUrl: { value: 'JWT_JWKS_URL' },
+  // Linked to the change-stream function and the delivery worker only (infra/webhooks.ts).
+  WebhookDeliveries: { url: 'WEBHOOK_QUEUE_URL' },
 } as const;
 
 export type LinkedResources = Partial<Record<keyof typeof LINKED_RESOURCES, Record<string, unknown>>>;

@@ -107,6 +107,13 @@ export const CreateBookSchema = z
     codePattern: PatternSchema.optional(),
     checkChar: z.boolean().optional().openapi({ description: 'Generated codes end in `_` and a check character, so a mistyped code is refused without a lookup.' }),
     metadata: MetadataSchema.optional(),
+    lowStockThreshold: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000_000)
+      .optional()
+      .openapi({ description: '`book.low_stock` fires once when available codes fall to this, and again only after stock rose above it.' }),
     shards: z
       .number()
       .int()
@@ -140,6 +147,7 @@ export const UpdateBookSchema = z
     validFrom: isoDate.nullable().optional(),
     validUntil: isoDate.nullable().optional(),
     status: z.enum(['active', 'paused']).optional(),
+    lowStockThreshold: z.number().int().min(0).max(10_000_000).nullable().optional().openapi({ description: 'null removes it.' }),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: 'name at least one field to change' })
@@ -166,6 +174,7 @@ export const BookSchema = z
     codePattern: z.string().optional(),
     checkChar: z.boolean().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    lowStockThreshold: z.number().int().optional(),
     status: z.enum(['active', 'paused']),
     shards: z.number().int().openapi({ description: 'Stats and pool shards, fixed at creation.' }),
     createdAt: z.string(),

@@ -21,6 +21,28 @@ const ConfigSchema = z.object({
   RATE_LIMIT_TENANT_PER_SECOND: z.coerce.number().int().min(0).default(25_000),
   /** CODE_NOT_FOUND answers one caller may get per 10 minutes before it is refused outright (code guessing). */
   RATE_LIMIT_MISSES_PER_10_MINUTES: z.coerce.number().int().min(0).default(20),
+  /** Seconds between webhook delivery attempts, comma-separated: the defaults retry for 27.6 hours. */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5,30,300,1800,7200,18000,36000,36000')
+    .transform((s) => s.split(',').map((x) => Number(x.trim())))
+    .pipe(z.array(z.number().positive().max(43_200)).min(1).max(20)),
+  /** How long one delivery attempt waits for the receiver's answer. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
+  /** Deliver to loopback addresses (127.0.0.0/8, ::1): `npm start` and tests; never on a deployed stage. */
+  WEBHOOK_ALLOW_LOOPBACK: z.stringbool().default(false),
+  /** Partition keys the delivery log and the due index of one endpoint are spread over. */
+  WEBHOOK_DELIVERY_SHARDS: z.coerce.number().int().min(1).max(256).default(32),
+  /** How stale an endpoint list a retry may use; new events always use one read after they committed. */
+  WEBHOOK_ENDPOINT_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Slack on the stream's commit times (rounded to the second on AWS) when deciding an endpoint list is newer than an event. */
+  WEBHOOK_COMMIT_SLACK_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  /** How often the in-process dispatcher looks for retries that are due. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Days a delivery record is kept (TTL) after its last change. */
+  WEBHOOK_LOG_DAYS: z.coerce.number().int().min(2).max(365).default(30),
+  /** SQS FIFO queue of webhook deliveries (AWS, infra/webhooks.ts); absent locally, where delivery is in-process. */
+  WEBHOOK_QUEUE_URL: z.url().optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

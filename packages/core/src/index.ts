@@ -29,6 +29,7 @@ export * from './codes/check-char.ts';
 export * from './services/jobs/index.ts';
 export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './services/insert-codes.ts';
 export { createSqsClient, sendSqsMessage } from './jobs/sqs.ts';
+export * from './webhooks/index.ts';
 export * from './cost/shards.ts';
 export { CostMeter, type RequestCharge, type WriteCharge, type ReadCharge } from './cost/meter.ts';
 export * from './cost/summary.ts';

@@ -15,6 +15,7 @@ describe('index entries from before and after images', () => {
     expect(table.indexes.map((i) => [i.name, i.hash, i.projection])).toEqual([
       ['pool', 'gsi1pk', 'KEYS_ONLY'],
       ['byOwner', 'gsi2pk', 'ALL'],
+      ['byBook', 'gsi3pk', 'KEYS_ONLY'],
     ]);
   });
 

@@ -22,6 +22,8 @@ export const createBookEntity = (config: EntityConfig) =>
         /** Generated codes end in `_` and a check character (codes/check-char.ts). */
         checkChar: { type: 'boolean' },
         metadata: { type: 'any' },
+        /** `book.low_stock` fires when available codes fall to this (webhooks/stock-watch.ts). */
+        lowStockThreshold: { type: 'number' },
         status: { type: ['active', 'paused'] as const, required: true },
         poolShards: { type: 'number', required: true, readOnly: true },
         createdAt: { type: 'string', required: true, readOnly: true },

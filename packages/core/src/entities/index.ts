@@ -9,6 +9,9 @@ import { createCodeHistoryEntity } from './code-history.ts';
 import { createIdempotencyPartEntity, createIdempotencyRecordEntity } from './idempotency-record.ts';
 import { createRateCounterEntity } from './rate-counter.ts';
 import { createJobEntity, createJobLaneEntity } from './job.ts';
+import { createWebhookEntity } from './webhook.ts';
+import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
+import { createBookAlertEntity } from './book-alert.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
@@ -26,6 +29,9 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     rateCounter: createRateCounterEntity(config),
     job: createJobEntity(config),
     jobLane: createJobLaneEntity(config),
+    webhook: createWebhookEntity(config),
+    webhookDelivery: createWebhookDeliveryEntity(config),
+    bookAlert: createBookAlertEntity(config),
     streamCheckpoint: createStreamCheckpointEntity(config),
   };
   const service = new Service(entities, config);

@@ -32,6 +32,8 @@ export interface CreateBookInput {
   /** Generated codes get a check character (codes/check-char.ts). */
   checkChar?: boolean;
   metadata?: Record<string, unknown>;
+  /** Available codes at which `book.low_stock` fires. */
+  lowStockThreshold?: number;
   /** Stats and pool shards; at most one of `shards` and `expectedClaimsPerSecond` (cost/shards.ts). */
   shards?: number;
   expectedClaimsPerSecond?: number;
@@ -43,6 +45,7 @@ export interface UpdateBookInput {
   validFrom?: string | null;
   validUntil?: string | null;
   status?: 'active' | 'paused';
+  lowStockThreshold?: number | null;
 }
 
 export interface BookStats {
@@ -65,6 +68,7 @@ export interface Book {
   codePattern?: string;
   checkChar?: boolean;
   metadata?: Record<string, unknown>;
+  lowStockThreshold?: number;
   status: 'active' | 'paused';
   /** Stats and pool shards, fixed at creation. */
   shards: number;
@@ -155,6 +159,7 @@ export async function createBook(
     codePattern: input.codePattern?.trim().toUpperCase(),
     checkChar: input.checkChar,
     metadata: input.metadata,
+    lowStockThreshold: input.lowStockThreshold,
     status: 'active' as const,
     poolShards: bookShards(input),
     createdAt: now,
@@ -229,7 +234,7 @@ export interface UpdateBookOptions {
   ifVersion?: number[];
 }
 
-const EDITABLE = ['name', 'description', 'validFrom', 'validUntil', 'status'] as const;
+const EDITABLE = ['name', 'description', 'validFrom', 'validUntil', 'status', 'lowStockThreshold'] as const;
 const MAX_EDIT_ATTEMPTS = 8;
 /** Another edit committed between this one's read and its write. */
 class BookMoved extends Error {}

@@ -31,4 +31,11 @@ export interface ChangeConsumer {
   /** Stable name; checkpoints and logs use it. */
   name: string;
   handle(changes: TableChange[]): Promise<void>;
+  /**
+   * Optional, for consumers with background work of their own (the local
+   * webhook dispatcher's retries): the local follower calls `start` before
+   * its first batch and `stop` after its last. The Lambda handler calls neither.
+   */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 import type { CoreContext } from '../context.ts';
 import type { ChangeConsumer } from './change.ts';
 import { codeHistoryConsumer } from '../code/history.ts';
+import { webhookConsumers } from '../webhooks/index.ts';
+import { codeEventOf } from '../code/code-event.ts';
 
 /**
  * Everything that reacts to the table's committed writes, in the order each
@@ -8,5 +10,6 @@ import { codeHistoryConsumer } from '../code/history.ts';
  * run exactly this list.
  */
 export function changeConsumers(ctx: CoreContext): ChangeConsumer[] {
-  return [codeHistoryConsumer(ctx.store)];
+  // Webhooks last: their consumer waits for events to be a second old (docs/webhooks.md), history need not.
+  return [codeHistoryConsumer(ctx.store), ...webhookConsumers(ctx, { codeEventOf }).consumers];
 }

@@ -150,6 +150,18 @@ export function startChangeFollower(options: FollowerOptions): ChangeFollower {
 
   const loop = (async () => {
     let failures = 0;
+    for (const c of consumers) {
+      // A consumer that cannot start (the table down) is started again until it can.
+      for (let attempt = 0; !stopped; attempt++) {
+        try {
+          await c.start?.();
+          break;
+        } catch (e) {
+          log({ level: 'error', msg: 'change follower: consumer failed to start, retrying', consumer: c.name, error: (e as Error).message });
+          await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+        }
+      }
+    }
     while (!stopped) {
       try {
         if (Date.now() - lastDescribe > RESHARD_CHECK_MS) await describe();
@@ -175,6 +187,7 @@ export function startChangeFollower(options: FollowerOptions): ChangeFollower {
     async stop() {
       stopped = true;
       await loop;
+      for (const c of consumers) await c.stop?.();
       for (const w of waiters) w.resolve();
       waiters = [];
     },

@@ -1,0 +1,139 @@
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import {
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  listDeliveries,
+  listWebhooks,
+  resendDelivery,
+  rotateWebhookSecret,
+  type CoreContext,
+} from '@coupons/core';
+import type { AppEnv } from '../env.ts';
+import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { respondOnce, respondOnceMultiStep } from '../respond.ts';
+import {
+  CreatedWebhookSchema,
+  CreateWebhookSchema,
+  DeliveriesQuery,
+  DeliveryListSchema,
+  DeliverySchema,
+  MessageParam,
+  RotatedSecretSchema,
+  RotateSecretSchema,
+  WebhookIdParam,
+  WebhookListSchema,
+  WebhookSchema,
+} from '../webhook-schemas.ts';
+
+const tags = ['Webhooks'];
+const notFound = 'WEBHOOK_NOT_FOUND (also for another tenant\'s webhook)';
+
+/** Where a tenant's events are delivered (admin only). Delivery itself runs off the request path. */
+export function webhookRoutes(core: CoreContext) {
+  return new OpenAPIHono<AppEnv>()
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/webhooks',
+        tags,
+        operationId: 'createWebhook',
+        summary: 'Add an endpoint (admin); the signing secret is shown only in this answer',
+        security: bearer,
+        request: jsonBody(CreateWebhookSchema),
+        responses: { 201: jsonResponse(CreatedWebhookSchema, 'The endpoint and its secret'), ...errors('post') },
+      }),
+      (c) => respondOnce(c, core, 201, (opts) => createWebhook(core, c.get('actor'), c.req.valid('json'), opts)),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/webhooks',
+        tags,
+        operationId: 'listWebhooks',
+        summary: "The tenant's endpoints, without secrets (admin)",
+        security: bearer,
+        responses: { 200: jsonResponse(WebhookListSchema, 'The endpoints, oldest first'), ...errors('get') },
+      }),
+      async (c) => c.json(await listWebhooks(core, c.get('actor')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/webhooks/{id}',
+        tags,
+        operationId: 'getWebhook',
+        summary: 'One endpoint, without its secret (admin)',
+        security: bearer,
+        request: { params: WebhookIdParam },
+        responses: { 200: jsonResponse(WebhookSchema, 'The endpoint'), ...errors('get', 'WEBHOOK_NOT_FOUND') },
+      }),
+      async (c) => c.json(await getWebhook(core, c.get('actor'), c.req.valid('param').id), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/webhooks/{id}',
+        tags,
+        operationId: 'deleteWebhook',
+        summary: 'Remove an endpoint (admin): nothing more is delivered there',
+        description: `404 ${notFound}.`,
+        security: bearer,
+        request: { params: WebhookIdParam },
+        responses: { 204: { description: 'Deleted' }, ...errors('delete', 'WEBHOOK_NOT_FOUND') },
+      }),
+      async (c) => {
+        await deleteWebhook(core, c.get('actor'), c.req.valid('param').id);
+        return c.body(null, 204);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/webhooks/{id}/rotate-secret',
+        tags,
+        operationId: 'rotateWebhookSecret',
+        summary: 'New signing secret (admin); the old one keeps signing during the overlap',
+        security: bearer,
+        request: { params: WebhookIdParam, ...jsonBody(RotateSecretSchema, false) },
+        responses: { 200: jsonResponse(RotatedSecretSchema, 'The new secret, shown only here'), ...errors('post', 'WEBHOOK_NOT_FOUND') },
+      }),
+      (c) =>
+        respondOnceMultiStep(c, core, 200, () =>
+          rotateWebhookSecret(core, c.get('actor'), c.req.valid('param').id, c.req.valid('json') ?? {}),
+        ),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/webhooks/{id}/deliveries',
+        tags,
+        operationId: 'listWebhookDeliveries',
+        summary: 'Recent messages to an endpoint and where each stands (admin)',
+        security: bearer,
+        request: { params: WebhookIdParam, query: DeliveriesQuery },
+        responses: { 200: jsonResponse(DeliveryListSchema, 'Newest first'), ...errors('get', 'WEBHOOK_NOT_FOUND') },
+      }),
+      async (c) => c.json(await listDeliveries(core, c.get('actor'), c.req.valid('param').id, c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/webhooks/{id}/deliveries/{messageId}/resend',
+        tags,
+        operationId: 'resendWebhookDelivery',
+        summary: 'Send a failed message again, from the start of the retry schedule (admin)',
+        description: '404 `DELIVERY_NOT_FOUND` for an unknown message; 409 `DELIVERY_NOT_FAILED` unless the message failed.',
+        security: bearer,
+        request: { params: MessageParam },
+        responses: {
+          202: jsonResponse(DeliverySchema, 'Queued again'),
+          ...errors('post', 'WEBHOOK_NOT_FOUND', 'DELIVERY_NOT_FOUND', 'DELIVERY_NOT_FAILED'),
+        },
+      }),
+      (c) => {
+        const { id, messageId } = c.req.valid('param');
+        return respondOnceMultiStep(c, core, 202, () => resendDelivery(core, c.get('actor'), id, messageId));
+      },
+    );
+}

@@ -1,0 +1,79 @@
+import { EndpointDirectory, createSqsClient, processDeliveryMessage, type CoreContext, type DeliveryJob } from '@coupons/core';
+import { createCoreContext } from './runtime.ts';
+
+/** The slice of an SQS FIFO event the webhook worker reads. */
+export interface SqsFifoEvent {
+  Records: {
+    messageId: string;
+    receiptHandle: string;
+    body: string;
+    attributes: { MessageGroupId?: string; ApproximateReceiveCount?: string };
+  }[];
+}
+
+type ChangeVisibility = (receiptHandle: string, seconds: number) => Promise<void>;
+
+/**
+ * The webhook delivery queue's subscriber (infra/webhooks.ts): one attempt
+ * per message. A failed attempt hides its message for the schedule's next
+ * delay and reports it failed; the rest of its message group in the batch is
+ * handed back untried, so a code's events still go out in order (the queue
+ * is FIFO, grouped by endpoint and code). Groups run side by side.
+ */
+export function createWebhookWorker(
+  core: CoreContext,
+  changeVisibility: ChangeVisibility,
+  log: (line: Record<string, unknown>) => void = (l) => console.log(JSON.stringify(l)),
+) {
+  const directory = new EndpointDirectory(core);
+  return async (event: SqsFifoEvent) => {
+    const failures: { itemIdentifier: string }[] = [];
+    const groups = new Map<string, SqsFifoEvent['Records']>();
+    for (const r of event.Records) {
+      const g = r.attributes.MessageGroupId ?? r.messageId;
+      groups.set(g, [...(groups.get(g) ?? []), r]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (records) => {
+        for (const [i, record] of records.entries()) {
+          let job: DeliveryJob;
+          try {
+            job = JSON.parse(record.body) as DeliveryJob;
+          } catch {
+            log({ level: 'error', msg: 'webhook message is not JSON; dropped', messageId: record.messageId });
+            continue;
+          }
+          try {
+            const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
+            const { retryAfterSeconds } = await processDeliveryMessage(core, directory, job, receives);
+            if (retryAfterSeconds === undefined) continue;
+            await changeVisibility(record.receiptHandle, retryAfterSeconds);
+          } catch (e) {
+            log({ level: 'error', msg: 'webhook delivery failed to run', messageId: record.messageId, error: String((e as Error)?.message ?? e) });
+          }
+          // This one waits (retry or error): it and everything after it in its group come back later, in order.
+          for (const later of records.slice(i)) failures.push({ itemIdentifier: later.messageId });
+          return;
+        }
+      }),
+    );
+    return { batchItemFailures: failures };
+  };
+}
+
+let worker: ReturnType<typeof createWebhookWorker> | undefined;
+
+/** Lambda entry point: `packages/api/src/webhook-worker.handler`. */
+export const handler = (event: SqsFifoEvent) => {
+  if (!worker) {
+    const core = createCoreContext();
+    const sqs = createSqsClient();
+    const queueUrl = core.config.WEBHOOK_QUEUE_URL;
+    if (!queueUrl) throw new Error('WEBHOOK_QUEUE_URL is not set');
+    worker = createWebhookWorker(core, async (receiptHandle, seconds) => {
+      const { ChangeMessageVisibilityCommand } = await import('@aws-sdk/client-sqs');
+      await (await sqs()).send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    });
+  }
+  return worker(event);
+};

@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import type { CoreContext } from '../context.ts';
+import { requireRole, type Actor } from '../actor.ts';
+import { AppError } from '../errors.ts';
+import type { DeliveryStatus } from '../entities/webhook-delivery.ts';
+import type { DeliveryJob, WebhookEventType } from './event-types.ts';
+import { isConditionFailed, loadWebhook } from './endpoints.ts';
+
+/** Which of the endpoint's delivery partitions a message lives in: a hash of its id, so a flash sale spreads evenly. */
+export function deliveryShard(messageId: string, shards: number): number {
+  return createHash('sha256').update(messageId).digest().readUInt32BE(0) % shards;
+}
+
+export interface DeliveryState {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt?: number;
+  lastAttemptAt?: number;
+  responseStatus?: number;
+  lastError?: string;
+  resends?: number;
+}
+
+export interface DeliveryView {
+  messageId: string;
+  eventType: WebhookEventType;
+  status: DeliveryStatus;
+  attempts: number;
+  responseStatus?: number;
+  lastError?: string;
+  lastAttemptAt?: string;
+  nextAttemptAt?: string;
+  createdAt: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** When the message's event committed: its id starts with that time (events.ts, messageIdOf). */
+export function createdAtOf(messageId: string, fallback: number): number {
+  const ms = /^msg_([0-9a-z]{9})/.exec(messageId) ? parseInt(messageId.slice(4, 13), 36) : NaN;
+  return Number.isFinite(ms) && ms > 0 ? ms : fallback;
+}
+
+/**
+ * Writes where one message to one endpoint stands: one PutItem, ~1 WCU, and
+ * +1 for its due-index entry while pending if `resumable` (in-process dispatcher).
+ */
+export async function recordDelivery(ctx: CoreContext, job: DeliveryJob, state: DeliveryState, options: { resumable?: boolean } = {}): Promise<void> {
+  const now = ctx.now();
+  const createdAt = createdAtOf(job.messageId, now);
+  await ctx.store.webhookDelivery
+    .put({
+      tenant: job.tenant,
+      webhookId: job.webhookId,
+      shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS),
+      messageId: job.messageId,
+      eventType: job.eventType,
+      lane: job.lane,
+      order: job.order,
+      body: job.body,
+      createdAt,
+      resends: job.resends ?? 0,
+      ...(options.resumable ? { resumable: true } : {}),
+      ...state,
+      expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
+    })
+    .go({ response: 'none' });
+}
+
+export const jobOfRecord = (r: Record<string, any>): DeliveryJob => ({
+  tenant: r.tenant,
+  webhookId: r.webhookId,
+  messageId: r.messageId,
+  eventType: r.eventType,
+  lane: r.lane,
+  order: r.order,
+  body: r.body,
+  resends: r.resends ?? 0,
+});
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+function toView(r: Record<string, any>): DeliveryView {
+  const v: DeliveryView = { messageId: r.messageId, eventType: r.eventType, status: r.status, attempts: r.attempts, createdAt: iso(r.createdAt)! };
+  if (r.responseStatus !== undefined) v.responseStatus = r.responseStatus;
+  if (r.lastError !== undefined) v.lastError = r.lastError;
+  if (r.lastAttemptAt !== undefined) v.lastAttemptAt = iso(r.lastAttemptAt);
+  if (r.status === 'pending' && r.nextAttemptAt !== undefined) v.nextAttemptAt = iso(r.nextAttemptAt);
+  return v;
+}
+
+/**
+ * The newest messages to one endpoint: one Query per delivery shard (newest
+ * first, `limit` each), merged. Message ids start with their commit time.
+ */
+export async function listDeliveries(
+  ctx: CoreContext,
+  actor: Actor,
+  webhookId: string,
+  query: { limit?: number; status?: DeliveryStatus },
+): Promise<{ items: DeliveryView[] }> {
+  requireRole(actor, 'admin');
+  await loadWebhook(ctx, actor.tenant, webhookId);
+  const limit = query.limit ?? 50;
+  const pages = await Promise.all(
+    Array.from({ length: ctx.config.WEBHOOK_DELIVERY_SHARDS }, async (_, shard) => {
+      let q = ctx.store.webhookDelivery.query.byMessage({ tenant: actor.tenant, webhookId, shard });
+      if (query.status) q = q.where((a, op) => op.eq(a.status, query.status!)) as typeof q;
+      return (await q.go({ limit, order: 'desc' })).data;
+    }),
+  );
+  const items = pages
+    .flat()
+    .sort((a, b) => b.messageId.localeCompare(a.messageId))
+    .slice(0, limit)
+    .map(toView);
+  return { items };
+}
+
+/**
+ * Sends a failed message again, from the start of the retry schedule. The
+ * write is the whole request: its change on the table's stream hands the
+ * message to delivery, like any event.
+ */
+export async function resendDelivery(ctx: CoreContext, actor: Actor, webhookId: string, messageId: string): Promise<DeliveryView> {
+  requireRole(actor, 'admin');
+  await loadWebhook(ctx, actor.tenant, webhookId);
+  const key = { tenant: actor.tenant, webhookId, shard: deliveryShard(messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS), messageId };
+  const { data } = await ctx.store.webhookDelivery.get(key).go({ consistent: true });
+  if (!data) throw new AppError('DELIVERY_NOT_FOUND', `No message ${messageId} to webhook ${webhookId}.`);
+  if (data.status !== 'failed') {
+    throw new AppError('DELIVERY_NOT_FAILED', `Message ${messageId} is ${data.status}; only failed messages are sent again.`);
+  }
+  const now = ctx.now();
+  try {
+    await ctx.store.webhookDelivery
+      .patch(key)
+      .set({ status: 'pending', attempts: 0, nextAttemptAt: now, resends: (data.resends ?? 0) + 1 })
+      .remove(['responseStatus', 'lastError'])
+      .where((a, op) => `${op.eq(a.status, 'failed')} AND ${op.eq(a.resends, data.resends ?? 0)}`)
+      .go();
+  } catch (e) {
+    if (isConditionFailed(e)) throw new AppError('DELIVERY_NOT_FAILED', `Message ${messageId} is being sent again already.`);
+    throw e;
+  }
+  return toView({ ...data, status: 'pending', attempts: 0, nextAttemptAt: now });
+}
+
+/** Every pending delivery of every tenant (the dispatcher's work list after a restart): one Query per due shard. */
+export async function readPendingDeliveries(ctx: CoreContext): Promise<DeliveryJob[] & Record<string, any>[]> {
+  const pages = await Promise.all(
+    Array.from({ length: ctx.config.WEBHOOK_DELIVERY_SHARDS }, async (_, shard) =>
+      (await ctx.store.webhookDelivery.query.due({ shard }).go({ pages: 'all' })).data,
+    ),
+  );
+  return pages.flat() as never;
+}

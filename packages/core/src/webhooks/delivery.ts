@@ -1,0 +1,58 @@
+import type { CoreContext } from '../context.ts';
+import type { DeliveryJob } from './event-types.ts';
+import type { EndpointDirectory } from './endpoint-directory.ts';
+import { signingSecrets } from './endpoints.ts';
+import { sendOnce, type AttemptOutcome } from './send.ts';
+import { recordDelivery, type DeliveryState } from './deliveries.ts';
+
+/** Where a delivery job goes: in-process locally, an SQS FIFO queue on AWS. */
+export interface DeliverySink {
+  enqueue(jobs: DeliveryJob[]): Promise<void>;
+}
+
+export type Attempt = AttemptOutcome & { cancelled?: boolean };
+
+/** One attempt to the endpoint as it is now; a deleted endpoint cancels the message instead. */
+export async function attemptDelivery(ctx: CoreContext, directory: EndpointDirectory, job: DeliveryJob): Promise<Attempt> {
+  const endpoint = (await directory.current(job.tenant)).find((w) => w.webhookId === job.webhookId);
+  if (!endpoint) return { ok: false, cancelled: true, error: 'the webhook was deleted' };
+  return sendOnce(
+    { url: endpoint.url, secrets: signingSecrets(endpoint, ctx.now()) },
+    { messageId: job.messageId, body: job.body },
+    { timeoutMs: ctx.config.WEBHOOK_TIMEOUT_MS, allowLoopback: ctx.config.WEBHOOK_ALLOW_LOOPBACK, now: ctx.now },
+  );
+}
+
+/**
+ * What attempt number `attempts` (1-based) leads to: delivered, cancelled,
+ * retried after the schedule's next delay, or failed for good once the
+ * schedule is used up. The failed message stays in the log and can be resent.
+ */
+export function stateAfter(ctx: CoreContext, attempts: number, outcome: Attempt): DeliveryState {
+  const now = ctx.now();
+  const common = {
+    attempts,
+    lastAttemptAt: now,
+    ...(outcome.status !== undefined ? { responseStatus: outcome.status } : {}),
+    ...(outcome.error !== undefined ? { lastError: outcome.error.slice(0, 500) } : {}),
+  };
+  if (outcome.ok) return { status: 'delivered', ...common };
+  if (outcome.cancelled) return { status: 'cancelled', ...common };
+  const schedule = ctx.config.WEBHOOK_RETRY_SCHEDULE;
+  if (attempts > schedule.length) return { status: 'failed', ...common };
+  return { status: 'pending', nextAttemptAt: now + schedule[attempts - 1]! * 1000, ...common };
+}
+
+/** One attempt and its record. */
+export async function attemptAndRecord(
+  ctx: CoreContext,
+  directory: EndpointDirectory,
+  job: DeliveryJob,
+  attempts: number,
+  options: { resumable?: boolean } = {},
+) {
+  const outcome = await attemptDelivery(ctx, directory, job);
+  const state = stateAfter(ctx, attempts, outcome);
+  await recordDelivery(ctx, job, state, options);
+  return { state, outcome };
+}

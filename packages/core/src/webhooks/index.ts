@@ -1,0 +1,44 @@
+import type { CoreContext } from '../context.ts';
+import type { ChangeConsumer } from '../stream/change.ts';
+import { EndpointDirectory } from './endpoint-directory.ts';
+import { LocalDispatcher } from './local-dispatcher.ts';
+import { createWebhookEmitter } from './emitter.ts';
+import { createStockWatch } from './stock-watch.ts';
+import type { CodeEventOf } from './events.ts';
+import type { DeliverySink } from './delivery.ts';
+import { createSqsClient } from '../jobs/sqs.ts';
+import { sqsDeliverySink } from './sqs-sink.ts';
+
+export * from './event-types.ts';
+export * from './endpoints.ts';
+export * from './deliveries.ts';
+export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from '../entities/webhook-delivery.ts';
+export { EndpointDirectory } from './endpoint-directory.ts';
+export { LocalDispatcher } from './local-dispatcher.ts';
+export { createWebhookEmitter } from './emitter.ts';
+export { createStockWatch, claimRate } from './stock-watch.ts';
+export { eventOf, messageIdOf, type CodeEventOf, type CodeLifeEvent } from './events.ts';
+export { sendOnce, signedHeaders } from './send.ts';
+export { refusedAddress } from './ssrf-guard.ts';
+export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './sqs-sink.ts';
+export type { DeliverySink } from './delivery.ts';
+
+/**
+ * The consumers the change stream feeds for webhooks: the stock watch (which
+ * fires book alerts) and the emitter. On AWS (WEBHOOK_QUEUE_URL set) the
+ * emitter enqueues on the delivery queue; otherwise delivery runs in this
+ * process (`npm start`, tests): call `dispatcher.start()` to resume pending
+ * retries and `stop()` on the way out.
+ */
+export function webhookConsumers(ctx: CoreContext, options: { codeEventOf: CodeEventOf; sink?: DeliverySink }) {
+  const directory = new EndpointDirectory(ctx);
+  const queueUrl = ctx.config.WEBHOOK_QUEUE_URL;
+  const sink = options.sink ?? (queueUrl ? sqsDeliverySink(createSqsClient({ region: ctx.config.AWS_REGION }), queueUrl) : undefined);
+  const dispatcher = sink ? undefined : new LocalDispatcher(ctx, directory);
+  const emitter: ChangeConsumer = {
+    ...createWebhookEmitter(ctx, { directory, sink: sink ?? dispatcher!, codeEventOf: options.codeEventOf }),
+    ...(dispatcher ? { start: () => dispatcher.start(), stop: async () => dispatcher.stop() } : {}),
+  };
+  const consumers: ChangeConsumer[] = [createStockWatch(ctx), emitter];
+  return { consumers, dispatcher, directory };
+}

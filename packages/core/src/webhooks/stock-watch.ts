@@ -1,0 +1,143 @@
+import type { CoreContext } from '../context.ts';
+import type { ChangeConsumer, TableChange } from '../stream/change.ts';
+import type { BookAlertKind } from '../entities/book-alert.ts';
+import { loadBookCached } from '../services/books.ts';
+import { isConditionFailed } from './endpoints.ts';
+
+type AlertState = 'armed' | 'fired';
+
+interface Watched {
+  tenant: string;
+  bookId: string;
+  /** Available codes per stats shard, from the latest images seen. */
+  shards: Map<number, number>;
+  /** Claims seen in the last minute: commit time and how many. */
+  claims: { at: number; n: number }[];
+  alerts: Record<BookAlertKind, AlertState>;
+}
+
+const RATE_WINDOW_MS = 60_000;
+
+/** Claims per minute over the last minute seen, and when `available` runs out at that pace. */
+export function claimRate(claims: { at: number; n: number }[], now: number, available: number) {
+  const recent = claims.filter((c) => c.at > now - RATE_WINDOW_MS);
+  const count = recent.reduce((s, c) => s + c.n, 0);
+  if (count === 0) return { claimRatePerMinute: 0, estimatedRunOutAt: undefined };
+  // The span actually observed (a watcher that just started has seen less than a minute), at least a second.
+  const span = Math.max(1000, now - Math.min(...recent.map((c) => c.at)));
+  const perMs = count / span;
+  return {
+    claimRatePerMinute: Math.round(perMs * 60_000 * 100) / 100,
+    estimatedRunOutAt: new Date(now + Math.round(available / perMs)).toISOString(),
+  };
+}
+
+/**
+ * Watches books' stock on the stream (their stats shards' changes) and fires
+ * `book.low_stock` when available codes fall to the book's
+ * `lowStockThreshold`, `book.exhausted` when they reach 0. Firing is one
+ * conditional write to the book's alert item (entities/book-alert.ts), whose
+ * own change becomes the event; it is re-armed only once stock rose above the
+ * line again (codes uploaded). The sum of the shards comes from the images
+ * the watcher has seen, confirmed by one consistent read before it fires, so
+ * a claim costs the watcher no read at all.
+ */
+export function createStockWatch(ctx: CoreContext): ChangeConsumer {
+  const books = new Map<string, Watched>();
+
+  /** Available codes per shard: one consistent BatchGetItem of the book's N shard keys. */
+  async function readShards(tenant: string, bookId: string): Promise<Map<number, number>> {
+    const book = await loadBookCached(ctx, tenant, bookId);
+    const keys = Array.from({ length: book.poolShards }, (_, shard) => ({ tenant, bookId, shard }));
+    const { data, unprocessed } = await ctx.store.bookStatsShard.get(keys).go({ consistent: true });
+    if (unprocessed.length) throw new Error('book stats shards could not be read'); // the batch is handed over again
+    return new Map(data.map((s) => [s.shard as number, s.available as number]));
+  }
+
+  async function watched(tenant: string, bookId: string): Promise<Watched> {
+    const key = `${tenant}#${bookId}`;
+    let w = books.get(key);
+    if (!w) {
+      const [shards, low, exhausted] = await Promise.all([
+        readShards(tenant, bookId),
+        ctx.store.bookAlert.get({ tenant, bookId, kind: 'low_stock' }).go({ consistent: true }),
+        ctx.store.bookAlert.get({ tenant, bookId, kind: 'exhausted' }).go({ consistent: true }),
+      ]);
+      w = { tenant, bookId, shards, claims: [], alerts: { low_stock: low.data?.state ?? 'armed', exhausted: exhausted.data?.state ?? 'armed' } };
+      if (books.size >= 10_000) books.clear(); // bound memory; a book seen again costs three reads
+      books.set(key, w);
+    }
+    return w;
+  }
+
+  async function fire(w: Watched, kind: BookAlertKind, at: number, threshold: number | undefined, holds: (available: number) => boolean) {
+    const truth = [...(await readShards(w.tenant, w.bookId)).values()].reduce((a, b) => a + b, 0);
+    if (!holds(truth)) return;
+    const rate = claimRate(w.claims, at, truth);
+    try {
+      await ctx.store.bookAlert
+        .upsert({
+          tenant: w.tenant,
+          bookId: w.bookId,
+          kind,
+          state: 'fired',
+          available: truth,
+          ...(kind === 'low_stock' ? { threshold, claimRatePerMinute: rate.claimRatePerMinute, estimatedRunOutAt: rate.estimatedRunOutAt } : {}),
+          changedAt: new Date(at).toISOString(),
+        })
+        .where((a, op) => `${op.notExists(a.state)} OR ${op.eq(a.state, 'armed')}`)
+        .go({ response: 'none' });
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e; // already fired by another watcher: once is the point
+    }
+    w.alerts[kind] = 'fired';
+  }
+
+  async function rearm(w: Watched, kind: BookAlertKind, at: number) {
+    try {
+      await ctx.store.bookAlert
+        .patch({ tenant: w.tenant, bookId: w.bookId, kind })
+        .set({ state: 'armed', changedAt: new Date(at).toISOString() })
+        .where((a, op) => op.eq(a.state, 'fired'))
+        .go({ response: 'none' });
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+    }
+    w.alerts[kind] = 'armed';
+  }
+
+  async function onShardChange(change: TableChange) {
+    const next = change.newImage!;
+    const prev = change.oldImage!;
+    const w = await watched(next.tenant, next.bookId);
+    w.shards.set(next.shard, next.available);
+    const claimed = (next.assigned ?? 0) - (prev.assigned ?? 0);
+    if (claimed > 0) {
+      w.claims.push({ at: change.at, n: claimed });
+      while (w.claims[0] && w.claims[0].at <= change.at - RATE_WINDOW_MS) w.claims.shift();
+    }
+    const delta = (next.available ?? 0) - (prev.available ?? 0);
+    if (delta === 0) return;
+    const total = [...w.shards.values()].reduce((a, b) => a + b, 0);
+    const threshold = (await loadBookCached(ctx, w.tenant, w.bookId).catch(() => undefined))?.lowStockThreshold;
+    if (delta < 0) {
+      if (threshold !== undefined && total <= threshold && w.alerts.low_stock === 'armed') {
+        await fire(w, 'low_stock', change.at, threshold, (a) => a <= threshold);
+      }
+      if (total === 0 && w.alerts.exhausted === 'armed') await fire(w, 'exhausted', change.at, undefined, (a) => a === 0);
+    } else {
+      if (w.alerts.low_stock === 'fired' && (threshold === undefined || total > threshold)) await rearm(w, 'low_stock', change.at);
+      if (w.alerts.exhausted === 'fired' && total > 0) await rearm(w, 'exhausted', change.at);
+    }
+  }
+
+  return {
+    name: 'stock-watch',
+    async handle(changes) {
+      for (const change of changes) {
+        if (change.eventName !== 'MODIFY' || change.newImage?.__edb_e__ !== 'bookStatsShard') continue;
+        await onShardChange(change);
+      }
+    },
+  };
+}
