@@ -53,7 +53,7 @@ export function checkInvariants(items: Record<string, any>[], now = Date.now()) 
     for (const [k, v] of Object.entries(expected)) {
       if (sum(k) !== v) violations.push(`book ${b.bookId}: stats.${k} = ${sum(k)}, items say ${v}`);
     }
-    // 6. every shard's gate copy is the book's gate (status and window), so claims obey what the book says.
+    // 10. every shard's gate copy is the book's gate (status and window), so claims obey what the book says.
     const gate = {
       bookStatus: b.status,
       validFromMs: b.validFrom ? Date.parse(b.validFrom) : undefined,
