@@ -3,8 +3,13 @@
  * its data on disk, the app's table created if missing, running until `sst dev` stops it. The API
  * function, run on this machine by `sst dev`, reaches it through the `Coupons` link's `endpoint`
  * (infra/table.ts). Settings come from the DevCommand's environment.
+ *
+ * It also follows the table's change stream, as `npm start` does: on AWS a function subscribed to
+ * the stream builds a code's history and sends webhooks, but DynamoDB Local's stream has no such
+ * subscriber, so this pane is it.
  */
-import { createDynamoDbClient, ensureTable } from '@coupons/core';
+import { createDynamoDbClient, ensureTable, followChanges, type ChangeFollower } from '@coupons/core';
+import { createCoreContext } from '@coupons/api';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { portProblem } from './lib/port-check.ts';
 
@@ -15,9 +20,12 @@ const dataDir = process.env.DATA_DIR ?? '.data/sst-dev';
 // Handled from the start: a signal's default exit skips 'exit' handlers and would leave Java
 // running if `sst dev` stopped the pane while DynamoDB Local was still starting.
 let ddb: RunningDynamoDbLocal | undefined;
+let follower: ChangeFollower | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void (ddb?.stop() ?? Promise.resolve()).then(() => process.exit(0));
+    void (follower?.stop() ?? Promise.resolve())
+      .then(() => ddb?.stop())
+      .then(() => process.exit(0));
   });
 }
 
@@ -29,3 +37,7 @@ if (problem) {
 ddb = await startDynamoDbLocal({ port, dataDir });
 const created = await ensureTable(createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.endpoint, AWS_REGION: 'us-east-1' }), table);
 console.log(`DynamoDB Local on ${ddb.endpoint}, data in ${dataDir}, table ${table} ${created}`);
+// Loopback webhook targets are allowed here as under `npm start`: the receiver is the developer's own.
+const core = createCoreContext({ ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: table, WEBHOOK_ALLOW_LOOPBACK: process.env.WEBHOOK_ALLOW_LOOPBACK ?? 'true' });
+follower = followChanges(core, { name: 'sst-dev' });
+console.log('Following the table\'s change stream: code history and webhooks, as on AWS.');
