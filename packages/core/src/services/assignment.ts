@@ -1,5 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { createConversions } from 'electrodb';
+import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
@@ -11,8 +10,8 @@ import type { CodeRecord } from '../code/state.ts';
 import { toCodeView, type CodeView } from '../code/view.ts';
 import { loadBookCached, type BookRecord } from './books.ts';
 import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
-import { isKnownSoldOut, rememberSoldOut } from './sold-out.ts';
-import { randomPoolSlot } from './insert-codes.ts';
+import { isKnownSoldOut } from './empty-pools.ts';
+import { pickCandidate, release, type Candidate } from './pick.ts';
 import { isMistypedCheckedCode } from '../codes/check-char.ts';
 import { ownerKeyOf, ownerSortOf } from '../entities/code.ts';
 
@@ -28,12 +27,6 @@ export type AssignResult = CodeView & { lockId?: string };
 
 /** The code was taken by someone else between the pick and the write. */
 class LostRace extends Error {}
-
-interface Candidate {
-  code: string;
-  shard: number;
-  poolSlot: string;
-}
 
 const bookExhausted = () => new AppError('BOOK_EXHAUSTED', 'No codes are left in this book.');
 
@@ -115,35 +108,6 @@ async function commitAssignment(
   return assigned!;
 }
 
-/** Up to `limit` available codes of one shard, from a random point of its key space, wrapping around. */
-async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number, limit: number): Promise<Candidate[]> {
-  const from = randomPoolSlot();
-  const pool = createConversions(ctx.store.code).byAccessPattern.pool;
-  // The pool index projects keys only; the entity reads the code and slot back off them.
-  const query = async (where: 'gte' | 'lt') => {
-    const res: any = await ctx.store.code.query
-      .pool({ tenant: book.tenant, bookId: book.bookId, shard })
-      [where]({ poolSlot: from })
-      .go({ limit, data: 'raw', ignoreOwnership: true, originalErr: true });
-    return (res.data?.Items ?? []) as Record<string, string>[];
-  };
-  let items = await query('gte');
-  if (!items.length) items = await query('lt');
-  return items.map((keys) => {
-    const { code, poolSlot } = pool.fromKeys.toComposite(keys as any) as { code: string; poolSlot: string };
-    return { code, shard, poolSlot };
-  });
-}
-
-function shuffled(n: number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
 /**
  * The book of a claim, refused early when closed. The copy may be a second
  * old: an open one is re-checked by the transaction's gate condition anyway,
@@ -165,11 +129,11 @@ function lockRequest(book: BookRecord, input: { lock?: boolean; ttlSeconds?: num
 const withLock = (view: CodeView, lock: { lockId: string } | undefined): AssignResult => (lock ? { ...view, lockId: lock.lockId } : view);
 
 /**
- * Assigns a random available code of a book. A random shard and a random
- * start key give a pick no one can predict from upload order; a lost race
- * picks again; BOOK_EXHAUSTED only once every shard's pool is empty, and then
- * this instance answers the next claims of the book from memory for under a
- * second (services/sold-out.ts).
+ * Assigns a random available code of a book (services/pick.ts: a random
+ * shard, a random start key, a pick no one can predict from upload order); a
+ * lost race picks again; BOOK_EXHAUSTED only once every shard's pool is
+ * empty, and then this instance answers the next claims of the book from
+ * memory for under a second (services/empty-pools.ts).
  */
 export async function assignRandomCode(
   ctx: CoreContext,
@@ -180,39 +144,21 @@ export async function assignRandomCode(
   requireRole(actor, 'admin', 'service', 'user');
   const userId = resolveUserId(actor, input.userId, { required: true })!;
   const book = await loadOpenBook(ctx, actor.tenant, input.bookId);
-  if (isKnownSoldOut(ctx, actor.tenant, input.bookId)) throw bookExhausted();
+  if (isKnownSoldOut(ctx, actor.tenant, input.bookId, book.poolShards)) throw bookExhausted();
   const lock = lockRequest(book, input);
   const lost = new Set<string>();
-  const emptyShards = new Set<number>();
-  // Candidates per query: enough that racing claimers rarely pick the same code.
-  const spread = 8;
-
   for (let attempt = 0; attempt < ctx.config.CLAIM_ATTEMPTS; attempt++) {
-    let candidates: Candidate[] = [];
-    for (const shard of shuffled(book.poolShards)) {
-      if (emptyShards.has(shard)) continue;
-      const picked = await pickFromShard(ctx, book, shard, spread);
-      if (!picked.length) {
-        emptyShards.add(shard);
-        continue;
-      }
-      candidates = picked.filter((c) => !lost.has(c.code));
-      if (candidates.length) break;
-    }
-    if (!candidates.length) {
-      if (emptyShards.size >= book.poolShards) {
-        rememberSoldOut(ctx, actor.tenant, input.bookId);
-        throw bookExhausted();
-      }
-      continue;
-    }
-    const candidate = candidates[randomInt(candidates.length)]!;
+    const candidate = await pickCandidate(ctx, book, lost);
+    if (candidate === 'soldOut') throw bookExhausted();
+    if (!candidate) continue;
     try {
       const assigned = await commitAssignment(ctx, actor, book, candidate, userId, lock, () => new LostRace(), opts.idempotency);
       return withLock(toCodeView(assigned, book, ctx.now()), lock);
     } catch (e) {
       if (!(e instanceof LostRace)) throw e;
       lost.add(candidate.code);
+    } finally {
+      release(ctx, book.tenant, candidate);
     }
   }
   throw new AppError('UNAVAILABLE', 'The book is under heavy contention; retry shortly.', { retryAfterSeconds: 1 });

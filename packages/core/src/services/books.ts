@@ -100,6 +100,8 @@ export async function loadBook(ctx: CoreContext, tenant: string, bookId: string)
 /** How long an instance reuses a book it read for the claim/lock/redeem path. */
 export const BOOK_CACHE_MS = 1000;
 const bookCaches = new WeakMap<CoreContext, Map<string, { at: number; book: BookRecord }>>();
+/** Reads of a book in flight per instance: claims arriving while one runs share it instead of each reading. */
+const bookReads = new WeakMap<CoreContext, Map<string, Promise<BookRecord>>>();
 
 /**
  * A book for the hot path (claim, lock, redeem), reused by this instance for
@@ -112,13 +114,23 @@ const bookCaches = new WeakMap<CoreContext, Map<string, { at: number; book: Book
 export async function loadBookCached(ctx: CoreContext, tenant: string, bookId: string, options: { fresh?: boolean } = {}): Promise<BookRecord> {
   let cache = bookCaches.get(ctx);
   if (!cache) bookCaches.set(ctx, (cache = new Map()));
+  let reads = bookReads.get(ctx);
+  if (!reads) bookReads.set(ctx, (reads = new Map()));
   const key = `${tenant}#${bookId}`;
   const hit = cache.get(key);
   if (hit && !options.fresh && ctx.now() - hit.at < BOOK_CACHE_MS) return hit.book;
-  const book = await loadBook(ctx, tenant, bookId);
-  if (cache.size >= 10_000) cache.clear(); // bound memory; a miss costs one read
-  cache.set(key, { at: ctx.now(), book });
-  return book;
+  const running = reads.get(key);
+  if (running && !options.fresh) return running;
+  const read = loadBook(ctx, tenant, bookId);
+  reads.set(key, read);
+  try {
+    const book = await read;
+    if (cache.size >= 10_000) cache.clear(); // bound memory; a miss costs one read
+    cache.set(key, { at: ctx.now(), book });
+    return book;
+  } finally {
+    if (reads.get(key) === read) reads.delete(key);
+  }
 }
 
 /**

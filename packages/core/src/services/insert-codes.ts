@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { BookRecord } from './books.ts';
 import { transact, failed } from '../db/transact.ts';
-import { forgetSoldOut } from './sold-out.ts';
+import { forgetEmptyPools } from './empty-pools.ts';
 import type { Store } from '../entities/index.ts';
 
 /** DynamoDB's limit on items in one TransactWriteItems. */
@@ -202,8 +202,8 @@ export async function insertCodes(
     }
     return { inserted: pending.map((p) => p.code), duplicates };
   });
-  // This instance claims from the new codes at once; others within SOLD_OUT_MEMO_MS.
-  forgetSoldOut(ctx, book.tenant, book.bookId);
+  // This instance claims from the new codes at once; others within EMPTY_POOL_MEMO_MS.
+  forgetEmptyPools(ctx, book.tenant, book.bookId);
   return {
     inserted: results.flatMap((r) => r.inserted),
     duplicates: results.flatMap((r) => r.duplicates),
