@@ -36,6 +36,10 @@ const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', mes
 export function authenticate(options: AuthOptions): MiddlewareHandler<AppEnv> {
   const skew = Math.min(options.clockSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS, MAX_CLOCK_SKEW_SECONDS);
   const rs256 = options.jwksUrl ? jwksVerifier(options.jwksUrl) : undefined;
+  // Imported once: given the secret as a string, hono/jwt imports it as a key on every request.
+  let hs256Key: Promise<CryptoKey> | undefined;
+  const hs256 = (secret: string) =>
+    (hs256Key ??= crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']));
 
   async function verifySignature(token: string) {
     let header: { alg?: string; kid?: string };
@@ -46,7 +50,7 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<AppEnv> {
     }
     try {
       if (header.alg === 'HS256' && options.hs256Secret) {
-        return await verify(token, options.hs256Secret, { alg: 'HS256', exp: false, nbf: false, iat: false });
+        return await verify(token, await hs256(options.hs256Secret), { alg: 'HS256', exp: false, nbf: false, iat: false });
       }
       if (header.alg === 'RS256' && rs256) return await rs256(token, header.kid);
     } catch {
