@@ -18,8 +18,9 @@ export const OPERATIONS = {
   /** A random claim from a book with `maxCodesPerUser`: code, its shard, the holding; the code leaves the pool for its owner. */
   claimCapped: {
     plan: ['byOwner add code 1', 'pool remove code 1', 'tx update bookStatsShard 2', 'tx update code 2', 'tx update userBookHolding 2'],
-    // At most one pool Query (keys only, eventually consistent): exactly one on Lambda, shared by
-    // waiting claims on a busy server (services/pick.ts); the book comes from the instance's one-second cache.
+    // At most one pool Query (keys only, eventually consistent): one per claim when claims of the
+    // shard are far apart, shared by the claims of a busy instance (services/pick.ts); the book comes
+    // from the instance's one-second cache.
     rcu: 0.5,
   },
   claimUncapped: {

@@ -146,19 +146,20 @@ export async function assignRandomCode(
   const book = await loadOpenBook(ctx, actor.tenant, input.bookId);
   if (isKnownSoldOut(ctx, actor.tenant, input.bookId, book.poolShards)) throw bookExhausted();
   const lock = lockRequest(book, input);
-  const lost = new Set<string>();
   for (let attempt = 0; attempt < ctx.config.CLAIM_ATTEMPTS; attempt++) {
-    const candidate = await pickCandidate(ctx, book, lost);
+    const candidate = await pickCandidate(ctx, book);
     if (candidate === 'soldOut') throw bookExhausted();
     if (!candidate) continue;
+    let gone = false;
     try {
       const assigned = await commitAssignment(ctx, actor, book, candidate, userId, lock, () => new LostRace(), opts.idempotency);
+      gone = true;
       return withLock(toCodeView(assigned, book, ctx.now()), lock);
     } catch (e) {
       if (!(e instanceof LostRace)) throw e;
-      lost.add(candidate.code);
+      gone = true;
     } finally {
-      release(ctx, book.tenant, candidate);
+      release(ctx, book.tenant, candidate, gone);
     }
   }
   throw new AppError('UNAVAILABLE', 'The book is under heavy contention; retry shortly.', { retryAfterSeconds: 1 });

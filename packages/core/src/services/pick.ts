@@ -16,95 +16,123 @@ export interface Candidate {
 export const PICK_LIMIT = 8;
 
 /**
- * One pool Query's codes, shared by the claims of the same shard that were
- * waiting for a pick while it ran. Candidates leave `left` as claims take
- * them; what no waiting claim takes is dropped when the next claim arrives
- * after the Query answered (never reused later, so a pick is never older
- * than one round trip).
+ * How long the codes one pool Query found stay on offer to the instance's
+ * next claims of the same shard. Older than that, a code is more likely to
+ * have been taken by another instance (a lost race: a cancelled transaction
+ * and another pick); the transaction's condition decides either way.
+ */
+export const PICK_REUSE_MS = 250;
+
+/**
+ * One pool Query's codes, shared by the claims of the same shard that wait
+ * for a pick while it runs or arrive within PICK_REUSE_MS of its answer.
+ * Candidates leave `left` as claims take them.
  */
 interface Batch {
-  settled: boolean;
+  /** When the Query answered; undefined while it runs. */
+  settledAt?: number;
   codes: Promise<Candidate[]>;
   left: Candidate[];
 }
+
+/**
+ * How long an instance remembers the codes it saw leave the pool (its own
+ * commits, and lost races: another instance took them). A Query sent before
+ * such a commit may answer after it, and its page may be offered for
+ * PICK_REUSE_MS more: within this time no claim here tries those codes.
+ */
+export const TAKEN_MEMORY_MS = 5000;
 
 interface Picker {
   batches: Map<string, Batch>;
   /** Codes this instance's claims are committing right now (settled when the commit is): no other claim here tries them. */
   claiming: Map<string, { settled: Promise<void>; settle: () => void }>;
+  /** Codes known to have left the pool, until when to remember it. */
+  taken: Map<string, number>;
 }
 
 const pickers = new WeakMap<CoreContext, Picker>();
 
 function pickerOf(ctx: CoreContext): Picker {
   let picker = pickers.get(ctx);
-  if (!picker) pickers.set(ctx, (picker = { batches: new Map(), claiming: new Map() }));
+  if (!picker) pickers.set(ctx, (picker = { batches: new Map(), claiming: new Map(), taken: new Map() }));
   return picker;
 }
 
-/** Up to PICK_LIMIT available codes of one shard, from a random point of its key space, wrapping around. */
+/**
+ * Up to PICK_LIMIT available codes of one shard, next to a random point of
+ * its key space. The page runs from that point toward the larger side of
+ * the key space, so it comes back empty only when the shard holds no code on
+ * that side (about 2^-k with k codes, against 1/(k+1) always reading
+ * upwards); then a second Query reads the other side.
+ */
 async function queryShard(ctx: CoreContext, book: BookRecord, shard: number): Promise<Candidate[]> {
   const from = randomPoolSlot();
+  const upward = from < '8'; // slots are 16 hex digits: below the middle of the key space
   const pool = createConversions(ctx.store.code).byAccessPattern.pool;
   // The pool index projects keys only; the entity reads the code and slot back off them.
-  const query = async (where: 'gte' | 'lt') => {
+  const query = async (where: 'gte' | 'lte' | 'gt' | 'lt', order: 'asc' | 'desc') => {
     const res: any = await ctx.store.code.query
       .pool({ tenant: book.tenant, bookId: book.bookId, shard })
       [where]({ poolSlot: from })
-      .go({ limit: PICK_LIMIT, data: 'raw', ignoreOwnership: true, originalErr: true });
+      .go({ limit: PICK_LIMIT, order, data: 'raw', ignoreOwnership: true, originalErr: true });
     return (res.data?.Items ?? []) as Record<string, string>[];
   };
-  let items = await query('gte');
-  if (!items.length) items = await query('lt');
+  let items = upward ? await query('gte', 'asc') : await query('lte', 'desc');
+  if (!items.length) items = upward ? await query('lt', 'asc') : await query('gt', 'asc');
   return items.map((keys) => {
     const { code, poolSlot } = pool.fromKeys.toComposite(keys as any) as { code: string; poolSlot: string };
     return { code, shard, poolSlot };
   });
 }
 
-/** The shard had codes, but each is being committed by another claim here (settling soon) or was lost by this one. */
+/** The shard had codes, but each is being committed by another claim here (settling soon) or known taken. */
 interface Busy {
   busy: Promise<void>[];
 }
 
-/** Takes a random candidate of the batch that no claim here is committing and this claim has not lost. */
-function takeFrom(picker: Picker, batch: Batch, book: BookRecord, lost: ReadonlySet<string>): Candidate | Busy {
-  const usable = batch.left.filter((c) => !lost.has(c.code) && !picker.claiming.has(`${book.tenant}#${c.code}`));
-  if (!usable.length) {
-    const busy = batch.left.flatMap((c) => picker.claiming.get(`${book.tenant}#${c.code}`)?.settled ?? []);
-    return { busy };
-  }
+/** Takes a random candidate of the batch that no claim here is committing and that is not known taken. */
+function takeFrom(ctx: CoreContext, picker: Picker, batch: Batch, tenant: string): Candidate | Busy {
+  const now = ctx.now();
+  const key = (c: Candidate) => `${tenant}#${c.code}`;
+  const usable = batch.left.filter((c) => !picker.claiming.has(key(c)) && !((picker.taken.get(key(c)) ?? 0) > now));
+  if (!usable.length) return { busy: batch.left.flatMap((c) => picker.claiming.get(key(c))?.settled ?? []) };
   const taken = usable[randomInt(usable.length)]!;
   batch.left.splice(batch.left.indexOf(taken), 1);
   let settle!: () => void;
   const settled = new Promise<void>((res) => (settle = res));
-  picker.claiming.set(`${book.tenant}#${taken.code}`, { settled, settle });
+  picker.claiming.set(key(taken), { settled, settle });
   return taken;
 }
 
 /** A candidate from one shard, or 'empty' when its pool holds no code at all. */
-async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number, lost: ReadonlySet<string>): Promise<Candidate | Busy | 'empty'> {
+async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number): Promise<Candidate | Busy | 'empty'> {
   const picker = pickerOf(ctx);
   const key = `${book.tenant}#${book.bookId}#${shard}`;
   const running = picker.batches.get(key);
-  if (running && !running.settled) {
+  if (running && running.settledAt === undefined) {
     // A Query failing is its own claim's error; a waiter then runs its own.
     const found = await running.codes.catch(() => undefined);
     if (found && !found.length) return 'empty';
-    const taken = takeFrom(picker, running, book, lost);
+    const taken = takeFrom(ctx, picker, running, book.tenant);
+    if ('code' in taken) return taken;
+  } else if (running && running.left.length && ctx.now() - running.settledAt! < PICK_REUSE_MS) {
+    // What an earlier Query found and no claim took yet. (An empty answer is not kept here: the
+    // empty-pool memo holds that, and an upload on this instance clears it at once.)
+    const taken = takeFrom(ctx, picker, running, book.tenant);
     if ('code' in taken) return taken;
   }
-  const batch: Batch = { settled: false, codes: queryShard(ctx, book, shard), left: [] };
+  const batch: Batch = { codes: queryShard(ctx, book, shard), left: [] };
   if (picker.batches.size >= 10_000) picker.batches.clear(); // bound memory
   picker.batches.set(key, batch);
   try {
     // A copy: claims take from `left`, while `codes` stays what the Query found (empty means the shard is).
     batch.left = [...(await batch.codes)];
   } finally {
-    batch.settled = true;
+    batch.settledAt = ctx.now();
   }
   if (!batch.left.length) return 'empty';
-  return takeFrom(picker, batch, book, lost);
+  return takeFrom(ctx, picker, batch, book.tenant);
 }
 
 function shuffled(n: number): number[] {
@@ -120,18 +148,18 @@ function shuffled(n: number): number[] {
  * A random available code of the book: a random shard (skipping those this
  * instance saw empty in the last moment), a random start key, a random code
  * of the page. `soldOut` when every shard is empty; `undefined` when the
- * codes seen were all lost by this claim. Codes another claim here is
- * committing are skipped; when they are all that is left, the pick waits for
- * one of those commits to settle and looks again. The caller must `release`
- * a candidate once its own commit has settled.
+ * codes seen are all known taken (the caller picks again). Codes another
+ * claim here is committing are skipped; when they are all that is left, the
+ * pick waits for one of those commits to settle and looks again. The caller
+ * must `release` a candidate once its own commit has settled.
  */
-export async function pickCandidate(ctx: CoreContext, book: BookRecord, lost: ReadonlySet<string>): Promise<Candidate | 'soldOut' | undefined> {
+export async function pickCandidate(ctx: CoreContext, book: BookRecord): Promise<Candidate | 'soldOut' | undefined> {
   for (;;) {
     const busy: Promise<void>[] = [];
     for (const shard of shuffled(book.poolShards)) {
       // Checked at each step: other claims of the book learn too while this one walks.
       if (isKnownEmpty(ctx, book.tenant, book.bookId, shard)) continue;
-      const picked = await pickFromShard(ctx, book, shard, lost);
+      const picked = await pickFromShard(ctx, book, shard);
       if (picked === 'empty') rememberEmptyShard(ctx, book.tenant, book.bookId, shard);
       else if ('code' in picked) return picked;
       else busy.push(...picked.busy);
@@ -143,10 +171,20 @@ export async function pickCandidate(ctx: CoreContext, book: BookRecord, lost: Re
   }
 }
 
-/** Ends a candidate's claim on this instance: committed (it left the pool) or lost (others here may try it). */
-export function release(ctx: CoreContext, tenant: string, candidate: Candidate): void {
+/**
+ * Ends a candidate's claim on this instance. `gone`: it left the pool, by
+ * this claim's commit or another instance's (a lost race), so no claim here
+ * tries it again; otherwise (the claim failed for another reason) others
+ * here may try it.
+ */
+export function release(ctx: CoreContext, tenant: string, candidate: Candidate, gone: boolean): void {
+  const picker = pickerOf(ctx);
   const key = `${tenant}#${candidate.code}`;
-  const claiming = pickerOf(ctx).claiming;
-  claiming.get(key)?.settle();
-  claiming.delete(key);
+  if (gone) {
+    const now = ctx.now();
+    if (picker.taken.size >= 10_000) for (const [k, until] of picker.taken) if (until <= now) picker.taken.delete(k);
+    picker.taken.set(key, now + TAKEN_MEMORY_MS);
+  }
+  picker.claiming.get(key)?.settle();
+  picker.claiming.delete(key);
 }
