@@ -5,16 +5,18 @@
  * straight to DynamoDB Local with the same concurrency.
  *
  * Usage:
- *   npx tsx bench/assign.ts                      # 3000 codes, 50 clients
+ *   npm run bench:assign                         # 3000 codes, 64 clients, A B A B
  *   npm run bench:assign -- --codes 5000 --concurrency 100
- *   CODES=5000 CONCURRENCY=100 MAX_SECONDS=60 WARMUP=300 npx tsx bench/assign.ts
+ *   CODES=5000 CONCURRENCY=100 MAX_SECONDS=60 WARMUP=3000 npx tsx bench/assign.ts
  *
  * Flags (argv `--name value` or `--name=value`, else env):
  *   --codes / CODES              codes loaded into the book (default 3000)
- *   --concurrency / CONCURRENCY  concurrent clients, each request a distinct user (default 50)
+ *   --concurrency / CONCURRENCY  concurrent clients, each request a distinct user (default 64)
  *   --max-seconds / MAX_SECONDS  time bound of each measured phase (default 60)
  *   --max-requests / MAX_REQUESTS  request bound of the claim phase (default 2 * codes + concurrency)
- *   --warmup / WARMUP            codes / transactions of an unmeasured warm-up of both paths (default 300, 0 = none)
+ *   --warmup / WARMUP            codes / transactions of an unmeasured warm-up of both paths (default 3000, 0 = none;
+ *                                with 1,000, both paths still ran 10-20% slower in round 1 than in round 2:
+ *                                DynamoDB Local's JVM is still warming up, and A always runs before B)
  *   --shards / SHARDS            stats and pool shards of the books (default 16, the service's default)
  *   --rounds / ROUNDS            measured rounds, each a claim phase (A) then a raw phase (B): A B A B (default 2)
  *   RATE_LIMIT_*, CLAIM_ATTEMPTS   passed to the service (e.g. limits at 0 to price the limiter)
@@ -23,7 +25,13 @@
  * serves the API on 127.0.0.1 on a free port, and sends traffic nowhere else.
  * Progress goes to stderr; stdout gets exactly one JSON object:
  *   { assignPerSec, rawTxPerSec, ratio, p50Ms, p99Ms, codes, concurrency,
- *     assigned, exhaustedAnswers, errors, verified, ... }
+ *     assigned, exhaustedAnswers, errors, verified, rounds: [...], ... }
+ * and per round, where the time went: `dynamoRequests` (what the service sent
+ * to DynamoDB during the claim phase, by command, `:empty` for a Query that
+ * found nothing and `:<error>` for a refused request) and `cpu` (CPU ms per
+ * claim and per raw transaction, of this process, which holds the load
+ * generator and the API, and of DynamoDB Local's Java process, read from
+ * /proc). The table has no change stream: nothing here follows it.
  *
  * The claim phase: C workers, each POST /coupons/assign as a fresh user (the
  * book has maxCodesPerUser 1, so the cap item is part of every transaction),
@@ -47,6 +55,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { BatchWriteCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, DEFAULT_BOOK_SHARDS, ensureTable, loadConfig } from '@coupons/core';
@@ -59,10 +68,10 @@ import { option } from './lib/options.ts';
 
 
 const CODES = option('codes', 'CODES', 3000);
-const CONCURRENCY = Math.max(1, option('concurrency', 'CONCURRENCY', 50));
+const CONCURRENCY = Math.max(1, option('concurrency', 'CONCURRENCY', 64));
 const MAX_SECONDS = Math.max(1, option('max-seconds', 'MAX_SECONDS', 60));
 const MAX_REQUESTS = option('max-requests', 'MAX_REQUESTS', 2 * CODES + CONCURRENCY);
-const WARMUP = option('warmup', 'WARMUP', 300);
+const WARMUP = option('warmup', 'WARMUP', 3000);
 const SHARDS = option('shards', 'SHARDS', DEFAULT_BOOK_SHARDS);
 const ROUNDS = Math.max(1, option('rounds', 'ROUNDS', 2));
 if (CODES < 1) throw new Error('--codes must be at least 1');
@@ -81,6 +90,26 @@ function percentile(sorted: number[], p: number): number | null {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return round(sorted[i]!);
 }
+/** CPU time (ms) of this process and of DynamoDB Local's Java process so far: where a phase's time goes. */
+function cpuNow(javaPid: number | undefined): { node: number; dynamoLocal: number | null } {
+  const { user, system } = process.cpuUsage();
+  let dynamoLocal: number | null = null;
+  try {
+    // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 a second on Linux).
+    const fields = readFileSync(`/proc/${javaPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    dynamoLocal = ((Number(fields[11]) + Number(fields[12])) / 100) * 1000;
+  } catch {
+    // Not Linux, or no pid: report Node's share only.
+  }
+  return { node: (user + system) / 1000, dynamoLocal };
+}
+
+/** CPU ms per operation of a phase, from two cpuNow() readings. */
+function cpuPerOp(before: ReturnType<typeof cpuNow>, after: ReturnType<typeof cpuNow>, ops: number) {
+  const per = (a: number | null, b: number | null) => (a === null || b === null || !ops ? null : round((b - a) / ops, 2));
+  return { nodeMs: per(before.node, after.node), dynamoLocalMs: per(before.dynamoLocal, after.dynamoLocal) };
+}
+
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 const newCode = (prefix: string, i: number) => `${prefix}-${i.toString(36).toUpperCase().padStart(5, '0')}-${randomBytes(4).toString('hex').toUpperCase()}`;
@@ -174,6 +203,8 @@ interface ClaimResult {
   exhaustedAnswers: number;
   errors: number;
   errorsByKind: Record<string, number>;
+  /** Requests the service sent to DynamoDB during the phase, by command (and error name when refused). */
+  sent?: Record<string, number>;
 }
 
 async function claimPhase(port: number, bookId: string, tokens: { user: string; token: string }[], maxSeconds: number, maxRequests: number): Promise<ClaimResult> {
@@ -528,12 +559,39 @@ async function main() {
   const env = { ...knobs, DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1', JWT_SECRET: SECRET };
   const config = loadConfig(env);
   const rawClient = createDynamoDbClient(config);
-  await ensureTable(rawClient, TABLE);
+  // No change stream: nothing here follows it, and DynamoDB Local slows as unread stream records pile up,
+  // so later phases would run slower than earlier ones whatever they do.
+  await ensureTable(rawClient, TABLE, { stream: false });
   const doc = createDocumentClient(rawClient); // same factory, same SDK settings as the service's client
 
   let serverErrors = 0;
+  // What the service sends to DynamoDB per claim phase: command -> outcome -> count (cheap, unlike the cost meter).
+  const sent = new Map<string, number>();
+  const tally = (client: any) =>
+    client.middlewareStack.add(
+      (next: any, context: any) => async (args: any) => {
+        const key = (outcome: string) => `${String(context.commandName).replace(/Command$/, '')}${outcome}`;
+        try {
+          const out = await next(args);
+          const k = key(out.output?.Count === 0 ? ':empty' : '');
+          sent.set(k, (sent.get(k) ?? 0) + 1);
+          return out;
+        } catch (e) {
+          const reasons = (e as any).CancellationReasons?.map((r: any) => r.Code).join(',');
+          const k = key(`:${(e as Error).name}${reasons ? `(${reasons})` : ''}`);
+          sent.set(k, (sent.get(k) ?? 0) + 1);
+          throw e;
+        }
+      },
+      { step: 'initialize', name: 'benchTally' },
+    );
+  const takeSent = () => {
+    const out = Object.fromEntries([...sent].sort());
+    sent.clear();
+    return out;
+  };
   const app = createApp({
-    core: createCoreContext(env),
+    core: createCoreContext(env, undefined, { instrument: tally }),
     auth: { hs256Secret: SECRET },
     // Serialise each request-log line as production does, but keep stdout for the result.
     log: (line) => {
@@ -572,7 +630,7 @@ async function main() {
     // Measured rounds, A B A B: the service's claims (A), then as many raw transactions (B), twice,
     // so a slow stretch of the shared machine lands on both sides rather than on one.
     const loadBefore = loadavg()[0]!;
-    const rounds: { claim: ClaimResult; raw: RawResult }[] = [];
+    const rounds: { claim: ClaimResult; raw: RawResult; cpu: Record<string, ReturnType<typeof cpuPerOp>> }[] = [];
     const failures: string[] = [];
     for (let round_ = 0; round_ < ROUNDS; round_++) {
       const t0 = performance.now();
@@ -581,15 +639,21 @@ async function main() {
       const users = await mintUsers(`user${round_}`, Math.min(MAX_REQUESTS, CODES + 2 * CONCURRENCY));
       log(`round ${round_ + 1}: book ${bookId}, ${CODES} codes loaded, ${users.length} user tokens minted in ${round(performance.now() - t0, 0)} ms`);
 
+      takeSent();
+      const cpuA = cpuNow(ddb.pid);
       const claim = await claimPhase(port, bookId, users, MAX_SECONDS, MAX_REQUESTS);
+      claim.sent = takeSent();
       const assigned = claim.latenciesOk.length;
+      const claimCpu = cpuPerOp(cpuA, cpuNow(ddb.pid), assigned);
       log(`round ${round_ + 1} A: ${assigned} assigned, ${claim.exhaustedAnswers} exhausted, ${claim.errors} errors in ${round(claim.durationMs, 0)} ms (stopped by ${claim.stoppedBy})`);
 
       // Baseline: as many raw transactions as the service committed, same concurrency, fresh items.
       const transactions = assigned || CODES;
       const rawBookId = `raw-${randomBytes(4).toString('hex')}`;
       const rawItems = await seedRaw(doc, rawBookId, transactions, SHARDS, `R${round_}`);
+      const cpuB = cpuNow(ddb.pid);
       const raw = await rawPhase(doc, rawBookId, rawItems, MAX_SECONDS);
+      const rawCpu = cpuPerOp(cpuB, cpuNow(ddb.pid), raw.committed);
       log(`round ${round_ + 1} B: ${raw.committed} raw transactions, ${raw.errors} errors in ${round(raw.durationMs, 0)} ms`);
 
       const items = await scanAll(doc);
@@ -597,7 +661,7 @@ async function main() {
         failures.push(`round ${round_ + 1}: ${f}`);
         log(`verification failed: round ${round_ + 1}: ${f}`);
       }
-      rounds.push({ claim, raw });
+      rounds.push({ claim, raw, cpu: { perClaim: claimCpu, perRawTransaction: rawCpu } });
     }
 
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -625,6 +689,8 @@ async function main() {
         assigned: r.claim.latenciesOk.length,
         stoppedBy: r.claim.stoppedBy,
         exhaustedAnswers: r.claim.exhaustedAnswers,
+        dynamoRequests: r.claim.sent,
+        cpu: r.cpu,
         ...(r.claim.errors ? { errorsByKind: r.claim.errorsByKind } : {}),
         ...(r.raw.errors ? { rawErrorsByKind: r.raw.errorsByKind } : {}),
       })),

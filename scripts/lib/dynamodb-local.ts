@@ -7,6 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 export interface RunningDynamoDbLocal {
   endpoint: string;
   port: number;
+  /** The Java process's id (benchmarks read its CPU time from /proc). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -59,5 +61,5 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
   // Never leave a Java process behind, whatever way this process ends.
   process.once('exit', () => child.kill('SIGKILL'));
   await waitForPort(port, child, 60_000);
-  return { endpoint: `http://127.0.0.1:${port}`, port, stop };
+  return { endpoint: `http://127.0.0.1:${port}`, port, pid: child.pid, stop };
 }
