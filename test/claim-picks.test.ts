@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { assignRandomCode, createBook, uploadCodes, type Actor, type CoreContext } from '@coupons/core';
+import { createCoreContext } from '@coupons/api';
 import { admin, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 
@@ -148,5 +151,80 @@ describe('picking a code under concurrency, on one instance', () => {
     const { results: again, sent: after } = await claimAll(book.id, 10, 'late');
     expect(again.every((r) => r.status === 409 && r.json.error.code === 'BOOK_EXHAUSTED')).toBe(true);
     expect(poolQueries(after)).toEqual([]);
+  });
+});
+
+// The same picks on a core context whose clock and DynamoDB answers the test controls: a walk slower
+// than the empty-shard memo, and an upload landing while a Query of the book is in flight.
+describe('picking a code at the edges of the memos', () => {
+  const tenant = 'picks-edge';
+  const adminActor: Actor = { sub: 'edge-admin', tenant, role: 'admin' };
+  const claimant = (sub: string): Actor => ({ sub, tenant, role: 'user' });
+  let ctx: CoreContext;
+  let clock = Date.now();
+  /** Milliseconds each pool Query advances the clock by. */
+  let queryTakesMs = 0;
+  /** When armed, the pool Query `at` (counting from 1) answers only when the test lets it. */
+  let hold: { at: number; seen: number; reached: () => void; release: Promise<void> } | undefined;
+
+  beforeAll(() => {
+    ctx = createCoreContext({ DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: api.table, AWS_REGION: 'us-east-1' }, undefined, {
+      instrument: (client: DynamoDBClient) =>
+        client.middlewareStack.add(
+          (next, context: any) => async (args: any) => {
+            const out = await next(args);
+            if (context.commandName === 'QueryCommand' && args.input.IndexName === 'pool') {
+              clock += queryTakesMs;
+              if (hold && ++hold.seen === hold.at) {
+                const { reached, release } = hold;
+                hold = undefined;
+                reached();
+                await release;
+              }
+            }
+            return out;
+          },
+          { step: 'initialize', name: 'edgeControl' },
+        ),
+    });
+    ctx.now = () => clock;
+  });
+
+  async function soldOutBook(shards: number) {
+    const book = await createBook(ctx, adminActor, { name: 'Edge', shards, validUntil: '2099-12-31T23:59:59.000Z', discount: { type: 'percentage', value: 10 } } as any);
+    await uploadCodes(ctx, adminActor, { bookId: book.id, codes: [`EDGE-${randomUUID().slice(0, 8).toUpperCase()}`] });
+    await assignRandomCode(ctx, claimant(randomUUID()), { bookId: book.id });
+    return book;
+  }
+
+  it('a walk of the shards slower than the empty-shard memo still ends in BOOK_EXHAUSTED, not UNAVAILABLE', async () => {
+    const book = await soldOutBook(16);
+    clock += 60_000; // forget what the first claim learnt
+    queryTakesMs = 400; // 16 shards x 2 Queries: the first memos lapse long before the walk ends
+    try {
+      await expect(assignRandomCode(ctx, claimant(randomUUID()), { bookId: book.id })).rejects.toMatchObject({ code: 'BOOK_EXHAUSTED' });
+    } finally {
+      queryTakesMs = 0;
+    }
+  });
+
+  it('a claim made after an upload on this instance finds the new code, even while a Query sent before it is in flight', async () => {
+    const book = await soldOutBook(1);
+    clock += 60_000;
+    let reached!: () => void;
+    const atQuery = new Promise<void>((res) => (reached = res));
+    let release!: () => void;
+    hold = { at: 2, seen: 0, reached, release: new Promise<void>((res) => (release = res)) };
+    // A's walk: its first Query finds nothing, the one wrapping round is held after DynamoDB answered (nothing).
+    const first = assignRandomCode(ctx, claimant(randomUUID()), { bookId: book.id }).then(
+      () => 'claimed',
+      (e) => e.code,
+    );
+    await atQuery;
+    const uploaded = `EDGE-${randomUUID().slice(0, 8).toUpperCase()}`;
+    await uploadCodes(ctx, adminActor, { bookId: book.id, codes: [uploaded] });
+    const second = await assignRandomCode(ctx, claimant(randomUUID()), { bookId: book.id }).finally(release);
+    expect(second.code).toBe(uploaded);
+    expect(await first).toBe('BOOK_EXHAUSTED');
   });
 });

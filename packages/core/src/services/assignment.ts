@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
@@ -149,7 +150,12 @@ export async function assignRandomCode(
   for (let attempt = 0; attempt < ctx.config.CLAIM_ATTEMPTS; attempt++) {
     const candidate = await pickCandidate(ctx, book);
     if (candidate === 'soldOut') throw bookExhausted();
-    if (!candidate) continue;
+    if (!candidate) {
+      // Every code seen is one this instance saw leave the pool: on DynamoDB the pool index can trail
+      // a commit by a moment, so let it catch up rather than spend the attempts at once.
+      await sleep(randomInt(10, 50) * Math.min(attempt + 1, 4));
+      continue;
+    }
     let gone = false;
     try {
       const assigned = await commitAssignment(ctx, actor, book, candidate, userId, lock, () => new LostRace(), opts.idempotency);

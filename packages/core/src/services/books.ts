@@ -125,8 +125,11 @@ export async function loadBookCached(ctx: CoreContext, tenant: string, bookId: s
   reads.set(key, read);
   try {
     const book = await read;
-    if (cache.size >= 10_000) cache.clear(); // bound memory; a miss costs one read
-    cache.set(key, { at: ctx.now(), book });
+    // Only the newest read fills the copy: an edit on this instance drops a read begun before it.
+    if (reads.get(key) === read) {
+      if (cache.size >= 10_000) cache.clear(); // bound memory; a miss costs one read
+      cache.set(key, { at: ctx.now(), book });
+    }
     return book;
   } finally {
     if (reads.get(key) === read) reads.delete(key);
@@ -350,5 +353,6 @@ async function writeEdit(ctx: CoreContext, tenant: string, current: BookRecord, 
   );
   // This instance sees its own edit at once; others within BOOK_CACHE_MS.
   bookCaches.get(ctx)?.delete(`${tenant}#${bookId}`);
+  bookReads.get(ctx)?.delete(`${tenant}#${bookId}`);
   return toBook(next);
 }

@@ -14,7 +14,18 @@ export const EMPTY_POOL_MEMO_MS = 900;
 
 /** Per instance: book -> shard -> until when it is known empty. */
 const memos = new WeakMap<CoreContext, Map<string, Map<number, number>>>();
+/** Per instance: book -> how many uploads this instance has made to it (bounded; a reset only costs a Query). */
+const generations = new WeakMap<CoreContext, Map<string, number>>();
 const keyOf = (tenant: string, bookId: string) => `${tenant}#${bookId}`;
+
+/**
+ * The book's upload generation on this instance. A Query's empty answer
+ * counts only if no upload happened here since the Query was sent: it is
+ * recorded with the generation read before sending.
+ */
+export function poolGeneration(ctx: CoreContext, tenant: string, bookId: string): number {
+  return generations.get(ctx)?.get(keyOf(tenant, bookId)) ?? 0;
+}
 
 /** The shards of a book this instance saw empty in the last EMPTY_POOL_MEMO_MS. */
 export function knownEmptyShards(ctx: CoreContext, tenant: string, bookId: string): Set<number> {
@@ -32,7 +43,9 @@ export function isKnownSoldOut(ctx: CoreContext, tenant: string, bookId: string,
   return knownEmptyShards(ctx, tenant, bookId).size >= poolShards;
 }
 
-export function rememberEmptyShard(ctx: CoreContext, tenant: string, bookId: string, shard: number): void {
+/** Records what a Query sent at upload generation `since` found: nothing. Ignored if this instance uploaded since. */
+export function rememberEmptyShard(ctx: CoreContext, tenant: string, bookId: string, shard: number, since: number): void {
+  if (poolGeneration(ctx, tenant, bookId) !== since) return;
   let memo = memos.get(ctx);
   if (!memo) memos.set(ctx, (memo = new Map()));
   const key = keyOf(tenant, bookId);
@@ -47,4 +60,9 @@ export function rememberEmptyShard(ctx: CoreContext, tenant: string, bookId: str
 /** After an upload to the book on this instance: its new codes are claimable here at once. */
 export function forgetEmptyPools(ctx: CoreContext, tenant: string, bookId: string): void {
   memos.get(ctx)?.delete(keyOf(tenant, bookId));
+  let books = generations.get(ctx);
+  if (!books) generations.set(ctx, (books = new Map()));
+  if (books.size >= 10_000) books.clear();
+  const key = keyOf(tenant, bookId);
+  books.set(key, (books.get(key) ?? 0) + 1);
 }

@@ -3,7 +3,7 @@ import { createConversions } from 'electrodb';
 import type { CoreContext } from '../context.ts';
 import type { BookRecord } from './books.ts';
 import { randomPoolSlot } from './insert-codes.ts';
-import { isKnownEmpty, isKnownSoldOut, rememberEmptyShard } from './empty-pools.ts';
+import { isKnownEmpty, poolGeneration, rememberEmptyShard } from './empty-pools.ts';
 
 /** An available code a claim may try to take: the transaction's condition decides. */
 export interface Candidate {
@@ -29,6 +29,8 @@ export const PICK_REUSE_MS = 250;
  * Candidates leave `left` as claims take them.
  */
 interface Batch {
+  /** The book's upload generation on this instance when the Query was sent (services/empty-pools.ts). */
+  generation: number;
   /** When the Query answered; undefined while it runs. */
   settledAt?: number;
   codes: Promise<Candidate[]>;
@@ -105,24 +107,33 @@ function takeFrom(ctx: CoreContext, picker: Picker, batch: Batch, tenant: string
   return taken;
 }
 
-/** A candidate from one shard, or 'empty' when its pool holds no code at all. */
-async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number): Promise<Candidate | Busy | 'empty'> {
+/**
+ * A candidate from one shard, or 'empty' (with the upload generation its
+ * Query was sent at) when the shard's pool holds no code at all.
+ */
+async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number): Promise<Candidate | Busy | { empty: number }> {
   const picker = pickerOf(ctx);
   const key = `${book.tenant}#${book.bookId}#${shard}`;
-  const running = picker.batches.get(key);
-  if (running && running.settledAt === undefined) {
-    // A Query failing is its own claim's error; a waiter then runs its own.
-    const found = await running.codes.catch(() => undefined);
-    if (found && !found.length) return 'empty';
+  const generation = poolGeneration(ctx, book.tenant, book.bookId);
+  const joined = new Set<Batch>();
+  for (;;) {
+    const running = picker.batches.get(key);
+    // A Query sent before an upload on this instance may miss its codes: not joined.
+    if (!running || joined.has(running) || running.generation !== generation) break;
+    joined.add(running);
+    if (running.settledAt === undefined) {
+      // A Query failing is its own claim's error; a waiter then runs its own.
+      const found = await running.codes.catch(() => undefined);
+      if (found && !found.length) return { empty: running.generation };
+    } else if (!running.left.length || ctx.now() - running.settledAt >= PICK_REUSE_MS) {
+      // Spent or stale. (An empty answer is never offered again: the empty-pool memo holds that.)
+      break;
+    }
     const taken = takeFrom(ctx, picker, running, book.tenant);
     if ('code' in taken) return taken;
-  } else if (running && running.left.length && ctx.now() - running.settledAt! < PICK_REUSE_MS) {
-    // What an earlier Query found and no claim took yet. (An empty answer is not kept here: the
-    // empty-pool memo holds that, and an upload on this instance clears it at once.)
-    const taken = takeFrom(ctx, picker, running, book.tenant);
-    if ('code' in taken) return taken;
+    // Taken by the claims ahead: a newer Query of the shard may have started meanwhile; join that.
   }
-  const batch: Batch = { codes: queryShard(ctx, book, shard), left: [] };
+  const batch: Batch = { generation, codes: queryShard(ctx, book, shard), left: [] };
   if (picker.batches.size >= 10_000) picker.batches.clear(); // bound memory
   picker.batches.set(key, batch);
   try {
@@ -131,7 +142,7 @@ async function pickFromShard(ctx: CoreContext, book: BookRecord, shard: number):
   } finally {
     batch.settledAt = ctx.now();
   }
-  if (!batch.left.length) return 'empty';
+  if (!batch.left.length) return { empty: generation };
   return takeFrom(ctx, picker, batch, book.tenant);
 }
 
@@ -154,17 +165,24 @@ function shuffled(n: number): number[] {
  * must `release` a candidate once its own commit has settled.
  */
 export async function pickCandidate(ctx: CoreContext, book: BookRecord): Promise<Candidate | 'soldOut' | undefined> {
+  // Shards this pick found empty itself: they count towards sold out however long the walk takes
+  // (the instance's memo of them may lapse meanwhile), unless this instance uploads to the book.
+  const seenEmpty = new Map<number, number>();
+  const emptyNow = (shard: number) =>
+    seenEmpty.get(shard) === poolGeneration(ctx, book.tenant, book.bookId) || isKnownEmpty(ctx, book.tenant, book.bookId, shard);
   for (;;) {
     const busy: Promise<void>[] = [];
     for (const shard of shuffled(book.poolShards)) {
       // Checked at each step: other claims of the book learn too while this one walks.
-      if (isKnownEmpty(ctx, book.tenant, book.bookId, shard)) continue;
+      if (emptyNow(shard)) continue;
       const picked = await pickFromShard(ctx, book, shard);
-      if (picked === 'empty') rememberEmptyShard(ctx, book.tenant, book.bookId, shard);
-      else if ('code' in picked) return picked;
+      if ('empty' in picked) {
+        seenEmpty.set(shard, picked.empty);
+        rememberEmptyShard(ctx, book.tenant, book.bookId, shard, picked.empty);
+      } else if ('code' in picked) return picked;
       else busy.push(...picked.busy);
     }
-    if (isKnownSoldOut(ctx, book.tenant, book.bookId, book.poolShards)) return 'soldOut';
+    if (Array.from({ length: book.poolShards }, (_, shard) => shard).every(emptyNow)) return 'soldOut';
     // Each wait ends with a commit here: its code either left the pool or is free again.
     if (!busy.length) return undefined;
     await Promise.race(busy);
@@ -182,7 +200,12 @@ export function release(ctx: CoreContext, tenant: string, candidate: Candidate, 
   const key = `${tenant}#${candidate.code}`;
   if (gone) {
     const now = ctx.now();
-    if (picker.taken.size >= 10_000) for (const [k, until] of picker.taken) if (until <= now) picker.taken.delete(k);
+    // Entries go in in time order with one lifetime, so the expired ones are at the front.
+    for (const [k, until] of picker.taken) {
+      if (until > now) break;
+      picker.taken.delete(k);
+    }
+    picker.taken.delete(key);
     picker.taken.set(key, now + TAKEN_MEMORY_MS);
   }
   picker.claiming.get(key)?.settle();
