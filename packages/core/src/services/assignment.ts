@@ -1,9 +1,9 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
-import { transact, failed } from '../db/transact.ts';
+import { backoffMs, transact, failed } from '../db/transact.ts';
 import { where } from '../code/condition.ts';
 import { gateOf, gateOpen } from '../code/gate.ts';
 import { applied, asUpdate, assign, codeNotFound, holdUnderCap, marked, type Change } from '../code/transitions.ts';
@@ -153,7 +153,7 @@ export async function assignRandomCode(
     if (!candidate) {
       // Every code seen is one this instance saw leave the pool: on DynamoDB the pool index can trail
       // a commit by a moment, so let it catch up rather than spend the attempts at once.
-      await sleep(randomInt(10, 50) * Math.min(attempt + 1, 4));
+      await sleep(backoffMs(attempt, 10, 200));
       continue;
     }
     let gone = false;

@@ -27,20 +27,15 @@ export function poolGeneration(ctx: CoreContext, tenant: string, bookId: string)
   return generations.get(ctx)?.get(keyOf(tenant, bookId)) ?? 0;
 }
 
-/** The shards of a book this instance saw empty in the last EMPTY_POOL_MEMO_MS. */
-export function knownEmptyShards(ctx: CoreContext, tenant: string, bookId: string): Set<number> {
-  const shards = memos.get(ctx)?.get(keyOf(tenant, bookId));
-  const now = ctx.now();
-  return new Set([...(shards ?? [])].filter(([, until]) => now < until).map(([shard]) => shard));
-}
-
+/** Did this instance see the shard empty in the last EMPTY_POOL_MEMO_MS? */
 export function isKnownEmpty(ctx: CoreContext, tenant: string, bookId: string, shard: number): boolean {
   const until = memos.get(ctx)?.get(keyOf(tenant, bookId))?.get(shard);
   return until !== undefined && ctx.now() < until;
 }
 
 export function isKnownSoldOut(ctx: CoreContext, tenant: string, bookId: string, poolShards: number): boolean {
-  return knownEmptyShards(ctx, tenant, bookId).size >= poolShards;
+  for (let shard = 0; shard < poolShards; shard++) if (!isKnownEmpty(ctx, tenant, bookId, shard)) return false;
+  return true;
 }
 
 /** Records what a Query sent at upload generation `since` found: nothing. Ignored if this instance uploaded since. */
