@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, createBook, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
+import { waitFor } from './support/wait-for.ts';
 
 // `npm run codes` as a user runs it: a separate process talking HTTP to a real API, stopped the
 // hard way (SIGKILL) and the polite way (SIGINT), then run again. The table is the ground truth.
@@ -59,15 +60,6 @@ async function npmRunCodes(args: string[]): Promise<Run> {
   return collect(child);
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
 
 /** The codes-per-second figure of every `progress:` line (null where it says `--/s`). */
 const progressRates = (stderr: string) =>

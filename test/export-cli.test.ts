@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
 import { admin, bookWithCodes, startTestApi, type TestApi } from './support/harness.ts';
+import { waitFor } from './support/wait-for.ts';
 
 // `npm run codes -- export` as a user runs it: its own process, HTTP to a real API over DynamoDB
 // Local, stopped with SIGKILL and SIGINT and run again. The table is what the file must equal.
@@ -62,15 +63,6 @@ async function cli(args: string[]): Promise<Run> {
 }
 const run = async (args: string[]) => (await cli(args)).done;
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 const checkpoint = (out: string) => {
   try {
     return JSON.parse(readFileSync(`${out}.checkpoint.json`, 'utf8'));

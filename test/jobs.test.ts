@@ -20,6 +20,7 @@ import {
 import { createJobWorker, SAFETY_MARGIN_MS } from '../packages/api/src/job-worker.ts';
 import { admin, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
+import { waitFor } from './support/wait-for.ts';
 
 // Generation jobs: the HTTP API (202, GET /jobs), and the runner's mechanics with small totals
 // and a small chunk size (DynamoDB Local commits ~30 transactions a second, so a 10,000,000-code
@@ -54,15 +55,6 @@ function smallJobs(over: Record<string, unknown> = {}) {
   return { ctx, dispatched };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('POST /coupons/codes/generate above 10,000 codes', () => {
   it('answers 202 { jobId }, runs in the background and ends with exactly `total` codes of the pattern', async () => {
@@ -84,7 +76,7 @@ describe('POST /coupons/codes/generate above 10,000 codes', () => {
       seen.add(j.json.status);
       expect(j.json.generated).toBeLessThanOrEqual(10_050);
       return ['succeeded', 'failed'].includes(j.json.status) && j.json;
-    });
+    }, 60_000, 100); // each poll is an HTTP request: every 100 ms
     expect(done).toEqual({
       id: r.json.jobId,
       bookId: book.id,

@@ -170,7 +170,7 @@ describe('retries', () => {
     const [d] = await waitFor('the log', async () => {
       const log = await deliveries('r1', ep.id);
       return log[0]?.status === 'delivered' && log;
-    });
+    }, 30_000, 50);
     expect(d).toMatchObject({ eventType: 'code.unlocked', status: 'delivered', attempts: 3, responseStatus: 200 });
   });
 
@@ -185,7 +185,7 @@ describe('retries', () => {
     const started = Date.now();
     await p.handle([codeChange('r3', 'CODE-SLOW', 1, 'assigned')]);
     expect(Date.now() - started).toBeLessThan(3000);
-    const failed = await waitFor('both attempts', async () => (await deliveries('r3', id)).find((d) => d.status === 'failed'));
+    const failed = await waitFor('both attempts', async () => (await deliveries('r3', id)).find((d) => d.status === 'failed'), 30_000, 50);
     expect(failed).toMatchObject({ attempts: 2, lastError: 'no answer within 300 ms' });
     expect(failed.responseStatus).toBeUndefined();
     hanging.closeAllConnections();
@@ -197,7 +197,7 @@ describe('retries', () => {
     const p = pipeline();
     await p.dispatcher!.start();
     await p.handle([codeChange('r2', 'CODE-FAIL', 1, 'assigned')]);
-    const failed = await waitFor('failure', async () => (await deliveries('r2', ep.id)).find((d) => d.status === 'failed'));
+    const failed = await waitFor('failure', async () => (await deliveries('r2', ep.id)).find((d) => d.status === 'failed'), 30_000, 50);
     // One attempt and three retries: the schedule has three delays.
     expect(failed).toMatchObject({ status: 'failed', attempts: 4, responseStatus: 500 });
     expect(failed.nextAttemptAt).toBeUndefined();
