@@ -3,7 +3,7 @@
  * the request with its Idempotency-Key, and the answer mapped back to line numbers.
  */
 import { createHash } from 'node:crypto';
-import { checkCode } from '../../packages/core/src/codes/code-format.ts';
+import { checkCode } from '../../packages/core/src/code-format/code-format.ts';
 import type { Chunk } from '../lib/code-file.ts';
 import type { CodesApi } from './http.ts';
 

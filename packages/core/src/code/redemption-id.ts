@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CODE_PATTERN } from '../codes/code-format.ts';
+import { CODE_PATTERN } from '../code-format/code-format.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,4 +1,4 @@
-import { and, eq, lte, notExists, or, type Cond } from './condition.ts';
+import { and, eq, lte, notExists, or, type Cond } from '../db/condition.ts';
 
 /**
  * A code's life. Stored: `available` (in its book's pool) or `assigned` (to

@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { createStore } from '../entities/index.ts';
 import { createDocumentClient, createDynamoDbClient } from '../db/client.ts';
 import { AppError } from '../errors.ts';
-import { holds, where, type Cond } from './condition.ts';
-import { gateOpen } from './gate.ts';
+import { holds, where, type Cond } from '../db/condition.ts';
+import { gateOpen } from '../book/gate-open.ts';
 import { applied, assign, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, unlock, type Transition } from './transitions.ts';
-import { evaluateCondition } from './expression.test-support.ts';
+import { evaluateCondition } from '../db/expression.test-support.ts';
 import { codeOfRedemptionId, newRedemptionId } from './redemption-id.ts';
 import { codeStatus, maxRedemptionsOf } from './state.ts';
 

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts';
-import { and, eq, exists, gt, lt, notExists, or, where, type Cond } from './condition.ts';
+import { and, eq, exists, gt, lt, notExists, or, where, type Cond } from '../db/condition.ts';
 import { heldBy, isLockHeld, lockFree, maxRedemptionsOf, type ChangeType, type CodeRecord, type LastChange } from './state.ts';
 
 /**

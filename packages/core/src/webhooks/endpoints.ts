@@ -3,7 +3,7 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { transact } from '../db/transact.ts';
-import { idempotencyGuard, type IdempotencyClaim } from '../services/idempotency.ts';
+import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 import type { WebhookEventType } from './event-types.ts';
 
 export interface WebhookView {

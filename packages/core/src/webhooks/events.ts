@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { TableChange } from '../stream/change.ts';
 import type { CodeEvent } from '../code/code-event.ts';
-import { loadBookCached, type BookRecord } from '../services/books.ts';
-import { toCodeView, type CodeRecord } from '../services/code-view.ts';
+import { loadBookCached, type BookRecord } from '../book/books.ts';
+import { toCodeView, type CodeRecord } from '../code/held-code.ts';
 import type { WebhookEvent, WebhookEventType } from './event-types.ts';
 
 /** What `codeEventOf` makes of a code item's change: one step of its life. */

@@ -6,7 +6,7 @@ import { createWebhookEmitter } from './emitter.ts';
 import { createStockWatch } from './stock-watch.ts';
 import type { CodeEventOf } from './events.ts';
 import type { DeliverySink } from './delivery.ts';
-import { createSqsClient } from '../jobs/sqs.ts';
+import { createSqsClient } from '../aws/sqs.ts';
 import { sqsDeliverySink } from './sqs-sink.ts';
 
 export * from './event-types.ts';

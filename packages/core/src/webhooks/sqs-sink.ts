@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
-import type { LazySqsClient } from '../jobs/sqs.ts';
+import type { LazySqsClient } from '../aws/sqs.ts';
 import type { DeliveryJob } from './event-types.ts';
 import type { EndpointDirectory } from './endpoint-directory.ts';
 import { attemptAndRecord, type DeliverySink } from './delivery.ts';

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CoreContext } from '../../context.ts';
-import { AppError } from '../../errors.ts';
-import { backoffMs } from '../../db/transact.ts';
-import { isConditionalFailure } from '../../db/aws-errors.ts';
-import { RandomPicker, parsePattern, PatternError } from '../../codes/pattern.ts';
-import { loadBook, type BookRecord } from '../books.ts';
-import { commitCodes } from '../insert-codes.ts';
-import { drawCodes, type GenerationPlan } from '../generation.ts';
-import { jobDispatcher, type JobMessage } from './dispatch.ts';
-import { readJob } from './use-cases.ts';
-import { isFinished, iso, type JobRecord, type JobRef, type LaneRecord } from './model.ts';
+import type { CoreContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { backoffMs } from '../db/transact.ts';
+import { isConditionalFailure } from '../db/aws-errors.ts';
+import { RandomPicker, parsePattern, PatternError } from '../code-format/pattern.ts';
+import { loadBook, type BookRecord } from '../book/books.ts';
+import { commitCodes } from './insert-codes.ts';
+import { drawCodes, type GenerationPlan } from './generation.ts';
+import { jobDispatcher, type JobMessage } from '../jobs/dispatch.ts';
+import { readJob } from '../jobs/jobs.ts';
+import { isFinished, iso, type JobRecord, type JobRef, type LaneRecord } from '../jobs/model.ts';
 
 // The runner: runs a job's lanes to their targets, exactly, resumably.
 

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CoreContext } from '../../context.ts';
-import { createSqsClient, sendSqsMessage, type LazySqsClient } from '../../jobs/sqs.ts';
+import type { CoreContext } from '../context.ts';
+import { createSqsClient, sendSqsMessage, type LazySqsClient } from '../aws/sqs.ts';
 import type { JobRef } from './model.ts';
-import { runGenerationJob } from './runner.ts';
+import { runGenerationJob } from '../stock/generation-job.ts';
 
 // Dispatch: where a queued job runs.
 

@@ -1,5 +1,5 @@
 /** What a generation job is, shared by its dispatch, its use cases and its runner. */
-import type { JobStatus } from '../../entities/job.ts';
+import type { JobStatus } from '../entities/job.ts';
 
 /** The most codes one job may make. */
 export const MAX_JOB_CODES = 10_000_000;

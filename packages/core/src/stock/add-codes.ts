@@ -1,10 +1,10 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
-import { checkCode } from '../codes/code-format.ts';
-import { RandomPicker } from '../codes/pattern.ts';
-import { isMistypedCheckedCode } from '../codes/check-char.ts';
-import { loadBook } from './books.ts';
+import { checkCode } from '../code-format/code-format.ts';
+import { RandomPicker } from '../code-format/pattern.ts';
+import { isMistypedCheckedCode } from '../code-format/check-char.ts';
+import { loadBook } from '../book/books.ts';
 import { insertCodes } from './insert-codes.ts';
 import { drawCodes, planGeneration } from './generation.ts';
 

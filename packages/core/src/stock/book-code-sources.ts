@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CoreContext } from '../context.ts';
-import type { BookRecord } from '../services/books.ts';
-import type { CodeRecord } from '../services/code-view.ts';
+import type { BookRecord } from '../book/books.ts';
+import type { CodeRecord } from '../code/held-code.ts';
 import { createConversions } from 'electrodb';
 import { backoffMs } from '../db/transact.ts';
 import { unavailable } from '../db/aws-errors.ts';
-import { availableRow, toBookCodeRow, type BookCodeRow } from './row.ts';
+import { availableRow, toBookCodeRow, type BookCodeRow } from './book-code-row.ts';
 
 /** A key read off an index: the code, and where it sits in its shard partition (what a cursor resumes after). */
 export interface IndexKey {

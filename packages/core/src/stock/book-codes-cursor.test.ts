@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from './cursor.ts';
-import { bookCodeStatus, toBookCodeRow } from './row.ts';
+import { decodeCursor, encodeCursor } from './book-codes-cursor.ts';
+import { bookCodeStatus, toBookCodeRow } from './book-code-row.ts';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const field = (fn: () => unknown) => {

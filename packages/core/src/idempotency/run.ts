@@ -2,12 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Role } from '../actor.ts';
-import { recordKey } from '../idempotency/scope.ts';
-import { decodeResponse, encodeResponse, INLINE_BYTES, MAX_PARTS, splitParts, summarize } from '../idempotency/stored-response.ts';
+import { recordKey } from './scope.ts';
+import { decodeResponse, encodeResponse, INLINE_BYTES, MAX_PARTS, splitParts, summarize } from './stored-response.ts';
 import { isConditionalFailure } from '../db/aws-errors.ts';
 import type { Guard } from '../db/transact.ts';
 
-export { idempotencyScope } from '../idempotency/scope.ts';
+export { idempotencyScope } from './scope.ts';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 

@@ -1,11 +1,11 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
-import { isMistypedCheckedCode } from '../codes/check-char.ts';
-import { codeNotFound } from '../code/transitions.ts';
-import type { CodeRecord } from '../code/state.ts';
-import { toCodeView, type CodeView } from '../code/view.ts';
-import { readHistory, type HistoryEntry } from '../code/history.ts';
-import { loadBook, type Discount } from './books.ts';
+import { isMistypedCheckedCode } from '../code-format/check-char.ts';
+import { codeNotFound } from './transitions.ts';
+import type { CodeRecord } from './state.ts';
+import { toCodeView, type CodeView } from './view.ts';
+import { readHistory, type HistoryEntry } from './history.ts';
+import { loadBook, type Discount } from '../book/books.ts';
 
 /** A code as support staff see it: held (the code view) or still in the pool, with every change, oldest first. */
 export type CodeDetails =

@@ -1,14 +1,14 @@
 import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
-import { where } from '../code/condition.ts';
-import { gateOpen } from '../code/gate.ts';
-import { applied, asUpdate, marked, redeem } from '../code/transitions.ts';
-import { maxRedemptionsOf, type CodeRecord } from '../code/state.ts';
-import { newRedemptionId } from '../code/redemption-id.ts';
-import { toCodeView, type CodeView } from '../code/view.ts';
-import { loadHeldCodeWithBook } from './code-view.ts';
-import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
+import { where } from '../db/condition.ts';
+import { gateOpen } from '../book/gate-open.ts';
+import { applied, asUpdate, marked, redeem } from './transitions.ts';
+import { maxRedemptionsOf, type CodeRecord } from './state.ts';
+import { newRedemptionId } from './redemption-id.ts';
+import { toCodeView, type CodeView } from './view.ts';
+import { loadHeldCodeWithBook } from './held-code.ts';
+import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 
 export interface RedeemInput {
   userId?: string;

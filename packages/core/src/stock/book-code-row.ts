@@ -1,7 +1,7 @@
 import { maxRedemptionsOf } from '../code/state.ts';
-import type { BookRecord } from '../services/books.ts';
+import type { BookRecord } from '../book/books.ts';
 // The code's rules (the redemption cap's default, when a lock is held) stay where the code's life is kept.
-import { codeStatus, isLockHeld, type CodeRecord } from '../services/code-view.ts';
+import { codeStatus, isLockHeld, type CodeRecord } from '../code/held-code.ts';
 
 export const BOOK_CODE_STATUSES = ['available', 'assigned', 'redeemed'] as const;
 

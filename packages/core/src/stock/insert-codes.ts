@@ -1,8 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
-import type { BookRecord } from './books.ts';
+import type { BookRecord } from '../book/books.ts';
 import { transact, failed } from '../db/transact.ts';
-import { forgetEmptyPools } from './empty-pools.ts';
+import { forgetEmptyPools } from '../code/empty-pools.ts';
 import type { Store } from '../entities/index.ts';
 
 /** DynamoDB's limit on items in one TransactWriteItems. */

@@ -1,9 +1,9 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
-import { loadBook } from '../services/books.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
-import type { BookCodeRow, BookCodeStatus } from './row.ts';
-import { BATCH_GET_KEYS, byBookSource, poolSource, type KeySource } from './sources.ts';
+import { loadBook } from '../book/books.ts';
+import { decodeCursor, encodeCursor } from './book-codes-cursor.ts';
+import type { BookCodeRow, BookCodeStatus } from './book-code-row.ts';
+import { BATCH_GET_KEYS, byBookSource, poolSource, type KeySource } from './book-code-sources.ts';
 
 export const BOOK_CODES_DEFAULT_LIMIT = 100;
 export const BOOK_CODES_MAX_LIMIT = 1000;

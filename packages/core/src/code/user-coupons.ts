@@ -1,10 +1,10 @@
 import { createConversions } from 'electrodb';
 import type { CoreContext } from '../context.ts';
 import { resolveUserId, type Actor } from '../actor.ts';
-import { readPage } from './pagination.ts';
+import { readPage } from '../db/pagination.ts';
 import { ownerKeyOf, ownerSortOf } from '../entities/code.ts';
-import { toBook, type Book } from './books.ts';
-import { toCodeView, type CodeRecord, type CodeStatus, type CodeView } from './code-view.ts';
+import { toBook, type Book } from '../book/books.ts';
+import { toCodeView, type CodeRecord, type CodeStatus, type CodeView } from './held-code.ts';
 
 export interface ListUserCouponsInput {
   bookId?: string;

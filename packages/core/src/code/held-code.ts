@@ -1,12 +1,12 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
-import { isMistypedCheckedCode } from '../codes/check-char.ts';
-import { codeNotFound } from '../code/transitions.ts';
-import type { CodeRecord } from '../code/state.ts';
-import { loadBookCached, type BookRecord } from './books.ts';
+import { isMistypedCheckedCode } from '../code-format/check-char.ts';
+import { codeNotFound } from './transitions.ts';
+import type { CodeRecord } from './state.ts';
+import { loadBookCached, type BookRecord } from '../book/books.ts';
 
-export { toCodeView, type CodeView } from '../code/view.ts';
-export { codeStatus, isLockHeld, type CodeRecord, type CodeStatus } from '../code/state.ts';
+export { toCodeView, type CodeView } from './view.ts';
+export { codeStatus, isLockHeld, type CodeRecord, type CodeStatus } from './state.ts';
 export { codeNotFound };
 
 /**

@@ -5,12 +5,12 @@ import { requireRole, type Actor } from '../actor.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, validationFailed } from '../errors.ts';
 import { transact, failed, backoffMs } from '../db/transact.ts';
-import { assertWindow, gateOf } from '../book/gate.ts';
-import { parsePattern, PatternError } from '../codes/pattern.ts';
-import { assertPatternForCheckChar } from '../codes/check-char.ts';
+import { assertWindow, gateOf } from './gate.ts';
+import { parsePattern, PatternError } from '../code-format/pattern.ts';
+import { assertPatternForCheckChar } from '../code-format/check-char.ts';
 import { DEFAULT_MAX_REDEMPTIONS } from '../code/state.ts';
-import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
-import { readPage } from './pagination.ts';
+import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
+import { readPage } from '../db/pagination.ts';
 import { DEFAULT_BOOK_SHARDS, shardsForClaimRate } from '../cost/shards.ts';
 
 export interface Discount {
@@ -81,7 +81,7 @@ export interface Book {
 export type BookRecord = Book & { tenant: string; bookId: string; poolShards: number; gateVersion?: number };
 
 // The gate rules live with the book's concept; re-exported for the code paths that import them from here.
-export { assertWindow, gateOf } from '../book/gate.ts';
+export { assertWindow, gateOf } from './gate.ts';
 
 export const DEFAULT_LOCK_TTL_SECONDS = 300;
 

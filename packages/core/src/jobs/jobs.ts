@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { CoreContext } from '../../context.ts';
-import { requireRole, type Actor } from '../../actor.ts';
-import { AppError, validationFailed } from '../../errors.ts';
-import { transact } from '../../db/transact.ts';
-import { loadBook } from '../books.ts';
-import { planGeneration } from '../generation.ts';
+import type { CoreContext } from '../context.ts';
+import { requireRole, type Actor } from '../actor.ts';
+import { AppError, validationFailed } from '../errors.ts';
+import { transact } from '../db/transact.ts';
+import { loadBook } from '../book/books.ts';
+import { planGeneration } from '../stock/generation.ts';
 import { jobDispatcher, type JobDispatcher } from './dispatch.ts';
 import { iso, MAX_JOB_CODES, type JobRecord, type JobRef, type JobView, type LaneRecord } from './model.ts';
 

@@ -3,13 +3,13 @@ import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
-import { gateOf, gateOpen } from '../code/gate.ts';
-import { applied, asUpdate, lock, marked, unlock } from '../code/transitions.ts';
-import { isLockHeld, maxRedemptionsOf, type CodeRecord } from '../code/state.ts';
-import { toCodeView, type CodeView } from '../code/view.ts';
-import { loadBookCached, type BookRecord } from './books.ts';
-import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
-import { loadHeldCodeWithBook } from './code-view.ts';
+import { gateOf, gateOpen } from '../book/gate-open.ts';
+import { applied, asUpdate, lock, marked, unlock } from './transitions.ts';
+import { isLockHeld, maxRedemptionsOf, type CodeRecord } from './state.ts';
+import { toCodeView, type CodeView } from './view.ts';
+import { loadBookCached, type BookRecord } from '../book/books.ts';
+import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
+import { loadHeldCodeWithBook } from './held-code.ts';
 
 export interface LockResult extends CodeView {
   status: 'locked';

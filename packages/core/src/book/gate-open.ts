@@ -1,7 +1,7 @@
 import { AppError } from '../errors.ts';
-import { and, eq, gt, lte, notExists, or, type Cond } from './condition.ts';
-import type { Transition } from './transitions.ts';
-import { gateOf } from '../book/gate.ts';
+import { and, eq, gt, lte, notExists, or, type Cond } from '../db/condition.ts';
+import type { Transition } from '../code/transitions.ts';
+import { gateOf } from './gate.ts';
 
 /** The book's gate as every stats shard carries it: status and validity window in epoch ms (absent: open-ended). */
 export interface Gate {

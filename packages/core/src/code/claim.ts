@@ -4,16 +4,16 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { backoffMs, transact, failed } from '../db/transact.ts';
-import { where } from '../code/condition.ts';
-import { gateOf, gateOpen } from '../code/gate.ts';
-import { applied, asUpdate, assign, codeNotFound, holdUnderCap, marked, type Change } from '../code/transitions.ts';
-import type { CodeRecord } from '../code/state.ts';
-import { toCodeView, type CodeView } from '../code/view.ts';
-import { loadBookCached, type BookRecord } from './books.ts';
-import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
+import { where } from '../db/condition.ts';
+import { gateOf, gateOpen } from '../book/gate-open.ts';
+import { applied, asUpdate, assign, codeNotFound, holdUnderCap, marked, type Change } from './transitions.ts';
+import type { CodeRecord } from './state.ts';
+import { toCodeView, type CodeView } from './view.ts';
+import { loadBookCached, type BookRecord } from '../book/books.ts';
+import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 import { isKnownSoldOut } from './empty-pools.ts';
 import { pickCandidate, release, type Candidate } from './pick.ts';
-import { isMistypedCheckedCode } from '../codes/check-char.ts';
+import { isMistypedCheckedCode } from '../code-format/check-char.ts';
 import { ownerKeyOf, ownerSortOf } from '../entities/code.ts';
 
 export interface AssignInput {

@@ -1,13 +1,13 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
-import { where } from '../code/condition.ts';
-import { applied, asUpdate, marked, redemptionNotFound, rollBack, rollBackRecord } from '../code/transitions.ts';
-import { codeOfRedemptionId } from '../code/redemption-id.ts';
-import type { CodeRecord } from '../code/state.ts';
-import { toCodeView, type CodeView } from '../code/view.ts';
-import { loadBookCached } from './books.ts';
-import { idempotencyGuard, type IdempotencyClaim } from './idempotency.ts';
+import { where } from '../db/condition.ts';
+import { applied, asUpdate, marked, redemptionNotFound, rollBack, rollBackRecord } from './transitions.ts';
+import { codeOfRedemptionId } from './redemption-id.ts';
+import type { CodeRecord } from './state.ts';
+import { toCodeView, type CodeView } from './view.ts';
+import { loadBookCached } from '../book/books.ts';
+import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 
 export const MAX_ROLLBACK_REASON = 500;
 
