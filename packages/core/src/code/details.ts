@@ -5,7 +5,8 @@ import { codeNotFound } from './transitions.ts';
 import type { CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
 import { readHistory, type HistoryEntry } from './history.ts';
-import { loadBook, type Discount } from '../book/books.ts';
+import { loadBook } from '../book/load-book.ts';
+import type { Discount } from '../book/book.ts';
 
 /** A code as support staff see it: held (the code view) or still in the pool, with every change, oldest first. */
 export type CodeDetails =

@@ -3,11 +3,9 @@ import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { isMistypedCheckedCode } from '../code-format/check-char.ts';
 import { codeNotFound } from './transitions.ts';
 import type { CodeRecord } from './state.ts';
-import { loadBookCached, type BookRecord } from '../book/books.ts';
+import { loadBookCached } from '../book/load-book.ts';
+import type { BookRecord } from '../book/book.ts';
 
-export { toCodeView, type CodeView } from './view.ts';
-export { codeStatus, isLockHeld, type CodeRecord, type CodeStatus } from './state.ts';
-export { codeNotFound };
 
 /**
  * Reads a code the caller may act on. A code that exists but is not the

@@ -3,11 +3,13 @@ import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
-import { gateOf, gateOpen } from '../book/gate-open.ts';
-import { applied, asUpdate, lock, marked, unlock } from './transitions.ts';
+import { gateOf, gateOpen } from '../book/gate.ts';
+import { lock, marked, unlock } from './transitions.ts';
+import { applied, asUpdate } from '../db/transition.ts';
 import { isLockHeld, maxRedemptionsOf, type CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
-import { loadBookCached, type BookRecord } from '../book/books.ts';
+import { loadBookCached } from '../book/load-book.ts';
+import type { BookRecord } from '../book/book.ts';
 import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 import { loadHeldCodeWithBook } from './held-code.ts';
 

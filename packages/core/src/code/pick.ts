@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { createConversions } from 'electrodb';
 import type { CoreContext } from '../context.ts';
-import type { BookRecord } from '../book/books.ts';
-import { randomPoolSlot } from '../stock/insert-codes.ts';
+import type { BookRecord } from '../book/book.ts';
+import { randomPoolSlot } from './pool-slot.ts';
 import { isKnownEmpty, poolGeneration, rememberEmptyShard } from './empty-pools.ts';
 
 /** An available code a claim may try to take: the transaction's condition decides. */

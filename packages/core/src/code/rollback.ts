@@ -2,11 +2,12 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
-import { applied, asUpdate, marked, redemptionNotFound, rollBack, rollBackRecord } from './transitions.ts';
+import { marked, redemptionNotFound, rollBack, rollBackRecord } from './transitions.ts';
+import { applied, asUpdate } from '../db/transition.ts';
 import { codeOfRedemptionId } from './redemption-id.ts';
 import type { CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
-import { loadBookCached } from '../book/books.ts';
+import { loadBookCached } from '../book/load-book.ts';
 import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 
 export const MAX_ROLLBACK_REASON = 500;

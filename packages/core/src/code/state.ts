@@ -1,4 +1,5 @@
 import { and, eq, lte, notExists, or, type Cond } from '../db/condition.ts';
+import { DEFAULT_MAX_REDEMPTIONS } from '../book/book.ts';
 
 /**
  * A code's life. Stored: `available` (in its book's pool) or `assigned` (to
@@ -31,8 +32,6 @@ export type CodeRecord = {
   lastChange?: LastChange;
 };
 
-/** Codes assigned before `maxRedemptions` was stored allow one redemption: the one place that default lives. */
-export const DEFAULT_MAX_REDEMPTIONS = 1;
 export const maxRedemptionsOf = (code: Pick<CodeRecord, 'maxRedemptions'>) => code.maxRedemptions ?? DEFAULT_MAX_REDEMPTIONS;
 
 export const isLockHeld = (code: Pick<CodeRecord, 'lockExpiresAt'>, now: number) =>

@@ -1,20 +1,13 @@
 import { AppError } from '../errors.ts';
-import { and, eq, exists, gt, lt, notExists, or, where, type Cond } from '../db/condition.ts';
+import { and, eq, exists, gt, lt, notExists, or } from '../db/condition.ts';
+import type { Change, Transition } from '../db/transition.ts';
 import { heldBy, isLockHeld, lockFree, maxRedemptionsOf, type ChangeType, type CodeRecord, type LastChange } from './state.ts';
 
 /**
- * Every transition of a code's life, each with the condition its write
- * carries, the same rule in memory (`allows`), and the explanation of a
- * refusal read from the item as it was (`refusal`). Tests hold `allows` and
- * the condition to the same verdict on the same items (transitions.test.ts).
- * Services compose these into writes; none writes a condition of its own.
+ * Every transition of a code's life (db/transition.ts says what a transition
+ * is). Services compose these into writes; none writes a condition of its own.
  */
-export interface Transition<I, T = CodeRecord> {
-  condition(input: I): Cond;
-  allows(item: T | null, input: I): boolean;
-  refusal(item: T | null, input: I): Error;
-}
-
+type CodeTransition<I> = Transition<I, CodeRecord>;
 type Item = Record<string, any>;
 
 export const codeNotFound = (code: string) => new AppError('CODE_NOT_FOUND', `No code ${code}.`);
@@ -31,7 +24,7 @@ function heldCodeRefusal(item: Item | null, code: string, userId: string, now: n
 const isHeldBy = (item: Item | null, userId: string): item is Item => item?.status === 'assigned' && item.userId === userId;
 
 /** An available code of this book leaves the pool for a user. */
-export const assign: Transition<{ code: string; bookId: string }> = {
+export const assign: CodeTransition<{ code: string; bookId: string }> = {
   condition: ({ bookId }) => and(eq('status', 'available'), eq('bookId', bookId)),
   allows: (item, { bookId }) => item?.status === 'available' && item.bookId === bookId,
   refusal: (item, { code, bookId }) =>
@@ -41,14 +34,14 @@ export const assign: Transition<{ code: string; bookId: string }> = {
 type HeldInput = { code: string; userId: string; maxRedemptions: number; now: number };
 
 /** The holder takes an unexpired lock on a code with redemptions left and no other unexpired lock. */
-export const lock: Transition<HeldInput> = {
+export const lock: CodeTransition<HeldInput> = {
   condition: ({ userId, maxRedemptions, now }) => and(heldBy(userId), lt('redemptionCount', maxRedemptions), lockFree(now)),
   allows: (item, { userId, maxRedemptions, now }) => isHeldBy(item, userId) && item.redemptionCount < maxRedemptions && !isLockHeld(item, now),
   refusal: (item, { code, userId, now }) => heldCodeRefusal(item, code, userId, now),
 };
 
 /** The holder releases the unexpired lock `lockId`. */
-export const unlock: Transition<{ code: string; userId: string; lockId: string; now: number }> = {
+export const unlock: CodeTransition<{ code: string; userId: string; lockId: string; now: number }> = {
   condition: ({ userId, lockId, now }) => and(heldBy(userId), gt('lockExpiresAt', now), eq('lockId', lockId)),
   allows: (item, { userId, lockId, now }) => isHeldBy(item, userId) && isLockHeld(item, now) && item.lockId === lockId,
   refusal: (item, { code, userId, lockId, now }) => {
@@ -59,7 +52,7 @@ export const unlock: Transition<{ code: string; userId: string; lockId: string; 
 };
 
 /** The holder redeems a code with redemptions left: unlocked, or under the lock it presents. Releases the lock. */
-export const redeem: Transition<HeldInput & { lockId?: string }> = {
+export const redeem: CodeTransition<HeldInput & { lockId?: string }> = {
   condition: ({ userId, maxRedemptions, now, lockId }) =>
     and(heldBy(userId), lt('redemptionCount', maxRedemptions), lockId === undefined ? lockFree(now) : or(lockFree(now), eq('lockId', lockId))),
   allows: (item, { userId, maxRedemptions, now, lockId }) =>
@@ -73,7 +66,7 @@ export const redeem: Transition<HeldInput & { lockId?: string }> = {
  * redemption is given back at most once, so the count always equals the
  * records not rolled back.
  */
-export const rollBack: Transition<{ code: string; redemptionId: string }> = {
+export const rollBack: CodeTransition<{ code: string; redemptionId: string }> = {
   condition: () => and(eq('status', 'assigned'), gt('redemptionCount', 0)),
   allows: (item) => item?.status === 'assigned' && typeof item.redemptionCount === 'number' && item.redemptionCount > 0,
   refusal: (item, { redemptionId }) =>
@@ -95,13 +88,6 @@ export const holdUnderCap: Transition<{ cap: number }, Item> = {
   refusal: (_item, { cap }) => new AppError('USER_CODE_LIMIT_REACHED', `This user already holds ${cap} code(s) of this book.`),
 };
 
-/** What a transition writes on the code item besides its own attributes: the history mark. */
-export interface Change {
-  set: Record<string, unknown>;
-  add?: Record<string, number>;
-  remove?: string[];
-}
-
 /**
  * Every transition counts itself (`changeSeq`) and says what it did
  * (`lastChange`) in the same write, so the change stream can build the
@@ -113,18 +99,3 @@ export function marked(change: Change, type: ChangeType, at: number, by: string,
   return { set: { ...change.set, lastChange }, add: { ...change.add, changeSeq: 1 }, remove: change.remove };
 }
 
-/** The change applied to a record in memory: what the write leaves behind, for the answer. */
-export function applied<T extends Record<string, any>>(record: T, change: Change): T {
-  const out: Record<string, any> = { ...record, ...change.set };
-  for (const [k, n] of Object.entries(change.add ?? {})) out[k] = (typeof out[k] === 'number' ? out[k] : 0) + n;
-  for (const k of change.remove ?? []) delete out[k];
-  return out as T;
-}
-
-/** A transition's write on ElectroDB's update chain (`entity.patch(key)`): its change under its condition. */
-export function asUpdate(patch: any, change: Change, condition: Cond) {
-  let update = patch.set(change.set);
-  if (change.add && Object.keys(change.add).length) update = update.add(change.add);
-  if (change.remove?.length) update = update.remove(change.remove);
-  return update.where(where(condition));
-}

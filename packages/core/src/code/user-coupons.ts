@@ -3,8 +3,9 @@ import type { CoreContext } from '../context.ts';
 import { resolveUserId, type Actor } from '../actor.ts';
 import { readPage } from '../db/pagination.ts';
 import { ownerKeyOf, ownerSortOf } from '../entities/code.ts';
-import { toBook, type Book } from '../book/books.ts';
-import { toCodeView, type CodeRecord, type CodeStatus, type CodeView } from './held-code.ts';
+import { toBook, type Book } from '../book/book.ts';
+import { toCodeView, type CodeView } from './view.ts';
+import type { CodeRecord, CodeStatus } from './state.ts';
 
 export interface ListUserCouponsInput {
   bookId?: string;

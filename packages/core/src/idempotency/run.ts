@@ -7,7 +7,6 @@ import { decodeResponse, encodeResponse, INLINE_BYTES, MAX_PARTS, splitParts, su
 import { isConditionalFailure } from '../db/aws-errors.ts';
 import type { Guard } from '../db/transact.ts';
 
-export { idempotencyScope } from './scope.ts';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 

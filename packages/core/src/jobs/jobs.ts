@@ -3,7 +3,7 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { transact } from '../db/transact.ts';
-import { loadBook } from '../book/books.ts';
+import { loadBook } from '../book/load-book.ts';
 import { planGeneration } from '../stock/generation.ts';
 import { jobDispatcher, type JobDispatcher } from './dispatch.ts';
 import { iso, MAX_JOB_CODES, type JobRecord, type JobRef, type JobView, type LaneRecord } from './model.ts';

@@ -4,7 +4,7 @@ import { AppError, validationFailed } from '../errors.ts';
 import { checkCode } from '../code-format/code-format.ts';
 import { RandomPicker } from '../code-format/pattern.ts';
 import { isMistypedCheckedCode } from '../code-format/check-char.ts';
-import { loadBook } from '../book/books.ts';
+import { loadBook } from '../book/load-book.ts';
 import { insertCodes } from './insert-codes.ts';
 import { drawCodes, planGeneration } from './generation.ts';
 

@@ -1,7 +1,7 @@
 import { maxRedemptionsOf } from '../code/state.ts';
-import type { BookRecord } from '../book/books.ts';
+import type { BookRecord } from '../book/book.ts';
 // The code's rules (the redemption cap's default, when a lock is held) stay where the code's life is kept.
-import { codeStatus, isLockHeld, type CodeRecord } from '../code/held-code.ts';
+import { codeStatus, isLockHeld, type CodeRecord } from '../code/state.ts';
 
 export const BOOK_CODE_STATUSES = ['available', 'assigned', 'redeemed'] as const;
 

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CoreContext } from '../context.ts';
-import type { BookRecord } from '../book/books.ts';
-import type { CodeRecord } from '../code/held-code.ts';
+import type { BookRecord } from '../book/book.ts';
+import type { CodeRecord } from '../code/state.ts';
 import { createConversions } from 'electrodb';
 import { backoffMs } from '../db/transact.ts';
 import { unavailable } from '../db/aws-errors.ts';

@@ -2,7 +2,8 @@ import type { CoreContext } from '../context.ts';
 import { validationFailed } from '../errors.ts';
 import { assertCapacity, generateCode, parsePattern, PatternError, RandomPicker, type ParsedPattern } from '../code-format/pattern.ts';
 import { assertPatternForCheckChar, withCheckChar } from '../code-format/check-char.ts';
-import { readBookStats, type BookRecord } from '../book/books.ts';
+import { readBookStats } from '../book/read-books.ts';
+import type { BookRecord } from '../book/book.ts';
 
 /** What a generation draws from, once checked: shared by the in-request generation and jobs. */
 export interface GenerationPlan {

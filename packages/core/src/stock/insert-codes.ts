@@ -1,15 +1,13 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { randomPoolSlot } from '../code/pool-slot.ts';
 import type { CoreContext } from '../context.ts';
-import type { BookRecord } from '../book/books.ts';
+import type { BookRecord } from '../book/book.ts';
 import { transact, failed } from '../db/transact.ts';
 import { forgetEmptyPools } from '../code/empty-pools.ts';
 import type { Store } from '../entities/index.ts';
 
 /** DynamoDB's limit on items in one TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;
-
-export const randomPoolSlot = () => randomBytes(8).toString('hex');
-
 
 /** A code and the pool shard it goes to. */
 export interface Placed {

@@ -1,6 +1,6 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
-import { loadBook } from '../book/books.ts';
+import { loadBook } from '../book/load-book.ts';
 import { decodeCursor, encodeCursor } from './book-codes-cursor.ts';
 import type { BookCodeRow, BookCodeStatus } from './book-code-row.ts';
 import { BATCH_GET_KEYS, byBookSource, poolSource, type KeySource } from './book-code-sources.ts';

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { TableChange } from '../stream/change.ts';
 import type { CodeEvent } from '../code/code-event.ts';
-import { loadBookCached, type BookRecord } from '../book/books.ts';
-import { toCodeView, type CodeRecord } from '../code/held-code.ts';
+import { loadBookCached } from '../book/load-book.ts';
+import type { BookRecord } from '../book/book.ts';
+import { toCodeView } from '../code/view.ts';
+import type { CodeRecord } from '../code/state.ts';
 import type { WebhookEvent, WebhookEventType } from './event-types.ts';
 
 /** What `codeEventOf` makes of a code item's change: one step of its life. */

@@ -1,7 +1,7 @@
 import type { CoreContext } from '../context.ts';
 import type { ChangeConsumer, TableChange } from '../stream/change.ts';
 import type { BookAlertKind } from '../entities/book-alert.ts';
-import { loadBookCached } from '../book/books.ts';
+import { loadBookCached } from '../book/load-book.ts';
 import { isConditionFailed } from './endpoints.ts';
 
 type AlertState = 'armed' | 'fired';
