@@ -5,8 +5,8 @@
  * stops everything, Java included.
  */
 import { readFileSync } from 'node:fs';
-import { createDynamoDbClient, ensureTable, followChanges, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
-import { createApp, createCoreContext, readCorsOrigins, startServer } from '@coupons/api';
+import { createDynamoDbClient, ensureTable, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
+import { createApp, createCoreContext, readCorsOrigins, startServer, followChanges } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { devSecret } from './lib/dev-secret.ts';
 import { portProblem } from './lib/port-check.ts';

@@ -8,8 +8,8 @@
  * the stream builds a code's history and sends webhooks, but DynamoDB Local's stream has no such
  * subscriber, so this pane is it.
  */
-import { createDynamoDbClient, ensureTable, followChanges, type ChangeFollower } from '@coupons/core';
-import { createCoreContext } from '@coupons/api';
+import { createDynamoDbClient, ensureTable, type ChangeFollower } from '@coupons/core';
+import { createCoreContext, followChanges } from '@coupons/api';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { portProblem } from './lib/port-check.ts';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followChanges, type ChangeConsumer, type TableChange } from '@coupons/core';
+import { type ChangeConsumer, type TableChange } from '@coupons/core';
+import { followChanges } from '@coupons/api';
 import { admin, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
 
 /** A consumer that records what it is handed, and can be told to fail. */

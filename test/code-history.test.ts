@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeHistoryConsumer, followChanges, type ChangeFollower, type TableChange } from '@coupons/core';
+import { codeHistoryConsumer, type ChangeFollower, type TableChange } from '@coupons/core';
+import { followChanges } from '@coupons/api';
 import { admin, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 

@@ -18,6 +18,7 @@ import {
   type JobRef,
 } from '@coupons/core';
 import { createJobWorker, SAFETY_MARGIN_MS } from '../packages/api/src/job-worker.ts';
+import { JOB_KINDS } from '@coupons/api';
 import { admin, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -207,7 +208,7 @@ describe('the runner', () => {
     // "The service starts again": it finds the job without a scan and resumes it once the
     // dead runner's lease has lapsed.
     expect((await listUnfinishedJobs(api.core)).map((j) => j.jobId)).toContain(jobId);
-    const dispatcher = inProcessJobDispatcher(ctx);
+    const dispatcher = inProcessJobDispatcher(ctx, { kinds: JOB_KINDS });
     const resumed = await resumeUnfinishedJobs(ctx, { kind: 'only-this-test', dispatch: (ref) => (ref.jobId === jobId ? dispatcher.dispatch(ref) : Promise.resolve()) });
     expect(resumed.map((j) => j.jobId)).toContain(jobId);
     await dispatcher.idle();

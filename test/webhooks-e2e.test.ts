@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followChanges, type ChangeFollower } from '@coupons/core';
+import { type ChangeFollower } from '@coupons/core';
+import { followChanges } from '@coupons/api';
 import { admin, bookWithCodes, service, startTestApi, type TestApi } from './support/harness.ts';
 import { startReceiver, waitFor, type Receiver } from './support/webhook-receiver.ts';
 

@@ -3,8 +3,8 @@
  * included), so a test can kill it outright (SIGKILL) mid-stream and start it again.
  * Configured entirely by the environment: DYNAMODB_ENDPOINT, TABLE_NAME, WEBHOOK_*, FOLLOWER_NAME.
  */
-import { createCoreContext } from '@coupons/api';
-import { followChanges } from '@coupons/core';
+import { createCoreContext, followChanges } from '@coupons/api';
+
 
 const core = createCoreContext(process.env);
 const follower = followChanges(core, { name: process.env.FOLLOWER_NAME ?? 'child', idleMs: 20 });

@@ -1,5 +1,6 @@
-import { changeConsumers, dispatch, toTableChange, type ChangeConsumer, type RawStreamRecord } from '@coupons/core';
+import { dispatch, toTableChange, type ChangeConsumer, type RawStreamRecord } from '@coupons/core';
 import { createCoreContext } from './runtime.ts';
+import { changeConsumers } from './wiring.ts';
 
 /** The slice of a DynamoDB stream event the handler reads. */
 export interface StreamEvent {

@@ -1,5 +1,6 @@
 import { processJobMessage, type CoreContext } from '@coupons/core';
 import { createCoreContext } from './runtime.ts';
+import { JOB_KINDS } from './wiring.ts';
 
 /** The slice of an SQS event a subscriber reads. */
 export interface SqsEvent {
@@ -38,7 +39,7 @@ export function createJobWorker(core: CoreContext, log: (line: Record<string, un
       }
       try {
         const deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
-        const outcome = await processJobMessage(core, message, { deadline });
+        const outcome = await processJobMessage(core, message, { deadline, kinds: JOB_KINDS });
         log({ level: 'info', msg: 'job message', jobId: (message as { jobId?: string })?.jobId, outcome, ms: Date.now() - started });
       } catch (e) {
         log({ level: 'error', msg: 'job message failed', messageId: record.messageId, error: String((e as Error)?.message ?? e) });

@@ -2,6 +2,7 @@ import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, ty
 import { Resource } from 'sst/resource';
 import { z } from 'zod';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { wireJobs } from './wiring.ts';
 
 /**
  * The SST resources the app is linked to (infra/), and the setting each property provides.
@@ -79,5 +80,7 @@ export function createCoreContext(
   const config = loadConfig(withLinkedResources(env, links));
   const client = createDynamoDbClient(config);
   options.instrument?.(client);
-  return { store: createStore(createDocumentClient(client), config.TABLE_NAME), config, now: Date.now };
+  const core: CoreContext = { store: createStore(createDocumentClient(client), config.TABLE_NAME), config, now: Date.now };
+  wireJobs(core);
+  return core;
 }

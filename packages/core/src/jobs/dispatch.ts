@@ -1,50 +1,40 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
 import { createSqsClient, sendSqsMessage, type LazySqsClient } from '../aws/sqs.ts';
-import type { JobRef } from './model.ts';
-import { runGenerationJob } from '../stock/generation-job.ts';
+import type { JobKinds, JobMessage, JobRef } from './model.ts';
+import { runJob } from './run-job.ts';
 
 // Dispatch: where a queued job runs.
+
+/** A job to start: its key and its kind (what the queue's message says). */
+export type QueuedJob = JobRef & { kind: string };
 
 /** Starts (or continues) a job somewhere: in this process, or through the SQS queue on AWS. */
 export interface JobDispatcher {
   readonly kind: string;
-  dispatch(ref: JobRef): Promise<void>;
+  dispatch(job: QueuedJob): Promise<void>;
 }
 
 const dispatchers = new WeakMap<CoreContext, JobDispatcher>();
 
-/** The dispatcher of a context: SQS when QUEUE_URL is configured, in-process otherwise (or whatever `useJobDispatcher` set). */
+/** The dispatcher the composition root gave this context (`useJobDispatcher`). */
 export function jobDispatcher(ctx: CoreContext): JobDispatcher {
-  let d = dispatchers.get(ctx);
-  if (!d) {
-    d = ctx.config.QUEUE_URL ? sqsJobDispatcher(ctx, { queueUrl: ctx.config.QUEUE_URL }) : inProcessJobDispatcher(ctx);
-    dispatchers.set(ctx, d);
-  }
+  const d = dispatchers.get(ctx);
+  if (!d) throw new Error('no job dispatcher: the composition root sets one with useJobDispatcher');
   return d;
 }
 
-/** Replaces a context's dispatcher (tests; a process that wants its own). */
+/** Sets a context's dispatcher (the composition root; tests that want their own). */
 export function useJobDispatcher(ctx: CoreContext, dispatcher: JobDispatcher): void {
   dispatchers.set(ctx, dispatcher);
 }
 
-/** The message a job's queue carries. */
-export interface JobMessage {
-  type: 'generation';
-  tenant: string;
-  jobId: string;
-}
-
-export function sqsJobDispatcher(
-  ctx: CoreContext,
-  options: { queueUrl: string; client?: LazySqsClient },
-): JobDispatcher {
+export function sqsJobDispatcher(ctx: CoreContext, options: { queueUrl: string; client?: LazySqsClient }): JobDispatcher {
   const client = options.client ?? createSqsClient({ region: ctx.config.AWS_REGION });
   return {
     kind: 'sqs',
-    async dispatch(ref) {
-      const message: JobMessage = { type: 'generation', tenant: ref.tenant, jobId: ref.jobId };
+    async dispatch(job) {
+      const message: JobMessage = { type: job.kind, tenant: job.tenant, jobId: job.jobId };
       await sendSqsMessage(client, options.queueUrl, JSON.stringify(message));
     },
   };
@@ -64,7 +54,7 @@ export interface InProcessDispatcher extends JobDispatcher {
  */
 export function inProcessJobDispatcher(
   ctx: CoreContext,
-  options: { log?: (line: Record<string, unknown>) => void } = {},
+  options: { kinds: JobKinds; log?: (line: Record<string, unknown>) => void },
 ): InProcessDispatcher {
   const running = new Map<string, Promise<void>>();
   const controller = new AbortController();
@@ -73,11 +63,11 @@ export function inProcessJobDispatcher(
   async function untilDone(ref: JobRef) {
     for (let attempt = 0; !controller.signal.aborted; attempt++) {
       try {
-        const result = await runGenerationJob(ctx, ref, { signal: controller.signal });
+        const result = await runJob(ctx, ref, options.kinds, { signal: controller.signal });
         if (result.outcome !== 'busy') return;
         await sleep(Math.max(50, (result.leaseUntil ?? 0) - ctx.now() + 50));
       } catch (e) {
-        log({ level: 'error', msg: 'generation job failed to run; retrying', jobId: ref.jobId, error: String((e as Error)?.message ?? e) });
+        log({ level: 'error', msg: 'job failed to run; retrying', jobId: ref.jobId, error: String((e as Error)?.message ?? e) });
         await sleep(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)));
       }
     }
@@ -85,10 +75,10 @@ export function inProcessJobDispatcher(
 
   return {
     kind: 'in-process',
-    async dispatch(ref) {
-      const key = `${ref.tenant}#${ref.jobId}`;
+    async dispatch(job) {
+      const key = `${job.tenant}#${job.jobId}`;
       if (running.has(key)) return;
-      const run = untilDone(ref).finally(() => running.delete(key));
+      const run = untilDone({ tenant: job.tenant, jobId: job.jobId }).finally(() => running.delete(key));
       running.set(key, run);
     },
     async idle() {

@@ -1,8 +1,6 @@
-/** What a generation job is, shared by its dispatch, its use cases and its runner. */
+/** What a job is, whatever its kind: its record, its lanes of exact progress, and how a kind runs. */
+import type { CoreContext } from '../context.ts';
 import type { JobStatus } from '../entities/job.ts';
-
-/** The most codes one job may make. */
-export const MAX_JOB_CODES = 10_000_000;
 
 export interface JobRef {
   tenant: string;
@@ -29,6 +27,7 @@ export interface JobView {
 export type JobRecord = Record<string, any> & {
   tenant: string;
   jobId: string;
+  kind: string;
   bookId: string;
   pattern: string;
   checkChar: boolean;
@@ -43,3 +42,51 @@ export type LaneRecord = { tenant: string; jobId: string; lane: number; target: 
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const isFinished = (status: JobStatus) => status === 'succeeded' || status === 'failed';
+
+export interface RunOptions {
+  /** Identifies this runner in the job's lease; a fresh one per call by default. */
+  runnerId?: string;
+  /** Epoch ms after which no new chunk starts (a Lambda's remaining time); the job stays resumable. */
+  deadline?: number;
+  /** Aborting stops the job after the chunks in flight, leaving it resumable. */
+  signal?: AbortSignal;
+  /** Called after each committed chunk (progress display, tests). */
+  onChunk?: (info: { lane: number; generated: number; chunks: number }) => void;
+}
+
+export type RunOutcome =
+  /** Every lane reached its target. */
+  | 'succeeded'
+  | 'failed'
+  /** Stopped early (deadline, signal, lease lost); resumable. */
+  | 'paused'
+  /** Another runner holds the lease until `leaseUntil`. */
+  | 'busy'
+  | 'missing';
+
+export interface RunResult {
+  outcome: RunOutcome;
+  leaseUntil?: number;
+}
+
+/** The job cannot succeed (its book is gone, its input refused): it is marked failed with this message. */
+export class JobFailure extends Error {}
+
+/**
+ * What one kind of job does while its runner holds the lease: work until
+ * done (true) or until `shouldStop` says so (false, resumable). Throwing
+ * `JobFailure` fails the job; any other error leaves it to be retried.
+ */
+export interface JobKind {
+  work(ctx: CoreContext, job: JobRecord, control: { shouldStop: () => boolean; options: RunOptions }): Promise<boolean>;
+}
+
+/** The kinds a process can run, by the job record's `kind`: wired by the composition root. */
+export type JobKinds = Readonly<Record<string, JobKind>>;
+
+/** The message a job's queue carries: the job's kind and its key. */
+export interface JobMessage {
+  type: string;
+  tenant: string;
+  jobId: string;
+}

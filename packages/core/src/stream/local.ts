@@ -1,24 +1,24 @@
 import type { CoreContext } from '../context.ts';
 import { createDynamoDbClient, createStreamsClient } from '../db/client.ts';
 import type { ChangeConsumer } from './change.ts';
-import { changeConsumers } from './consumers.ts';
 import { startChangeFollower, type ChangeFollower } from './follower.ts';
 
 /**
- * The follower `npm start` and the tests run: the app's consumers over the
- * table's stream, checkpointed under `name` (one name per process that
- * should resume where the last one stopped).
+ * Follows the context's table stream in this process (`npm start`, tests,
+ * `sst dev`), handing each batch to `consumers` and checkpointing under
+ * `name` (one name per process that should resume where the last one
+ * stopped). Which consumers run is the composition root's choice.
  */
-export function followChanges(
+export function followLocalStream(
   ctx: CoreContext,
-  options: { name?: string; consumers?: readonly ChangeConsumer[]; idleMs?: number; log?: (l: Record<string, unknown>) => void } = {},
+  options: { name: string; consumers: readonly ChangeConsumer[]; idleMs?: number; log?: (l: Record<string, unknown>) => void },
 ): ChangeFollower {
   return startChangeFollower({
     store: ctx.store,
     dynamo: createDynamoDbClient(ctx.config),
     streams: createStreamsClient(ctx.config),
-    name: options.name ?? 'local',
-    consumers: options.consumers ?? changeConsumers(ctx),
+    name: options.name,
+    consumers: options.consumers,
     idleMs: options.idleMs,
     log: options.log,
   });

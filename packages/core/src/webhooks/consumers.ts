@@ -9,20 +9,6 @@ import type { DeliverySink } from './delivery.ts';
 import { createSqsClient } from '../aws/sqs.ts';
 import { sqsDeliverySink } from './sqs-sink.ts';
 
-export * from './event-types.ts';
-export * from './endpoints.ts';
-export * from './deliveries.ts';
-export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from '../entities/webhook-delivery.ts';
-export { EndpointDirectory } from './endpoint-directory.ts';
-export { LocalDispatcher } from './local-dispatcher.ts';
-export { createWebhookEmitter } from './emitter.ts';
-export { createStockWatch, claimRate } from './stock-watch.ts';
-export { eventOf, messageIdOf, type CodeEventOf, type CodeLifeEvent } from './events.ts';
-export { sendOnce, signedHeaders } from './send.ts';
-export { refusedAddress } from './ssrf-guard.ts';
-export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './sqs-sink.ts';
-export type { DeliverySink } from './delivery.ts';
-
 /**
  * The consumers the change stream feeds for webhooks: the stock watch (which
  * fires book alerts) and the emitter. On AWS (WEBHOOK_QUEUE_URL set) the
