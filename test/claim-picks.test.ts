@@ -6,7 +6,7 @@ import { createCoreContext } from '@coupons/api';
 import { admin, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 
-// How a claim picks its code (packages/core/src/services/pick.ts), over real
+// How a claim picks its code (packages/core/src/code/pick.ts), over real
 // concurrent HTTP requests on one instance: claims waiting on the same shard
 // share one pool Query, never try a code another claim here is committing,
 // and skip shards seen empty a moment ago, yet a book answers BOOK_EXHAUSTED

@@ -163,7 +163,7 @@ describe('the generation job (the route’s branch above 10,000 codes)', () => {
   });
 });
 
-/** The multi-step idempotency record's writes (services/idempotency.ts): measured, pinned here. */
+/** The multi-step idempotency record's writes (idempotency/run.ts): measured, pinned here. */
 const IDEM_MULTI_STEP = ['put idempotencyRecord 1', 'update idempotencyRecord 1'];
 
 describe('refusals and abuse protection', () => {

@@ -3,7 +3,8 @@
  * the request with its Idempotency-Key, and the answer mapped back to line numbers.
  */
 import { createHash } from 'node:crypto';
-import { checkCode } from '../../packages/core/src/code-format/code-format.ts';
+// The code rule alone, not the whole core (the AWS SDK, ElectroDB): the CLI stays light.
+import { checkCode } from '@coupons/core/code-format';
 import type { Chunk } from '../lib/code-file.ts';
 import type { CodesApi } from './http.ts';
 

@@ -4,8 +4,9 @@ import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { AppError } from '@coupons/core';
-import type { AppDeps, AppEnv } from './env.ts';
-import { authenticate } from './middleware/auth/index.ts';
+import type { CoreContext } from '@coupons/core';
+import type { AppEnv } from './env.ts';
+import { authenticate, type AuthOptions } from './middleware/auth/index.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
@@ -20,6 +21,15 @@ import { redemptionRoutes } from './routes/redemptions.ts';
 import { codeDetailsRoutes } from './routes/code-details.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+
+/** What the app is built from: the core's context, how callers are authenticated, and where logs go. */
+export interface AppDeps {
+  core: CoreContext;
+  auth: AuthOptions;
+  /** Origins of browser apps allowed to call the API; none by default. */
+  corsOrigins?: string[];
+  log?: (line: Record<string, unknown>) => void;
+}
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -1,3 +1,9 @@
+/**
+ * The core's public surface, by domain. Other packages import only this
+ * (and `@coupons/core/code-format`); .dependency-cruiser.cjs enforces it.
+ */
+
+// Shared plumbing: settings, errors, the caller, the table and its clients
 export * from './actor.ts';
 export * from './config.ts';
 export * from './context.ts';
@@ -7,15 +13,20 @@ export { createDynamoDbClient, createDocumentClient, createStreamsClient } from 
 export { ensureTable } from './db/ensure-table.ts';
 export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
 export { isTransientAwsError } from './db/aws-errors.ts';
-export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './code-format/code-format.ts';
 export { USER_ID_PATTERN, USER_ID_RULE, isUserId } from './user-id.ts';
-export * from './code-format/pattern.ts';
+export { isConditionalFailure } from './db/aws-errors.ts';
+export { installFaultInjection, type Fault } from './db/fault-injection.ts';
+export { createSqsClient, sendSqsMessage } from './aws/sqs.ts';
+export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from './entities/webhook-delivery.ts';
+
+// A book and its gate
 export * from './book/book.ts';
 export * from './book/load-book.ts';
 export * from './book/create-book.ts';
 export * from './book/read-books.ts';
 export * from './book/edit-book.ts';
-export * from './stock/add-codes.ts';
+
+// A code's life: claim, lock, unlock, redeem, roll back, history
 export * from './code/claim.ts';
 export * from './code/lock.ts';
 export * from './code/redeem.ts';
@@ -24,26 +35,40 @@ export * from './code/rollback.ts';
 export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
-export { isConditionalFailure } from './db/aws-errors.ts';
 export type { CodeView } from './code/view.ts';
 export type { CodeStatus } from './code/state.ts';
-export * from './idempotency/run.ts';
-export { idempotencyScope } from './idempotency/scope.ts';
-export { installFaultInjection, type Fault } from './db/fault-injection.ts';
-export * from './access/rate-limit.ts';
+export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+
+// What a code's text may be: the rule, patterns, check characters
+export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './code-format/code-format.ts';
+export * from './code-format/pattern.ts';
 export * from './code-format/check-char.ts';
+
+// A book's stock: uploads, generation (and its job), listing a book's codes
+export * from './stock/add-codes.ts';
+export { MAX_JOB_CODES, enqueueGeneration, generationJob, runGenerationJob } from './stock/generation-job.ts';
+export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './stock/insert-codes.ts';
+export { listBookCodes, BOOK_CODES_DEFAULT_LIMIT, BOOK_CODES_MAX_LIMIT, BOOK_CODES_EXAMINE_BUDGET, type ListBookCodesInput, type BookCodesPage } from './stock/list-book-codes.ts';
+export { BOOK_CODE_STATUSES, type BookCodeRow, type BookCodeStatus } from './stock/book-code-row.ts';
+
+// Background jobs: records, lanes, leases, dispatch, the worker
 export * from './jobs/model.ts';
 export * from './jobs/dispatch.ts';
 export { queueJob, getJob, listUnfinishedJobs, resumeUnfinishedJobs } from './jobs/jobs.ts';
 export { runJob } from './jobs/run-job.ts';
 export { processJobMessage } from './jobs/worker.ts';
-export { MAX_JOB_CODES, enqueueGeneration, generationJob, runGenerationJob } from './stock/generation-job.ts';
-export { planInsert, MAX_TRANSACTION_ITEMS, type Placed } from './stock/insert-codes.ts';
-export { createSqsClient, sendSqsMessage } from './aws/sqs.ts';
+
+// Idempotency keys and their stored answers
+export * from './idempotency/run.ts';
+export { idempotencyScope } from './idempotency/scope.ts';
+
+// Rate limits
+export * from './access/rate-limit.ts';
+
+// Webhooks: endpoints, events, deliveries, stock alerts
 export * from './webhooks/event-types.ts';
 export * from './webhooks/endpoints.ts';
 export * from './webhooks/deliveries.ts';
-export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from './entities/webhook-delivery.ts';
 export { EndpointDirectory } from './webhooks/endpoint-directory.ts';
 export { LocalDispatcher } from './webhooks/local-dispatcher.ts';
 export { createWebhookEmitter } from './webhooks/emitter.ts';
@@ -54,15 +79,16 @@ export { refusedAddress } from './webhooks/ssrf-guard.ts';
 export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './webhooks/sqs-sink.ts';
 export type { DeliverySink } from './webhooks/delivery.ts';
 export { webhookConsumers } from './webhooks/consumers.ts';
+
+// The change stream (consumers are wired by the API's composition root)
+export type { TableChange, ChangeConsumer } from './stream/change.ts';
+export { toTableChange, dispatch, type RawStreamRecord } from './stream/records.ts';
+export { startChangeFollower, type ChangeFollower, type FollowerOptions } from './stream/follower.ts';
+export { followLocalStream } from './stream/local.ts';
+
+// The cost model, the meter and the capacity planner
 export * from './cost/shards.ts';
 export { CostMeter, type RequestCharge, type WriteCharge, type ReadCharge } from './cost/meter.ts';
 export * from './cost/summary.ts';
 export * from './cost/model.ts';
 export { planCapacity, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';
-export type { TableChange, ChangeConsumer } from './stream/change.ts';
-export { toTableChange, dispatch, type RawStreamRecord } from './stream/records.ts';
-export { startChangeFollower, type ChangeFollower, type FollowerOptions } from './stream/follower.ts';
-export { followLocalStream } from './stream/local.ts';
-export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
-export { listBookCodes, BOOK_CODES_DEFAULT_LIMIT, BOOK_CODES_MAX_LIMIT, BOOK_CODES_EXAMINE_BUDGET, type ListBookCodesInput, type BookCodesPage } from './stock/list-book-codes.ts';
-export { BOOK_CODE_STATUSES, type BookCodeRow, type BookCodeStatus } from './stock/book-code-row.ts';

@@ -15,7 +15,7 @@ export interface CreateBookInput {
   lockTtlSeconds?: number;
   discount?: Discount;
   codePattern?: string;
-  /** Generated codes get a check character (codes/check-char.ts). */
+  /** Generated codes get a check character (code-format/check-char.ts). */
   checkChar?: boolean;
   metadata?: Record<string, unknown>;
   /** Available codes at which `book.low_stock` fires. */

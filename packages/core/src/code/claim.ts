@@ -132,11 +132,11 @@ function lockRequest(book: BookRecord, input: { lock?: boolean; ttlSeconds?: num
 const withLock = (view: CodeView, lock: { lockId: string } | undefined): AssignResult => (lock ? { ...view, lockId: lock.lockId } : view);
 
 /**
- * Assigns a random available code of a book (services/pick.ts: a random
+ * Assigns a random available code of a book (code/pick.ts: a random
  * shard, a random start key, a pick no one can predict from upload order); a
  * lost race picks again; BOOK_EXHAUSTED only once every shard's pool is
  * empty, and then this instance answers the next claims of the book from
- * memory for under a second (services/empty-pools.ts).
+ * memory for under a second (code/empty-pools.ts).
  */
 export async function assignRandomCode(
   ctx: CoreContext,

@@ -29,7 +29,7 @@ export const PICK_REUSE_MS = 250;
  * Candidates leave `left` as claims take them.
  */
 interface Batch {
-  /** The book's upload generation on this instance when the Query was sent (services/empty-pools.ts). */
+  /** The book's upload generation on this instance when the Query was sent (code/empty-pools.ts). */
   generation: number;
   /** When the Query answered; undefined while it runs. */
   settledAt?: number;

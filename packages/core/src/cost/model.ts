@@ -19,7 +19,7 @@ export const OPERATIONS = {
   claimCapped: {
     plan: ['byOwner add code 1', 'pool remove code 1', 'tx update bookStatsShard 2', 'tx update code 2', 'tx update userBookHolding 2'],
     // At most one pool Query (keys only, eventually consistent): one per claim when claims of the
-    // shard are far apart, shared by the claims of a busy instance (services/pick.ts); the book comes
+    // shard are far apart, shared by the claims of a busy instance (code/pick.ts); the book comes
     // from the instance's one-second cache.
     rcu: 0.5,
   },

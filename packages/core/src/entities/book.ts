@@ -19,7 +19,7 @@ export const createBookEntity = (config: EntityConfig) =>
         lockTtlSeconds: { type: 'number', required: true, readOnly: true },
         discount: { type: 'any' },
         codePattern: { type: 'string' },
-        /** Generated codes end in `_` and a check character (codes/check-char.ts). */
+        /** Generated codes end in `_` and a check character (code-format/check-char.ts). */
         checkChar: { type: 'boolean' },
         metadata: { type: 'any' },
         /** `book.low_stock` fires when available codes fall to this (webhooks/stock-watch.ts). */

@@ -59,7 +59,7 @@ export async function uploadCodes(ctx: CoreContext, actor: Actor, input: { bookI
  * Generates `count` new codes from a pattern (the book's by default) with a
  * cryptographic source, retrying collisions with existing codes until the
  * book has exactly `count` more. Up to MAX_SYNC_GENERATION: larger counts
- * are jobs (services/jobs/).
+ * are jobs (stock/generation-job.ts).
  */
 export async function generateCodes(
   ctx: CoreContext,
