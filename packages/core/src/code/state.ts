@@ -1,5 +1,6 @@
 import { and, eq, lte, notExists, or, type Cond } from '../db/condition.ts';
 import { DEFAULT_MAX_REDEMPTIONS } from '../book/book.ts';
+import type { CodeChange } from './code-event.ts';
 
 /**
  * A code's life. Stored: `available` (in its book's pool) or `assigned` (to
@@ -9,10 +10,6 @@ import { DEFAULT_MAX_REDEMPTIONS } from '../book/book.ts';
  */
 export type StoredStatus = 'available' | 'assigned';
 export type CodeStatus = 'active' | 'locked' | 'redeemed' | 'expired';
-
-/** What the last transition did, written with it (`changeSeq` counts them): the change stream turns it into history. */
-export type { CodeChange as LastChange, CodeEventType as ChangeType } from './code-event.ts';
-import type { CodeChange as LastChange } from './code-event.ts';
 
 export type CodeRecord = {
   tenant: string;
@@ -29,7 +26,8 @@ export type CodeRecord = {
   /** Epoch ms; compared with the clock in every condition, so an expired lock needs no sweeper. */
   lockExpiresAt?: number;
   changeSeq?: number;
-  lastChange?: LastChange;
+  /** What the last transition did, written with it (`changeSeq` counts them): the change stream turns it into history. */
+  lastChange?: CodeChange;
 };
 
 export const maxRedemptionsOf = (code: Pick<CodeRecord, 'maxRedemptions'>) => code.maxRedemptions ?? DEFAULT_MAX_REDEMPTIONS;

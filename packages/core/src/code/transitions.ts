@@ -1,7 +1,8 @@
 import { AppError } from '../errors.ts';
 import { and, eq, exists, gt, lt, notExists, or } from '../db/condition.ts';
 import type { Change, Transition } from '../db/transition.ts';
-import { heldBy, isLockHeld, lockFree, maxRedemptionsOf, type ChangeType, type CodeRecord, type LastChange } from './state.ts';
+import { heldBy, isLockHeld, lockFree, maxRedemptionsOf, type CodeRecord } from './state.ts';
+import type { CodeChange, CodeEventType } from './code-event.ts';
 
 /**
  * Every transition of a code's life (db/transition.ts says what a transition
@@ -93,8 +94,8 @@ export const holdUnderCap: Transition<{ cap: number }, Item> = {
  * (`lastChange`) in the same write, so the change stream can build the
  * code's history without adding a write to the operation.
  */
-export function marked(change: Change, type: ChangeType, at: number, by: string, details: Omit<LastChange, 'type' | 'at' | 'by'> = {}): Change {
-  const lastChange: LastChange = { type, at: new Date(at).toISOString(), by };
+export function marked(change: Change, type: CodeEventType, at: number, by: string, details: Omit<CodeChange, 'type' | 'at' | 'by'> = {}): Change {
+  const lastChange: CodeChange = { type, at: new Date(at).toISOString(), by };
   for (const [k, v] of Object.entries(details)) if (v !== undefined) (lastChange as any)[k] = v;
   return { set: { ...change.set, lastChange }, add: { ...change.add, changeSeq: 1 }, remove: change.remove };
 }
