@@ -22,6 +22,11 @@ export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/hist
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export { isConditionalFailure } from './db/aws-errors.ts';
 export type { CodeView, CodeStatus } from './services/code-view.ts';
+// The vocabularies the API's schemas are built from (packages/api/src/schemas.ts).
+export { CODE_STATUSES } from './code/state.ts';
+export { CODE_EVENT_TYPES } from './code/code-event.ts';
+export { BOOK_STATUSES } from './entities/book.ts';
+export { JOB_STATUSES } from './entities/job.ts';
 export * from './services/idempotency.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
 export * from './services/rate-limit.ts';

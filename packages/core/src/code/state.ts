@@ -7,7 +7,8 @@ import { and, eq, lte, notExists, or, type Cond } from './condition.ts';
  * redemptions are used up, `expired` once its book has ended, else `active`.
  */
 export type StoredStatus = 'available' | 'assigned';
-export type CodeStatus = 'active' | 'locked' | 'redeemed' | 'expired';
+export const CODE_STATUSES = ['active', 'locked', 'redeemed', 'expired'] as const;
+export type CodeStatus = (typeof CODE_STATUSES)[number];
 
 /** What the last transition did, written with it (`changeSeq` counts them): the change stream turns it into history. */
 export type { CodeChange as LastChange, CodeEventType as ChangeType } from './code-event.ts';
