@@ -114,7 +114,7 @@ export async function recordAnswers(api: TestApi, doc: OpenApiDoc) {
   const redeemed = await ok(200, call('redeemCode', { token: asService, params: code, body: { userId: alice, lockId: second.lockId, orderId: 'order-1' } }));
   await ok(200, call('rollbackRedemption', { token: asAdmin, params: { redemptionId: redeemed.redemptionId }, body: { reason: 'order-1 cancelled' } }));
   await ok(409, call('rollbackRedemption', { token: asAdmin, params: { redemptionId: redeemed.redemptionId }, body: {} }));
-  await waitFor('the held code’s six history entries', async () => (await api.call('GET', `/coupons/codes/${named}`, { token: asAdmin })).json?.history?.length === 6, 10_000);
+  await waitFor('six history entries of the held code', async () => (await api.call('GET', `/coupons/codes/${named}`, { token: asAdmin })).json?.history?.length === 6, 30_000);
   await ok(200, call('getCode', { token: asAdmin, params: code }));
   await ok(404, call('getCode', { token: asAdmin, params: { code: uniqueCode('NONE') } }));
   await ok(200, call('listUserCoupons', { token: asAdmin, params: { userId: alice } }));
