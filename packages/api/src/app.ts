@@ -11,6 +11,7 @@ import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
+import { registerProtocolComponents } from './openapi.ts';
 import { bookRoutes } from './routes/books.ts';
 import { bookCodeRoutes } from './routes/book-codes.ts';
 import { codeRoutes } from './routes/codes.ts';
@@ -92,7 +93,8 @@ export function createApp(deps: AppDeps) {
     .route('/', webhookRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-  app.doc31('/openapi.json', {
+  registerProtocolComponents(app.openAPIRegistry);
+  app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
       title: 'Coupon Book Service',
@@ -100,8 +102,10 @@ export function createApp(deps: AppDeps) {
       description:
         'Coupon books, codes, and their lifecycle: assign, lock, redeem. Errors are always `{ "error": { "code", "message", "details"? } }`.',
     },
-    servers: [{ url: '/' }],
-  });
+    // An absolute URL a generated client can use as its base: the origin this document was read
+    // from (`npm start`: http://localhost:3000; a stage: its API URL). docs/client.md says why.
+    servers: [{ url: new URL(c.req.url).origin, description: 'This service, where this document was read from' }],
+  }));
 
   app.notFound((c) => errorResponse(c, new AppError('ROUTE_NOT_FOUND', `No route ${c.req.method} ${c.req.path}.`)));
   app.onError((e, c) => errorResponse(c, e));

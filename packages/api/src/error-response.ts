@@ -40,7 +40,9 @@ function fromHttpException(e: HTTPException): AppError {
   if (e.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 1 MiB.');
   if (e.status === 401) return new AppError('UNAUTHENTICATED', e.message || 'A valid bearer token is required.');
   if (e.status === 404) return new AppError('ROUTE_NOT_FOUND', 'No such route.');
-  return new AppError('VALIDATION_FAILED', e.message || 'The request is not valid.');
+  const reason = e.message || 'The request is not valid.';
+  // VALIDATION_FAILED always says what is wrong, field by field (error-schemas.ts).
+  return new AppError('VALIDATION_FAILED', reason, { details: [{ field: '(request)', reason }] });
 }
 
 export function toAppError(e: unknown): AppError {

@@ -1,17 +1,87 @@
-import type { z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { ErrorCode } from '@coupons/core';
 import { STATUS_BY_CODE } from './error-response.ts';
-import { ErrorSchema } from './schemas.ts';
+import { ErrorResponseSchema, EXAMPLE_DETAILS } from './error-schemas.ts';
 
 /** Request body definition for a JSON route. */
 export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
   body: { content: { 'application/json': { schema } }, required },
 });
 
-export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+type HeaderRef = { $ref: string };
+const headerRef = (name: string): HeaderRef => ({ $ref: `#/components/headers/${name}` });
+
+/** Response headers, declared once as components (registerProtocolComponents) and referenced by name. */
+export const HEADERS = {
+  requestId: headerRef('RequestId'),
+  etag: headerRef('ETag'),
+  idempotentReplayed: headerRef('IdempotentReplayed'),
+  retryAfter: headerRef('RetryAfter'),
+};
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, headers: Record<string, HeaderRef> = {}) => ({
   content: { 'application/json': { schema } },
   description,
+  headers,
 });
+
+/**
+ * The parts of the HTTP contract that no single route owns, as reusable components: the
+ * Idempotency-Key every POST accepts (middleware/idempotency), and the headers answers carry:
+ * X-Request-Id on every one (hono/request-id; a caller's own valid id is kept), ETag on a book
+ * (etag.ts), Idempotent-Replayed on a replay (respond.ts), Retry-After on 429 and 503 (error-response.ts).
+ */
+export function registerProtocolComponents(registry: OpenAPIHono['openAPIRegistry']) {
+  registry.registerComponent('parameters', 'IdempotencyKey', {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes a retry safe: the first answer to this key (for this caller, route and body) is kept for 24 hours and given again, ' +
+      'with `Idempotent-Replayed: true`, instead of doing the work twice. The same key with another body is 422 `IDEMPOTENCY_KEY_REUSED`.',
+    schema: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' },
+    example: 'order-1001-checkout',
+  });
+  registry.registerComponent('headers', 'RequestId', {
+    description: 'Names this request in the service log; quote it when reporting a problem. A valid `X-Request-Id` sent with the request is kept.',
+    required: true,
+    schema: { type: 'string' },
+  });
+  registry.registerComponent('headers', 'ETag', {
+    description: "The book's version as a strong entity tag; send it back as `If-Match` to edit only that version.",
+    required: true,
+    schema: { type: 'string', pattern: '^"[0-9]+"$' },
+    example: '"3"',
+  });
+  registry.registerComponent('headers', 'IdempotentReplayed', {
+    description: 'Present when this answer is the stored first answer to the request\'s `Idempotency-Key`, given again.',
+    required: false,
+    schema: { type: 'string', enum: ['true'] },
+  });
+  registry.registerComponent('headers', 'RetryAfter', {
+    description: 'Seconds to wait before retrying.',
+    required: true,
+    schema: { type: 'integer', minimum: 1 },
+  });
+}
+
+const IDEMPOTENCY_KEY = { $ref: '#/components/parameters/IdempotencyKey' };
+
+/**
+ * `createRoute` with what a route's method implies for the description: a POST takes an
+ * Idempotency-Key and its 2xx may be a replay; every answer carries X-Request-Id.
+ */
+export function apiRoute<P extends string, R extends Omit<RouteConfig, 'path'> & { path: P }>(config: R) {
+  const post = config.method === 'post';
+  const responses = Object.fromEntries(
+    Object.entries(config.responses).map(([status, response]) => {
+      if ('$ref' in response) return [status, response];
+      const replay = post && Number(status) < 300 ? { 'Idempotent-Replayed': HEADERS.idempotentReplayed } : {};
+      return [status, { ...response, headers: { 'X-Request-Id': HEADERS.requestId, ...replay, ...response.headers } }];
+    }),
+  );
+  return createRoute<P, R>({ ...config, ...(post ? { parameters: [IDEMPOTENCY_KEY, ...(config.parameters ?? [])] } : {}), responses });
+}
 
 export const bearer = [{ bearerAuth: [] }];
 
@@ -46,6 +116,12 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   INTERNAL: 'Internal error (request 7c9e6679-7425-40de-944b-e07fc1f0e659).',
 };
 
+const exampleError = (code: ErrorCode) => ({
+  code,
+  message: EXAMPLE_MESSAGES[code],
+  ...(EXAMPLE_DETAILS[code] !== undefined ? { details: EXAMPLE_DETAILS[code] } : {}),
+});
+
 /**
  * What every authenticated route can answer, whatever it does: its parameters, query or body
  * fail validation; no valid token; the caller's role or subject may not do this; a rate limit
@@ -56,10 +132,6 @@ const EVERY_ROUTE: ErrorCode[] = ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBI
 const WITH_BODY: ErrorCode[] = ['MALFORMED_JSON', 'PAYLOAD_TOO_LARGE'];
 /** A POST takes an Idempotency-Key, which a different request may not reuse (middleware/idempotency). */
 const POST_ONLY: ErrorCode[] = ['IDEMPOTENCY_KEY_REUSED'];
-
-const retryAfter = {
-  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' as const, minimum: 1 } },
-};
 
 /**
  * The error responses of a route, generated from the error table (packages/core/src/errors.ts,
@@ -82,13 +154,11 @@ export function errors(method: 'get' | 'post' | 'patch' | 'delete', ...useCaseCo
         status,
         {
           description: list.join(', '),
-          ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
+          ...(status === 429 || status === 503 ? { headers: { 'Retry-After': HEADERS.retryAfter } } : {}),
           content: {
             'application/json': {
-              schema: ErrorSchema,
-              examples: Object.fromEntries(
-                list.map((code) => [code, { summary: code, value: { error: { code, message: EXAMPLE_MESSAGES[code] } } }]),
-              ),
+              schema: ErrorResponseSchema,
+              examples: Object.fromEntries(list.map((code) => [code, { summary: code, value: { error: exampleError(code) } }])),
             },
           },
         },

@@ -1,17 +1,24 @@
 import { z } from '@hono/zod-openapi';
-import { CLAIMS_PER_SHARD_PER_SECOND, checkCode, DEFAULT_BOOK_SHARDS, ERROR_CODES, MAX_BOOK_SHARDS, MAX_PLANNED_CLAIMS_PER_SECOND, USER_ID_PATTERN, USER_ID_RULE } from '@coupons/core';
+import {
+  BOOK_CODE_STATUSES,
+  BOOK_STATUSES,
+  CLAIMS_PER_SHARD_PER_SECOND,
+  checkCode,
+  CODE_EVENT_TYPES,
+  CODE_STATUSES,
+  DEFAULT_BOOK_SHARDS,
+  JOB_STATUSES,
+  MAX_BOOK_SHARDS,
+  MAX_PLANNED_CLAIMS_PER_SECOND,
+  USER_ID_PATTERN,
+  USER_ID_RULE,
+} from '@coupons/core';
 
-/** Everything a client sends or receives, once: validation and the OpenAPI document both come from here. */
-
-export const ErrorSchema = z
-  .object({
-    error: z.object({
-      code: z.enum(ERROR_CODES).openapi({ description: 'Stable: clients branch on it. Each response lists the codes it can carry.', example: 'VALIDATION_FAILED' }),
-      message: z.string(),
-      details: z.unknown().optional(),
-    }),
-  })
-  .openapi('Error');
+/**
+ * Everything a client sends or receives, once: validation and the OpenAPI document both come from
+ * here. Vocabularies (statuses, event types) are the core's own constants, and schemas-match-core.ts
+ * holds every answer's schema to the type its use case returns. Errors: error-schemas.ts.
+ */
 
 const isoDate = z.iso.datetime({ offset: true }).openapi({ example: '2026-11-27T00:00:00Z' });
 const id = z.string().min(1).max(128);
@@ -146,7 +153,7 @@ export const UpdateBookSchema = z
     description: z.string().max(2000).nullable().optional(),
     validFrom: isoDate.nullable().optional(),
     validUntil: isoDate.nullable().optional(),
-    status: z.enum(['active', 'paused']).optional(),
+    status: z.enum(BOOK_STATUSES).optional(),
     lowStockThreshold: z.number().int().min(0).max(10_000_000).nullable().optional().openapi({ description: 'null removes it.' }),
   })
   .strict()
@@ -175,7 +182,7 @@ export const BookSchema = z
     checkChar: z.boolean().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     lowStockThreshold: z.number().int().optional(),
-    status: z.enum(['active', 'paused']),
+    status: z.enum(BOOK_STATUSES),
     shards: z.number().int().openapi({ description: 'Stats and pool shards, fixed at creation.' }),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -237,7 +244,7 @@ export const JobSchema = z
   .object({
     id: z.string(),
     bookId: z.string(),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    status: z.enum(JOB_STATUSES),
     generated: z.number().int().openapi({ description: 'Codes committed so far (exact).' }),
     total: z.number().int(),
     pattern: z.string(),
@@ -302,7 +309,7 @@ export const CodeViewSchema = z
     code: z.string(),
     bookId: z.string(),
     userId: z.string(),
-    status: z.enum(['active', 'locked', 'redeemed', 'expired']),
+    status: z.enum(CODE_STATUSES),
     assignedAt: z.string(),
     redemptionCount: z.number().int(),
     maxRedemptions: z.number().int(),
@@ -313,13 +320,17 @@ export const CodeViewSchema = z
   .openapi('CodeView');
 
 export const AssignResultSchema = CodeViewSchema.extend({ lockId: z.string().optional() }).openapi('AssignResult');
-export const LockResultSchema = CodeViewSchema.extend({ lockId: z.string() }).openapi('LockResult');
+export const LockResultSchema = CodeViewSchema.extend({
+  status: z.literal('locked'),
+  lockId: z.string(),
+  lockExpiresAt: z.string().openapi({ description: 'When the lock lapses by itself.' }),
+}).openapi('LockResult');
 export const RedeemResultSchema = CodeViewSchema.extend({ redemptionId: z.string() }).openapi('RedeemResult');
 
 export const UserParam = z.object({ userId: userId.openapi({ param: { name: 'userId', in: 'path' } }) });
 export const UserCouponsQuery = PageQuery.extend({
   bookId: id.optional(),
-  status: z.enum(['active', 'locked', 'redeemed', 'expired']).optional(),
+  status: z.enum(CODE_STATUSES).optional(),
 });
 export const UserCouponsSchema = z.object({ items: z.array(CodeViewSchema), nextCursor: z.string().nullable() }).openapi('UserCoupons');
 
@@ -340,7 +351,7 @@ export const RollbackResultSchema = CodeViewSchema.extend({ redemptionId: z.stri
 
 export const HistoryEntrySchema = z
   .object({
-    type: z.enum(['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack']),
+    type: z.enum(CODE_EVENT_TYPES),
     at: z.string(),
     by: z.string().openapi({ description: "The caller's `sub`." }),
     userId: z.string().optional(),
@@ -351,15 +362,32 @@ export const HistoryEntrySchema = z
   })
   .openapi('HistoryEntry');
 
-export const CodeDetailsSchema = CodeViewSchema.extend({
-  userId: z.string().optional().openapi({ description: 'Absent while the code is available.' }),
-  assignedAt: z.string().optional(),
-  status: z.enum(['available', 'active', 'locked', 'redeemed', 'expired']),
-  history: z.array(HistoryEntrySchema).openapi({ description: 'Every change, oldest first; built from the change stream, so it may trail the last write by about a second.' }),
-}).openapi('CodeDetails');
+const history = z
+  .array(HistoryEntrySchema)
+  .openapi({ description: 'Every change, oldest first; built from the change stream, so it may trail the last write by about a second.' });
+
+/** A code still in its book's pool: no holder, no redemptions, no lock. */
+export const AvailableCodeDetailsSchema = z
+  .object({
+    code: z.string(),
+    bookId: z.string(),
+    status: z.literal('available'),
+    redemptionCount: z.literal(0),
+    maxRedemptions: z.number().int().openapi({ description: "What the code will allow once assigned: the book's `maxRedemptionsPerUser`." }),
+    validUntil: z.string().optional(),
+    discount: DiscountSchema.optional(),
+    history,
+  })
+  .openapi('AvailableCodeDetails');
+
+/** A code assigned to a user: the code view, whatever its status now. */
+export const HeldCodeDetailsSchema = CodeViewSchema.extend({ history }).openapi('HeldCodeDetails');
+
+/** `status` tells which: `available`, or one of the held statuses. */
+export const CodeDetailsSchema = z.discriminatedUnion('status', [AvailableCodeDetailsSchema, HeldCodeDetailsSchema]).openapi('CodeDetails');
 
 export const BookCodesQuery = z.object({
-  status: z.enum(['available', 'assigned', 'redeemed']).optional().openapi({ description: '`assigned`: held with redemptions left; `redeemed`: none left.' }),
+  status: z.enum(BOOK_CODE_STATUSES).optional().openapi({ description: '`assigned`: held with redemptions left; `redeemed`: none left.' }),
   limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ example: 100, description: 'Default 100.' }),
   cursor: z.string().min(1).max(2048).optional(),
 });
@@ -367,7 +395,7 @@ export const BookCodesQuery = z.object({
 export const BookCodeSchema = z
   .object({
     code: z.string(),
-    status: z.enum(['available', 'assigned', 'redeemed']),
+    status: z.enum(BOOK_CODE_STATUSES),
     userId: z.string().nullable().openapi({ description: 'The holder; null while available.' }),
     assignedAt: z.string().nullable(),
     redemptionCount: z.number().int(),

@@ -18,6 +18,8 @@ export { isConditionalFailure } from './db/aws-errors.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
 export { createSqsClient, sendSqsMessage } from './aws/sqs.ts';
 export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from './entities/webhook-delivery.ts';
+export { BOOK_STATUSES } from './entities/book.ts';
+export { JOB_STATUSES } from './entities/job.ts';
 
 // A book and its gate
 export * from './book/book.ts';
@@ -36,8 +38,8 @@ export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
-export type { CodeStatus } from './code/state.ts';
-export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export { CODE_STATUSES, type CodeStatus } from './code/state.ts';
+export { codeEventOf, CODE_EVENT_TYPES, type CodeEvent, type CodeEventType } from './code/code-event.ts';
 
 // What a code's text may be: the rule, patterns, check characters
 export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './code-format/code-format.ts';

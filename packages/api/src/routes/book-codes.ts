@@ -1,10 +1,10 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { listBookCodes, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonResponse } from '../openapi.ts';
 import { BookCodesQuery, BookCodesSchema, BookIdParam } from '../schemas.ts';
 
-const listBookCodesRoute = createRoute({
+const listBookCodesRoute = apiRoute({
   method: 'get',
   path: '/coupons/{bookId}/codes',
   tags: ['Books'],

@@ -1,8 +1,8 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { bookVersion, createBook, getBook, listBooks, updateBook, type CoreContext } from '@coupons/core';
 import { etagOf, ifMatchVersions } from '../etag.ts';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, HEADERS, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
 import { BookIdParam, BookListSchema, BookSchema, BookWithStatsSchema, CreateBookSchema, IfMatchHeader, PageQuery, UpdateBookSchema } from '../schemas.ts';
 
@@ -11,7 +11,7 @@ const tags = ['Books'];
 export function bookRoutes(core: CoreContext) {
   return new OpenAPIHono<AppEnv>()
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons',
         tags,
@@ -24,7 +24,7 @@ export function bookRoutes(core: CoreContext) {
       (c) => respondOnce(c, core, 201, (opts) => createBook(core, c.get('actor'), c.req.valid('json'), opts)),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'get',
         path: '/coupons',
         tags,
@@ -37,7 +37,7 @@ export function bookRoutes(core: CoreContext) {
       async (c) => c.json(await listBooks(core, c.get('actor'), c.req.valid('query')), 200),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'get',
         path: '/coupons/{bookId}',
         tags,
@@ -45,7 +45,7 @@ export function bookRoutes(core: CoreContext) {
         summary: 'One book with live stats (admin)',
         security: bearer,
         request: { params: BookIdParam },
-        responses: { 200: jsonResponse(BookWithStatsSchema, 'The book and its stats'), ...errors('get', 'BOOK_NOT_FOUND') },
+        responses: { 200: jsonResponse(BookWithStatsSchema, 'The book and its stats', { ETag: HEADERS.etag }), ...errors('get', 'BOOK_NOT_FOUND') },
       }),
       async (c) => {
         const book = await getBook(core, c.get('actor'), c.req.valid('param').bookId);
@@ -54,7 +54,7 @@ export function bookRoutes(core: CoreContext) {
       },
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'patch',
         path: '/coupons/{bookId}',
         tags,
@@ -63,7 +63,7 @@ export function bookRoutes(core: CoreContext) {
         description: 'Send `If-Match` with the `ETag` of your copy to refuse the edit (412) if the book changed since.',
         security: bearer,
         request: { params: BookIdParam, headers: IfMatchHeader, ...jsonBody(UpdateBookSchema) },
-        responses: { 200: jsonResponse(BookSchema, 'The updated book'), ...errors('patch', 'BOOK_NOT_FOUND', 'PRECONDITION_FAILED') },
+        responses: { 200: jsonResponse(BookSchema, 'The updated book', { ETag: HEADERS.etag }), ...errors('patch', 'BOOK_NOT_FOUND', 'PRECONDITION_FAILED') },
       }),
       async (c) => {
         const ifVersion = ifMatchVersions(c.req.header('if-match'));

@@ -1,10 +1,10 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { getCodeDetails, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonResponse } from '../openapi.ts';
 import { CodeDetailsSchema, CodeParam } from '../schemas.ts';
 
-const details = createRoute({
+const details = apiRoute({
   method: 'get',
   path: '/coupons/codes/{code}',
   tags: ['Codes'],

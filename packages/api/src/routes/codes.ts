@@ -1,7 +1,7 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { enqueueGeneration, generateCodes, MAX_SYNC_GENERATION, uploadCodes, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnceMultiStep } from '../respond.ts';
 import { GenerateAcceptedSchema, GenerateCodesSchema, GenerateResultSchema, UploadCodesSchema, UploadResultSchema } from '../schemas.ts';
 
@@ -10,7 +10,7 @@ const tags = ['Codes'];
 export function codeRoutes(core: CoreContext) {
   return new OpenAPIHono<AppEnv>()
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons/codes',
         tags,
@@ -24,7 +24,7 @@ export function codeRoutes(core: CoreContext) {
       (c) => respondOnceMultiStep(c, core, 200, () => uploadCodes(core, c.get('actor'), c.req.valid('json'))),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons/codes/generate',
         tags,

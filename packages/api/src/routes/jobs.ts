@@ -1,13 +1,13 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { getJob, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonResponse } from '../openapi.ts';
 import { JobIdParam, JobSchema } from '../schemas.ts';
 
 export function jobRoutes(core: CoreContext) {
   return new OpenAPIHono<AppEnv>()
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'get',
         path: '/jobs/{jobId}',
         tags: ['Codes'],

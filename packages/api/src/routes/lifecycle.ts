@@ -1,7 +1,7 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { assignNamedCode, assignRandomCode, lockCode, redeemCode, unlockCode, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
 import {
   AssignNamedSchema,
@@ -22,7 +22,7 @@ const codeParams = { params: z.object({ code: CodeParam }) };
 export function lifecycleRoutes(core: CoreContext) {
   return new OpenAPIHono<AppEnv>()
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons/assign',
         tags,
@@ -36,7 +36,7 @@ export function lifecycleRoutes(core: CoreContext) {
       (c) => respondOnce(c, core, 201, (opts) => assignRandomCode(core, c.get('actor'), c.req.valid('json'), opts)),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons/assign/{code}',
         tags,
@@ -49,7 +49,7 @@ export function lifecycleRoutes(core: CoreContext) {
       (c) => respondOnce(c, core, 201, (opts) => assignNamedCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json'), opts)),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons/lock/{code}',
         tags,
@@ -63,7 +63,7 @@ export function lifecycleRoutes(core: CoreContext) {
       (c) => respondOnce(c, core, 200, (opts) => lockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons/unlock/{code}',
         tags,
@@ -76,7 +76,7 @@ export function lifecycleRoutes(core: CoreContext) {
       (c) => respondOnce(c, core, 200, (opts) => unlockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/coupons/redeem/{code}',
         tags,

@@ -1,11 +1,11 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { rollbackRedemption, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
 import { RedemptionIdParam, RollbackResultSchema, RollbackSchema } from '../schemas.ts';
 
-const rollback = createRoute({
+const rollback = apiRoute({
   method: 'post',
   path: '/redemptions/{redemptionId}/rollback',
   tags: ['Lifecycle'],

@@ -1,13 +1,13 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { listUserCoupons, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonResponse } from '../openapi.ts';
 import { UserCouponsQuery, UserCouponsSchema, UserParam } from '../schemas.ts';
 
 export function userRoutes(core: CoreContext) {
   return new OpenAPIHono<AppEnv>()
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'get',
         path: '/users/{userId}/coupons',
         tags: ['Users'],

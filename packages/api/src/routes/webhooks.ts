@@ -1,4 +1,4 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import {
   createWebhook,
   deleteWebhook,
@@ -10,7 +10,7 @@ import {
   type CoreContext,
 } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
-import { bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
+import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce, respondOnceMultiStep } from '../respond.ts';
 import {
   CreatedWebhookSchema,
@@ -33,7 +33,7 @@ const notFound = 'WEBHOOK_NOT_FOUND (also for another tenant\'s webhook)';
 export function webhookRoutes(core: CoreContext) {
   return new OpenAPIHono<AppEnv>()
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/webhooks',
         tags,
@@ -46,7 +46,7 @@ export function webhookRoutes(core: CoreContext) {
       (c) => respondOnce(c, core, 201, (opts) => createWebhook(core, c.get('actor'), c.req.valid('json'), opts)),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'get',
         path: '/webhooks',
         tags,
@@ -58,7 +58,7 @@ export function webhookRoutes(core: CoreContext) {
       async (c) => c.json(await listWebhooks(core, c.get('actor')), 200),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'get',
         path: '/webhooks/{id}',
         tags,
@@ -71,7 +71,7 @@ export function webhookRoutes(core: CoreContext) {
       async (c) => c.json(await getWebhook(core, c.get('actor'), c.req.valid('param').id), 200),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'delete',
         path: '/webhooks/{id}',
         tags,
@@ -88,7 +88,7 @@ export function webhookRoutes(core: CoreContext) {
       },
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/webhooks/{id}/rotate-secret',
         tags,
@@ -104,7 +104,7 @@ export function webhookRoutes(core: CoreContext) {
         ),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'get',
         path: '/webhooks/{id}/deliveries',
         tags,
@@ -117,7 +117,7 @@ export function webhookRoutes(core: CoreContext) {
       async (c) => c.json(await listDeliveries(core, c.get('actor'), c.req.valid('param').id, c.req.valid('query')), 200),
     )
     .openapi(
-      createRoute({
+      apiRoute({
         method: 'post',
         path: '/webhooks/{id}/deliveries/{messageId}/resend',
         tags,

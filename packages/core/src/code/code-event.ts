@@ -1,6 +1,7 @@
 import type { TableChange } from '../stream/change.ts';
 
-export type CodeEventType = 'assigned' | 'locked' | 'unlocked' | 'redeemed' | 'rolledBack';
+export const CODE_EVENT_TYPES = ['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'] as const;
+export type CodeEventType = (typeof CODE_EVENT_TYPES)[number];
 
 /** What every transition of a code records on the code item, in the same write (`lastChange`). */
 export interface CodeChange {

@@ -9,7 +9,8 @@ import type { CodeChange } from './code-event.ts';
  * redemptions are used up, `expired` once its book has ended, else `active`.
  */
 export type StoredStatus = 'available' | 'assigned';
-export type CodeStatus = 'active' | 'locked' | 'redeemed' | 'expired';
+export const CODE_STATUSES = ['active', 'locked', 'redeemed', 'expired'] as const;
+export type CodeStatus = (typeof CODE_STATUSES)[number];
 
 export type CodeRecord = {
   tenant: string;

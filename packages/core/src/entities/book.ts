@@ -2,6 +2,8 @@ import { Entity } from 'electrodb';
 import { INDEX } from '../db/table-definition.ts';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
 
+export const BOOK_STATUSES = ['active', 'paused'] as const;
+
 /** A coupon book (campaign). Read by id; listed per tenant through the byOwner index. */
 export const createBookEntity = (config: EntityConfig) =>
   new Entity(
@@ -24,7 +26,7 @@ export const createBookEntity = (config: EntityConfig) =>
         metadata: { type: 'any' },
         /** `book.low_stock` fires when available codes fall to this (webhooks/stock-watch.ts). */
         lowStockThreshold: { type: 'number' },
-        status: { type: ['active', 'paused'] as const, required: true },
+        status: { type: BOOK_STATUSES, required: true },
         poolShards: { type: 'number', required: true, readOnly: true },
         createdAt: { type: 'string', required: true, readOnly: true },
         updatedAt: { type: 'string', required: true },
