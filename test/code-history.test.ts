@@ -151,4 +151,23 @@ describe('the history consumer, fed changes directly', () => {
     await consumer.handle(batch.slice(2));
     expect(await read()).toEqual(first);
   });
+
+  it('gives a rollback\'s reason to the rollback only, even when its redemption is in the same batch', async () => {
+    const consumer = codeHistoryConsumer(api.core.store);
+    const redemptionId = 'FED-2.r';
+    await api.core.store.redemption
+      .create({ tenant: 't9', code: 'FED-2', redemptionId, bookId: 'b9', userId: 'u9', redeemedBy: 'svc', redeemedAt: at, rolledBackAt: at, rolledBackBy: 'adm', rollbackReason: 'order cancelled' })
+      .go();
+    const of = (item: Record<string, unknown>) => ({ ...item, code: 'FED-2' });
+    const keyed = (c: TableChange): TableChange => ({ ...c, keys: { pk: 'T#t9#CODE#FED-2', sk: 'CODE' } });
+    await consumer.handle([
+      keyed(change(of(image(1)), of(image(2, { type: 'redeemed', at, by: 'svc', redemptionId })), 6)),
+      keyed(change(of(image(2)), of(image(3, { type: 'rolledBack', at, by: 'adm', redemptionId })), 7)),
+    ]);
+    const entries = (await api.scan()).filter((i) => i.__edb_e__ === 'codeHistory' && i.code === 'FED-2');
+    expect(entries.map((i) => [i.type, i.reason])).toEqual([
+      ['redeemed', undefined],
+      ['rolledBack', 'order cancelled'],
+    ]);
+  });
 });

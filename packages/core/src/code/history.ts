@@ -34,7 +34,7 @@ export function codeHistoryConsumer(store: Store): ChangeConsumer {
         code: e.code,
         seq: e.seq,
         bookId: e.bookId,
-        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId, reason: e.reason ?? reasons.get(`${e.tenant}#${e.redemptionId}`) }),
+        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId, reason: e.reason ?? (e.type === 'rolledBack' ? reasons.get(`${e.tenant}#${e.redemptionId}`) : undefined) }),
       }));
       // BatchWriteItem takes 25 puts; ElectroDB splits and retries unprocessed items.
       const { unprocessed } = await store.codeHistory.put(items).go();
