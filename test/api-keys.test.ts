@@ -359,6 +359,21 @@ describe('verifying a key: cost, and nothing written on the request path', () =>
     expect(keyWrites(all).map((w) => `${w.action} ${w.wcu} ${w.indexes.map((i) => `${i.index} ${i.change} ${i.wcu}`)}`)).toEqual(['update 1 byOwner update 1']);
   });
 
+  it('a made-up key used again and again is read once per window (the negative cache) and never written; a malformed one costs nothing', async () => {
+    const keyId = randomBytes(12).toString('hex');
+    const madeUp = `cbk_t1_${keyId}_${randomBytes(32).toString('base64url')}`;
+    metered.meter.take();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => metered.api.call('GET', '/users/u1/coupons', asKey(madeUp))));
+    for (const a of answers) expectError(a, 401, 'UNAUTHENTICATED');
+    for (let i = 0; i < 5; i++) expectError(await metered.api.call('GET', '/users/u1/coupons', asKey(madeUp)), 401, 'UNAUTHENTICATED');
+    const records = metered.meter.take();
+    expect(keyReads(records, keyId)).toEqual(['GetItemCommand']);
+    expect(records.filter((r) => r.writes.length)).toEqual([]);
+    // A key that is not even well formed costs nothing at all.
+    expectError(await metered.api.call('GET', '/users/u1/coupons', asKey('cbk_t1_short')), 401, 'UNAUTHENTICATED');
+    expect(metered.meter.take()).toEqual([]);
+  });
+
   it('lastUsedAt is written off the request path: a slow write does not slow the answer', async () => {
     const k = await createKey({ name: 'slow write', role: 'service' });
     const watch = watchKeyWrites(metered.api, k.keyId, 2000);
