@@ -6,6 +6,7 @@ import { admin, bookWithCodes, createBook, expectError, service, SECRET, startTe
 import { startMeteredApi } from './support/cost-meter.ts';
 import { waitFor } from './support/wait-for.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
+import { devServiceKey } from '../scripts/lib/dev-api-key.ts';
 
 // API keys against the table: who manages them, what a key may do, what is stored (never a
 // secret), what is logged (never a key), and what verifying one costs. `one` and `two` are two
@@ -424,6 +425,33 @@ describe('verifying a key: cost, and nothing written on the request path', () =>
       await Promise.all([a!.close(), b!.close()]);
     }
   }, 30_000);
+});
+
+describe('npm start’s service key', () => {
+  it('is derived from the development secret: the same key again, a working new one once it is revoked, another secret another key', async () => {
+    const secret = `dev-secret-${randomBytes(8).toString('hex')}`;
+    const first = await devServiceKey(one.core, secret, 't-dev');
+    made.push(first);
+    expect(first).toMatch(/^cbk_t-dev_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
+    expect(await devServiceKey(two.core, secret, 't-dev')).toBe(first);
+    expect((await one.call('GET', '/users/u1/coupons', asKey(first))).status).toBe(200);
+    const keyId = KEY_FORMAT.exec(first)![2]!;
+    expect((await one.call('DELETE', `/api-keys/${keyId}`, { token: await admin('t-dev') })).status).toBe(204);
+    const next = await devServiceKey(one.core, secret, 't-dev');
+    made.push(next);
+    expect(next).not.toBe(first);
+    expect((await one.call('GET', '/users/u1/coupons', asKey(next))).status).toBe(200);
+    expect(await devServiceKey(one.core, secret, 't-dev')).toBe(next);
+    const other = await devServiceKey(one.core, `${secret}-other`, 't-dev');
+    made.push(other);
+    expect(other).not.toBe(next);
+    const listed = (await one.call('GET', '/api-keys', { token: await admin('t-dev') })).json.items;
+    expect(listed.map((k: any) => [k.name, k.role, k.revokedAt !== undefined])).toEqual([
+      ['npm start (development)', 'service', false],
+      ['npm start (development)', 'service', false],
+      ['npm start (development)', 'service', true],
+    ]);
+  });
 });
 
 describe('no secret is stored or logged', () => {
