@@ -43,7 +43,7 @@ export const CreatedApiKeySchema = z
     key: z.string().optional().openapi({
       description:
         'The key, shown only in this answer: send it as `Authorization: Bearer <key>`. Absent from a replay (`Idempotent-Replayed: true`), since it is never stored.',
-      example: 'cbk_acme_3f9a0c1be27d4a5f6b7c8d9e_Qm9vZ2xlLWtleS1leGFtcGxlLW5vdC1yZWFsLTEyMzQ1',
+      example: 'cbk_acme_3f9a0c1be27d4a5f6b7c8d9e_Qm9vI0vHDp2NfoyoGEL80Pt-1QLWhTiOLQAqlCviMlU',
     }),
   })
   .openapi('CreatedApiKey');
