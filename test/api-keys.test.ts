@@ -97,6 +97,12 @@ describe('POST /api-keys', () => {
     const book = await unwrap(asKeyClient.coupons.$post({ json: { name: 'made by an admin key' } }));
     expect(book.name).toBe('made by an admin key');
     expect(() => createCouponClient(one.base, { apiKey: created.key!, token: 'x' })).toThrow(/not both/);
+    // The list and the revocation, typed from the routes.
+    const listed = await unwrap(asAdmin['api-keys'].$get({ query: { limit: '100' } }));
+    expect(listed.items.find((k) => k.keyId === created.keyId)).toMatchObject({ name: 'typed', role: 'admin', prefix: created.prefix });
+    const revoked = await asAdmin['api-keys'][':keyId'].$delete({ param: { keyId: created.keyId } });
+    expect(revoked.status).toBe(204);
+    await expect(unwrap(asKeyClient.coupons.$get({ query: {} }))).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
   });
 
   it.each([
