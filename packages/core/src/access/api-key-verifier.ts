@@ -46,9 +46,14 @@ function keysOf(ctx: CoreContext): InstanceKeys {
 
 const cacheKey = (tenant: string, keyId: string) => `${tenant}#${keyId}`;
 
-/** Forgets a key on this instance (after revoking it here, so this instance refuses it at once). */
+/**
+ * Forgets a key on this instance (after revoking it here, so this instance refuses it at once),
+ * including a read in flight, which may have started before the revocation.
+ */
 export function forgetApiKey(ctx: CoreContext, tenant: string, keyId: string): void {
-  keysOf(ctx).records.delete(cacheKey(tenant, keyId));
+  const keys = keysOf(ctx);
+  keys.records.delete(cacheKey(tenant, keyId));
+  keys.reading.delete(cacheKey(tenant, keyId));
 }
 
 /**
@@ -71,12 +76,15 @@ async function recordOf(ctx: CoreContext, tenant: string, keyId: string): Promis
       .go({ consistent: true })
       .then(({ data }) => {
         const record = (data as KeyRecord | null) ?? null;
+        if (keys.reading.get(id) !== reading) return record; // forgotten meanwhile: answer, but keep no copy
         keys.records.delete(id); // re-inserted last: the Map's order is the age order
         keys.records.set(id, { record, readAt });
         if (keys.records.size > MAX_CACHED) keys.records.delete(keys.records.keys().next().value!);
         return record;
       })
-      .finally(() => keys.reading.delete(id));
+      .finally(() => {
+        if (keys.reading.get(id) === reading) keys.reading.delete(id);
+      });
     keys.reading.set(id, reading);
   }
   return reading;
