@@ -86,7 +86,7 @@ Coupon Book Service on ${base}
   API reference    ${base}/docs
   JWT secret       ${secretSource}
 
-Tokens (valid 12 h) and an API key for tenant "${tenant}"; paste these lines into your shell:
+Tokens for tenant "${tenant}" (valid 12 h) and a service API key; paste these lines into your shell:
 ${tokens.map((t) => `  # ${t.about}\n  export ${t.name}=${t.value}`).join('\n')}
 
 Try:
