@@ -4,7 +4,7 @@
  * (packages/core/src/cost). Prints a summary, or the whole plan with --json.
  */
 import { parseArgs } from 'node:util';
-import { MAX_BOOK_SHARDS, planCapacity, type CapacityPlan } from '@coupons/core';
+import { API_KEY_COSTS, MAX_BOOK_SHARDS, planCapacity, type CapacityPlan } from '@coupons/core';
 
 const HELP = `Usage: npm run capacity -- --claims-per-second N [options]
 
@@ -14,6 +14,7 @@ const HELP = `Usage: npm run capacity -- --claims-per-second N [options]
   --shards N                  the book's shards, instead of sizing them from the claim rate (1-${MAX_BOOK_SHARDS})
   --latency-ms N              average Lambda duration of a request (default 50)
   --headroom X                multiplier over the peak for warm throughput, throttles, concurrency (default 1.25)
+  --api-keys N                API keys signing the sale's requests (backends): each key's item is read by every warm instance
   --json                      print the whole plan as JSON
   -h, --help                  this text
 `;
@@ -41,6 +42,7 @@ try {
       shards: { type: 'string' },
       'latency-ms': { type: 'string' },
       headroom: { type: 'string' },
+      'api-keys': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -62,6 +64,7 @@ const plan = planCapacity({
   shards: number(values.shards as string | undefined, 'shards', { min: 1, max: MAX_BOOK_SHARDS }),
   latencyMs: number(values['latency-ms'] as string | undefined, 'latency-ms', { min: 1 }),
   headroom: number(values.headroom as string | undefined, 'headroom', { min: 1, integer: false }),
+  apiKeys: number(values['api-keys'] as string | undefined, 'api-keys', { min: 0 }),
 });
 
 process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : summary(plan));
@@ -78,11 +81,13 @@ Hottest partition key         ${fmt(hot.wcuPerSecond)} WCU/s of ${fmt(hot.limits
   stats shard (table)         ${fmt(hot.keys.statsShard.wcuPerSecond)} WCU/s
   pool partition (pool index) ${fmt(hot.keys.poolPartition.wcuPerSecond)} WCU/s, ${fmt(hot.keys.poolPartition.rcuPerSecond)} RCU/s
   book item (table)           ${fmt(hot.keys.bookItem.rcuPerSecond)} RCU/s (one read a second per warm instance)
+  API key item (table)        ${p.apiKeys.keys ? `${fmt(hot.keys.apiKeyItem.rcuPerSecond)} RCU/s each (one consistent read per warm instance per ${API_KEY_COSTS.cacheMs / 1000} s)` : 'none (--api-keys N when backends sign with keys)'}
 Warm throughput (deploy: DYNAMO_WARM_* in infra/table.ts)
   table                       ${fmt(w.table.writeUnitsPerSecond)} writes/s, ${fmt(w.table.readUnitsPerSecond)} reads/s
   index pool                  ${fmt(w.pool!.writeUnitsPerSecond)} writes/s, ${fmt(w.pool!.readUnitsPerSecond)} reads/s
   index byOwner               ${fmt(w.byOwner!.writeUnitsPerSecond)} writes/s, ${fmt(w.byOwner!.readUnitsPerSecond)} reads/s
   index byBook                ${fmt(w.byBook!.writeUnitsPerSecond)} writes/s, ${fmt(w.byBook!.readUnitsPerSecond)} reads/s (uploads and exports only)
+API keys                      ${p.apiKeys.keys ? `${fmt(p.apiKeys.keys)}: ${fmt(p.apiKeys.readUnitsPerSecond)} RCU/s at most, ${fmt(p.apiKeys.writeUnitsPerHour)} WCU an hour (lastUsedAt); nothing written per request` : 'none'}
 Lambda
   requests/s                  ${fmt(p.lambda.requestsPerSecond)}
   concurrency                 ${fmt(p.lambda.concurrency)} (API_RESERVED_CONCURRENCY; at ${p.input.latencyMs} ms a request)

@@ -25,9 +25,10 @@ function overview(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
-    'The token comes from COUPONS_TOKEN (an admin JWT; `npm start` prints one) and the API from',
-    'COUPONS_API (default http://localhost:3000). --token works too, but npm echoes the command',
-    'line it runs, so a token given as a flag lands in your scrollback and CI logs.',
+    'The credential comes from COUPONS_API_KEY (an admin API key, cbk_…: POST /api-keys) or',
+    'COUPONS_TOKEN (an admin JWT; `npm start` prints one), the key winning when both are set, and',
+    'the API from COUPONS_API (default http://localhost:3000). --token takes either too, but npm',
+    'echoes the command line it runs, so a credential given as a flag lands in your scrollback and CI logs.',
     '',
     `Common options: ${Object.keys(COMMON_OPTIONS).map((o) => `--${o}`).join(' ')}`,
     'npm run codes -- <command> --help   shows a command\'s options.',
@@ -57,9 +58,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const values = parseCommand(command, rest);
   const flagToken = str(values, 'token');
-  const token = flagToken ?? process.env.COUPONS_TOKEN;
-  if (!token) throw new UsageError('an admin token is needed: export COUPONS_TOKEN=<jwt> (npm start prints one as ADMIN)');
-  if (flagToken && process.env.npm_lifecycle_event === 'codes') process.stderr.write('note: npm echoed --token in its command line; COUPONS_TOKEN keeps it out of the output\n');
+  // Empty counts as unset: `COUPONS_TOKEN= npm run codes …` switches a variable off.
+  const envKey = process.env.COUPONS_API_KEY || undefined;
+  const envToken = process.env.COUPONS_TOKEN || undefined;
+  const token = flagToken ?? envKey ?? envToken;
+  if (!token) {
+    throw new UsageError('an admin API key or token is needed: export COUPONS_API_KEY=<cbk_…> or COUPONS_TOKEN=<jwt> (npm start prints an admin token as ADMIN)');
+  }
+  if (flagToken && process.env.npm_lifecycle_event === 'codes') process.stderr.write('note: npm echoed --token in its command line; COUPONS_API_KEY or COUPONS_TOKEN keeps it out of the output\n');
+  if (!flagToken && envKey && envToken) process.stderr.write('note: COUPONS_API_KEY and COUPONS_TOKEN are both set; using COUPONS_API_KEY\n');
   const requested = str(values, 'progress');
   if (requested !== undefined && !['bar', 'lines', 'none'].includes(requested)) throw new UsageError('--progress must be bar, lines or none');
   const json = values.json === true;

@@ -1,7 +1,7 @@
 /**
  * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), or the
  * DynamoDB at DYNAMODB_ENDPOINT when set (a container, a shared one), the
- * table, and the API on PORT. Prints ready tokens and a curl line. Ctrl-C
+ * table, and the API on PORT. Prints ready tokens, a service API key and a curl line. Ctrl-C
  * stops everything, Java included.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { devSecret } from './lib/dev-secret.ts';
 import { portProblem } from './lib/port-check.ts';
 import { mintToken } from './lib/tokens.ts';
+import { devServiceKey } from './lib/dev-api-key.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const ddbPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
@@ -66,8 +67,18 @@ const who = {
   USER_TOKEN: { sub: 'user-1', role: 'user', does: 'acts only for itself, e.g. GET /users/user-1/coupons' },
 } as const;
 const tokens = await Promise.all(
-  Object.entries(who).map(async ([name, w]) => ({ name, ...w, token: await mintToken(secret, { sub: w.sub, tenant, role: w.role }) })),
+  Object.entries(who).map(async ([name, w]) => ({
+    name,
+    about: `${w.role} "${w.sub}": ${w.does}`,
+    value: await mintToken(secret, { sub: w.sub, tenant, role: w.role }),
+  })),
 );
+// A service API key beside the tokens (after SERVICE): what a business's backend signs with.
+tokens.splice(2, 0, {
+  name: 'SERVICE_KEY',
+  about: 'service API key: a backend\'s credential, as POST /api-keys makes them; with DATA_DIR the same after a restart',
+  value: await devServiceKey(core, secret, tenant),
+});
 const base = `http://localhost:${port}`;
 console.log(`
 Coupon Book Service on ${base}
@@ -75,12 +86,12 @@ Coupon Book Service on ${base}
   API reference    ${base}/docs
   JWT secret       ${secretSource}
 
-Tokens for tenant "${tenant}", valid 12 h; paste these lines into your shell:
-${tokens.map((t) => `  # ${t.role} "${t.sub}": ${t.does}\n  export ${t.name}=${t.token}`).join('\n')}
+Tokens for tenant "${tenant}" (valid 12 h) and a service API key; paste these lines into your shell:
+${tokens.map((t) => `  # ${t.about}\n  export ${t.name}=${t.value}`).join('\n')}
 
 Try:
   curl -s -X POST ${base}/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
-  export COUPONS_TOKEN=$ADMIN   # for npm run codes
+  export COUPONS_TOKEN=$ADMIN   # for npm run codes (or an admin key: POST /api-keys, then COUPONS_API_KEY)
 `);
 
 let stopping = false;

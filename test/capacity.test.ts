@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { MAX_BOOK_SHARDS, OPERATIONS, planCapacity, planWcu } from '@coupons/core';
+import { API_KEY_COSTS, MAX_BOOK_SHARDS, OPERATIONS, planCapacity, planWcu } from '@coupons/core';
 import { runProcess } from '../scripts/lib/run-process.ts';
 
 // The capacity planner computes from the cost model (packages/core/src/cost/model.ts); here it is
@@ -19,6 +19,22 @@ describe('npm run capacity', () => {
     expect(Object.keys(plan.warmThroughput).sort()).toEqual(['byBook', 'byOwner', 'pool', 'table']);
     expect(plan.cost.prices.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(plan.cost.perClaim.wcu).toBe(planWcu(OPERATIONS.claimCapped.plan));
+  });
+
+  it('prices API keys: each key’s item read once per warm instance per cache window, lastUsedAt hourly, nothing per request', async () => {
+    const r = await tsx('scripts/capacity.ts', ['--claims-per-second', '20000', '--api-keys', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    const without = planCapacity({ claimsPerSecond: 20_000 });
+    const perKey = (plan.lambda.concurrency * API_KEY_COSTS.verifyRcu * 1000) / API_KEY_COSTS.cacheMs;
+    expect(plan.hottestPartition.keys.apiKeyItem.rcuPerSecond).toBeCloseTo(perKey, 2);
+    expect(plan.apiKeys).toEqual({ keys: 3, readUnitsPerSecond: expect.closeTo(3 * perKey, 2), writeUnitsPerHour: 3 * planWcu(API_KEY_COSTS.lastUsed.plan) });
+    expect(plan.peakUnitsPerSecond.reads.table - without.peakUnitsPerSecond.reads.table).toBeCloseTo(3 * perKey, 2);
+    // Keys add reads only: the sale's writes are the same.
+    expect(plan.peakUnitsPerSecond.writes).toEqual(without.peakUnitsPerSecond.writes);
+    expect(plan.hottestPartition.withinLimits).toBe(true);
+    const text = await tsx('scripts/capacity.ts', ['--claims-per-second', '20000', '--api-keys', '3']);
+    expect(text.stdout).toMatch(/API key item \(table\)\s+\S+ RCU\/s each/);
   });
 
   it('answers --help, and refuses unknown or bad options with exit code 2', async () => {

@@ -30,7 +30,7 @@ async function cli(args: string[], { withToken = true, env = {} as Record<string
   const auth = withToken ? ['--token', await admin()] : [];
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', api.base, ...auth], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API: '', ...env },
+    env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API_KEY: '', COUPONS_API: '', ...env },
   });
   return collect(child);
 }
@@ -55,7 +55,7 @@ async function npmRunCodes(args: string[]): Promise<Run> {
   const child = spawn('npm', ['run', '--silent', 'codes', '--', ...args, '--api', api.base], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
-    env: { ...process.env, COUPONS_TOKEN: await admin(), COUPONS_API: '' },
+    env: { ...process.env, COUPONS_TOKEN: await admin(), COUPONS_API_KEY: '', COUPONS_API: '' },
   });
   return collect(child);
 }
@@ -272,6 +272,27 @@ describe('npm run codes -- load', () => {
     const viaEnv = await (await cli(['load', '--book', book.id, '--file', path, '--json'], { withToken: false, env: { COUPONS_TOKEN: await admin() } })).done;
     expect(viaEnv.code, viaEnv.stderr).toBe(0);
     expect(JSON.parse(viaEnv.stdout)).toMatchObject({ completed: true, inserted: 1 });
+  });
+
+  it('signs with an API key from COUPONS_API_KEY, which wins over COUPONS_TOKEN; a service key is refused as a service token is', async () => {
+    const path = join(dir, 'keyed.txt');
+    writeFileSync(path, 'KEYED-0001\nKEYED-0002\n');
+    const book = await createBook(api, { name: 'CLI API key' });
+    const newKey = async (role: 'admin' | 'service') =>
+      (await api.call('POST', '/api-keys', { token: await admin(), body: { name: `cli ${role}`, role } })).json.key as string;
+    const adminKey = await newKey('admin');
+    const viaKey = await (await cli(['load', '--book', book.id, '--file', path, '--json'], { withToken: false, env: { COUPONS_API_KEY: adminKey } })).done;
+    expect(viaKey.code, viaKey.stderr).toBe(0);
+    expect(JSON.parse(viaKey.stdout)).toMatchObject({ completed: true, inserted: 2 });
+    expect(`${viaKey.stdout}${viaKey.stderr}`).not.toContain(adminKey.slice(-20));
+    // Both set: the key is used, and the CLI says so; a service key may not load codes.
+    const both = await (await cli(['load', '--book', book.id, '--file', path, '--restart', '--json'], {
+      withToken: false,
+      env: { COUPONS_API_KEY: await newKey('service'), COUPONS_TOKEN: await admin() },
+    })).done;
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/using COUPONS_API_KEY/);
+    expect(both.stderr).toMatch(/FORBIDDEN/);
   });
 
   it('refuses a checkpoint for another book or a changed file, and a missing token', async () => {

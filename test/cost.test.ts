@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  API_KEY_COSTS,
+  DEFAULT_API_KEY_CACHE_MS,
+  LAST_USED_EVERY_MS,
+  apiKeyItemRcuPerSecond,
   enqueueGeneration,
   IDEMPOTENCY_RECORD_LINE,
   OPERATIONS,
@@ -15,6 +19,7 @@ import {
 } from '@coupons/core';
 import { admin, bookWithCodes, createBook, service, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
 import { startMeteredApi } from './support/cost-meter.ts';
+import { waitFor } from './support/wait-for.ts';
 
 // The write plan of every state-changing route, counted by the cost meter
 // (an AWS SDK middleware that sees every request the service sends). A
@@ -206,5 +211,43 @@ describe('refusals and abuse protection', () => {
     expect(writePlan(m.records)).toEqual(['update rateCounter 1']);
     // The caller's standing is read once (0.5 RCU, eventually consistent), then cached by the instance.
     expect(m.records.filter((r) => r.reads.some((x) => x.pk?.includes('#RATE#')))).toHaveLength(1);
+  });
+});
+
+describe('API keys (the cost model’s API_KEY_COSTS)', () => {
+  const keyOps = (records: RequestCharge[]) => records.filter((r) => r.reads.some((x) => x.pk?.includes('#APIKEY#')) || r.writes.some((w) => w.entity === 'apiKey'));
+
+  it('create and revoke: one conditional write and the list entry; under an Idempotency-Key, a transaction with the record', async () => {
+    const token = await admin();
+    let m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost', role: 'service' } }), 201);
+    expect(writePlan(m.records)).toEqual(API_KEY_COSTS.create.plan);
+    const { keyId } = m.r.json;
+    m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost, keyed', role: 'service' }, headers: idem() }), 201);
+    expect(writePlan(m.records)).toEqual(sorted(['byOwner add apiKey 1', 'tx put apiKey 2', IDEMPOTENCY_RECORD_LINE]));
+    m = await measured(() => api.call('DELETE', `/api-keys/${keyId}`, { token }), 204);
+    expect(writePlan(m.records)).toEqual(API_KEY_COSTS.revoke.plan);
+  });
+
+  it('a key signing requests: one consistent read per instance per cache window, no write on the request, lastUsedAt once an hour', async () => {
+    expect(API_KEY_COSTS.cacheMs).toBe(DEFAULT_API_KEY_CACHE_MS);
+    expect(api.core.config.API_KEY_CACHE_MS).toBe(DEFAULT_API_KEY_CACHE_MS);
+    expect(API_KEY_COSTS.lastUsed.everyMs).toBe(LAST_USED_EVERY_MS);
+    const { key, keyId } = (await api.call('POST', '/api-keys', { token: await admin(), body: { name: 'signing', role: 'service' } })).json;
+    const sign = () => api.call('GET', '/users/u-cost/coupons', { token: key });
+    let m = await measured(sign, 200);
+    const reads = keyOps(m.records).flatMap((r) => r.reads);
+    expect(reads).toEqual([{ pk: `T#t1#APIKEY#${keyId}`, rcu: API_KEY_COSTS.verifyRcu, consistent: true }]);
+    // lastUsedAt is not awaited: it lands beside the request, as the model's plan.
+    const lastUsed: RequestCharge[] = [];
+    await waitFor('lastUsedAt written', () => (lastUsed.push(...keyOps(m.records).filter((r) => r.writes.length), ...keyOps(meter.take())), lastUsed.some((r) => r.writes.length)), 5000);
+    expect(writePlan(lastUsed)).toEqual(API_KEY_COSTS.lastUsed.plan);
+    // Within the window and the hour: neither a read nor a write.
+    for (let i = 0; i < 5; i++) {
+      m = await measured(sign, 200);
+      expect(keyOps(m.records)).toEqual([]);
+    }
+    // The planner's figure: 1,000 warm instances each read a key once per 5 s.
+    expect(apiKeyItemRcuPerSecond({ instances: 1000 })).toBe(200);
+    expect(apiKeyItemRcuPerSecond({ instances: 1000, requestsPerSecond: 50 })).toBe(50);
   });
 });

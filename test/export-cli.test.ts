@@ -52,7 +52,7 @@ interface Run {
 async function cli(args: string[]): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', 'export', ...args, '--api', api.base, '--token', await admin(), '--progress', 'none'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API: '' },
+    env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API_KEY: '', COUPONS_API: '' },
   });
   let stdout = '';
   let stderr = '';

@@ -48,6 +48,8 @@ async function stop(s: Started) {
 }
 
 const listBooks = (port: number, token: string) => fetch(`http://127.0.0.1:${port}/coupons`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+const userCoupons = (port: number, token: string) =>
+  fetch(`http://127.0.0.1:${port}/users/user-1/coupons`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
 
 describe('npm start', () => {
   it('prints paste-ready exports (USER_TOKEN, never USER); with DATA_DIR the secret is kept, so the tokens survive a restart', async () => {
@@ -57,7 +59,11 @@ describe('npm start', () => {
     const first = start({ PORT: String(port), DATA_DIR: data });
     const tokens = await ready(first);
     const { stdout } = first.output();
-    expect(Object.keys(tokens)).toEqual(['ADMIN', 'SERVICE', 'USER_TOKEN']);
+    expect(Object.keys(tokens)).toEqual(['ADMIN', 'SERVICE', 'SERVICE_KEY', 'USER_TOKEN']);
+    expect(tokens.SERVICE_KEY).toMatch(/^cbk_demo_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
+    // The service key signs a backend's requests, and is no admin.
+    expect(await userCoupons(port, tokens.SERVICE_KEY!)).toBe(200);
+    expect(await listBooks(port, tokens.SERVICE_KEY!)).toBe(403);
     // Pasting the output must never overwrite the shell's own $USER.
     expect(stdout).not.toMatch(/^\s*(export\s+)?USER=/m);
     // The user token's subject is named, since it is the user id the user routes take.
@@ -73,9 +79,11 @@ describe('npm start', () => {
     const second = start({ PORT: String(port2), DATA_DIR: data });
     const again = await ready(second);
     expect(second.output().stdout).toMatch(/development secret kept in/);
-    // The token printed by the first run still works against the restarted server.
+    // The token and the key printed by the first run still work against the restarted server.
     expect(await listBooks(port2, tokens.ADMIN!)).toBe(200);
     expect(again.ADMIN).toBeDefined();
+    expect(again.SERVICE_KEY).toBe(tokens.SERVICE_KEY);
+    expect(await userCoupons(port2, tokens.SERVICE_KEY!)).toBe(200);
     expect(await stop(second)).toBe(0);
   });
 

@@ -31,6 +31,7 @@ export type Values = Record<string, string | boolean | undefined>;
 
 export interface Common {
   api: string;
+  /** The bearer credential: an admin JWT or API key. */
   token: string;
   progress: 'bar' | 'lines' | 'none';
   json: boolean;
@@ -43,8 +44,8 @@ export const COMMON_OPTIONS: OptionTable = {
   api: { type: 'string', value: '<url>', description: 'the API; default $COUPONS_API, else http://localhost:3000 (npm start)' },
   token: {
     type: 'string',
-    value: '<jwt>',
-    description: 'an admin token; default $COUPONS_TOKEN. Prefer the variable: npm echoes its command line, token included',
+    value: '<jwt|key>',
+    description: 'an admin token or API key; default $COUPONS_API_KEY, else $COUPONS_TOKEN. Prefer the variables: npm echoes its command line, flags included',
   },
   progress: { type: 'string', value: 'bar|lines|none', description: 'progress on stderr (default: bar on a terminal, lines otherwise)' },
   json: { type: 'boolean', description: 'print the final report as one JSON object on stdout' },

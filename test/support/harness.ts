@@ -28,8 +28,9 @@ export async function startTestApi(
   env: Record<string, string> = {},
   appOptions: { auth?: AppDeps['auth']; corsOrigins?: string[]; instrument?: (client: DynamoDBClient) => void; stream?: boolean } = {},
 ) {
-  const table = `${name}-${randomUUID().slice(0, 8)}`;
-  const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: table, AWS_REGION: 'us-east-1', ...env };
+  // `TABLE_NAME` in `env` puts a second instance over another one's table (two Lambdas, one table).
+  const table = env.TABLE_NAME ?? `${name}-${randomUUID().slice(0, 8)}`;
+  const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), AWS_REGION: 'us-east-1', ...env, TABLE_NAME: table };
   const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument });
   const raw = createDynamoDbClient(core.config);
   await ensureTable(raw, table, { stream: appOptions.stream ?? false });

@@ -137,5 +137,16 @@ export async function recordAnswers(api: TestApi, doc: OpenApiDoc) {
   await ok(204, call('deleteWebhook', { token: asAdmin, params: id }));
   await ok(404, call('getWebhook', { token: asAdmin, params: id }));
 
+  // API keys: created once under an Idempotency-Key (the replay answers without the key), listed, used, revoked.
+  const keyBody = { name: 'Checkout backend', role: 'service' };
+  const keyHeaders = { 'idempotency-key': randomUUID() };
+  const created = await ok(201, call('createApiKey', { token: asAdmin, body: keyBody, headers: keyHeaders }));
+  await ok(201, call('createApiKey', { token: asAdmin, body: keyBody, headers: keyHeaders }));
+  await ok(403, call('createApiKey', { token: asService, body: keyBody }));
+  await ok(200, call('listApiKeys', { token: asAdmin }));
+  await ok(200, call('listUserCoupons', { token: created.key, params: { userId: alice } }));
+  await ok(204, call('revokeApiKey', { token: asAdmin, params: { keyId: created.keyId } }));
+  await ok(404, call('revokeApiKey', { token: asAdmin, params: { keyId: randomUUID() } }));
+
   return answers;
 }

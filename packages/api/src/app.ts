@@ -7,6 +7,7 @@ import { AppError } from '@coupons/core';
 import type { CoreContext } from '@coupons/core';
 import type { AppEnv } from './env.ts';
 import { authenticate, type AuthOptions } from './middleware/auth/index.ts';
+import { apiKeyAuthenticator } from './middleware/auth/api-key.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
@@ -22,6 +23,7 @@ import { redemptionRoutes } from './routes/redemptions.ts';
 import { codeDetailsRoutes } from './routes/code-details.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
 
 /** What the app is built from: the core's context, how callers are authenticated, and where logs go. */
 export interface AppDeps {
@@ -75,7 +77,7 @@ export function createApp(deps: AppDeps) {
   // Chained, so the app's type carries every route for `hc<AppType>`.
   const publicRoutes = app.get('/health', (c) => c.json({ status: 'ok' }, 200)).route('/', docsRoutes());
 
-  const auth = authenticate(deps.auth);
+  const auth = authenticate(deps.auth, apiKeyAuthenticator(deps.core));
   app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
   app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
@@ -90,9 +92,14 @@ export function createApp(deps: AppDeps) {
     .route('/', redemptionRoutes(deps.core))
     // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
     .route('/', bookCodeRoutes(deps.core))
-    .route('/', webhookRoutes(deps.core));
+    .route('/', webhookRoutes(deps.core))
+    .route('/', apiKeyRoutes(deps.core));
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A JWT from the identity provider (`sub`, `tenant`, `role`, `exp`), or an API key (`cbk_…`, from `POST /api-keys`).',
+  });
   registerProtocolComponents(app.openAPIRegistry);
   app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',

@@ -3,11 +3,11 @@
  * its parameters, body and answers are inferred from the app (packages/api/src/app.ts), and a
  * route added there is in the client with no change here.
  *
- *   const coupons = createCouponClient('https://api.example.com', { token });
+ *   const coupons = createCouponClient('https://api.example.com', { token });   // or { apiKey: 'cbk_…' }
  *   const held = await unwrap(coupons.coupons.assign.$post({ json: { bookId, lock: true } }));
  *   await unwrap(coupons.coupons.redeem[':code'].$post({ param: { code: held.code }, json: { lockId: held.lockId } }));
  *
- * What it adds to `hc`: the bearer token, retries with backoff that honour `Retry-After`
+ * What it adds to `hc`: the bearer token or API key, retries with backoff that honour `Retry-After`
  * (ky), and an `Idempotency-Key` on every POST, made once per call so its retries are replays.
  */
 import { randomUUID } from 'node:crypto';
@@ -54,6 +54,8 @@ export interface RetryOptions {
 export interface CouponClientOptions {
   /** Bearer token, or a function returning a fresh one for each request (e.g. from a token cache). */
   token?: string | (() => string | Promise<string>);
+  /** An API key (`cbk_…`, from `POST /api-keys`): a backend's or script's credential. Sent as the bearer; give `token` or `apiKey`, not both. */
+  apiKey?: string;
   /** Replaces the global fetch (tests, proxies). Retries wrap it. */
   fetch?: typeof fetch;
   /** Extra headers on every request. */
@@ -112,10 +114,11 @@ function describeFailure(error: Error): string {
 }
 
 export function createCouponClient(baseUrl: string, options: CouponClientOptions = {}) {
+  if (options.token !== undefined && options.apiKey !== undefined) throw new TypeError('createCouponClient: give token or apiKey, not both');
   const client = hc<AppType>(baseUrl.replace(/\/+$/, ''), {
     fetch: retryingFetch(options),
     headers: async () => {
-      const token = typeof options.token === 'function' ? await options.token() : options.token;
+      const token = options.apiKey ?? (typeof options.token === 'function' ? await options.token() : options.token);
       return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
     },
   });

@@ -2,12 +2,18 @@ import { AppError } from './errors.ts';
 
 export type Role = 'admin' | 'service' | 'user';
 
-/** Who is calling, as proven by the token. Every key the caller touches is scoped by `tenant`. */
+/** Who is calling, as proven by the token or API key. Every key the caller touches is scoped by `tenant`. */
 export interface Actor {
+  /** The token's `sub`; for an API key, `key:<keyId>` (a prefix tokens may not use). */
   sub: string;
   tenant: string;
   role: Role;
+  /** Set when the caller signed in with an API key (which may not manage keys), never from a token. */
+  apiKeyId?: string;
 }
+
+/** The `sub` of a caller signed in with an API key; tokens whose `sub` starts so are refused. */
+export const API_KEY_SUB_PREFIX = 'key:';
 
 /**
  * The user a request acts for. A `user` may only name itself (or omit it);

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 
+/** How long an instance trusts its copy of an API key's record (access/api-key-verifier.ts). */
+export const DEFAULT_API_KEY_CACHE_MS = 5000;
+/** Revocation must reach every instance within 10 s: the copy's age plus one read stays under it. */
+export const MAX_API_KEY_CACHE_MS = 9000;
+
 const ConfigSchema = z.object({
   TABLE_NAME: z.string().min(3).default('coupons'),
   /** Set locally and in tests (DynamoDB Local); absent on AWS. */
@@ -21,6 +26,8 @@ const ConfigSchema = z.object({
   RATE_LIMIT_TENANT_PER_SECOND: z.coerce.number().int().min(0).default(25_000),
   /** CODE_NOT_FOUND answers one caller may get per 10 minutes before it is refused outright (code guessing). */
   RATE_LIMIT_MISSES_PER_10_MINUTES: z.coerce.number().int().min(0).default(20),
+  /** How long an instance uses an API key's record before reading it again: a revocation reaches it within this. */
+  API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_MS).default(DEFAULT_API_KEY_CACHE_MS),
   /** Seconds between webhook delivery attempts, comma-separated: the defaults retry for 27.6 hours. */
   WEBHOOK_RETRY_SCHEDULE: z
     .string()

@@ -64,8 +64,12 @@ export { processJobMessage } from './jobs/worker.ts';
 export * from './idempotency/run.ts';
 export { idempotencyScope } from './idempotency/scope.ts';
 
-// Rate limits
+// Rate limits and API keys
 export * from './access/rate-limit.ts';
+export * from './access/api-keys.ts';
+export { verifyApiKey, LAST_USED_EVERY_MS } from './access/api-key-verifier.ts';
+export { API_KEY_PREFIX, looksLikeApiKey, newKeyMaterial, parseApiKey, type KeyMaterial } from './access/api-key-format.ts';
+export { API_KEY_ROLES } from './entities/api-key.ts';
 
 // Webhooks: endpoints, events, deliveries, stock alerts
 export * from './webhooks/event-types.ts';

@@ -1,4 +1,4 @@
-import { OPERATIONS, ON_DEMAND_PRICES, onPool, onStatsShard, planWcu, targetOf, type OperationCost } from './model.ts';
+import { API_KEY_COSTS, apiKeyItemRcuPerSecond, OPERATIONS, ON_DEMAND_PRICES, onPool, onStatsShard, planWcu, targetOf, type OperationCost } from './model.ts';
 import { KEY_RCU_LIMIT, KEY_WCU_LIMIT, MAX_BOOK_SHARDS, shardsForClaimRate } from './shards.ts';
 
 export interface CapacityInput {
@@ -13,6 +13,8 @@ export interface CapacityInput {
   latencyMs?: number;
   /** Multiplier over the computed peak for warm throughput, throttles and concurrency. */
   headroom?: number;
+  /** API keys signing the sale's requests (backends); each is read by every warm instance that serves it. */
+  apiKeys?: number;
 }
 
 const INDEXES = ['pool', 'byOwner', 'byBook'] as const;
@@ -33,7 +35,7 @@ function unitsByTarget(mix: { op: OperationCost; perSecond: number }[]) {
  * DynamoDB's on-demand price per million claims and checkouts.
  */
 export function planCapacity(input: CapacityInput) {
-  const { claimsPerSecond: claims, codes = 0, checkoutsPerSecond: checkouts = 0, latencyMs = 50, headroom = 1.25 } = input;
+  const { claimsPerSecond: claims, codes = 0, checkoutsPerSecond: checkouts = 0, latencyMs = 50, headroom = 1.25, apiKeys = 0 } = input;
   const shards = input.shards ?? shardsForClaimRate(claims);
   const claim = OPERATIONS.claimCapped;
   const { lock, redeem } = OPERATIONS;
@@ -51,9 +53,17 @@ export function planCapacity(input: CapacityInput) {
   const poolPartitionRcu = (claims * claim.rcu) / shards;
   // Every warm instance reads the book item once a second (eventually consistent: 0.5 RCU).
   const bookItemRcu = concurrency * 0.5;
+  // And each API key's item once per cache window (at most: only the instances the key's requests reach).
+  const apiKeyItemRcu = apiKeys ? apiKeyItemRcuPerSecond({ instances: concurrency }) : 0;
   const writes = unitsByTarget(mix);
   // byBook (a book's codes, for listing and export) is written by uploads only and read by admins.
-  const reads: Record<string, number> = { table: checkouts * (lock.rcu + redeem.rcu) + bookItemRcu, pool: claims * claim.rcu, byOwner: 0, byBook: 0 };
+  const reads: Record<string, number> = {
+    table: checkouts * (lock.rcu + redeem.rcu) + bookItemRcu + apiKeys * apiKeyItemRcu,
+    pool: claims * claim.rcu,
+    byOwner: 0,
+    byBook: 0,
+  };
+  const hottestRcu = Math.max(poolPartitionRcu, bookItemRcu, apiKeyItemRcu);
 
   const claimWcu = planWcu(claim.plan);
   const checkoutWcu = planWcu(lock.plan) + planWcu(redeem.plan);
@@ -61,18 +71,25 @@ export function planCapacity(input: CapacityInput) {
   const warm = (units: number) => Math.ceil(units * headroom);
 
   return {
-    input: { claimsPerSecond: claims, codes, checkoutsPerSecond: checkouts, latencyMs, headroom },
+    input: { claimsPerSecond: claims, codes, checkoutsPerSecond: checkouts, latencyMs, headroom, apiKeys },
     book: { shards, maxShards: MAX_BOOK_SHARDS, createWith: input.shards === undefined ? { expectedClaimsPerSecond: claims } : { shards } },
     hottestPartition: {
       wcuPerSecond: round(Math.max(statsShardWcu, poolPartitionWcu)),
-      rcuPerSecond: round(Math.max(poolPartitionRcu, bookItemRcu)),
+      rcuPerSecond: round(hottestRcu),
       limits: { wcu: KEY_WCU_LIMIT, rcu: KEY_RCU_LIMIT },
       keys: {
         statsShard: { wcuPerSecond: round(statsShardWcu) },
         poolPartition: { wcuPerSecond: round(poolPartitionWcu), rcuPerSecond: round(poolPartitionRcu) },
         bookItem: { rcuPerSecond: round(bookItemRcu) },
+        apiKeyItem: { rcuPerSecond: round(apiKeyItemRcu) },
       },
-      withinLimits: Math.max(statsShardWcu, poolPartitionWcu) <= KEY_WCU_LIMIT && Math.max(poolPartitionRcu, bookItemRcu) <= KEY_RCU_LIMIT,
+      withinLimits: Math.max(statsShardWcu, poolPartitionWcu) <= KEY_WCU_LIMIT && hottestRcu <= KEY_RCU_LIMIT,
+    },
+    apiKeys: {
+      keys: apiKeys,
+      // Verifying writes nothing; lastUsedAt is written once an hour per key (the item and its list entry).
+      readUnitsPerSecond: round(apiKeys * apiKeyItemRcu),
+      writeUnitsPerHour: apiKeys * planWcu(API_KEY_COSTS.lastUsed.plan),
     },
     peakUnitsPerSecond: { writes, reads },
     warmThroughput: Object.fromEntries(

@@ -1,3 +1,5 @@
+import { DEFAULT_API_KEY_CACHE_MS } from '../config.ts';
+
 /**
  * The cost model: what each operation writes and reads, item by item, as
  * the cost meter counts it (summary.ts `writePlan` lines). test/cost.test.ts
@@ -66,6 +68,31 @@ export const SOLD_OUT_CLAIM_RCU_BUDGET = 2;
 
 /** The Idempotency-Key's record: one more transactional item. */
 export const IDEMPOTENCY_RECORD_LINE = 'tx put idempotencyRecord 2';
+
+/**
+ * API keys (access/): what a key costs beside the requests it signs. Verifying one reads its item
+ * (a strongly consistent GetItem of an item under 1 KB: 1 RCU) at most once per instance per
+ * API_KEY_CACHE_MS, shared by the requests waiting on it, and writes nothing; `lastUsedAt` is one
+ * conditional UpdateItem and its byOwner entry, at most once per key per hour, off the request
+ * path. Each key is its own partition key. test/cost.test.ts measures these.
+ */
+export const API_KEY_COSTS = {
+  verifyRcu: 1,
+  cacheMs: DEFAULT_API_KEY_CACHE_MS,
+  lastUsed: { plan: ['byOwner update apiKey 1', 'update apiKey 1'], everyMs: 3_600_000 },
+  create: { plan: ['byOwner add apiKey 1', 'put apiKey 1'] },
+  revoke: { plan: ['byOwner update apiKey 1', 'update apiKey 1'] },
+} as const;
+
+/**
+ * Read units per second one key's item takes, at most: each warm instance that serves the key
+ * reads it once per cache window, and never more often than the key signs requests.
+ */
+export function apiKeyItemRcuPerSecond(input: { instances: number; requestsPerSecond?: number; cacheMs?: number }): number {
+  const cacheMs = input.cacheMs ?? API_KEY_COSTS.cacheMs;
+  const reads = cacheMs > 0 ? (input.instances * 1000) / cacheMs : Infinity;
+  return Math.min(reads, input.requestsPerSecond ?? Infinity) * API_KEY_COSTS.verifyRcu;
+}
 
 const wcuOf = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
 

@@ -13,6 +13,7 @@ import { createWebhookEntity } from './webhook.ts';
 import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
 import { createBookAlertEntity } from './book-alert.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
+import { createApiKeyEntity } from './api-key.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -33,6 +34,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     webhookDelivery: createWebhookDeliveryEntity(config),
     bookAlert: createBookAlertEntity(config),
     streamCheckpoint: createStreamCheckpointEntity(config),
+    apiKey: createApiKeyEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };

@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import { decode, verify } from 'hono/jwt';
 import { z } from 'zod';
-import { AppError, isUserId, USER_ID_RULE, type Actor } from '@coupons/core';
+import { API_KEY_SUB_PREFIX, AppError, isUserId, USER_ID_RULE, type Actor } from '@coupons/core';
 import type { AppEnv } from '../../env.ts';
+import type { ApiKeyAuthenticator } from './api-key.ts';
 import { jwksVerifier } from './jwks.ts';
 
 export interface AuthOptions {
@@ -28,12 +29,13 @@ const ClaimsSchema = z.object({
 const unauthenticated = (message: string) => new AppError('UNAUTHENTICATED', message);
 
 /**
- * Bearer JWT. Each algorithm is pinned to its own key source: HS256 to the
- * secret, RS256 to the JWKS; any other `alg` (including `none`) is refused.
- * `exp` is required; `exp` and `nbf` allow at most 60 s of clock skew.
- * Puts the caller on the context as `actor`.
+ * Bearer JWT, or an API key (`cbk_…`, when `apiKeys` is given). Each JWT
+ * algorithm is pinned to its own key source: HS256 to the secret, RS256 to
+ * the JWKS; any other `alg` (including `none`) is refused. `exp` is required;
+ * `exp` and `nbf` allow at most 60 s of clock skew. A token's `sub` may not
+ * start with `key:`, which names API keys. Puts the caller on the context as `actor`.
  */
-export function authenticate(options: AuthOptions): MiddlewareHandler<AppEnv> {
+export function authenticate(options: AuthOptions, apiKeys?: ApiKeyAuthenticator): MiddlewareHandler<AppEnv> {
   const skew = Math.min(options.clockSkewSeconds ?? MAX_CLOCK_SKEW_SECONDS, MAX_CLOCK_SKEW_SECONDS);
   const rs256 = options.jwksUrl ? jwksVerifier(options.jwksUrl) : undefined;
   // Imported once: given the secret as a string, hono/jwt imports it as a key on every request.
@@ -63,11 +65,17 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<AppEnv> {
     const header = c.req.header('authorization');
     const match = header?.match(/^Bearer\s+(\S+)$/i);
     if (!match) throw unauthenticated('A bearer token is required.');
+    const byKey = apiKeys?.(match[1]!);
+    if (byKey) {
+      c.set('actor', await byKey);
+      return next();
+    }
     const payload = await verifySignature(match[1]!);
     const claims = ClaimsSchema.safeParse(payload);
     if (!claims.success) throw unauthenticated('The token lacks sub, tenant, role (admin, service or user) or exp.');
     // One user-id rule for tokens, bodies and paths: a sub that no path could name is refused here.
     if (!isUserId(claims.data.sub)) throw unauthenticated(`The token's sub is not a user id (${USER_ID_RULE}).`);
+    if (claims.data.sub.startsWith(API_KEY_SUB_PREFIX)) throw unauthenticated(`A token's sub may not start with ${API_KEY_SUB_PREFIX} (it names API keys).`);
     const now = Math.floor(Date.now() / 1000);
     if (claims.data.exp + skew <= now) throw unauthenticated('The token has expired.');
     if (claims.data.nbf !== undefined && claims.data.nbf - skew > now) throw unauthenticated('The token is not valid yet.');
