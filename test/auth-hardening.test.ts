@@ -88,6 +88,14 @@ describe('headers', () => {
     });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(allowed.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+    // A browser app edits books with If-Match and must be able to read the ETag it answers.
+    const patch = await api.call('OPTIONS', '/coupons/b1', {
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,if-match' },
+    });
+    expect(patch.headers.get('access-control-allow-methods')).toContain('PATCH');
+    expect(patch.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('if-match');
+    const read = await api.call('GET', '/coupons', { token: await rs256(claims), headers: { origin: 'https://app.example.com' } });
+    expect(read.headers.get('access-control-expose-headers')?.toLowerCase().split(',')).toContain('etag');
     const other = await api.call('OPTIONS', '/coupons/assign', {
       headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
     });
