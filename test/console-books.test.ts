@@ -5,7 +5,7 @@ import { followChanges, type ChangeFollower } from '@coupons/core';
 import { freePort } from '../scripts/lib/dynamodb-local.ts';
 import type { ConsoleServer } from '../scripts/lib/console-server.ts';
 import { admin, bookWithCodes, service, startTestApi, type TestApi } from './support/harness.ts';
-import { expectAccessible, goTo, hasChromium, launchChromium, openTab, readTable, serveConsole, signInWithLink, type Tab } from './support/console.ts';
+import { expectAccessible, goTo, hasChromium, launchChromium, openTab, poll, readTable, serveConsole, signInWithLink, type Tab } from './support/console.ts';
 
 // The books, a book and a code in the console, driven in Chromium as a person would (by role
 // and accessible name), against the real API on DynamoDB Local with its change stream followed,
@@ -69,7 +69,7 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Books' }).click();
     const table = page.getByRole('table', { name: 'Books' });
     for (const header of ['Name', 'Available', 'Assigned', 'Redeemed', 'Status']) await table.getByRole('columnheader', { name: header }).waitFor();
-    await expect.poll(async () => (await readTable(table)).find((r) => r.Name === 'Console spring sale'), { timeout: 10_000 }).toEqual({
+    await poll(async () => (await readTable(table)).find((r) => r.Name === 'Console spring sale')).toEqual({
       Name: 'Console spring sale',
       Available: '3',
       Assigned: '2',
@@ -103,12 +103,12 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     await goTo(tab, site.url, `/books/${book.id}`);
     await page.getByRole('heading', { level: 1, name: 'Console flash sale' }).waitFor();
     const stock = page.getByRole('table', { name: 'Stock' });
-    await expect.poll(async () => (await readTable(stock))[0]).toEqual({ Codes: '4', Available: '4', Assigned: '0', Redeemed: '0' });
+    await poll(async () => (await readTable(stock))[0]).toEqual({ Codes: '4', Available: '4', Assigned: '0', Redeemed: '0' });
     await page.getByRole('img', { name: /Activity/ }).or(page.getByRole('region', { name: 'Activity' }).getByRole('alert')).first().waitFor();
 
     // A claim elsewhere: the page shows it without being reloaded.
     await unwrap((await asService()).coupons.assign.$post({ json: { bookId: book.id, userId: 'stock-u1' } }));
-    await expect.poll(async () => (await readTable(stock))[0], { timeout: 10_000, interval: 200 }).toEqual({ Codes: '4', Available: '3', Assigned: '1', Redeemed: '0' });
+    await poll(async () => (await readTable(stock))[0]).toEqual({ Codes: '4', Available: '3', Assigned: '1', Redeemed: '0' });
 
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
@@ -158,7 +158,7 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     await search.press('Enter');
     await page.getByRole('heading', { level: 1, name: code }).waitFor();
     const history = page.getByRole('table', { name: 'History' });
-    await expect.poll(async () => (await readTable(history)).map((r) => r.Event), { timeout: 10_000 }).toEqual(['Assigned', 'Redeemed']);
+    await poll(async () => (await readTable(history)).map((r) => r.Event)).toEqual(['Assigned', 'Redeemed']);
     expect((await readTable(history))[1]).toMatchObject({ By: 'svc-1', User: 'returns-u1', Order: 'order-77' });
 
     await page.getByRole('button', { name: 'Roll back' }).click();
@@ -167,7 +167,7 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     await expectAccessible(page, 'the roll-back dialog');
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await page.getByRole('status').filter({ hasText: 'rolled back: 0 of 1 redemptions used now' }).waitFor();
-    await expect.poll(async () => (await readTable(history)).map((r) => r.Event), { timeout: 10_000 }).toEqual(['Assigned', 'Redeemed', 'Rolled back']);
+    await poll(async () => (await readTable(history)).map((r) => r.Event)).toEqual(['Assigned', 'Redeemed', 'Rolled back']);
     expect((await readTable(history))[2]).toMatchObject({ Reason: 'order-77 cancelled', By: 'admin-1' });
     // Rolled back once: no second button for that redemption.
     await expect(page.getByRole('button', { name: 'Roll back' }).count()).resolves.toBe(0);

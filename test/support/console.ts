@@ -93,3 +93,6 @@ export async function readTable(table: Locator): Promise<Record<string, string>[
 
 /** The origins a tab asked anything of. */
 export const originsOf = (requests: Request[]) => [...new Set(requests.map((r) => new URL(r.url()).origin))].sort();
+
+/** `expect.poll` with room for a busy machine: pages refresh every few seconds, and DynamoDB Local shares two cores. */
+export const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });

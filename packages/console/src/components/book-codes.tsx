@@ -11,6 +11,14 @@ import { StatusBadge } from './status-badge.tsx';
 import { Time } from './time.tsx';
 
 const PAGE_SIZE = 25;
+/**
+ * `assigned` and `redeemed` are filters over every code read (docs/book-codes.md): a page of the
+ * API may hold few matches, or none, and still have a cursor. A page here follows it, reading
+ * 1,000 codes a request (a filtered read costs the same per code whatever the page size), until
+ * it has a page's worth or has read this many requests.
+ */
+const FILTERED_READ_LIMIT = 1000;
+const FILTERED_MAX_REQUESTS = 10;
 const STATUSES: { value: BookCodeStatus | ''; label: string }[] = [
   { value: '', label: 'All' },
   { value: 'available', label: 'Available' },
@@ -23,16 +31,20 @@ export function BookCodesSection({ bookId, version }: { bookId: string; version:
   const client = useApi();
   const [status, setStatus] = useState<BookCodeStatus | ''>('');
   const pages = usePages();
-  const codes = useResource(
-    () =>
-      unwrap(
-        client.coupons[':bookId'].codes.$get({
-          param: { bookId },
-          query: { limit: String(PAGE_SIZE), ...(status ? { status } : {}), ...(pages.cursor ? { cursor: pages.cursor } : {}) },
-        }),
-      ),
-    [bookId, status, pages.cursor, version],
-  );
+  const codes = useResource(async (): Promise<BookCodes> => {
+    const read = (limit: number, cursor: string | undefined) =>
+      unwrap(client.coupons[':bookId'].codes.$get({ param: { bookId }, query: { limit: String(limit), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } }));
+    if (status === '' || status === 'available') return read(PAGE_SIZE, pages.cursor);
+    const items: BookCodes['items'] = [];
+    let cursor = pages.cursor;
+    for (let n = 0; n < FILTERED_MAX_REQUESTS; n++) {
+      const page = await read(FILTERED_READ_LIMIT, cursor);
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+      if (!cursor || items.length >= PAGE_SIZE) break;
+    }
+    return { items, nextCursor: cursor ?? null };
+  }, [bookId, status, pages.cursor, version]);
 
   return (
     <>
@@ -95,7 +107,15 @@ function CodeSearch() {
 
 function CodesTable({ page, filtered }: { page: BookCodes; filtered: boolean }) {
   if (page.items.length === 0) {
-    return <p>{filtered && page.nextCursor ? 'None on this page; the next page may have some.' : filtered ? 'No codes with this status.' : 'No codes yet: upload or generate some.'}</p>;
+    return (
+      <p>
+        {filtered && page.nextCursor
+          ? `None with this status among the next ${FILTERED_READ_LIMIT * FILTERED_MAX_REQUESTS} codes; Next page reads on.`
+          : filtered
+            ? 'No codes with this status.'
+            : 'No codes yet: upload or generate some.'}
+      </p>
+    );
   }
   return (
     <div class="table-scroll">
