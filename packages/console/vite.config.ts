@@ -1,5 +1,5 @@
 import { defineConfig, type Plugin } from 'vite';
-import { configFromEnv } from './deploy-config.ts';
+import { configFromEnv } from './src/deploy-config.ts';
 
 /**
  * A deployment's build (`sst deploy`, infra/console.ts) names the API and the identity provider

@@ -10,7 +10,7 @@ import {
   SECURITY_HEADERS,
   contentSecurityPolicy,
   type ConsoleConfig,
-} from '../../packages/console/deploy-config.ts';
+} from '../../packages/console/src/deploy-config.ts';
 
 /** Where the console is served, as users expect it: `/console/`. */
 export const CONSOLE_PATH = '/console/';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'vitest';
 import type { Browser, Locator, Page, Request } from 'playwright-core';
-import type { ConsoleConfig } from '../../packages/console/deploy-config.ts';
+import type { ConsoleConfig } from '../../packages/console/src/deploy-config.ts';
 import { consoleBuildForTests } from '../../scripts/lib/console-build.ts';
 import { startConsoleServer, type ConsoleServer } from '../../scripts/lib/console-server.ts';
 

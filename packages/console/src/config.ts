@@ -1,6 +1,6 @@
-import type { ConsoleConfig } from '../deploy-config.ts';
+import type { ConsoleConfig } from './deploy-config.ts';
 
-export type { ConsoleConfig, OidcSettings } from '../deploy-config.ts';
+export type { ConsoleConfig, OidcSettings } from './deploy-config.ts';
 
 /**
  * `config.json` beside index.html: written by the deployment (or by `npm start`'s server), read

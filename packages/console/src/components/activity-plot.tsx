@@ -5,7 +5,6 @@ import { count } from '../lib/format.ts';
 import { ACTIVITY_SERIES, activityTotals, bucketLabel, describeActivity, plotData } from './activity-data.ts';
 
 const HEIGHT = 260;
-const SPAN: Record<Activity['interval'], string> = { minute: 'last hour, per minute', hour: 'last 48 hours, per hour', day: 'last 30 days, per day' };
 
 /**
  * A book's activity drawn with uPlot (canvas), and the same numbers in words: the drawing's
@@ -64,9 +63,7 @@ export function ActivityPlot({ activity }: { activity: Activity }) {
   const at = cursor !== null ? activity.buckets[cursor] : undefined;
   return (
     <figure class="activity">
-      <figcaption id="activity-caption">
-        Activity, {SPAN[activity.interval]} (UTC)
-      </figcaption>
+      <figcaption>Activity per {activity.interval} (UTC)</figcaption>
       <div class="plot" role="img" aria-label={describeActivity(activity)} ref={plotRef} />
       <ul class="legend" aria-label="Totals">
         {ACTIVITY_SERIES.map((s) => (
