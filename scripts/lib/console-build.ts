@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runProcess } from './run-process.ts';
 
@@ -54,7 +54,8 @@ export async function ensureConsoleBuilt(outDir = DEFAULT_CONSOLE_DIST, say: (li
   const previous = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : undefined;
   if (previous === hash) return { dir: outDir };
   const why = previous === undefined ? 'no build yet' : 'sources changed since the last build';
-  say(`Building the console into ${relative(process.cwd(), outDir) || outDir} (${why})…`);
+  const shown = outDir.startsWith(`${process.cwd()}${sep}`) ? relative(process.cwd(), outDir) : outDir;
+  say(`Building the console into ${shown} (${why})…`);
   const staging = `${outDir}.building-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
