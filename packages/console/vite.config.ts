@@ -9,15 +9,25 @@ import { configFromEnv } from './src/deploy-config.ts';
 function deploymentConfig(): Plugin {
   return {
     name: 'coupons-console-config',
-    apply: 'build',
     generateBundle() {
       const config = configFromEnv(process.env);
       if (config) this.emitFile({ type: 'asset', fileName: 'config.json', source: `${JSON.stringify(config, null, 2)}\n` });
+    },
+    // `sst dev` runs the dev server with the same variables.
+    configureServer(server) {
+      server.middlewares.use('/config.json', (_req, res) => {
+        const config = configFromEnv(process.env);
+        res.setHeader('content-type', 'application/json');
+        res.setHeader('cache-control', 'no-cache');
+        res.statusCode = config ? 200 : 404;
+        res.end(config ? JSON.stringify(config) : '{"error":"set CONSOLE_API_URL (and CONSOLE_OIDC_*) to serve config.json"}');
+      });
     },
   };
 }
 
 export default defineConfig({
+  server: { port: 5173, strictPort: true },
   // Relative URLs: the same build works at /console/ (npm start) and at a site's root (AWS).
   base: './',
   plugins: [deploymentConfig()],
