@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Activity } from '../api/pending-routes.ts';
-import { activityTotals, activityWindow, bucketLabel, describeActivity, plotData, WINDOW_BUCKETS } from './activity-data.ts';
+import { activityTotals, activityWindow, axisLabel, bucketLabel, describeActivity, plotData, WINDOW_BUCKETS } from './activity-data.ts';
 
 // What the chart asks the API for and how it turns the answer into lines and words, on fixed data.
 
@@ -59,6 +59,12 @@ describe('the chart of fixed activity', () => {
   it('says the span and the totals in words, for its accessible name', () => {
     expect(describeActivity(activity)).toBe('Activity per hour, 2026-12-01 10:00 to 2026-12-01 13:00 UTC: 12 assigned, 7 locked, 1 unlocked, 6 redeemed, 1 rolled back.');
     expect(describeActivity({ interval: 'day', buckets: [] })).toBe('Activity per day: no buckets.');
+  });
+
+  it('labels the time axis in UTC, 24-hour, or by day', () => {
+    const t = Date.parse('2026-12-01T15:05:00.000Z') / 1000;
+    expect(axisLabel(t, 'hour')).toBe('15:05');
+    expect(axisLabel(t, 'day')).toBe('12-01');
   });
 
   it('labels a bucket by its day, or its minute', () => {

@@ -53,3 +53,9 @@ export function describeActivity(activity: Activity): string {
 export function bucketLabel(start: string, interval: ActivityInterval): string {
   return interval === 'day' ? start.slice(0, 10) : minuteOf(start);
 }
+
+/** A time axis label (seconds since the epoch): the day for days, else the UTC time of day. */
+export function axisLabel(seconds: number, interval: ActivityInterval): string {
+  const iso = new Date(seconds * 1000).toISOString();
+  return interval === 'day' ? iso.slice(5, 10) : iso.slice(11, 16);
+}

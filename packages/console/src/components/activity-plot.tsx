@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import type { Activity } from '../api/pending-routes.ts';
 import { count } from '../lib/format.ts';
-import { ACTIVITY_SERIES, activityTotals, bucketLabel, describeActivity, plotData } from './activity-data.ts';
+import { ACTIVITY_SERIES, activityTotals, axisLabel, bucketLabel, describeActivity, plotData } from './activity-data.ts';
 
 const HEIGHT = 260;
 
@@ -28,7 +28,13 @@ export function ActivityPlot({ activity }: { activity: Activity }) {
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] } },
         axes: [
-          { stroke: '#4a5563', grid: { stroke: '#e7eaf0', width: 1 }, ticks: { stroke: '#e7eaf0', width: 1 } },
+          {
+            stroke: '#4a5563',
+            grid: { stroke: '#e7eaf0', width: 1 },
+            ticks: { stroke: '#e7eaf0', width: 1 },
+            // UTC, 24-hour, as every time in the console: 14:05, or 12-04 for days.
+            values: (_u, splits) => splits.map((t) => axisLabel(t, activity.interval)),
+          },
           {
             stroke: '#4a5563',
             grid: { stroke: '#e7eaf0', width: 1 },

@@ -103,7 +103,6 @@ function JobProgress({ jobId, onProgress }: { jobId: string; onProgress: () => v
       stopped = true;
       clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [jobId]);
 
   return (

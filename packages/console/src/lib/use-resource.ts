@@ -47,7 +47,6 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[], options:
       if (!document.hidden && !inFlight.current) void run();
     }, options.refreshMs);
     return () => clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, options.refreshMs]);
 
   return {
