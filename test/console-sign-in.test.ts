@@ -157,6 +157,7 @@ describe.skipIf(!hasChromium)('signing in to the console', () => {
     expect((await rawGet(site.url, '/console/.source-hash')).status).toBe(404);
     expect((await rawGet(site.url, '/console/../package.json')).status).toBe(404);
     expect((await rawGet(site.url, '/console/%2e%2e/%2e%2e/package.json')).status).toBe(404);
+    expect((await rawGet(site.url, '/console/%E0%A4%A')).status).toBe(400);
   });
 
   it('the API still refuses a token the provider did not sign', async () => {

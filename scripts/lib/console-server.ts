@@ -46,7 +46,12 @@ export async function startConsoleServer(options: { distDir: string; config: Con
   const headers = { ...SECURITY_HEADERS, 'content-security-policy': contentSecurityPolicy(options.config) };
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return send(res, 400, 'text/plain; charset=utf-8', Buffer.from('Bad path'));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', Buffer.from('GET only'), { allow: 'GET, HEAD' });
     if (path === '/' || path === '/console') return redirect(res, CONSOLE_PATH);
     if (!path.startsWith(CONSOLE_PATH)) return send(res, 404, 'text/plain; charset=utf-8', Buffer.from(`The console is at ${CONSOLE_PATH}`));
