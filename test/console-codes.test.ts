@@ -48,7 +48,7 @@ describe.skipIf(!hasChromium)("the console: a book's codes", () => {
     await page.getByRole('button', { name: 'Upload' }).click();
     const done = page.getByText(/^Uploaded: /);
     await done.waitFor({ timeout: 60_000 });
-    expect(await done.textContent()).toBe('Uploaded: 5002 of 5002 codes sent in 2 of 2 requests; 5000 added, 1 duplicates, 1 invalid.');
+    expect(await done.textContent()).toBe('Uploaded: 5002 of 5002 codes sent, request 2 of 2; added 5000, duplicates 1, invalid 1.');
     await expect(page.getByRole('progressbar', { name: 'Upload progress' }).getAttribute('value')).resolves.toBe('5002');
 
     // Each request's answer accounts for every code it carried: 5,000, then 2.

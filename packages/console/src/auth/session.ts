@@ -47,7 +47,7 @@ function startDev(): Start {
   const token = sessionStorage.getItem(DEV_TOKEN_KEY);
   const claims = token ? claimsOf(token) : undefined;
   const signOut = async () => sessionStorage.removeItem(DEV_TOKEN_KEY);
-  const hint = 'Open the console link that `npm start` prints: it signs you in as its admin.';
+  const hint = 'Open the console link that npm start prints: it signs you in as its admin.';
   if (!token || !claims) return { signedOut: { hint } };
   if (expired(claims)) {
     sessionStorage.removeItem(DEV_TOKEN_KEY);

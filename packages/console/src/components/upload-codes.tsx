@@ -69,8 +69,8 @@ export function UploadCodes({ bookId, onProgress }: { bookId: string; onProgress
           <progress aria-label="Upload progress" value={progress.sent} max={Math.max(progress.codes, 1)} />
           <p aria-live="polite">
             {running ? 'Uploading: ' : progress.done === progress.requests ? 'Uploaded: ' : 'Stopped: '}
-            {count(progress.sent)} of {count(progress.codes)} codes sent in {count(progress.done)} of {count(progress.requests)} requests;{' '}
-            {count(progress.inserted)} added, {count(progress.duplicates.length)} duplicates, {count(progress.invalid.length)} invalid.
+            {count(progress.sent)} of {count(progress.codes)} codes sent, request {count(progress.done)} of {count(progress.requests)}; added{' '}
+            {count(progress.inserted)}, duplicates {count(progress.duplicates.length)}, invalid {count(progress.invalid.length)}.
           </p>
           {progress.duplicates.length || progress.invalid.length ? (
             <details>
