@@ -53,6 +53,13 @@ module.exports = {
       to: { path: CORE, pathNot: `${CORE}(index|code-format/code-format)[.]ts$` },
     },
     {
+      name: 'console-calls-the-api-through-the-client',
+      severity: 'error',
+      comment: 'The console is a client like any other: it reaches the API only through @coupons/client (types from the API are fine).',
+      from: { path: '^packages/console/' },
+      to: { path: '^packages/(core|api)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'plumbing-imports-no-domain',
       severity: 'error',
       comment: 'db/, aws/, entities/ and the root files are shared by every domain, so they import none.',
@@ -77,11 +84,12 @@ module.exports = {
   options: {
     doNotFollow: { path: 'node_modules' },
     // TypeScript 7 (the Go compiler) has no JS API for dependency-cruiser to parse with; swc parses
-    // the same sources and sees type-only imports too.
+    // the same sources and sees type-only imports too, but not .tsx: the console's components are
+    // cruised by .dependency-cruiser.console.cjs (Babel) for the rules that concern them.
     parser: 'swc',
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js', '.json'] },
-    exclude: { path: ['^[.]sst/', '^dist/', '^packages/[^/]+/dist/'] },
+    exclude: { path: ['^[.]sst/', '^dist/', '^packages/[^/]+/dist/', '[.]tsx$'] },
   },
 };

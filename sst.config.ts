@@ -32,7 +32,7 @@ export default $config({
     }
     // Generation jobs: the queue and its worker, for counts above the in-request limit.
     await import('./infra/jobs');
-    const { api } = await import('./infra/api');
+    const { api, consoleSite } = await import('./infra/api');
     // Alarms watch AWS's metrics of the stage's own table; DynamoDB Local has none.
     if (!localTable) await import('./infra/alarms');
     // Webhooks: the table stream's function, the delivery queue and its worker (a deployed table only:
@@ -42,6 +42,7 @@ export default $config({
     return {
       apiUrl: api.url,
       tableName: localTable ? devDynamoDb.table : table.name,
+      ...(consoleSite ? { consoleUrl: consoleSite.url } : {}),
     };
   },
 });

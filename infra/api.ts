@@ -2,6 +2,7 @@ import { jwksUrl, jwtSecret } from './secrets';
 import { table } from './table';
 import { jobQueue } from './jobs';
 import { intFromEnv } from './settings';
+import { operatorConsole } from './console';
 
 // Defaults equal AWS's regional account quota, so the stage never throttles below what the
 // account allows until someone sets a tighter ceiling on purpose.
@@ -25,11 +26,16 @@ export const api = new sst.aws.ApiGatewayV2('Api', {
   },
 });
 
+// The operator's console, when the deployment names an identity provider (infra/console.ts):
+// a site of its own that calls this API, so the API lets that origin in (CORS).
+export const consoleSite = operatorConsole(api.url);
+
 // The table, queue and secrets reach the function as links only (SST writes them into an
 // encrypted file beside its code; the app reads them with SST's `Resource`, runtime.ts), so no
 // secret is a plain variable in the function's configuration. What remains here is not a resource.
 const environment = {
   NODE_ENV: 'production',
+  ...(consoleSite ? { CORS_ORIGINS: consoleSite.url.apply((url) => new URL(url).origin) } : {}),
 };
 
 // One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.

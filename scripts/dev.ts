@@ -1,8 +1,9 @@
 /**
  * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), or the
  * DynamoDB at DYNAMODB_ENDPOINT when set (a container, a shared one), the
- * table, and the API on PORT. Prints ready tokens, a service API key and a curl line. Ctrl-C
- * stops everything, Java included.
+ * table, the API on PORT, and the console on 127.0.0.1:CONSOLE_PORT (built
+ * first when missing or stale). Prints ready tokens, a service API key, the
+ * console's sign-in link and a curl line. Ctrl-C stops everything, Java included.
  */
 import { readFileSync } from 'node:fs';
 import { createDynamoDbClient, ensureTable, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
@@ -12,11 +13,14 @@ import { devSecret } from './lib/dev-secret.ts';
 import { portProblem } from './lib/port-check.ts';
 import { mintToken } from './lib/tokens.ts';
 import { devServiceKey } from './lib/dev-api-key.ts';
+import { DEFAULT_CONSOLE_DIST, ensureConsoleBuilt } from './lib/console-build.ts';
+import { startConsoleServer } from './lib/console-server.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const ddbPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
+const consolePort = Number(process.env.CONSOLE_PORT ?? port + 1);
 // A busy port is one clear line, before DynamoDB Local (a Java process) is started for nothing.
-for (const [name, p] of [['PORT', port], ['DYNAMODB_PORT', ddbPort]] as const) {
+for (const [name, p] of [['PORT', port], ['DYNAMODB_PORT', ddbPort], ['CONSOLE_PORT', consolePort]] as const) {
   if (p === undefined) continue;
   const problem = await portProblem(p);
   if (problem) {
@@ -25,6 +29,10 @@ for (const [name, p] of [['PORT', port], ['DYNAMODB_PORT', ddbPort]] as const) {
   }
 }
 const { secret, source: secretSource } = devSecret(process.env);
+// The console builds (when missing or stale) while DynamoDB Local starts; a failed build costs the console, not the API.
+const consoleBuild = ensureConsoleBuilt(process.env.CONSOLE_DIST || DEFAULT_CONSOLE_DIST, (line) => console.log(line)).catch((e: Error) => e);
+// Its own origin on loopback, as on AWS (a site apart from the API): it calls the API across origins.
+const consoleOrigin = `http://127.0.0.1:${consolePort}`;
 
 // With DYNAMODB_ENDPOINT set, that DynamoDB is used as it is and nothing is spawned or stopped.
 const external = process.env.DYNAMODB_ENDPOINT?.trim();
@@ -43,7 +51,7 @@ const core = createCoreContext(env);
 const app = createApp({
   core,
   auth: { hs256Secret: secret, jwksUrl: process.env.JWT_JWKS_URL || undefined },
-  corsOrigins: readCorsOrigins(),
+  corsOrigins: [...readCorsOrigins(), consoleOrigin],
 });
 const server = await startServer(app, port).catch(async (e: NodeJS.ErrnoException) => {
   // Taken between the check above and now.
@@ -80,10 +88,20 @@ tokens.splice(2, 0, {
   value: await devServiceKey(core, secret, tenant),
 });
 const base = `http://localhost:${port}`;
+const built = await consoleBuild;
+const consoleServer =
+  built instanceof Error ? built : await startConsoleServer({ distDir: built.dir, port: consolePort, config: { apiUrl: base, devSignIn: true } }).catch((e: Error) => e);
+const adminToken = tokens.find((t) => t.name === 'ADMIN')!.value;
+// The token rides in the fragment, which the browser never sends to a server, so no log ever holds it.
+const consoleLine =
+  consoleServer instanceof Error
+    ? `not served: ${consoleServer.message}`
+    : `${consoleServer.url}#token=${adminToken}\n                   (signs you in as admin "admin-1"; people on a deployed stage sign in with the identity provider)`;
 console.log(`
 Coupon Book Service on ${base}
   DynamoDB         ${ddb.endpoint} (${external ? 'DYNAMODB_ENDPOINT, not started here' : process.env.DATA_DIR ? `DynamoDB Local, data in ${process.env.DATA_DIR}` : 'DynamoDB Local, in memory'}), table ${config.TABLE_NAME} ${created}
   API reference    ${base}/docs
+  Console          ${consoleLine}
   JWT secret       ${secretSource}
 
 Tokens for tenant "${tenant}" (valid 12 h) and a service API key; paste these lines into your shell:
@@ -100,6 +118,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`\n${signal}: stopping the API${external ? '' : ' and DynamoDB Local'}`);
   server.close();
+  if (!(consoleServer instanceof Error)) await consoleServer.close();
   await follower.stop();
   await ddb.stop();
   process.exit(0);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sign } from 'hono/jwt';
@@ -20,6 +20,12 @@ let api: TestApi;
 const rs256 = (claims: Record<string, unknown>) => sign({ exp: now() + 300, ...claims }, privateJwk as any, 'RS256');
 const hs256 = (claims: Record<string, unknown>) => sign(claims, SECRET, 'HS256');
 const claims = { sub: 'a-1', tenant: 't1', role: 'admin' };
+/** RS256 with a header of our choosing (hono/jwt's sign always writes `typ: JWT`). */
+function rs256WithHeader(header: Record<string, unknown>, payload: Record<string, unknown>) {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${part({ alg: 'RS256', kid, ...header })}.${part({ exp: now() + 300, ...payload })}`;
+  return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
+}
 
 beforeAll(async () => {
   jwksServer = createServer((_req, res) => {
@@ -41,6 +47,13 @@ describe('RS256 tokens from a JWKS URL', () => {
     const second = await api.call('GET', '/coupons', { token: await rs256(claims) });
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(jwksHits).toBe(1);
+  });
+
+  it("an identity provider's JWT access token (RFC 9068, typ at+jwt) is accepted; another typ is not", async () => {
+    const ok = await api.call('GET', '/coupons', { token: rs256WithHeader({ typ: 'at+jwt' }, claims) });
+    expect(ok.status).toBe(200);
+    expect((await api.call('GET', '/coupons', { token: rs256WithHeader({}, claims) })).status).toBe(200);
+    expectError(await api.call('GET', '/coupons', { token: rs256WithHeader({ typ: 'dpop+jwt' }, claims) }), 401, 'UNAUTHENTICATED');
   });
 
   it('a token signed with another RSA key, or naming an unknown kid, is refused', async () => {
@@ -88,6 +101,14 @@ describe('headers', () => {
     });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(allowed.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+    // A browser app edits books with If-Match and must be able to read the ETag it answers.
+    const patch = await api.call('OPTIONS', '/coupons/b1', {
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,if-match' },
+    });
+    expect(patch.headers.get('access-control-allow-methods')).toContain('PATCH');
+    expect(patch.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('if-match');
+    const read = await api.call('GET', '/coupons', { token: await rs256(claims), headers: { origin: 'https://app.example.com' } });
+    expect(read.headers.get('access-control-expose-headers')?.toLowerCase().split(',')).toContain('etag');
     const other = await api.call('OPTIONS', '/coupons/assign', {
       headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
     });

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { inject, describe, expect, it } from 'vitest';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '@coupons/core';
+import { consoleBuildForTests } from '../scripts/lib/console-build.ts';
 
 const freePort = () =>
   new Promise<number>((res) => {
@@ -20,7 +21,8 @@ describe('npm start with DYNAMODB_ENDPOINT', () => {
     const table = `dev-external-${randomUUID().slice(0, 8)}`;
     const port = await freePort();
     const child = spawn('node_modules/.bin/tsx', ['scripts/dev.ts'], {
-      env: { ...process.env, DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: table, PORT: String(port) },
+      // The console from the tests' shared build, outside the working tree.
+      env: { ...process.env, DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: table, PORT: String(port), CONSOLE_PORT: String(await freePort()), CONSOLE_DIST: await consoleBuildForTests() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

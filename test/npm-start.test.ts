@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/dynamodb-local.ts';
+import { consoleBuildForTests, ensureConsoleBuilt } from '../scripts/lib/console-build.ts';
 import { startTestApi } from './support/harness.ts';
 
 // `npm start` (scripts/dev.ts) as a new user meets it: its own DynamoDB Local, the printed
@@ -21,9 +22,11 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-function start(env: Record<string, string>): Started {
+/** The console is served from the tests' shared build (outside the tree) unless a test names another CONSOLE_DIST. */
+async function start(env: Record<string, string>): Promise<Started> {
   const { DYNAMODB_ENDPOINT: _endpoint, TABLE_NAME: _table, JWT_SECRET: _secret, DATA_DIR: _data, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...env } });
+  const consoleEnv = { CONSOLE_DIST: env.CONSOLE_DIST ?? (await consoleBuildForTests()), CONSOLE_PORT: env.CONSOLE_PORT ?? String(await freePort()) };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...consoleEnv, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -52,11 +55,13 @@ const userCoupons = (port: number, token: string) =>
   fetch(`http://127.0.0.1:${port}/users/user-1/coupons`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
 
 describe('npm start', () => {
-  it('prints paste-ready exports (USER_TOKEN, never USER); with DATA_DIR the secret is kept, so the tokens survive a restart', async () => {
+  it('prints paste-ready exports (USER_TOKEN, never USER) and a console link; with DATA_DIR the secret is kept, so the tokens survive a restart', async () => {
     const data = mkdtempSync(join(tmpdir(), 'npm-start-'));
     dirs.push(data);
-    const port = await freePort();
-    const first = start({ PORT: String(port), DATA_DIR: data });
+    const dist = mkdtempSync(join(tmpdir(), 'npm-start-console-'));
+    dirs.push(dist);
+    const [port, consolePort] = [await freePort(), await freePort()];
+    const first = await start({ PORT: String(port), DATA_DIR: data, CONSOLE_PORT: String(consolePort), CONSOLE_DIST: dist });
     const tokens = await ready(first);
     const { stdout } = first.output();
     expect(Object.keys(tokens)).toEqual(['ADMIN', 'SERVICE', 'SERVICE_KEY', 'USER_TOKEN']);
@@ -73,12 +78,34 @@ describe('npm start', () => {
     expect(await listBooks(port, tokens.ADMIN!)).toBe(200);
     // The secret sits beside the data, readable by its owner only.
     expect(statSync(join(data, 'dev-jwt-secret')).mode & 0o077).toBe(0);
+
+    // The console: built on this first start (saying so), served on its own loopback port, and a
+    // link that signs in as the printed admin, its token in the fragment, which no server receives.
+    expect(stdout).toContain(`Building the console into ${dist} (no build yet)…`);
+    const link = /^ {2}Console {10}(\S+)$/m.exec(stdout)?.[1];
+    expect(link).toBe(`http://127.0.0.1:${consolePort}/console/#token=${tokens.ADMIN}`);
+    const page = await fetch(link!.split('#')[0]!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' http://localhost:${port};`);
+    expect(await page.text()).toContain('<div id="app">');
+    const config = await (await fetch(`http://127.0.0.1:${consolePort}/console/config.json`)).json();
+    expect(config).toEqual({ apiUrl: `http://localhost:${port}`, devSignIn: true });
+    // The API answers the console's origin, an optimistic edit's headers included.
+    const preflight = await fetch(`http://127.0.0.1:${port}/coupons/some-book`, {
+      method: 'OPTIONS',
+      headers: { origin: `http://127.0.0.1:${consolePort}`, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,if-match' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${consolePort}`);
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('if-match');
     expect(await stop(first)).toBe(0);
 
     const port2 = await freePort();
-    const second = start({ PORT: String(port2), DATA_DIR: data });
+    const second = await start({ PORT: String(port2), DATA_DIR: data, CONSOLE_DIST: dist });
     const again = await ready(second);
     expect(second.output().stdout).toMatch(/development secret kept in/);
+    // Built already, from these sources: served as it is.
+    expect(second.output().stdout).not.toContain('Building the console');
     // The token and the key printed by the first run still work against the restarted server.
     expect(await listBooks(port2, tokens.ADMIN!)).toBe(200);
     expect(again.ADMIN).toBeDefined();
@@ -92,7 +119,7 @@ describe('npm start', () => {
     const port = await new Promise<number>((res) => busy.listen(0, '0.0.0.0', () => res((busy.address() as { port: number }).port)));
     try {
       const started = Date.now();
-      const s = start({ PORT: String(port) });
+      const s = await start({ PORT: String(port), CONSOLE_PORT: String(port + 7) });
       expect(await s.exited).toBe(1);
       const { stdout, stderr } = s.output();
       expect(stderr.trim().split('\n')).toEqual([`npm start: PORT=${port}: already in use. Stop what uses it, or choose another: PORT=${port + 1} npm start`]);
@@ -103,6 +130,24 @@ describe('npm start', () => {
     } finally {
       busy.close();
     }
+  });
+});
+
+describe('npm start: the console', () => {
+  it('rebuilds a console built from other sources', async () => {
+    const dist = mkdtempSync(join(tmpdir(), 'npm-start-console-'));
+    dirs.push(dist);
+    rmSync(dist, { recursive: true });
+    const said: string[] = [];
+    await ensureConsoleBuilt(dist, (line) => said.push(line));
+    const stamp = join(dist, '.source-hash');
+    const current = readFileSync(stamp, 'utf8');
+    writeFileSync(stamp, 'an older version\n');
+    const again = await ensureConsoleBuilt(dist, (line) => said.push(line));
+    expect(again.built).toBe('sources changed since the last build');
+    expect(said).toEqual([`Building the console into ${dist} (no build yet)…`, `Building the console into ${dist} (sources changed since the last build)…`]);
+    expect(readFileSync(stamp, 'utf8')).toBe(current);
+    expect((await ensureConsoleBuilt(dist)).built).toBeUndefined();
   });
 });
 

@@ -1,23 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { fieldOf, type FileFormat } from './code-format.ts';
+
+export { detectFormat, fieldOf, splitFields, type FileFormat } from './code-format.ts';
 
 /**
  * Reading a file of codes a chunk at a time, in constant memory, with the
  * byte offset where each chunk ends so that a resumed load seeks straight
- * past what is done.
- *
- * Accepted: one code per line (text), or CSV/TSV/semicolon-separated with the
- * code in a column named `code` (any case; `codes`, `coupon`, `coupon_code`
- * too) or, without such a header, in the first column. Blank lines are
- * skipped; CRLF and a UTF-8 BOM are fine.
+ * past what is done. The formats accepted: code-format.ts.
  */
-export interface FileFormat {
-  delimiter: ',' | ';' | '\t' | null;
-  /** Column of the code (0 without a header). */
-  column: number;
-  /** The first line is a header (skipped). */
-  header: boolean;
-}
 
 /** One code read from the file: its 1-based line number and the text of its field, trimmed. */
 export interface Entry {
@@ -36,46 +27,6 @@ export interface Chunk {
   endByte: number;
   /** Line number of the next chunk's first line minus one. */
   endLine: number;
-}
-
-const HEADER_NAMES = new Set(['code', 'codes', 'coupon', 'coupon_code', 'couponcode', 'coupon code']);
-
-/** Splits one CSV line on `delimiter`, honouring double quotes ("a,b" and "" for a quote). */
-export function splitFields(line: string, delimiter: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"' && field.trim() === '') {
-      quoted = true;
-      field = '';
-    } else if (ch === delimiter) {
-      fields.push(field);
-      field = '';
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
-
-export function detectFormat(firstLine: string): FileFormat {
-  const line = firstLine.replace(/^\uFEFF/, '').replace(/\r$/, '');
-  const delimiter = ([',', ';', '\t'] as const).find((d) => line.includes(d)) ?? null;
-  const fields = delimiter ? splitFields(line, delimiter) : [line];
-  const column = fields.findIndex((f) => HEADER_NAMES.has(f.trim().toLowerCase()));
-  return column >= 0 ? { delimiter, column, header: true } : { delimiter, column: 0, header: false };
-}
-
-export function fieldOf(line: string, format: FileFormat): string {
-  if (!format.delimiter) return line.trim();
-  return (splitFields(line, format.delimiter)[format.column] ?? '').trim();
 }
 
 /** The first line of a file (up to 64 KiB), for format detection. */

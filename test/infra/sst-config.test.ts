@@ -5,6 +5,7 @@ import { join } from 'node:path';
 // is proven here. Nothing from `sst` or Pulumi is loaded.
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../packages/core/src/db/table-definition.ts';
+import { configFromEnv } from '../../packages/console/src/deploy-config.ts';
 
 // A variable specifier keeps the type checker out of sst.config.ts and infra/, whose globals
 // only exist under SST (tsconfig excludes them); Vitest resolves it at run time all the same.
@@ -160,6 +161,16 @@ class Linkable {
   }
 }
 
+/** `sst.aws.StaticSite`: its CloudFront URL (or, under `sst dev`, its dev server's). */
+class StaticSite {
+  readonly url: FakeOutput<string>;
+  constructor(name: string, args: any) {
+    record(this, 'sst.aws.StaticSite', name, args);
+    this.url = out(($dev() ? args.dev?.url : undefined) ?? 'https://d111111abcdef8.cloudfront.net');
+  }
+}
+const $dev = () => (globalThis as { $dev?: boolean }).$dev === true;
+
 /** `sst.x.DevCommand`: a pane of `sst dev`; nothing on deploy. */
 class DevCommand {
   constructor(name: string, args: any) {
@@ -187,7 +198,7 @@ const globals = {
   $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) =>
     out(strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(resolve(values[i])) : ''), '')),
   $resolve: (values: unknown[]) => out(values.map(resolve)),
-  sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue } },
+  sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue, StaticSite } },
   aws: {
     cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm') },
     sns: {
@@ -216,6 +227,11 @@ const DEPLOY_ENV = [
   'DYNAMO_WARM_BYBOOK_READS',
   'SST_DEV_TABLE',
   'DEV_DYNAMODB_PORT',
+  'CONSOLE_OIDC_ISSUER',
+  'CONSOLE_OIDC_CLIENT_ID',
+  'CONSOLE_OIDC_SCOPE',
+  'CONSOLE_OIDC_RESOURCE',
+  'CONSOLE_OIDC_ORIGINS',
 ];
 const savedEnv = Object.fromEntries(DEPLOY_ENV.map((k) => [k, process.env[k]]));
 
@@ -804,5 +820,67 @@ describe('webhooks on AWS (infra/webhooks.ts)', () => {
     const topic = only(withEmail, 'aws.sns.Topic').instance as any;
     const dead = alarms(withEmail).find((a) => a.args.name === 'coupon-books-dev-webhook-dead-letters');
     expect(dead?.args.alarmActions).toEqual([resolve(topic.arn)]);
+  });
+});
+
+describe('the operator console (infra/console.ts)', () => {
+  const OIDC = { CONSOLE_OIDC_ISSUER: 'https://idp.example.com/realms/shop', CONSOLE_OIDC_CLIENT_ID: 'coupons-console' };
+  const API_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com';
+  const SITE_URL = 'https://d111111abcdef8.cloudfront.net';
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('production', { env: OIDC });
+  });
+
+  it('deploys the built console as a static site, its config.json naming the API and the identity provider', () => {
+    const { args } = only(d, 'sst.aws.StaticSite', 'Console');
+    expect(args.path).toBe('packages/console');
+    expect(existsSync(join(root, args.path, 'vite.config.ts'))).toBe(true);
+    expect(args.build).toEqual({ command: 'npm run build', output: 'dist' });
+    const environment = resolve(args.environment);
+    expect(environment).toEqual({ CONSOLE_API_URL: API_URL, ...OIDC });
+    // What the build (vite.config.ts) writes into config.json from those variables.
+    expect(configFromEnv(environment)).toEqual({ apiUrl: API_URL, oidc: { issuer: OIDC.CONSOLE_OIDC_ISSUER, clientId: 'coupons-console' } });
+    expect(d.outputs.consoleUrl).toBe(SITE_URL);
+  });
+
+  it('caches only the hashed assets for good, and revalidates index.html and config.json', () => {
+    const { fileOptions } = only(d, 'sst.aws.StaticSite', 'Console').args.assets;
+    // SST applies them last first: a file takes the last pattern it matches.
+    const cacheOf = (file: string) => [...fileOptions].reverse().find((o: { files: string }) => (o.files === '**' ? true : file.startsWith(o.files.replace('**', ''))))?.cacheControl;
+    expect(cacheOf('assets/index-3fa9c1.js')).toBe('public, max-age=31536000, immutable');
+    expect(cacheOf('index.html')).toBe('no-cache');
+    expect(cacheOf('config.json')).toBe('no-cache');
+    expect(cacheOf('favicon.svg')).toBe('no-cache');
+  });
+
+  it('answers with a CSP that allows its own origin, plus the API and the identity provider for requests', () => {
+    const injection: string = resolve(only(d, 'sst.aws.StaticSite', 'Console').args.edge).viewerResponse.injection;
+    const headers: Record<string, { value: string }> = {};
+    new Function('event', injection)({ response: { headers } });
+    const csp = headers['content-security-policy']!.value;
+    expect(csp).toContain(`connect-src 'self' ${API_URL} https://idp.example.com;`);
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("default-src 'none';");
+    expect(headers['x-content-type-options']!.value).toBe('nosniff');
+  });
+
+  it("lets the console's origin call the API (CORS_ORIGINS), and nothing else in the function's variables", () => {
+    const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production', CORS_ORIGINS: SITE_URL });
+  });
+
+  it('deploys no console without an identity provider, and refuses half of one', async () => {
+    const none = await deploy('dev');
+    expect(none.records.filter((r) => r.type === 'sst.aws.StaticSite')).toEqual([]);
+    expect(none.outputs).not.toHaveProperty('consoleUrl');
+    await expect(deploy('dev', { env: { CONSOLE_OIDC_ISSUER: OIDC.CONSOLE_OIDC_ISSUER } })).rejects.toThrow(/CONSOLE_OIDC_CLIENT_ID/);
+  });
+
+  it("under `sst dev` runs the console's dev server, and the API lets it in", async () => {
+    const dev = await deploy('alice', { dev: true, env: OIDC });
+    expect(only(dev, 'sst.aws.StaticSite', 'Console').args.dev).toEqual({ command: 'npm run dev', url: 'http://localhost:5173' });
+    const { handler } = only(dev, 'sst.aws.ApiGatewayV2.route', '$default').args;
+    expect(resolve(handler.environment).CORS_ORIGINS).toBe('http://localhost:5173');
   });
 });

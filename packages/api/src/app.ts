@@ -59,8 +59,9 @@ export function createApp(deps: AppDeps) {
       cors({
         origin: deps.corsOrigins,
         allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-        exposeHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed'],
+        // If-Match and ETag: a browser app (the console) edits books optimistically from its own origin.
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'If-Match'],
+        exposeHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'ETag'],
         maxAge: 600,
       }),
     );

@@ -9,8 +9,8 @@
  *
  * What it adds to `hc`: the bearer token or API key, retries with backoff that honour `Retry-After`
  * (ky), and an `Idempotency-Key` on every POST, made once per call so its retries are replays.
+ * It runs in Node and in browsers (the console): nothing here imports a Node module.
  */
-import { randomUUID } from 'node:crypto';
 import { hc, parseResponse, type ClientResponse } from 'hono/client';
 import ky, { HTTPError } from 'ky';
 import type { AppType } from '@coupons/api';
@@ -95,7 +95,7 @@ export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOpti
   });
   return async (input, init) => {
     const request = new Request(input, init);
-    if (request.method === 'POST' && !request.headers.has('idempotency-key')) request.headers.set('idempotency-key', randomUUID());
+    if (request.method === 'POST' && !request.headers.has('idempotency-key')) request.headers.set('idempotency-key', globalThis.crypto.randomUUID());
     try {
       return await http(request);
     } catch (e) {

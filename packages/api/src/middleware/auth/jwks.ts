@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'hono/utils/jwt/types';
-import { verify } from 'hono/jwt';
+import { decode, verify } from 'hono/jwt';
 
 type Jwk = { kty?: string; kid?: string; alg?: string; use?: string; n?: string; e?: string };
 
@@ -38,7 +38,10 @@ export function jwksVerifier(url: string, options: { cacheMs?: number; refetchFl
       key = keys.find((k) => k.kid === kid);
     }
     if (!key) throw new Error('unknown key id');
-    // Time claims are checked by the caller, with a bounded clock skew.
-    return verify(token, key as Parameters<typeof verify>[1], { alg: 'RS256', exp: false, nbf: false, iat: false });
+    // An identity provider's JWT access tokens (RFC 9068) say `typ: at+jwt`; hono/jwt accepts
+    // only JWT (or none) unless told. Time claims are checked by the caller, with a bounded clock skew.
+    const typ = (decode(token).header as { typ?: unknown }).typ;
+    const accessToken = typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === 'at+jwt';
+    return verify(token, key as Parameters<typeof verify>[1], { alg: 'RS256', exp: false, nbf: false, iat: false, ...(accessToken ? { typ: 'at+jwt' } : {}) });
   };
 }

@@ -1,0 +1,168 @@
+import { useState } from 'preact/hooks';
+import { Link } from 'wouter-preact';
+import { unwrap } from '@coupons/client';
+import { useApi } from '../api/client.ts';
+import type { CodeDetails, HistoryEntry } from '../api/types.ts';
+import { ErrorMessage } from '../components/error-message.tsx';
+import { RollbackDialog } from '../components/rollback-dialog.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { Time } from '../components/time.tsx';
+import { count } from '../lib/format.ts';
+import { useResource } from '../lib/use-resource.ts';
+import { useTitle } from '../lib/use-title.ts';
+
+/** The history is built from the change stream, a second or two behind: read again this often. */
+const REFRESH_MS = 3000;
+
+const EVENT_NAMES: Record<HistoryEntry['type'], string> = {
+  assigned: 'Assigned',
+  locked: 'Locked',
+  unlocked: 'Unlocked',
+  redeemed: 'Redeemed',
+  rolledBack: 'Rolled back',
+};
+
+export function CodePage({ code }: { code: string }) {
+  useTitle(code);
+  const client = useApi();
+  const details = useResource(() => unwrap(client.coupons.codes[':code'].$get({ param: { code } })), [code], { refreshMs: REFRESH_MS });
+  const view = details.data;
+  const bookName = useResource(
+    async () => (view ? (await unwrap(client.coupons[':bookId'].$get({ param: { bookId: view.bookId } }))).name : undefined),
+    [view?.bookId],
+  );
+  const [rollingBack, setRollingBack] = useState<HistoryEntry>();
+  const [done, setDone] = useState<string>();
+
+  return (
+    <>
+      <p class="crumbs">
+        <Link href="/">Books</Link> /{' '}
+        {view ? <Link href={`/books/${encodeURIComponent(view.bookId)}`}>{bookName.data ?? 'Book'}</Link> : null}
+      </p>
+      <h1 class="code-title">{code}</h1>
+      {details.error ? <ErrorMessage error={details.error} prefix={view ? 'The code could not be read again.' : 'The code could not be read.'} /> : null}
+      {details.loading ? <p aria-busy="true">Reading the code…</p> : null}
+      {done ? (
+        <p role="status" class="notice success">
+          {done}
+        </p>
+      ) : null}
+      {view ? (
+        <>
+          <CodeSummary view={view} />
+          <History view={view} onRollback={setRollingBack} />
+        </>
+      ) : null}
+      {rollingBack?.redemptionId ? (
+        <RollbackDialog
+          redemptionId={rollingBack.redemptionId}
+          onClose={() => setRollingBack(undefined)}
+          onDone={(result) => {
+            setRollingBack(undefined);
+            setDone(`Redemption ${result.redemptionId} rolled back: ${result.redemptionCount} of ${result.maxRedemptions} redemptions used now.`);
+            void details.reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
+function CodeSummary({ view }: { view: CodeDetails }) {
+  // An available code has no holder, no assignment and no lock (the API's CodeDetails is a union on status).
+  const held = view.status === 'available' ? undefined : view;
+  return (
+    <dl class="settings">
+      <div>
+        <dt>Status</dt>
+        <dd>
+          <StatusBadge status={view.status} />
+        </dd>
+      </div>
+      <div>
+        <dt>Holder</dt>
+        <dd>{held?.userId ?? <span class="muted">nobody yet</span>}</dd>
+      </div>
+      <div>
+        <dt>Assigned</dt>
+        <dd>
+          <Time iso={held?.assignedAt} />
+        </dd>
+      </div>
+      <div>
+        <dt>Redemptions</dt>
+        <dd>
+          {count(view.redemptionCount)} of {count(view.maxRedemptions)}
+        </dd>
+      </div>
+      <div>
+        <dt>Lock expires</dt>
+        <dd>
+          <Time iso={held?.lockExpiresAt} />
+        </dd>
+      </div>
+      <div>
+        <dt>Valid until</dt>
+        <dd>{view.validUntil ? <Time iso={view.validUntil} /> : 'no end'}</dd>
+      </div>
+    </dl>
+  );
+}
+
+function History({ view, onRollback }: { view: CodeDetails; onRollback: (entry: HistoryEntry) => void }) {
+  const rolledBack = new Set(view.history.filter((h) => h.type === 'rolledBack').map((h) => h.redemptionId));
+  return (
+    <section aria-labelledby="history-heading">
+      <h2 id="history-heading">History</h2>
+      {view.history.length === 0 ? (
+        <p>Nothing has happened to this code yet.</p>
+      ) : (
+        <div class="table-scroll">
+          <table class="striped compact" aria-labelledby="history-heading">
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">When</th>
+                <th scope="col">By</th>
+                <th scope="col">User</th>
+                <th scope="col">Order</th>
+                <th scope="col">Reason</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {view.history.map((h, i) => (
+                <tr key={`${h.at}-${i}`}>
+                  <th scope="row">{EVENT_NAMES[h.type]}</th>
+                  <td>
+                    <Time iso={h.at} />
+                  </td>
+                  <td>{h.by}</td>
+                  <td>{h.userId ?? ''}</td>
+                  <td>{h.orderId ?? ''}</td>
+                  <td>{h.reason ?? ''}</td>
+                  <td>
+                    {h.type === 'redeemed' && h.redemptionId && !rolledBack.has(h.redemptionId) ? (
+                      <button type="button" class="secondary outline small" aria-describedby={`redemption-${i}`} onClick={() => onRollback(h)}>
+                        Roll back
+                      </button>
+                    ) : null}
+                    {h.redemptionId ? (
+                      <span id={`redemption-${i}`} class="visually-hidden">
+                        redemption {h.redemptionId}
+                      </span>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p class="muted small">The history is written from the change stream and may trail the code by a second or two.</p>
+    </section>
+  );
+}

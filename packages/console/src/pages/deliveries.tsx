@@ -1,0 +1,131 @@
+import { useState } from 'preact/hooks';
+import { Link } from 'wouter-preact';
+import { unwrap } from '@coupons/client';
+import { useApi } from '../api/client.ts';
+import type { Delivery, DeliveryStatus } from '../api/types.ts';
+import { ErrorMessage } from '../components/error-message.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { Time } from '../components/time.tsx';
+import { count } from '../lib/format.ts';
+import { useResource } from '../lib/use-resource.ts';
+import { useTitle } from '../lib/use-title.ts';
+import { DELIVERY_STATUSES } from '../lib/webhook-values.ts';
+
+const REFRESH_MS = 5000;
+
+/** One endpoint's recent deliveries, newest first, filtered by status; a failed one can be sent again. */
+export function DeliveriesPage({ endpointId }: { endpointId: string }) {
+  const client = useApi();
+  const [status, setStatus] = useState<DeliveryStatus | ''>('');
+  const endpoint = useResource(() => unwrap(client.webhooks[':id'].$get({ param: { id: endpointId } })), [endpointId]);
+  const deliveries = useResource(
+    () => unwrap(client.webhooks[':id'].deliveries.$get({ param: { id: endpointId }, query: { limit: '100', ...(status ? { status } : {}) } })),
+    [endpointId, status],
+    { refreshMs: REFRESH_MS },
+  );
+  useTitle(endpoint.data ? `Deliveries to ${endpoint.data.url}` : 'Deliveries');
+
+  return (
+    <>
+      <p class="crumbs">
+        <Link href="/webhooks">Webhooks</Link> /
+      </p>
+      <h1>Deliveries{endpoint.data ? <> to <span class="url">{endpoint.data.url}</span></> : null}</h1>
+      {endpoint.error ? <ErrorMessage error={endpoint.error} prefix="The endpoint could not be read." /> : null}
+      <div class="toolbar">
+        <label class="inline">
+          Status
+          <select value={status} onChange={(e) => setStatus(e.currentTarget.value as DeliveryStatus | '')}>
+            <option value="">All</option>
+            {DELIVERY_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s[0]!.toUpperCase() + s.slice(1)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" class="secondary outline" onClick={() => void deliveries.reload()}>
+          Refresh
+        </button>
+      </div>
+      {deliveries.error ? <ErrorMessage error={deliveries.error} prefix="The deliveries could not be read." /> : null}
+      {deliveries.loading ? <p aria-busy="true">Reading the deliveries…</p> : null}
+      {deliveries.data?.items.length === 0 ? <p>No deliveries{status ? ` with status ${status}` : ''}.</p> : null}
+      {deliveries.data?.items.length ? (
+        <div class="table-scroll">
+          <table class="striped compact" aria-label="Deliveries">
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">Status</th>
+                <th scope="col" class="num">
+                  Attempts
+                </th>
+                <th scope="col">Last answer</th>
+                <th scope="col">Last attempt</th>
+                <th scope="col">Next attempt</th>
+                <th scope="col">Message</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {deliveries.data.items.map((d) => (
+                <DeliveryRow key={d.messageId} endpointId={endpointId} delivery={d} onResent={() => void deliveries.reload()} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+function DeliveryRow({ endpointId, delivery: d, onResent }: { endpointId: string; delivery: Delivery; onResent: () => void }) {
+  const client = useApi();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  async function resend() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await unwrap(client.webhooks[':id'].deliveries[':messageId'].resend.$post({ param: { id: endpointId, messageId: d.messageId } }));
+      onResent();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <tr>
+      <th scope="row">{d.eventType}</th>
+      <td>
+        <StatusBadge status={d.status} />
+      </td>
+      <td class="num">{count(d.attempts)}</td>
+      <td>{d.responseStatus ? `HTTP ${d.responseStatus}` : (d.lastError ?? '')}</td>
+      <td>
+        <Time iso={d.lastAttemptAt} />
+      </td>
+      <td>
+        <Time iso={d.nextAttemptAt} />
+      </td>
+      <td>
+        <code class="small">{d.messageId}</code>
+      </td>
+      <td>
+        {d.status === 'failed' ? (
+          <button type="button" class="secondary outline small" aria-busy={busy} disabled={busy} onClick={() => void resend()} aria-describedby={`msg-${d.messageId}`}>
+            Resend
+          </button>
+        ) : null}
+        <span id={`msg-${d.messageId}`} class="visually-hidden">
+          {d.eventType} {d.messageId}
+        </span>
+        {error ? <ErrorMessage error={error} prefix="Not resent." /> : null}
+      </td>
+    </tr>
+  );
+}
