@@ -14,7 +14,7 @@ export { ensureTable } from './db/ensure-table.ts';
 export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
 export { isTransientAwsError } from './db/aws-errors.ts';
 export { USER_ID_PATTERN, USER_ID_RULE, isUserId } from './user-id.ts';
-export { isConditionalFailure } from './db/aws-errors.ts';
+export type { UseCaseRefusals } from './db/transition.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
 export { createSqsClient, sendSqsMessage } from './aws/sqs.ts';
 export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from './entities/webhook-delivery.ts';
