@@ -86,6 +86,11 @@ export function transition<I, T = Item, const R extends string = never>(spec: Tr
   };
 }
 
+/** `e` as one of the refusals `t` declares and the domain answers itself, or undefined. */
+export function refusedBy<R extends string>(t: Transition<any, any, R>, e: unknown): Refused<R> | undefined {
+  return e instanceof Refused && (t.refusals as readonly string[]).includes(e.code) ? (e as Refused<R>) : undefined;
+}
+
 /** Throws the transition's refusal unless it allows the write: the in-memory pre-check before a write that could not succeed. */
 export function assertAllowed<I, T>(t: Transition<I, T, string>, item: T | null, input: I): void {
   if (!t.allows(item, input)) throw t.refusal(item, input);
