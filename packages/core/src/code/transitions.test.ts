@@ -7,7 +7,7 @@ import { assign, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, u
 import { applied, transition, type BrokenInvariant, type Refusal } from '../db/transition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { codeOfRedemptionId, newRedemptionId } from './redemption-id.ts';
-import { codeStatus, hasRedemptionsLeft, isLockHeld, maxRedemptionsOf } from './state.ts';
+import { CODE_STATUSES, codeStatus, hasRedemptionsLeft, isLockHeld, maxRedemptionsOf, type CodeRecord } from './state.ts';
 import { assignNamedCodeRefusals, assignRandomCodeRefusals } from './claim.ts';
 import { lockCodeRefusals, unlockCodeRefusals } from './lock.ts';
 import { redeemCodeRefusals } from './redeem.ts';
@@ -177,6 +177,22 @@ describe('each refusal names the state that refused it', () => {
     expect(codeOf(heldCodeGate.refusal(ended, { now: NOW }))).toBe('CODE_EXPIRED');
     expect(codeOf(claimGate.refusal({ bookStatus: 'paused' }, { now: NOW }))).toBe('BOOK_NOT_ACTIVE');
     expect(codeOf(heldCodeGate.refusal({ bookStatus: 'active', validFromMs: NOW + 1 }, { now: NOW }))).toBe('BOOK_NOT_ACTIVE');
+  });
+});
+
+describe('the vocabulary the API is pinned to', () => {
+  it('a held code’s status is always one of CODE_STATUSES, and each of them is some code’s', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(codeItem.filter((i) => i !== null), maybe(fc.constantFrom(NOW - 1, NOW + 1)), (raw, until) => {
+        const item = { ...held, ...Object.fromEntries(Object.entries(raw!).filter(([, v]) => v !== undefined)) } as CodeRecord;
+        const status = codeStatus(item, until === undefined ? undefined : new Date(until).toISOString(), NOW);
+        expect(CODE_STATUSES).toContain(status);
+        seen.add(status);
+      }),
+      { numRuns: 400 },
+    );
+    expect([...seen].sort()).toEqual([...CODE_STATUSES].sort());
   });
 });
 
