@@ -91,6 +91,13 @@ export function refusedBy<R extends string>(t: Transition<any, any, R>, e: unkno
   return e instanceof Refused && (t.refusals as readonly string[]).includes(e.code) ? (e as Refused<R>) : undefined;
 }
 
+/** A catch handler that lets `t`'s own refusals pass (what the write wanted is done, or someone else's to do) and rethrows anything else. */
+export const passRefusalsOf =
+  (t: Transition<any, any, string>) =>
+  (e: unknown): void => {
+    if (!refusedBy(t, e)) throw e;
+  };
+
 /** Throws the transition's refusal unless it allows the write: the in-memory pre-check before a write that could not succeed. */
 export function assertAllowed<I, T>(t: Transition<I, T, string>, item: T | null, input: I): void {
   if (!t.allows(item, input)) throw t.refusal(item, input);

@@ -7,7 +7,7 @@ import { decodeResponse, encodeResponse, INLINE_BYTES, MAX_PARTS, splitParts, su
 import type { Guard } from '../db/transact.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
 import { where } from '../db/condition.ts';
-import { asUpdate, Refused } from '../db/transition.ts';
+import { asUpdate, refusedBy } from '../db/transition.ts';
 import { claimKey, IdempotentReplay, pendingClaim } from './key-transitions.ts';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
@@ -226,7 +226,7 @@ export async function runIdempotentMultiStep<T>(
   const claimed = await conditionalWrite(ctx.store, (s) => s.idempotencyRecord.create(record), (item) => claimKey.refusal(item, undefined)).then(
     () => true,
     (e: unknown) => {
-      if (e instanceof IdempotentReplay) return false;
+      if (refusedBy(claimKey, e)) return false;
       throw e;
     },
   );
@@ -243,7 +243,7 @@ export async function runIdempotentMultiStep<T>(
     ).then(
       () => true,
       (e: unknown) => {
-        if (e instanceof Refused) return false;
+        if (refusedBy(pendingClaim, e)) return false;
         throw e;
       },
     );
@@ -260,7 +260,7 @@ export async function runIdempotentMultiStep<T>(
     await storeResponse(ctx, claim, createdAt, status, body);
   } catch (e) {
     // The answer stands; only its replay is lost. A claim taken over meanwhile is the other request's to keep.
-    if (!(e instanceof Refused)) await release(ctx, claim, createdAt);
+    if (!refusedBy(pendingClaim, e)) await release(ctx, claim, createdAt);
   }
   return { status, body, replayed: false };
 }

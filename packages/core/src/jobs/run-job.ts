@@ -3,15 +3,11 @@ import { hostname } from 'node:os';
 import type { CoreContext } from '../context.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
 import { where } from '../db/condition.ts';
-import { asUpdate, Refused, refusedBy } from '../db/transition.ts';
+import { asUpdate, passRefusalsOf, refusedBy } from '../db/transition.ts';
 import { readJob } from './read-job.ts';
 import { finishJob, keepLease, takeLease } from './lease.ts';
 import { isFinished, iso, JobFailure, type JobKinds, type JobRecord, type JobRef, type RunOptions, type RunOutcome, type RunResult } from './model.ts';
 
-/** A refused write whose refusal the caller lets pass (the state it wanted is someone else's to keep). */
-const unlessRefused = (e: unknown) => {
-  if (!(e instanceof Refused)) throw e;
-};
 
 /**
  * Runs a job of any kind until it is done or told to stop. The runner first
@@ -58,7 +54,7 @@ export async function runJob(ctx: CoreContext, ref: JobRef, kinds: JobKinds, opt
       (s) => asUpdate(s.job.patch(ref), { set: { leaseUntil: now + leaseMs } }, keepLease.condition({ runnerId })),
       (item) => keepLease.refusal(item as JobRecord | null, { runnerId }),
     ).catch((e) => {
-      if (e instanceof Refused) stopped = 'lease lost'; // else a missed beat: the next one renews the lease
+      if (refusedBy(keepLease, e)) stopped = 'lease lost'; // else a missed beat: the next one renews the lease
     });
   }, Math.max(200, leaseMs / 3));
   heartbeat.unref();
@@ -88,7 +84,7 @@ async function releaseLease(ctx: CoreContext, ref: JobRef, runnerId: string) {
     ctx.store,
     (s) => s.job.patch(ref).remove(['leaseOwner', 'leaseUntil']).where(where(keepLease.condition({ runnerId }))),
     (item) => keepLease.refusal(item as JobRecord | null, { runnerId }),
-  ).catch(unlessRefused);
+  ).catch(passRefusalsOf(keepLease));
 }
 
 /** Marks the job finished; the write also drops its unfinished-jobs entry. A second runner finishing too is harmless. */
@@ -101,5 +97,5 @@ async function finish(ctx: CoreContext, job: JobRecord, outcome: { status: 'succ
     ctx.store,
     (s) => asUpdate(s.job.patch({ tenant: job.tenant, jobId: job.jobId }), change, finishJob.condition(undefined)),
     (item) => finishJob.refusal(item as JobRecord | null, undefined),
-  ).catch(unlessRefused);
+  ).catch(passRefusalsOf(finishJob)); // a second runner finishing too is harmless
 }

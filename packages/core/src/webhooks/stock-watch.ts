@@ -4,7 +4,7 @@ import type { BookAlertKind } from '../entities/book-alert.ts';
 import { loadBookCached } from '../book/load-book.ts';
 import { where } from '../db/condition.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
-import { refusedBy } from '../db/transition.ts';
+import { passRefusalsOf } from '../db/transition.ts';
 import { fireAlert, rearmAlert } from './transitions.ts';
 
 type AlertState = 'armed' | 'fired';
@@ -90,9 +90,7 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
       ctx.store,
       (s) => s.bookAlert.upsert(alert).where(where(fireAlert.condition(undefined))),
       (item) => fireAlert.refusal(item, undefined),
-    ).catch((e) => {
-      if (!refusedBy(fireAlert, e)) throw e; // already fired by another watcher: once is the point
-    });
+    ).catch(passRefusalsOf(fireAlert)); // already fired by another watcher: once is the point
     w.alerts[kind] = 'fired';
   }
 
@@ -105,9 +103,7 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
           .set({ state: 'armed', changedAt: new Date(at).toISOString() })
           .where(where(rearmAlert.condition(undefined))),
       (item) => rearmAlert.refusal(item, undefined),
-    ).catch((e) => {
-      if (!refusedBy(rearmAlert, e)) throw e; // re-armed by another watcher already
-    });
+    ).catch(passRefusalsOf(rearmAlert)); // re-armed by another watcher already
     w.alerts[kind] = 'armed';
   }
 
