@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { always, where, type Cond } from '../db/condition.ts';
 import { claimGate, heldCodeGate } from '../book/gate.ts';
 import { assign, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, unlock } from './transitions.ts';
-import { applied, transition, type BrokenInvariant, type Refusal } from '../db/transition.ts';
+import { applied, Refused, refusedBy, transition, type BrokenInvariant, type Refusal } from '../db/transition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { codeOfRedemptionId, newRedemptionId } from './redemption-id.ts';
 import { CODE_STATUSES, codeStatus, hasRedemptionsLeft, isLockHeld, maxRedemptionsOf, type CodeRecord } from './state.ts';
@@ -120,6 +120,17 @@ describe('a refusal can only be one its transition declares', () => {
       refusal: () => new AppError('CODE_LOCKED', 'locked'),
     });
     expectTypeOf(lock.refusal).returns.toEqualTypeOf<Refusal<'CODE_NOT_FOUND' | 'REDEMPTION_LIMIT_REACHED' | 'CODE_LOCKED' | 'CODE_NOT_LOCKED'> | BrokenInvariant>();
+  });
+});
+
+describe('a refusal the domain answers itself is known by the transition that gave it', () => {
+  it('even where two transitions share its code', () => {
+    const a = transition({ refusals: ['moved'], condition: () => always, refusal: () => new Refused('moved', 'a') });
+    const b = transition({ refusals: ['moved'], condition: () => always, refusal: () => new Refused('moved', 'b') });
+    const refused = a.refusal(null, undefined);
+    expect(refusedBy(a, refused)).toBe(refused);
+    expect(refusedBy(b, refused)).toBeUndefined();
+    expect(refusedBy(a, new Refused('moved', 'made by hand'))).toBeUndefined();
   });
 });
 

@@ -14,6 +14,8 @@ export interface Refusal<R extends string = string> extends Error {
 
 /** A refusal the domain answers itself (a lease another runner holds, a lane another commit moved), never a client. */
 export class Refused<R extends string> extends Error {
+  /** The transition whose refusal this is (set by `transition`), so two transitions' refusals of one code stay apart. */
+  by?: Transition<any, any, string>;
   constructor(
     readonly code: R,
     message: string,
@@ -76,19 +78,24 @@ const present = (presence: Presence, item: unknown) => presence === 'any' || (pr
 
 export function transition<I, T = Item, const R extends string = never>(spec: TransitionSpec<I, T, R>): Transition<I, T, R> {
   const presence = spec.presence ?? 'exists';
-  return {
+  const t: Transition<I, T, R> = {
     refusals: spec.refusals,
     alreadyDone: spec.alreadyDone ?? [],
     presence,
     condition: spec.condition,
     allows: (item, input) => present(presence, item) && holds(spec.condition(input), (item ?? null) as Item | null),
-    refusal: spec.refusal,
+    refusal: (item, input) => {
+      const refusal = spec.refusal(item, input);
+      if (refusal instanceof Refused) refusal.by = t;
+      return refusal;
+    },
   };
+  return t;
 }
 
-/** `e` as one of the refusals `t` declares and the domain answers itself, or undefined. */
+/** `e` as a refusal of `t` that the domain answers itself, or undefined. */
 export function refusedBy<R extends string>(t: Transition<any, any, R>, e: unknown): Refused<R> | undefined {
-  return e instanceof Refused && (t.refusals as readonly string[]).includes(e.code) ? (e as Refused<R>) : undefined;
+  return e instanceof Refused && e.by === t ? (e as Refused<R>) : undefined;
 }
 
 /** A catch handler that lets `t`'s own refusals pass (what the write wanted is done, or someone else's to do) and rethrows anything else. */
