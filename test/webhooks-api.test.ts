@@ -114,6 +114,20 @@ describe('one endpoint', () => {
     expect((await webhookItems()).find((w) => w.webhookId === created.id)!.previousSecret).toBe(r.json.secret);
   });
 
+  it('rotations at once all succeed: a loser retries from the secret the winner wrote', async () => {
+    const created = (await create({ url: 'https://example.com/rotate-race' })).json;
+    const token = await admin();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => api.call('POST', `/webhooks/${created.id}/rotate-secret`, { token })));
+    expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200));
+    const issued = new Set(answers.map((a) => a.json.secret as string));
+    expect(issued.size).toBe(6);
+    const item = (await webhookItems()).find((w) => w.webhookId === created.id)!;
+    // Six writes in some order: the last one's secret is current, and it rotated out the fifth's, not the original.
+    expect(issued.has(item.secret)).toBe(true);
+    expect(issued.has(item.previousSecret)).toBe(true);
+    expect(item.previousSecret).not.toBe(item.secret);
+  });
+
   it('lists no deliveries before any event, and a message it never sent is 404 DELIVERY_NOT_FOUND', async () => {
     const { id } = (await create({ url: 'https://example.com/quiet' })).json;
     const token = await admin();

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { runIdempotent, runIdempotentMultiStep, type CoreContext, type IdempotencyClaim, type Outcome } from '@coupons/core';
+import { runIdempotent, runIdempotentMultiStep, type CoreContext, type IdempotencyClaim, type Outcome, type UseCaseRefusals } from '@coupons/core';
 import type { AppEnv } from './env.ts';
 
 const claimFor = (c: Context<AppEnv>, status: number): IdempotencyClaim | undefined => {
@@ -18,14 +18,19 @@ function send<T extends {}, S extends ContentfulStatusCode>(c: Context<AppEnv>, 
   return c.json(outcome.body, outcome.status as S);
 }
 
-/** Runs a one-transaction use case under the request's Idempotency-Key (if any) and answers. */
+/**
+ * Runs a one-transaction use case under the request's Idempotency-Key (if any) and answers.
+ * `refusals` are the use case's (its `...Refusals`): a copy of a keyed request refused by the
+ * state its first left (`ofACopy`) answers the first's response.
+ */
 export async function respondOnce<T extends {}, S extends ContentfulStatusCode>(
   c: Context<AppEnv>,
   core: CoreContext,
   status: S,
   work: (opts: { idempotency?: IdempotencyClaim }) => Promise<T>,
+  refusals?: Pick<UseCaseRefusals, 'ofACopy'>,
 ) {
-  return send(c, await runIdempotent(core, claimFor(c, status), status, (idempotency) => work({ idempotency })), status);
+  return send(c, await runIdempotent(core, claimFor(c, status), status, (idempotency) => work({ idempotency }), refusals?.ofACopy), status);
 }
 
 /** The same for work spanning many transactions (uploads, generation). */

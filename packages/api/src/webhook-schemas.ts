@@ -1,10 +1,10 @@
 import { z } from '@hono/zod-openapi';
-import { DELIVERY_STATUS_VALUES, WEBHOOK_EVENT_TYPES } from '@coupons/core';
+import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '@coupons/core';
 
 /** Webhook endpoints and their deliveries: requests and answers (routes/webhooks.ts). */
 
 const EventType = z.enum(WEBHOOK_EVENT_TYPES).openapi({ example: 'code.redeemed' });
-const DeliveryStatus = z.enum(DELIVERY_STATUS_VALUES);
+const DeliveryStatus = z.enum(DELIVERY_STATUSES);
 
 export const CreateWebhookSchema = z
   .object({

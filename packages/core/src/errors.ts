@@ -40,13 +40,14 @@ export interface FieldIssue {
   reason: string;
 }
 
-export class AppError extends Error {
-  readonly code: ErrorCode;
+/** `C` narrows the code where it is known, so a transition can only refuse with the codes it declares (db/transition.ts). */
+export class AppError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly details?: unknown;
   /** Seconds a client should wait before retrying (RATE_LIMITED, UNAVAILABLE). */
   readonly retryAfterSeconds?: number;
 
-  constructor(code: ErrorCode, message: string, options: { details?: unknown; retryAfterSeconds?: number; cause?: unknown } = {}) {
+  constructor(code: C, message: string, options: { details?: unknown; retryAfterSeconds?: number; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;

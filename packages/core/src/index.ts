@@ -14,12 +14,15 @@ export { ensureTable } from './db/ensure-table.ts';
 export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
 export { isTransientAwsError } from './db/aws-errors.ts';
 export { USER_ID_PATTERN, USER_ID_RULE, isUserId } from './user-id.ts';
-export { isConditionalFailure } from './db/aws-errors.ts';
+export type { UseCaseRefusals } from './db/transition.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
 export { createSqsClient, sendSqsMessage } from './aws/sqs.ts';
-export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from './entities/webhook-delivery.ts';
+// The vocabularies the API's schemas are pinned to, each declared once
+export { DELIVERY_STATUSES, type DeliveryStatus } from './entities/webhook-delivery.ts';
 export { BOOK_STATUSES } from './entities/book.ts';
-export { JOB_STATUSES } from './entities/job.ts';
+export { JOB_STATUSES, type JobStatus } from './entities/job.ts';
+export { STORED_CODE_STATUSES } from './entities/code.ts';
+export { CODE_EVENT_TYPES } from './entities/code-change-attributes.ts';
 
 // A book and its gate
 export * from './book/book.ts';
@@ -38,8 +41,8 @@ export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
-export { CODE_STATUSES, type CodeStatus } from './code/state.ts';
-export { codeEventOf, CODE_EVENT_TYPES, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export { CODE_STATUSES, type CodeStatus, type StoredStatus } from './code/state.ts';
+export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
 
 // What a code's text may be: the rule, patterns, check characters
 export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './code-format/code-format.ts';

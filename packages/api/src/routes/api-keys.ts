@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createApiKey, listApiKeys, revokeApiKey, type CoreContext } from '@coupons/core';
+import { createApiKey, listApiKeys, revokeApiKey, revokeApiKeyRefusals, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
@@ -50,7 +50,7 @@ export function apiKeyRoutes(core: CoreContext) {
         description: `${tokenAdmin} Revoking a revoked key answers 204 again and keeps its first \`revokedAt\`. 404 \`API_KEY_NOT_FOUND\` for an unknown key or another tenant's.`,
         security: bearer,
         request: { params: ApiKeyIdParam },
-        responses: { 204: { description: 'Revoked' }, ...errors('delete', 'API_KEY_NOT_FOUND') },
+        responses: { 204: { description: 'Revoked' }, ...errors('delete', ...revokeApiKeyRefusals.codes) },
       }),
       async (c) => {
         await revokeApiKey(core, c.get('actor'), c.req.valid('param').keyId);

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bookVersion, createBook, getBook, listBooks, updateBook, type CoreContext } from '@coupons/core';
+import { bookVersion, createBook, getBook, listBooks, updateBook, updateBookRefusals, type CoreContext } from '@coupons/core';
 import { etagOf, ifMatchVersions } from '../etag.ts';
 import type { AppEnv } from '../env.ts';
 import { apiRoute, bearer, errors, HEADERS, jsonBody, jsonResponse } from '../openapi.ts';
@@ -63,7 +63,7 @@ export function bookRoutes(core: CoreContext) {
         description: 'Send `If-Match` with the `ETag` of your copy to refuse the edit (412) if the book changed since.',
         security: bearer,
         request: { params: BookIdParam, headers: IfMatchHeader, ...jsonBody(UpdateBookSchema) },
-        responses: { 200: jsonResponse(BookSchema, 'The updated book', { ETag: HEADERS.etag }), ...errors('patch', 'BOOK_NOT_FOUND', 'PRECONDITION_FAILED') },
+        responses: { 200: jsonResponse(BookSchema, 'The updated book', { ETag: HEADERS.etag }), ...errors('patch', ...updateBookRefusals.codes) },
       }),
       async (c) => {
         const ifVersion = ifMatchVersions(c.req.header('if-match'));

@@ -1,5 +1,17 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { assignNamedCode, assignRandomCode, lockCode, redeemCode, unlockCode, type CoreContext } from '@coupons/core';
+import {
+  assignNamedCode,
+  assignNamedCodeRefusals,
+  assignRandomCode,
+  assignRandomCodeRefusals,
+  lockCode,
+  lockCodeRefusals,
+  redeemCode,
+  redeemCodeRefusals,
+  unlockCode,
+  unlockCodeRefusals,
+  type CoreContext,
+} from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
@@ -31,9 +43,9 @@ export function lifecycleRoutes(core: CoreContext) {
         description: 'Admin, service (naming `userId`) or the user itself. `"lock": true` claims and locks in one atomic step.',
         security: bearer,
         request: jsonBody(AssignRandomSchema),
-        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors('post', 'BOOK_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'BOOK_EXHAUSTED', 'USER_CODE_LIMIT_REACHED') },
+        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors('post', ...assignRandomCodeRefusals.codes) },
       }),
-      (c) => respondOnce(c, core, 201, (opts) => assignRandomCode(core, c.get('actor'), c.req.valid('json'), opts)),
+      (c) => respondOnce(c, core, 201, (opts) => assignRandomCode(core, c.get('actor'), c.req.valid('json'), opts), assignRandomCodeRefusals),
     )
     .openapi(
       apiRoute({
@@ -44,9 +56,9 @@ export function lifecycleRoutes(core: CoreContext) {
         summary: 'Assign a named code (admin, service)',
         security: bearer,
         request: { ...codeParams, ...jsonBody(AssignNamedSchema) },
-        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors('post', 'CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_ALREADY_ASSIGNED', 'USER_CODE_LIMIT_REACHED') },
+        responses: { 201: jsonResponse(AssignResultSchema, 'The assigned code'), ...errors('post', ...assignNamedCodeRefusals.codes) },
       }),
-      (c) => respondOnce(c, core, 201, (opts) => assignNamedCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json'), opts)),
+      (c) => respondOnce(c, core, 201, (opts) => assignNamedCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json'), opts), assignNamedCodeRefusals),
     )
     .openapi(
       apiRoute({
@@ -58,9 +70,9 @@ export function lifecycleRoutes(core: CoreContext) {
         description: 'The lock expires by itself after `ttlSeconds` (default: the book\'s `lockTtlSeconds`).',
         security: bearer,
         request: { ...codeParams, ...jsonBody(LockSchema, false) },
-        responses: { 200: jsonResponse(LockResultSchema, 'The lock'), ...errors('post', 'CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_EXPIRED', 'CODE_LOCKED', 'CODE_NOT_LOCKED', 'REDEMPTION_LIMIT_REACHED') },
+        responses: { 200: jsonResponse(LockResultSchema, 'The lock'), ...errors('post', ...lockCodeRefusals.codes) },
       }),
-      (c) => respondOnce(c, core, 200, (opts) => lockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
+      (c) => respondOnce(c, core, 200, (opts) => lockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts), lockCodeRefusals),
     )
     .openapi(
       apiRoute({
@@ -71,9 +83,9 @@ export function lifecycleRoutes(core: CoreContext) {
         summary: 'Release a lock (the payment failed)',
         security: bearer,
         request: { ...codeParams, ...jsonBody(UnlockSchema, false) },
-        responses: { 200: jsonResponse(CodeViewSchema, 'The code'), ...errors('post', 'CODE_NOT_FOUND', 'CODE_LOCKED', 'CODE_NOT_LOCKED') },
+        responses: { 200: jsonResponse(CodeViewSchema, 'The code'), ...errors('post', ...unlockCodeRefusals.codes) },
       }),
-      (c) => respondOnce(c, core, 200, (opts) => unlockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
+      (c) => respondOnce(c, core, 200, (opts) => unlockCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts), unlockCodeRefusals),
     )
     .openapi(
       apiRoute({
@@ -85,8 +97,8 @@ export function lifecycleRoutes(core: CoreContext) {
         description: 'Under an unexpired lock the redeem must present that `lockId`; an unlocked code may be redeemed in one step.',
         security: bearer,
         request: { ...codeParams, ...jsonBody(RedeemSchema, false) },
-        responses: { 200: jsonResponse(RedeemResultSchema, 'The redeemed code and its redemption id'), ...errors('post', 'CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_EXPIRED', 'CODE_LOCKED', 'CODE_NOT_LOCKED', 'REDEMPTION_LIMIT_REACHED') },
+        responses: { 200: jsonResponse(RedeemResultSchema, 'The redeemed code and its redemption id'), ...errors('post', ...redeemCodeRefusals.codes) },
       }),
-      (c) => respondOnce(c, core, 200, (opts) => redeemCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts)),
+      (c) => respondOnce(c, core, 200, (opts) => redeemCode(core, c.get('actor'), c.req.valid('param').code, c.req.valid('json') ?? {}, opts), redeemCodeRefusals),
     );
 }

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { rollbackRedemption, type CoreContext } from '@coupons/core';
+import { rollbackRedemption, rollbackRedemptionRefusals, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
@@ -17,12 +17,16 @@ const rollback = apiRoute({
     '`REDEMPTION_ALREADY_ROLLED_BACK`; an unknown redemption, or another tenant\'s, is 404 `REDEMPTION_NOT_FOUND`.',
   security: bearer,
   request: { params: RedemptionIdParam, ...jsonBody(RollbackSchema, false) },
-  responses: { 200: jsonResponse(RollbackResultSchema, 'The code after the rollback'), ...errors('post', 'REDEMPTION_NOT_FOUND', 'REDEMPTION_ALREADY_ROLLED_BACK') },
+  responses: { 200: jsonResponse(RollbackResultSchema, 'The code after the rollback'), ...errors('post', ...rollbackRedemptionRefusals.codes) },
 });
 
 export const redemptionRoutes = (core: CoreContext) =>
   new OpenAPIHono<AppEnv>().openapi(rollback, (c) =>
-    respondOnce(c, core, 200, (opts) =>
-      rollbackRedemption(core, c.get('actor'), c.req.valid('param').redemptionId, c.req.valid('json') ?? {}, opts),
+    respondOnce(
+      c,
+      core,
+      200,
+      (opts) => rollbackRedemption(core, c.get('actor'), c.req.valid('param').redemptionId, c.req.valid('json') ?? {}, opts),
+      rollbackRedemptionRefusals,
     ),
   );

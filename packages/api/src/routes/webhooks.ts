@@ -2,11 +2,14 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import {
   createWebhook,
   deleteWebhook,
+  deleteWebhookRefusals,
   getWebhook,
   listDeliveries,
   listWebhooks,
   resendDelivery,
+  resendDeliveryRefusals,
   rotateWebhookSecret,
+  rotateWebhookSecretRefusals,
   type CoreContext,
 } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
@@ -80,7 +83,7 @@ export function webhookRoutes(core: CoreContext) {
         description: `404 ${notFound}.`,
         security: bearer,
         request: { params: WebhookIdParam },
-        responses: { 204: { description: 'Deleted' }, ...errors('delete', 'WEBHOOK_NOT_FOUND') },
+        responses: { 204: { description: 'Deleted' }, ...errors('delete', ...deleteWebhookRefusals.codes) },
       }),
       async (c) => {
         await deleteWebhook(core, c.get('actor'), c.req.valid('param').id);
@@ -96,7 +99,7 @@ export function webhookRoutes(core: CoreContext) {
         summary: 'New signing secret (admin); the old one keeps signing during the overlap',
         security: bearer,
         request: { params: WebhookIdParam, ...jsonBody(RotateSecretSchema, false) },
-        responses: { 200: jsonResponse(RotatedSecretSchema, 'The new secret, shown only here'), ...errors('post', 'WEBHOOK_NOT_FOUND') },
+        responses: { 200: jsonResponse(RotatedSecretSchema, 'The new secret, shown only here'), ...errors('post', ...rotateWebhookSecretRefusals.codes) },
       }),
       (c) =>
         respondOnceMultiStep(c, core, 200, () =>
@@ -128,7 +131,7 @@ export function webhookRoutes(core: CoreContext) {
         request: { params: MessageParam },
         responses: {
           202: jsonResponse(DeliverySchema, 'Queued again'),
-          ...errors('post', 'WEBHOOK_NOT_FOUND', 'DELIVERY_NOT_FOUND', 'DELIVERY_NOT_FAILED'),
+          ...errors('post', ...resendDeliveryRefusals.codes),
         },
       }),
       (c) => {

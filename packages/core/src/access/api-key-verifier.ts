@@ -2,7 +2,10 @@ import { timingSafeEqual } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { API_KEY_SUB_PREFIX, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
-import { isConditionalFailure } from '../db/aws-errors.ts';
+import { conditionalWrite } from '../db/conditional-write.ts';
+import { where } from '../db/condition.ts';
+import { refusedBy } from '../db/transition.ts';
+import { touchKey } from './api-key-transitions.ts';
 import type { API_KEY_ROLES } from '../entities/api-key.ts';
 import { hashSecret, parseApiKey } from './api-key-format.ts';
 
@@ -125,16 +128,16 @@ function recordUse(ctx: CoreContext, tenant: string, keyId: string, record: KeyR
   if (keys.touched.size >= MAX_CACHED) keys.touched.clear();
   keys.touched.set(id, now);
   const at = new Date(now).toISOString();
-  ctx.store.apiKey
-    .patch({ tenant, keyId })
-    .set({ lastUsedAt: at })
-    .where((a, op) => `${op.notExists(a.lastUsedAt)} OR ${op.lt(a.lastUsedAt, new Date(hourAgo).toISOString())}`)
-    .go({ response: 'none' })
-    .then(
-      () => (record.lastUsedAt = at),
-      (e: unknown) => {
-        // Refused: another instance wrote it this hour, or the key is gone. Anything else: try again later.
-        if (!isConditionalFailure(e)) keys.touched.set(id, hourAgo + LAST_USED_RETRY_MS);
-      },
-    );
+  const input = { hourAgo: new Date(hourAgo).toISOString() };
+  conditionalWrite(
+    ctx.store,
+    (e) => e.apiKey.patch({ tenant, keyId }).set({ lastUsedAt: at }).where(where(touchKey.condition(input))),
+    (item) => touchKey.refusal(item, input),
+  ).then(
+    () => (record.lastUsedAt = at),
+    (e: unknown) => {
+      // Refused: another instance wrote it this hour, or the key is gone. Anything else: try again later.
+      if (!refusedBy(touchKey, e)) keys.touched.set(id, hourAgo + LAST_USED_RETRY_MS);
+    },
+  );
 }

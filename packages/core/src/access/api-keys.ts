@@ -3,7 +3,9 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
-import { isConditionalFailure, isTransientAwsError, unavailable } from '../db/aws-errors.ts';
+import { where } from '../db/condition.ts';
+import { passRefusalsOf, refusalsOf } from '../db/transition.ts';
+import { apiKeyNotFound, revokeKey, storeKey } from './api-key-transitions.ts';
 import { readPage } from '../db/pagination.ts';
 import type { API_KEY_ROLES } from '../entities/api-key.ts';
 import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
@@ -30,7 +32,6 @@ export interface ApiKeyRecord extends ApiKeyView {
   revokedBy?: string;
 }
 
-export const apiKeyNotFound = (keyId: string) => new AppError('API_KEY_NOT_FOUND', `No API key ${keyId}.`);
 
 export function toApiKeyView(r: ApiKeyRecord): ApiKeyView {
   const view: ApiKeyView = { keyId: r.keyId, name: r.name, role: r.role, prefix: r.prefix, createdAt: r.createdAt };
@@ -100,6 +101,9 @@ export async function listApiKeys(
   return { items: (data as ApiKeyRecord[]).map(toApiKeyView), nextCursor: cursor };
 }
 
+/** What a revocation can refuse: a key that is not there (revoking twice answers as the first time). */
+export const revokeApiKeyRefusals = refusalsOf({ runs: [revokeKey], handles: ['revoked'] });
+
 /**
  * Marks the key revoked, by one conditional write: it must exist under the caller's tenant (its
  * key starts with the tenant, so another tenant's id is simply not there) and not be revoked yet,
@@ -110,20 +114,19 @@ export async function listApiKeys(
 export async function revokeApiKey(ctx: CoreContext, actor: Actor, keyId: string): Promise<void> {
   requireTokenAdmin(actor);
   if (!KEY_ID.test(keyId)) throw apiKeyNotFound(keyId);
-  let result: { rejected?: boolean; data?: Record<string, unknown> | null };
+  const input = { keyId };
   try {
-    result = (await ctx.store.apiKey
-      .patch({ tenant: actor.tenant, keyId })
-      .set({ revokedAt: new Date(ctx.now()).toISOString(), revokedBy: actor.sub })
-      .where((a, op) => op.notExists(a.revokedAt))
-      .go({ response: 'none', returnOnConditionCheckFailure: 'all_old' } as any)) as typeof result;
+    await conditionalWrite(
+      ctx.store,
+      (e) => e.apiKey.patch({ tenant: actor.tenant, keyId }).set({ revokedAt: new Date(ctx.now()).toISOString(), revokedBy: actor.sub }).where(where(revokeKey.condition(input))),
+      (item) => revokeKey.refusal(item, input),
+    );
   } catch (e) {
-    if (isTransientAwsError(e)) throw unavailable(e);
-    throw e;
+    // Revoked already: answered as the first revocation was.
+    passRefusalsOf(revokeKey)(e);
+  } finally {
+    forgetApiKey(ctx, actor.tenant, keyId);
   }
-  forgetApiKey(ctx, actor.tenant, keyId);
-  // Refused with the item as it was: absent (no such key here), or revoked already.
-  if (result.rejected && !result.data) throw apiKeyNotFound(keyId);
 }
 
 /**
@@ -139,10 +142,10 @@ export async function provisionApiKey(
   const key = formatApiKey(input.tenant, material);
   const record = recordOf(input.tenant, input, material, input.createdBy, ctx.now());
   try {
-    await ctx.store.apiKey.create(record).go({ response: 'none' });
+    await conditionalWrite(ctx.store, (e) => e.apiKey.create(record), (item) => storeKey.refusal(item, undefined));
     return { key, state: 'created' };
   } catch (e) {
-    if (!isConditionalFailure(e)) throw e;
+    passRefusalsOf(storeKey)(e);
   }
   const { data } = await ctx.store.apiKey.get({ tenant: input.tenant, keyId: material.keyId }).go({ consistent: true });
   const usable = data && !data.revokedAt && data.secretHash === record.secretHash;

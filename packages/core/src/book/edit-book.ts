@@ -3,7 +3,10 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { transact, failed, backoffMs } from '../db/transact.ts';
+import { where } from '../db/condition.ts';
+import { refusalsOf, refusedBy } from '../db/transition.ts';
 import { assertWindow, gateOf } from './gate.ts';
+import { editAtVersion, regateShard } from './versions.ts';
 import { bookVersion, toBook, type Book, type BookRecord, type UpdateBookInput } from './book.ts';
 import { forgetCachedBook } from './load-book.ts';
 
@@ -14,8 +17,13 @@ export interface UpdateBookOptions {
 
 const EDITABLE = ['name', 'description', 'validFrom', 'validUntil', 'status', 'lowStockThreshold'] as const;
 const MAX_EDIT_ATTEMPTS = 8;
-/** Another edit committed between this one's read and its write. */
-class BookMoved extends Error {}
+
+/** What an edit can refuse: a missing book, an If-Match the book is not at. Another edit getting in first is merged onto, not refused. */
+export const updateBookRefusals = refusalsOf({
+  runs: [editAtVersion, regateShard],
+  handles: ['moved'],
+  own: ['BOOK_NOT_FOUND', 'PRECONDITION_FAILED'],
+});
 
 /**
  * Renames, changes validity, pauses or resumes: optimistically. The edit is
@@ -47,7 +55,7 @@ export async function updateBook(
     try {
       return await writeEdit(ctx, actor.tenant, current, input);
     } catch (e) {
-      if (!(e instanceof BookMoved)) throw e;
+      if (!refusedBy(editAtVersion, e)) throw e; // another edit committed between this one's read and its write
       if (options.ifVersion && attempt === 0) continue; // re-read once, to answer 412 with the version that won
       if (attempt + 1 >= MAX_EDIT_ATTEMPTS) {
         throw new AppError('UNAVAILABLE', 'The book is being edited by others; retry shortly.', { retryAfterSeconds: 1 });
@@ -82,14 +90,14 @@ async function writeEdit(ctx: CoreContext, tenant: string, current: BookRecord, 
   if (gateChanged) next.gateVersion = next.version;
   Object.assign(set, { updatedAt: next.updatedAt, version: next.version, ...(gateChanged ? { gateVersion: next.version } : {}) });
 
-  // Absent means never written: a book from before versions, or shards never re-gated.
-  const isAt = (value: number | undefined) => (attr: any, op: any) => (value === undefined ? op.notExists(attr) : op.eq(attr, value));
+  const atVersion = { bookId, version: current.version };
+  const atGate = { bookId, gateVersion: current.gateVersion };
   await transact(
     ctx.store,
     ({ book, bookStatsShard }) => {
       let bookUpdate: any = book.patch({ tenant, bookId }).set(set);
       if (remove.length) bookUpdate = bookUpdate.remove(remove);
-      bookUpdate = bookUpdate.where((a: any, op: any) => isAt(current.version)(a.version, op));
+      bookUpdate = bookUpdate.where(where(editAtVersion.condition(atVersion)));
       const shardUpdates = gateChanged
         ? Array.from({ length: current.poolShards }, (_, shard) => {
             let u: any = bookStatsShard.patch({ tenant, bookId, shard }).set({ bookStatus: gate.bookStatus, gateVersion: next.version });
@@ -101,16 +109,16 @@ async function writeEdit(ctx: CoreContext, tenant: string, current: BookRecord, 
             else setWindow.validUntilMs = gate.validUntilMs;
             if (Object.keys(setWindow).length) u = u.set(setWindow);
             if (removeWindow.length) u = u.remove(removeWindow);
-            return u.where((a: any, op: any) => isAt(current.gateVersion)(a.gateVersion, op)).commit();
+            return u.where(where(regateShard.condition(atGate))).commit();
           })
         : [];
       return { book: bookUpdate.commit({ response: 'all_old' }), ...Object.fromEntries(shardUpdates.map((u, shard) => [`shard${shard}`, u])) };
     },
     {
       onConditionFailed: (reasons) => {
-        if (failed(reasons, 'book')) return reasons.book.item ? new BookMoved() : new AppError('BOOK_NOT_FOUND', `No book ${bookId}.`);
-        // The book was at the version read, so its shards must be at its gateVersion: anything else is a broken invariant.
-        return new Error(`book ${bookId}: a stats shard's gate copy is not the one the book wrote`);
+        if (failed(reasons, 'book')) return editAtVersion.refusal(reasons.book.item, atVersion);
+        // The book was at the version read, so its shards must be at its gateVersion.
+        return regateShard.refusal(null, atGate);
       },
     },
   );

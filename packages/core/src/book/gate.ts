@@ -1,6 +1,6 @@
 import { AppError, validationFailed } from '../errors.ts';
 import { and, eq, gt, lte, notExists, or, type Cond } from '../db/condition.ts';
-import type { Transition } from '../db/transition.ts';
+import { transition } from '../db/transition.ts';
 
 /**
  * A book's gate: its status and validity window. The book holds it, and each
@@ -44,26 +44,30 @@ export interface Gate {
   validUntilMs?: number;
 }
 
+const inWindow = (now: number): Cond => and(or(notExists('validFromMs'), lte('validFromMs', now)), or(notExists('validUntilMs'), gt('validUntilMs', now)));
+const hasEnded = (gate: Gate | null, now: number) => gate?.validUntilMs !== undefined && gate.validUntilMs <= now;
+
+function notActive(gate: Gate | null, now: number) {
+  if (hasEnded(gate, now)) return new AppError('BOOK_NOT_ACTIVE', 'The book has ended.');
+  if (gate?.validFromMs !== undefined && gate.validFromMs > now) return new AppError('BOOK_NOT_ACTIVE', 'The book has not started yet.');
+  return new AppError('BOOK_NOT_ACTIVE', 'The book is paused.');
+}
+
+/** A claim: the book is active and `now` inside its window. */
+export const claimGate = transition({
+  refusals: ['BOOK_NOT_ACTIVE'],
+  condition: ({ now }: { now: number }) => and(eq('bookStatus', 'active'), inWindow(now)),
+  refusal: (gate: Gate | null, { now }) => notActive(gate, now),
+});
+
 /**
- * `now` is inside the book's window and, for a claim, the book is active.
- * Claims need both; lock and redeem only the window (a paused book stops
- * new claims, not the checkouts of codes already held).
+ * Lock and redeem of a held code: `now` inside the window only (a paused
+ * book stops new claims, not the checkouts of codes already held). For a
+ * held code the book's end is the code's: CODE_EXPIRED.
  */
-export const gateOpen: Transition<{ now: number; requireActive: boolean }, Record<string, any>> = {
-  condition: ({ now, requireActive }): Cond => {
-    const window = and(or(notExists('validFromMs'), lte('validFromMs', now)), or(notExists('validUntilMs'), gt('validUntilMs', now)));
-    return requireActive ? and(eq('bookStatus', 'active'), window) : window;
-  },
-  allows: (gate, { now, requireActive }) =>
-    gate !== null &&
-    (!requireActive || gate.bookStatus === 'active') &&
-    (gate.validFromMs === undefined || gate.validFromMs <= now) &&
-    (gate.validUntilMs === undefined || gate.validUntilMs > now),
-  refusal: (gate, { now, requireActive }) => {
-    const ended = gate?.validUntilMs !== undefined && gate.validUntilMs <= now;
-    // For a held code the book's end is the code's: CODE_EXPIRED; a claim is refused because the book is closed.
-    if (ended) return requireActive ? new AppError('BOOK_NOT_ACTIVE', 'The book has ended.') : new AppError('CODE_EXPIRED', 'The book this code belongs to has ended.');
-    if (gate?.validFromMs !== undefined && gate.validFromMs > now) return new AppError('BOOK_NOT_ACTIVE', 'The book has not started yet.');
-    return new AppError('BOOK_NOT_ACTIVE', 'The book is paused.');
-  },
-};
+export const heldCodeGate = transition({
+  refusals: ['BOOK_NOT_ACTIVE', 'CODE_EXPIRED'],
+  condition: ({ now }: { now: number }) => inWindow(now),
+  refusal: (gate: Gate | null, { now }) =>
+    hasEnded(gate, now) ? new AppError('CODE_EXPIRED', 'The book this code belongs to has ended.') : notActive(gate, now),
+});

@@ -5,9 +5,9 @@ import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
 import { backoffMs, transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
-import { gateOf, gateOpen } from '../book/gate.ts';
+import { claimGate, gateOf, type Gate } from '../book/gate.ts';
 import { assign, codeNotFound, holdUnderCap, marked } from './transitions.ts';
-import { applied, asUpdate, type Change } from '../db/transition.ts';
+import { applied, asUpdate, assertAllowed, refusalsOf, type Change } from '../db/transition.ts';
 import type { CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
 import { loadBookCached } from '../book/load-book.ts';
@@ -36,7 +36,7 @@ const bookExhausted = () => new AppError('BOOK_EXHAUSTED', 'No codes are left in
 /**
  * The one transaction every assignment is: the code leaves the pool for the
  * user (`assign`), the shard counter moves under the book's gate
- * (`gateOpen`, active and in its window) and, for capped books, the user's
+ * (`claimGate`, active and in its window) and, for capped books, the user's
  * holding grows (`holdUnderCap`).
  */
 async function commitAssignment(
@@ -52,7 +52,6 @@ async function commitAssignment(
   const tenant = book.tenant;
   const cap = book.maxCodesPerUser;
   let assigned: CodeRecord | undefined;
-  const gateInput = (now: number) => ({ now, requireActive: true });
   await transact(
     ctx.store,
     ({ code, bookStatsShard, userBookHolding }) => {
@@ -86,7 +85,7 @@ async function commitAssignment(
         stats: bookStatsShard
           .patch({ tenant, bookId: book.bookId, shard: candidate.shard })
           .add({ available: -1, assigned: 1 })
-          .where(where(gateOpen.condition(gateInput(now))))
+          .where(where(claimGate.condition({ now })))
           .commit({ response: 'all_old' }),
         ...(cap !== undefined
           ? {
@@ -101,7 +100,7 @@ async function commitAssignment(
     },
     {
       onConditionFailed: (reasons) => {
-        if (failed(reasons, 'stats')) return gateOpen.refusal(reasons.stats.item, gateInput(ctx.now()));
+        if (failed(reasons, 'stats')) return claimGate.refusal(reasons.stats.item as Gate | null, { now: ctx.now() });
         if (failed(reasons, 'holding')) return holdUnderCap.refusal(null, { cap: cap! });
         return onCodeTaken(reasons.code?.item ?? null);
       },
@@ -117,11 +116,10 @@ async function commitAssignment(
  * and a closed one is read again before the claim is refused on its word.
  */
 async function loadOpenBook(ctx: CoreContext, tenant: string, bookId: string): Promise<BookRecord> {
-  const input = () => ({ now: ctx.now(), requireActive: true });
   let book = await loadBookCached(ctx, tenant, bookId);
-  if (gateOpen.allows(gateOf(book), input())) return book;
+  if (claimGate.allows(gateOf(book), { now: ctx.now() })) return book;
   book = await loadBookCached(ctx, tenant, bookId, { fresh: true });
-  if (!gateOpen.allows(gateOf(book), input())) throw gateOpen.refusal(gateOf(book), input());
+  assertAllowed(claimGate, gateOf(book), { now: ctx.now() });
   return book;
 }
 
@@ -130,6 +128,19 @@ function lockRequest(book: BookRecord, input: { lock?: boolean; ttlSeconds?: num
 }
 
 const withLock = (view: CodeView, lock: { lockId: string } | undefined): AssignResult => (lock ? { ...view, lockId: lock.lockId } : view);
+
+/**
+ * What a random claim can refuse: the gate and the cap (its transaction), a
+ * missing book, a sold-out pool. A code lost to another claim is not refused:
+ * the claim picks again. A copy of a keyed claim can find the pool emptied or
+ * the cap reached by the first one.
+ */
+export const assignRandomCodeRefusals = refusalsOf({
+  runs: [claimGate, assign, holdUnderCap],
+  handles: ['CODE_NOT_FOUND', 'CODE_ALREADY_ASSIGNED'],
+  own: ['BOOK_NOT_FOUND', 'BOOK_EXHAUSTED'],
+  ownAlreadyDone: ['BOOK_EXHAUSTED'],
+});
 
 /**
  * Assigns a random available code of a book (code/pick.ts: a random
@@ -173,6 +184,9 @@ export async function assignRandomCode(
   throw new AppError('UNAVAILABLE', 'The book is under heavy contention; retry shortly.', { retryAfterSeconds: 1 });
 }
 
+/** What a claim of a named code can refuse: the code (checked first in memory, then by the write), the gate, the cap. */
+export const assignNamedCodeRefusals = refusalsOf({ runs: [assign, claimGate, holdUnderCap] });
+
 /** Assigns one named code to a user (admin or service only: a user naming codes could enumerate them). */
 export async function assignNamedCode(
   ctx: CoreContext,
@@ -186,7 +200,7 @@ export async function assignNamedCode(
   if (isMistypedCheckedCode(code)) throw codeNotFound(code);
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
   const bookId = input.bookId ?? data?.bookId ?? '';
-  if (!assign.allows(data as CodeRecord | null, { code, bookId })) throw assign.refusal(data as CodeRecord | null, { code, bookId });
+  assertAllowed(assign, data as CodeRecord | null, { code, bookId });
   const book = await loadOpenBook(ctx, actor.tenant, data!.bookId);
   const lock = lockRequest(book, input);
   const assigned = await commitAssignment(

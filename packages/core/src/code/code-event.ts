@@ -1,6 +1,7 @@
 import type { TableChange } from '../stream/change.ts';
+import type { CODE_EVENT_TYPES } from '../entities/code-change-attributes.ts';
 
-export const CODE_EVENT_TYPES = ['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'] as const;
+/** What a transition did, as its history entry and the change stream name it (CODE_EVENT_TYPES, declared with the attributes that store it). */
 export type CodeEventType = (typeof CODE_EVENT_TYPES)[number];
 
 /** What every transition of a code records on the code item, in the same write (`lastChange`). */

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
-import { AppError } from '../errors.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
-import { gateOf, gateOpen } from '../book/gate.ts';
-import { lock, marked, unlock } from './transitions.ts';
-import { applied, asUpdate } from '../db/transition.ts';
+import { gateOf, heldCodeGate } from '../book/gate.ts';
+import { codeNotLocked, lock, marked, unlock } from './transitions.ts';
+import { applied, asUpdate, assertAllowed, refusalsOf } from '../db/transition.ts';
 import { isLockHeld, maxRedemptionsOf, type CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
 import { loadBookCached } from '../book/load-book.ts';
@@ -26,11 +25,13 @@ export interface LockResult extends CodeView {
  * condition covers (a lock alone grants nothing).
  */
 async function assertWindowOpen(ctx: CoreContext, book: BookRecord): Promise<void> {
-  const input = () => ({ now: ctx.now(), requireActive: false });
-  if (gateOpen.allows(gateOf(book), input())) return;
+  if (heldCodeGate.allows(gateOf(book), { now: ctx.now() })) return;
   const fresh = await loadBookCached(ctx, book.tenant, book.bookId, { fresh: true });
-  if (!gateOpen.allows(gateOf(fresh), input())) throw gateOpen.refusal(gateOf(fresh), input());
+  assertAllowed(heldCodeGate, gateOf(fresh), { now: ctx.now() });
 }
+
+/** What a lock can refuse: the code not held by the caller (loadHeldCode), the book's window, the lock's own condition. */
+export const lockCodeRefusals = refusalsOf({ runs: [heldCodeGate, lock], own: ['CODE_NOT_FOUND'] });
 
 /**
  * Locks a held code for a redemption attempt: one conditional UpdateItem on
@@ -48,7 +49,7 @@ export async function lockCode(
   await assertWindowOpen(ctx, book);
   const now = ctx.now();
   const rule = { code, userId: current.userId!, maxRedemptions: maxRedemptionsOf(current), now };
-  if (!lock.allows(current, rule)) throw lock.refusal(current, rule);
+  assertAllowed(lock, current, rule);
   const lockId = randomUUID();
   const change = marked({ set: { lockId, lockExpiresAt: now + (input.ttlSeconds ?? book.lockTtlSeconds) * 1000 } }, 'locked', now, actor.sub, { lockId });
   const result = (): LockResult => {
@@ -63,6 +64,9 @@ export async function lockCode(
   );
   return result();
 }
+
+/** What an unlock can refuse: the code not held by the caller, no lock on it, or another checkout's. */
+export const unlockCodeRefusals = refusalsOf({ runs: [unlock], own: ['CODE_NOT_FOUND', 'CODE_NOT_LOCKED'], ownAlreadyDone: ['CODE_NOT_LOCKED'] });
 
 /**
  * Releases an unexpired lock (the payment failed): one conditional
@@ -79,9 +83,10 @@ export async function unlockCode(
 ): Promise<CodeView> {
   const { current, book } = await loadHeldCodeWithBook(ctx, actor, code, input.userId);
   const now = ctx.now();
-  if (!isLockHeld(current, now)) throw new AppError('CODE_NOT_LOCKED', `Code ${code} is not locked.`);
+  // Without a lockId the lock on the code is meant: there must be one to name.
+  if (!isLockHeld(current, now)) throw codeNotLocked(code);
   const rule = { code, userId: current.userId!, lockId: input.lockId ?? current.lockId!, now };
-  if (!unlock.allows(current, rule)) throw unlock.refusal(current, rule);
+  assertAllowed(unlock, current, rule);
   const change = marked({ set: {}, remove: ['lockId', 'lockExpiresAt'] }, 'unlocked', now, actor.sub, { lockId: rule.lockId });
   const view = () => toCodeView(applied(current, change), book, ctx.now());
   await conditionalWrite(

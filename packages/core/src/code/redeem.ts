@@ -2,9 +2,9 @@ import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
-import { gateOpen } from '../book/gate.ts';
+import { heldCodeGate, type Gate } from '../book/gate.ts';
 import { marked, redeem } from './transitions.ts';
-import { applied, asUpdate } from '../db/transition.ts';
+import { applied, asUpdate, refusalsOf } from '../db/transition.ts';
 import { maxRedemptionsOf, type CodeRecord } from './state.ts';
 import { newRedemptionId } from './redemption-id.ts';
 import { toCodeView, type CodeView } from './view.ts';
@@ -18,11 +18,14 @@ export interface RedeemInput {
   context?: Record<string, unknown>;
 }
 
+/** What a redeem can refuse: the code not held by the caller (loadHeldCode), the redeem's condition, the book's window. */
+export const redeemCodeRefusals = refusalsOf({ runs: [redeem, heldCodeGate], own: ['CODE_NOT_FOUND'] });
+
 /**
  * Redeems a held code: one transaction that counts the redemption on the
  * code (`redeem`: same holder, redemptions left, no unexpired lock unless it
  * is the one presented; releases the lock), writes the redemption record, and
- * counts it on the book's shard under the book's window (`gateOpen`), so a
+ * counts it on the book's shard under the book's window (`heldCodeGate`), so a
  * redeem after `validUntil` is refused by its own write.
  */
 export async function redeemCode(
@@ -36,7 +39,6 @@ export async function redeemCode(
   const redemptionId = newRedemptionId(code);
   let redeemed: CodeRecord | undefined;
   const ruleAt = (now: number) => ({ code, userId: current.userId!, maxRedemptions: maxRedemptionsOf(current), now, lockId: input.lockId });
-  const gateAt = (now: number) => ({ now, requireActive: false });
   const result = () => ({ ...toCodeView(redeemed!, book, ctx.now()), redemptionId });
   await transact(
     ctx.store,
@@ -66,14 +68,14 @@ export async function redeemCode(
         stats: bookStatsShard
           .patch({ tenant: actor.tenant, bookId: current.bookId, shard: current.shard })
           .add({ redeemed: 1 })
-          .where(where(gateOpen.condition(gateAt(now))))
+          .where(where(heldCodeGate.condition({ now })))
           .commit({ response: 'all_old' }),
       };
     },
     {
       onConditionFailed: (reasons) =>
         failed(reasons, 'stats')
-          ? gateOpen.refusal(reasons.stats.item, gateAt(ctx.now()))
+          ? heldCodeGate.refusal(reasons.stats.item as Gate | null, { now: ctx.now() })
           : redeem.refusal(reasons.code.item as CodeRecord | null, ruleAt(ctx.now())),
       guard: idempotencyGuard(opts.idempotency, result),
     },

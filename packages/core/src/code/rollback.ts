@@ -3,7 +3,7 @@ import { requireRole, type Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
 import { marked, redemptionNotFound, rollBack, rollBackRecord } from './transitions.ts';
-import { applied, asUpdate } from '../db/transition.ts';
+import { applied, asUpdate, assertAllowed, refusalsOf } from '../db/transition.ts';
 import { codeOfRedemptionId } from './redemption-id.ts';
 import type { CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
@@ -13,6 +13,9 @@ import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 export const MAX_ROLLBACK_REASON = 500;
 
 export type RollbackResult = CodeView & { redemptionId: string; rolledBackAt: string };
+
+/** What a rollback can refuse: an id that names no redemption, and the record's and the code's conditions. */
+export const rollbackRedemptionRefusals = refusalsOf({ runs: [rollBackRecord, rollBack], own: ['REDEMPTION_NOT_FOUND'] });
 
 /**
  * Gives a redemption back (the order was cancelled or refunded): one
@@ -38,7 +41,7 @@ export async function rollbackRedemption(
     ctx.store.code.get(key).go({ consistent: true }),
   ]);
   const rule = { code, redemptionId };
-  if (!rollBackRecord.allows(record ?? null, rule)) throw rollBackRecord.refusal(record ?? null, rule);
+  assertAllowed(rollBackRecord, record ?? null, rule);
   if (!current) throw redemptionNotFound(redemptionId);
   const book = await loadBookCached(ctx, actor.tenant, current.bookId);
   let rolledBack: CodeRecord | undefined;

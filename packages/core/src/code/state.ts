@@ -1,14 +1,16 @@
 import { and, eq, lte, notExists, or, type Cond } from '../db/condition.ts';
 import { DEFAULT_MAX_REDEMPTIONS } from '../book/book.ts';
 import type { CodeChange } from './code-event.ts';
+import type { STORED_CODE_STATUSES } from '../entities/code.ts';
 
 /**
  * A code's life. Stored: `available` (in its book's pool) or `assigned` (to
- * one user, forever). Derived from the stored item and the clock: an assigned
- * code is `locked` while `lockExpiresAt` lies ahead, `redeemed` once its
- * redemptions are used up, `expired` once its book has ended, else `active`.
+ * one user, forever), STORED_CODE_STATUSES. Derived from the stored item and
+ * the clock (`codeStatus`): an assigned code is `locked` while
+ * `lockExpiresAt` lies ahead, `redeemed` once its redemptions are used up,
+ * `expired` once its book has ended, else `active`.
  */
-export type StoredStatus = 'available' | 'assigned';
+export type StoredStatus = (typeof STORED_CODE_STATUSES)[number];
 export const CODE_STATUSES = ['active', 'locked', 'redeemed', 'expired'] as const;
 export type CodeStatus = (typeof CODE_STATUSES)[number];
 

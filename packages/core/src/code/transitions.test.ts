@@ -1,119 +1,155 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import fc from 'fast-check';
-import { createStore } from '../entities/index.ts';
-import { createDocumentClient, createDynamoDbClient } from '../db/client.ts';
 import { AppError } from '../errors.ts';
-import { holds, where, type Cond } from '../db/condition.ts';
-import { gateOpen } from '../book/gate.ts';
+import { always, where, type Cond } from '../db/condition.ts';
+import { claimGate, heldCodeGate } from '../book/gate.ts';
 import { assign, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, unlock } from './transitions.ts';
-import { applied, type Transition } from '../db/transition.ts';
-import { evaluateCondition } from '../db/expression.test-support.ts';
+import { applied, Refused, refusedBy, transition, type BrokenInvariant, type Refusal } from '../db/transition.ts';
+import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { codeOfRedemptionId, newRedemptionId } from './redemption-id.ts';
-import { codeStatus, maxRedemptionsOf } from './state.ts';
+import { CODE_STATUSES, codeStatus, hasRedemptionsLeft, isLockHeld, maxRedemptionsOf, type CodeRecord } from './state.ts';
+import { assignNamedCodeRefusals, assignRandomCodeRefusals } from './claim.ts';
+import { lockCodeRefusals, unlockCodeRefusals } from './lock.ts';
+import { redeemCodeRefusals } from './redeem.ts';
+import { rollbackRedemptionRefusals } from './rollback.ts';
 
 // No DynamoDB here: ElectroDB renders each transition's condition into the
 // request it would send (`.params()`), and that expression is evaluated on
-// generated items next to the transition's in-memory predicate and the
-// condition description both come from. All three must agree on every item.
+// generated items next to the condition as data and `allows` (derived from
+// it). All must agree on every item, and every refusal must be declared.
 
-const store = createStore(createDocumentClient(createDynamoDbClient({ AWS_REGION: 'us-east-1', DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' })), 'unit');
 const NOW = 1_800_000_000_000;
 const KEY = { tenant: 't1', code: 'CODE-1' };
 
 /** The condition as DynamoDB would receive it on the code item (a patch adds "the item exists"). */
-function sentOnCode(cond: Cond) {
-  return store.code.patch(KEY).set({ lockId: 'x' }).where(where(cond)).params() as any;
-}
-function sentOnShard(cond: Cond) {
-  return store.bookStatsShard.patch({ tenant: 't1', bookId: 'b1', shard: 0 }).add({ redeemed: 1 }).where(where(cond)).params() as any;
-}
-function sentOnRecord(cond: Cond) {
-  return store.redemption.patch({ ...KEY, redemptionId: 'r1' }).set({ rolledBackAt: 'now' }).where(where(cond)).params() as any;
-}
-function sentOnHolding(cond: Cond) {
-  return store.userBookHolding.upsert({ tenant: 't1', userId: 'u1', bookId: 'b1' }).add({ held: 1 }).where(where(cond)).params() as any;
-}
+const sentOnCode = (cond: Cond) => store.code.patch(KEY).set({ lockId: 'x' }).where(where(cond)).params();
+const sentOnShard = (cond: Cond) =>
+  store.bookStatsShard.patch({ tenant: 't1', bookId: 'b1', shard: 0 }).add({ redeemed: 1 }).where(where(cond)).params();
+const sentOnRecord = (cond: Cond) => store.redemption.patch({ ...KEY, redemptionId: 'r1' }).set({ rolledBackAt: 'now' }).where(where(cond)).params();
+const sentOnHolding = (cond: Cond) => store.userBookHolding.upsert({ tenant: 't1', userId: 'u1', bookId: 'b1' }).add({ held: 1 }).where(where(cond)).params();
 
-/** What DynamoDB decides: the item as stored, with its keys (absent item: no keys). */
-function dynamoSays(params: any, item: Record<string, unknown> | null) {
-  const stored = item ? { pk: 'PK', sk: 'SK', ...item } : null;
-  return evaluateCondition(params.ConditionExpression, params.ExpressionAttributeNames, params.ExpressionAttributeValues, stored);
-}
-
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const lockTimes = fc.constantFrom(NOW - 1000, NOW - 1, NOW, NOW + 1, NOW + 60_000);
-const codeItem = fc.option(
-  fc.record({
-    status: maybe(fc.constantFrom('available', 'assigned')),
-    bookId: maybe(fc.constantFrom('b1', 'b2')),
-    userId: maybe(fc.constantFrom('u1', 'u2')),
-    redemptionCount: maybe(fc.integer({ min: 0, max: 3 })),
-    maxRedemptions: maybe(fc.integer({ min: 1, max: 3 })),
-    lockId: maybe(fc.constantFrom('L1', 'L2')),
-    lockExpiresAt: maybe(lockTimes),
-  }),
-  { nil: null },
-);
+const codeItem = itemOrNone({
+  status: maybe(fc.constantFrom('available', 'assigned')),
+  bookId: maybe(fc.constantFrom('b1', 'b2')),
+  userId: maybe(fc.constantFrom('u1', 'u2')),
+  redemptionCount: maybe(fc.integer({ min: 0, max: 3 })),
+  maxRedemptions: maybe(fc.integer({ min: 1, max: 3 })),
+  lockId: maybe(fc.constantFrom('L1', 'L2')),
+  lockExpiresAt: maybe(lockTimes),
+});
 const heldInput = fc.record({
   code: fc.constant('CODE-1'),
   userId: fc.constantFrom('u1', 'u2'),
   maxRedemptions: fc.integer({ min: 1, max: 3 }),
   now: fc.constant(NOW),
 });
+const gateItem = itemOrNone({
+  bookStatus: fc.constantFrom('active', 'paused'),
+  validFromMs: maybe(fc.constantFrom(NOW - 1, NOW, NOW + 1)),
+  validUntilMs: maybe(fc.constantFrom(NOW - 1, NOW, NOW + 1)),
+});
 
-function agree<I>(t: Transition<I, any>, items: fc.Arbitrary<Record<string, any> | null>, inputs: fc.Arbitrary<I>, sent: (c: Cond) => any) {
-  fc.assert(
-    fc.property(items, inputs, (rawItem, input) => {
-      // Generated records carry undefined for absent attributes; stored items simply lack them.
-      const item = rawItem && Object.fromEntries(Object.entries(rawItem).filter(([, v]) => v !== undefined));
-      const cond = t.condition(input);
-      const predicate = t.allows(item as any, input);
-      expect(holds(cond, item) && item !== null, 'description vs predicate').toBe(predicate);
-      expect(dynamoSays(sent(cond), item), 'expression sent vs predicate').toBe(predicate);
-      if (!predicate) expect(t.refusal(item as any, input)).toBeInstanceOf(Error);
-    }),
-    { numRuns: 400 },
-  );
-}
-
-describe('each transition: the condition DynamoDB receives and the in-memory predicate agree', () => {
-  it('assign', () => agree(assign, codeItem, fc.record({ code: fc.constant('CODE-1'), bookId: fc.constantFrom('b1', 'b2') }), sentOnCode));
-  it('lock', () => agree(lock, codeItem, heldInput, sentOnCode));
-  it('unlock', () => agree(unlock, codeItem, fc.record({ code: fc.constant('CODE-1'), userId: fc.constantFrom('u1', 'u2'), lockId: fc.constantFrom('L1', 'L2'), now: fc.constant(NOW) }), sentOnCode));
+describe('each transition: the condition DynamoDB receives, the condition as data and allows agree; refusals are declared', () => {
+  it('assign', () => checkTransition(assign, codeItem, fc.record({ code: fc.constant('CODE-1'), bookId: fc.constantFrom('b1', 'b2') }), sentOnCode));
+  it('lock', () => checkTransition(lock, codeItem, heldInput, sentOnCode));
+  it('unlock', () =>
+    checkTransition(
+      unlock,
+      codeItem,
+      fc.record({ code: fc.constant('CODE-1'), userId: fc.constantFrom('u1', 'u2'), lockId: fc.constantFrom('L1', 'L2'), now: fc.constant(NOW) }),
+      sentOnCode,
+    ));
   it('redeem, with and without a presented lock', () =>
-    agree(redeem, codeItem, fc.record({ code: fc.constant('CODE-1'), userId: fc.constantFrom('u1', 'u2'), maxRedemptions: fc.integer({ min: 1, max: 3 }), now: fc.constant(NOW), lockId: maybe(fc.constantFrom('L1', 'L2')) }), sentOnCode));
-  it('roll back (the code)', () => agree(rollBack, codeItem, fc.record({ code: fc.constant('CODE-1'), redemptionId: fc.constant('CODE-1.r') }), sentOnCode));
+    checkTransition(redeem, codeItem, heldInput.chain((h) => fc.record({ lockId: maybe(fc.constantFrom('L1', 'L2')) }).map((l) => ({ ...h, ...l }))), sentOnCode));
+  it('roll back (the code)', () => checkTransition(rollBack, codeItem, fc.record({ code: fc.constant('CODE-1'), redemptionId: fc.constant('CODE-1.r') }), sentOnCode));
   it('roll back (the redemption record)', () =>
-    agree(
+    checkTransition(
       rollBackRecord,
-      fc.option(fc.record({ redemptionId: fc.constant('r1'), rolledBackAt: maybe(fc.constant('2026-01-01T00:00:00.000Z')) }), { nil: null }),
+      itemOrNone({ redemptionId: fc.constant('r1'), rolledBackAt: maybe(fc.constant('2026-01-01T00:00:00.000Z')) }),
       fc.record({ redemptionId: fc.constant('r1') }),
       sentOnRecord,
     ));
-  it('the book gate on a stats shard, for claims and for held codes', () =>
-    agree(
-      gateOpen,
-      fc.option(
-        fc.record({
-          bookStatus: fc.constantFrom('active', 'paused'),
-          validFromMs: maybe(fc.constantFrom(NOW - 1, NOW, NOW + 1)),
-          validUntilMs: maybe(fc.constantFrom(NOW - 1, NOW, NOW + 1)),
-        }),
-        { nil: null },
-      ),
-      fc.record({ now: fc.constant(NOW), requireActive: fc.boolean() }),
-      sentOnShard,
-    ));
-  it('the holding cap (an upsert: a missing holding is under any cap)', () => {
-    fc.assert(
-      fc.property(fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }), fc.integer({ min: 1, max: 3 }), (held, cap) => {
-        const item = held === undefined ? null : { held };
-        const cond = holdUnderCap.condition({ cap });
-        const predicate = holdUnderCap.allows(item, { cap });
-        expect(holds(cond, item)).toBe(predicate);
-        expect(dynamoSays(sentOnHolding(cond), item === null ? {} : item)).toBe(predicate);
-      }),
-    );
+  it('the book gate on a stats shard, for claims and for held codes', () => {
+    checkTransition(claimGate, gateItem, fc.record({ now: fc.constant(NOW) }), sentOnShard);
+    checkTransition(heldCodeGate, gateItem, fc.record({ now: fc.constant(NOW) }), sentOnShard);
+  });
+  it('the holding cap (an upsert: a missing holding is under any cap)', () =>
+    checkTransition(holdUnderCap, itemOrNone({ held: fc.integer({ min: 0, max: 4 }) }), fc.record({ cap: fc.integer({ min: 1, max: 3 }) }), sentOnHolding));
+});
+
+// The agreement above holds whatever the condition says, since both sides come from it. What it
+// must say is the life table's: each transition leaves exactly from the states state.ts derives.
+describe('each transition leaves from the states of the life table (state.ts)', () => {
+  const stored = (raw: Record<string, unknown>) => Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as any;
+  const heldItem = codeItem.filter((i) => i !== null).map(stored);
+  const by = (item: any, userId: string) => item.status === 'assigned' && item.userId === userId;
+  const at = (item: any, userId: string) => ({ code: 'CODE-1', userId, maxRedemptions: maxRedemptionsOf(item), now: NOW });
+  const users = fc.constantFrom('u1', 'u2');
+  const locks = fc.constantFrom('L1', 'L2');
+  const property = (...args: unknown[]) => {
+    const check = args.pop() as (...v: unknown[]) => void;
+    fc.assert((fc.property as any)(...args, (...v: unknown[]) => void check(...v)), { numRuns: 400 });
+  };
+
+  it('assign: an available code of the book', () =>
+    property(heldItem, fc.constantFrom('b1', 'b2'), (item: any, bookId: string) =>
+      expect(assign.allows(item, { code: 'CODE-1', bookId })).toBe(item.status === 'available' && item.bookId === bookId)));
+  it('lock: an active code, by its holder', () =>
+    property(heldItem, users, (item: any, userId: string) =>
+      expect(lock.allows(item, at(item, userId))).toBe(by(item, userId) && codeStatus(item, undefined, NOW) === 'active')));
+  it('unlock: a code under an unexpired lock, by its holder naming that lock', () =>
+    property(heldItem, users, locks, (item: any, userId: string, lockId: string) =>
+      expect(unlock.allows(item, { code: 'CODE-1', userId, lockId, now: NOW })).toBe(by(item, userId) && isLockHeld(item, NOW) && item.lockId === lockId)));
+  it('redeem: a code with redemptions left, unlocked or under the lock presented', () =>
+    property(heldItem, users, fc.option(locks, { nil: undefined }), (item: any, userId: string, lockId: string | undefined) =>
+      expect(redeem.allows(item, { ...at(item, userId), lockId })).toBe(
+        by(item, userId) && hasRedemptionsLeft(item) && (!isLockHeld(item, NOW) || (lockId !== undefined && item.lockId === lockId)),
+      )));
+  it('roll back: a held code with a redemption to give back', () =>
+    property(heldItem, (item: any) =>
+      expect(rollBack.allows(item, { code: 'CODE-1', redemptionId: 'r' })).toBe(item.status === 'assigned' && item.redemptionCount > 0)));
+});
+
+describe('a refusal can only be one its transition declares', () => {
+  it('is checked by the type: a refusal outside the list does not compile', () => {
+    transition({
+      refusals: ['CODE_NOT_FOUND'],
+      condition: () => always,
+      // @ts-expect-error CODE_LOCKED is not declared
+      refusal: () => new AppError('CODE_LOCKED', 'locked'),
+    });
+    expectTypeOf(lock.refusal).returns.toEqualTypeOf<Refusal<'CODE_NOT_FOUND' | 'REDEMPTION_LIMIT_REACHED' | 'CODE_LOCKED' | 'CODE_NOT_LOCKED'> | BrokenInvariant>();
+  });
+});
+
+describe('a refusal the domain answers itself is known by the transition that gave it', () => {
+  it('even where two transitions share its code', () => {
+    const a = transition({ refusals: ['moved'], condition: () => always, refusal: () => new Refused('moved', 'a') });
+    const b = transition({ refusals: ['moved'], condition: () => always, refusal: () => new Refused('moved', 'b') });
+    const refused = a.refusal(null, undefined);
+    expect(refusedBy(a, refused)).toBe(refused);
+    expect(refusedBy(b, refused)).toBeUndefined();
+    expect(refusedBy(a, new Refused('moved', 'made by hand'))).toBeUndefined();
+  });
+});
+
+describe('a use case refuses what its transitions refuse', () => {
+  it('each route documents exactly these, in the error table order', () => {
+    expect(assignRandomCodeRefusals.codes).toEqual(['BOOK_NOT_FOUND', 'BOOK_EXHAUSTED', 'BOOK_NOT_ACTIVE', 'USER_CODE_LIMIT_REACHED']);
+    expect(assignNamedCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'USER_CODE_LIMIT_REACHED', 'CODE_ALREADY_ASSIGNED']);
+    expect(lockCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_LOCKED', 'CODE_NOT_LOCKED', 'REDEMPTION_LIMIT_REACHED', 'CODE_EXPIRED']);
+    expect(unlockCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'CODE_LOCKED', 'CODE_NOT_LOCKED']);
+    expect(redeemCodeRefusals.codes).toEqual(lockCodeRefusals.codes);
+    expect(rollbackRedemptionRefusals.codes).toEqual(['REDEMPTION_NOT_FOUND', 'REDEMPTION_ALREADY_ROLLED_BACK']);
+  });
+  it('a copy of a keyed request can meet only the state its first one left', () => {
+    expect(assignRandomCodeRefusals.ofACopy).toEqual(['BOOK_EXHAUSTED', 'USER_CODE_LIMIT_REACHED']);
+    expect(assignNamedCodeRefusals.ofACopy).toEqual(['USER_CODE_LIMIT_REACHED', 'CODE_ALREADY_ASSIGNED']);
+    expect(lockCodeRefusals.ofACopy).toEqual(['CODE_LOCKED']);
+    expect(unlockCodeRefusals.ofACopy).toEqual(['CODE_NOT_LOCKED']);
+    expect(redeemCodeRefusals.ofACopy).toEqual(['REDEMPTION_LIMIT_REACHED']);
+    expect(rollbackRedemptionRefusals.ofACopy).toEqual(['REDEMPTION_ALREADY_ROLLED_BACK']);
   });
 });
 
@@ -147,11 +183,27 @@ describe('each refusal names the state that refused it', () => {
     expect(codeOf(rollBackRecord.refusal(null, { redemptionId: 'r' }))).toBe('REDEMPTION_NOT_FOUND');
   });
   it('the gate: ended is BOOK_NOT_ACTIVE for a claim and CODE_EXPIRED for a held code; paused and not yet started are BOOK_NOT_ACTIVE', () => {
-    const ended = { bookStatus: 'active', validUntilMs: NOW };
-    expect(codeOf(gateOpen.refusal(ended, { now: NOW, requireActive: true }))).toBe('BOOK_NOT_ACTIVE');
-    expect(codeOf(gateOpen.refusal(ended, { now: NOW, requireActive: false }))).toBe('CODE_EXPIRED');
-    expect(codeOf(gateOpen.refusal({ bookStatus: 'paused' }, { now: NOW, requireActive: true }))).toBe('BOOK_NOT_ACTIVE');
-    expect(codeOf(gateOpen.refusal({ bookStatus: 'active', validFromMs: NOW + 1 }, { now: NOW, requireActive: false }))).toBe('BOOK_NOT_ACTIVE');
+    const ended = { bookStatus: 'active' as const, validUntilMs: NOW };
+    expect(codeOf(claimGate.refusal(ended, { now: NOW }))).toBe('BOOK_NOT_ACTIVE');
+    expect(codeOf(heldCodeGate.refusal(ended, { now: NOW }))).toBe('CODE_EXPIRED');
+    expect(codeOf(claimGate.refusal({ bookStatus: 'paused' }, { now: NOW }))).toBe('BOOK_NOT_ACTIVE');
+    expect(codeOf(heldCodeGate.refusal({ bookStatus: 'active', validFromMs: NOW + 1 }, { now: NOW }))).toBe('BOOK_NOT_ACTIVE');
+  });
+});
+
+describe('the vocabulary the API is pinned to', () => {
+  it('a held code’s status is always one of CODE_STATUSES, and each of them is some code’s', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(codeItem.filter((i) => i !== null), maybe(fc.constantFrom(NOW - 1, NOW + 1)), (raw, until) => {
+        const item = { ...held, ...Object.fromEntries(Object.entries(raw!).filter(([, v]) => v !== undefined)) } as CodeRecord;
+        const status = codeStatus(item, until === undefined ? undefined : new Date(until).toISOString(), NOW);
+        expect(CODE_STATUSES).toContain(status);
+        seen.add(status);
+      }),
+      { numRuns: 400 },
+    );
+    expect([...seen].sort()).toEqual([...CODE_STATUSES].sort());
   });
 });
 

@@ -30,14 +30,3 @@ export function isTransientAwsError(e: unknown, depth = 0): boolean {
 
 export const unavailable = (cause?: unknown) =>
   new AppError('UNAVAILABLE', 'The database is busy or unreachable; retry shortly.', { retryAfterSeconds: 1, cause });
-
-/**
- * A single write refused by its condition. The SDK raises
- * ConditionalCheckFailedException; ElectroDB wraps it, so the cause chain is
- * followed by name (never by message text).
- */
-export function isConditionalFailure(e: unknown, depth = 0): boolean {
-  const err = e as { name?: string; cause?: unknown };
-  if (!err || typeof err !== 'object' || depth > 4) return false;
-  return err.name === 'ConditionalCheckFailedException' || isConditionalFailure(err.cause, depth + 1);
-}

@@ -4,11 +4,14 @@ import type { Store } from '../entities/index.ts';
 
 /**
  * One conditional write on one item, built by `build` on the store's
- * entities (an ElectroDB update chain ending in `.where(...)`, not yet sent).
- * Without a guard it is a plain UpdateItem (1 WCU per KB); a refusal is
- * explained by `refusal` from the item as it was, which DynamoDB returns with
- * the failure (ReturnValuesOnConditionCheckFailure), so it costs no read.
- * With a guard (an idempotency record) it becomes a transaction of the two.
+ * entities (an ElectroDB update, put, upsert, create or delete chain, with
+ * its transition's `.where(...)`, not yet sent). This is the one place a
+ * failed condition of a single write is recognised: without a guard it is a
+ * plain write (1 WCU per KB), and a refusal is explained by `refusal` from
+ * the item as it was, which DynamoDB returns with the failure
+ * (ReturnValuesOnConditionCheckFailure), so it costs no read. With a guard
+ * (an idempotency record) it becomes a transaction of the two, whose
+ * cancellation reasons carry the item the same way.
  */
 export async function conditionalWrite(
   store: Store,

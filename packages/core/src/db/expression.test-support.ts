@@ -37,7 +37,9 @@ export function evaluateCondition(
   };
   const operand = (t: string) => (t.startsWith('#') ? attr(t) : t.startsWith(':') ? values[t] : (() => { throw new Error(`operand ${t}`); })());
   const compare = (a: unknown, op: string, b: unknown) => {
-    if (a === undefined || b === undefined || typeof a !== typeof b || (typeof a !== 'number' && typeof a !== 'string')) return false;
+    if (a === undefined || b === undefined || typeof a !== typeof b) return false;
+    if (typeof a === 'boolean' && (op === '=' || op === '<>')) return (a === b) === (op === '=');
+    if (typeof a !== 'number' && typeof a !== 'string') return false;
     const d = typeof a === 'number' ? a - (b as number) : Buffer.compare(Buffer.from(a as string), Buffer.from(b as string));
     return { '=': d === 0, '<>': d !== 0, '<': d < 0, '<=': d <= 0, '>': d > 0, '>=': d >= 0 }[op]!;
   };

@@ -3,6 +3,9 @@ import { INDEX } from '../db/table-definition.ts';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
 import { CODE_CHANGE_ATTRIBUTES } from './code-change-attributes.ts';
 
+/** A code's stored status: in its book's pool, or assigned to one user for good (code/state.ts derives the rest). */
+export const STORED_CODE_STATUSES = ['available', 'assigned'] as const;
+
 /**
  * One coupon code. Found by its name alone (lock, redeem, assign-by-name);
  * a conditional write on this one item is the lock. While available it sits
@@ -32,7 +35,7 @@ export const createCodeEntity = (config: EntityConfig) =>
         ownerKey: { type: 'string' },
         /** Set on assignment (`ownerSortOf`): a user's codes sort by book. */
         ownerSort: { type: 'string' },
-        status: { type: ['available', 'assigned'] as const, required: true },
+        status: { type: STORED_CODE_STATUSES, required: true },
         userId: { type: 'string' },
         assignedAt: { type: 'string' },
         maxRedemptions: { type: 'number' },

@@ -1,9 +1,13 @@
 import { Entity } from 'electrodb';
 import { INDEX } from '../db/table-definition.ts';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
+import { holds, oneOf } from '../db/condition.ts';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** Queued or running: what keeps a job in the unfinished-jobs index, and what taking its lease and finishing it require. */
+export const UNFINISHED_JOB = oneOf('status', ['queued', 'running'] satisfies JobStatus[]);
 
 /**
  * The one partition of the `byOwner` index that lists every unfinished job of
@@ -60,7 +64,7 @@ export const createJobEntity = (config: EntityConfig) =>
         unfinished: {
           index: INDEX.byOwner,
           // Sparse: present while queued or running, dropped by the write that finishes the job.
-          condition: (attr) => attr.status === 'queued' || attr.status === 'running',
+          condition: (attr) => holds(UNFINISHED_JOB, attr),
           pk: { field: 'gsi2pk', composite: [], template: UNFINISHED_JOBS_PARTITION, casing: 'none' },
           sk: { field: 'gsi2sk', composite: ['queuedAt', 'tenant', 'jobId'], template: '${queuedAt}#${tenant}#${jobId}', casing: 'none' },
         },

@@ -1,9 +1,13 @@
 import { Entity } from 'electrodb';
 import { INDEX } from '../db/table-definition.ts';
 import { SERVICE, type EntityConfig } from './entity-config.ts';
+import { and, eq, holds } from '../db/condition.ts';
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** In the due index: pending, and written by the in-process dispatcher (on AWS the entry would be a write nobody reads). */
+export const DUE_FOR_RETRY = and(eq('status', 'pending' satisfies DeliveryStatus), eq('resumable', true));
 
 /** The partition of the `byOwner` index that lists pending deliveries of every tenant, per shard. */
 export const DUE_DELIVERIES_PARTITION = 'SYS#WEBHOOKS#DUE';
@@ -60,8 +64,7 @@ export const createWebhookDeliveryEntity = (config: EntityConfig) =>
         },
         due: {
           index: INDEX.byOwner,
-          // Only the in-process dispatcher's pending messages: on AWS the entry would be a write nobody reads.
-          condition: (attr) => attr.status === 'pending' && attr.resumable === true,
+          condition: (attr) => holds(DUE_FOR_RETRY, attr),
           pk: { field: 'gsi2pk', composite: ['shard'], template: `${DUE_DELIVERIES_PARTITION}#\${shard}`, casing: 'none' },
           sk: {
             field: 'gsi2sk',

@@ -4,9 +4,11 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import type { Role } from '../actor.ts';
 import { recordKey } from './scope.ts';
 import { decodeResponse, encodeResponse, INLINE_BYTES, MAX_PARTS, splitParts, summarize } from './stored-response.ts';
-import { isConditionalFailure } from '../db/aws-errors.ts';
 import type { Guard } from '../db/transact.ts';
-
+import { conditionalWrite } from '../db/conditional-write.ts';
+import { where } from '../db/condition.ts';
+import { asUpdate, refusedBy } from '../db/transition.ts';
+import { claimKey, IdempotentReplay, pendingClaim } from './key-transitions.ts';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
@@ -29,27 +31,6 @@ export interface Outcome<T> {
   replayed: boolean;
 }
 
-/**
- * Thrown by `transact` when the idempotency record in the transaction already
- * exists: another request with the same key committed first.
- */
-export class IdempotentReplay extends Error {}
-
-/**
- * Refusals that the key's own first request may have caused: a copy sent at
- * the same moment as the first sees the state the first left (the code taken,
- * the cap reached, the lock held, the pool empty). Before answering one, the
- * runner reads the key's record and replays it if the first request committed.
- */
-export const REFUSALS_OF_A_COPY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'BOOK_EXHAUSTED',
-  'USER_CODE_LIMIT_REACHED',
-  'CODE_ALREADY_ASSIGNED',
-  'CODE_LOCKED',
-  'CODE_NOT_LOCKED',
-  'REDEMPTION_LIMIT_REACHED',
-  'REDEMPTION_ALREADY_ROLLED_BACK',
-]);
 
 type StoredRecord = {
   role: string;
@@ -75,7 +56,7 @@ export function idempotencyGuard(claim: IdempotencyClaim | undefined, response: 
   return {
     name: 'idempotency',
     build: (entities) => idempotencyPut(entities, claim, response(), Date.now()),
-    onFailed: () => new IdempotentReplay(),
+    onFailed: () => claimKey.refusal(null, undefined),
   };
 }
 
@@ -153,9 +134,10 @@ async function awaitDone<T>(ctx: CoreContext, claim: IdempotencyClaim): Promise<
  * Idempotency-Key. The use case puts the record in its own transaction
  * (`idempotencyGuard`), so concurrent retries do the work once: the losers'
  * transactions are cancelled on the record, and they answer its response.
- * A loser refused by the state the winner left (REFUSALS_OF_A_COPY) reads the
- * record first and answers it too. Failed requests write nothing, so a retry
- * of one runs again.
+ * A loser refused by the state the winner left reads the record first and
+ * answers it too: `copyRefusals` are those refusals, the use case's
+ * `ofACopy` (db/transition.ts `refusalsOf`, built from what its transitions
+ * declare). Failed requests write nothing, so a retry of one runs again.
  *
  * A replay goes only to the caller that made the record: same tenant, role and
  * sub (the record's scope, checked again against the record), and the same
@@ -168,6 +150,7 @@ export async function runIdempotent<T>(
   claim: IdempotencyClaim | undefined,
   status: number,
   work: (claim: IdempotencyClaim | undefined) => Promise<T>,
+  copyRefusals: readonly ErrorCode[] = [],
 ): Promise<Outcome<T>> {
   if (!claim) return { status, body: await work(undefined), replayed: false };
   const existing = await readRecord(ctx, claim);
@@ -175,7 +158,7 @@ export async function runIdempotent<T>(
   try {
     return { status, body: await work(claim), replayed: false };
   } catch (e) {
-    const copyRefused = e instanceof AppError && REFUSALS_OF_A_COPY.has(e.code);
+    const copyRefused = e instanceof AppError && copyRefusals.includes(e.code);
     if (!(e instanceof IdempotentReplay) && !copyRefused) throw e;
     const record = await readRecord(ctx, claim);
     if (record) return replay(ctx, claim, record);
@@ -184,17 +167,17 @@ export async function runIdempotent<T>(
   }
 }
 
-/** Frees a claimed key, unless it is already done; never masks the error that made the caller release it. */
-async function release(ctx: CoreContext, claim: IdempotencyClaim) {
-  await ctx.store.idempotencyRecord
-    .delete(keyOf(claim))
-    .where((a, op) => op.eq(a.state, 'pending'))
-    .go()
-    .catch(() => undefined); // a key that could not be freed is taken over once stale (STALE_PENDING_MS)
+/** Frees this request's claim of a key, unless it is done or was taken over; never masks the error that made the caller release it. */
+async function release(ctx: CoreContext, claim: IdempotencyClaim, createdAt: string) {
+  await conditionalWrite(
+    ctx.store,
+    (s) => s.idempotencyRecord.delete(keyOf(claim)).where(where(pendingClaim.condition({ createdAt }))),
+    (item) => pendingClaim.refusal(item, { createdAt }),
+  ).catch(() => undefined); // a key that could not be freed is taken over once stale (STALE_PENDING_MS)
 }
 
-/** Stores a multi-step response: inline, or in parts first and then the record marked done. */
-async function storeResponse(ctx: CoreContext, claim: IdempotencyClaim, status: number, body: unknown) {
+/** Stores a multi-step response: inline, or in parts first and then the claim marked done (if it is still this request's). */
+async function storeResponse(ctx: CoreContext, claim: IdempotencyClaim, createdAt: string, status: number, body: unknown) {
   let bytes = encodeResponse(body);
   let parts = bytes.length > INLINE_BYTES ? splitParts(bytes) : [];
   if (parts.length > MAX_PARTS) {
@@ -206,10 +189,12 @@ async function storeResponse(ctx: CoreContext, claim: IdempotencyClaim, status: 
   for (const [part, slice] of parts.entries()) {
     await ctx.store.idempotencyPart.put({ ...keyOf(claim), part, body: slice, expiresAt: expires }).go();
   }
-  await ctx.store.idempotencyRecord
-    .patch(keyOf(claim))
-    .set(parts.length ? { state: 'done', status, parts: parts.length } : { state: 'done', status, body: bytes })
-    .go();
+  const done = parts.length ? { state: 'done', status, parts: parts.length } : { state: 'done', status, body: bytes };
+  await conditionalWrite(
+    ctx.store,
+    (s) => asUpdate(s.idempotencyRecord.patch(keyOf(claim)), { set: done }, pendingClaim.condition({ createdAt })),
+    (item) => pendingClaim.refusal(item, { createdAt }),
+  );
 }
 
 /**
@@ -226,52 +211,56 @@ export async function runIdempotentMultiStep<T>(
   work: () => Promise<T>,
 ): Promise<Outcome<T>> {
   if (!claim) return { status, body: await work(), replayed: false };
-  const now = ctx.now();
-  const claimed = await ctx.store.idempotencyRecord
-    .create({
-      ...keyOf(claim),
-      role: claim.role,
-      caller: claim.caller,
-      key: claim.key,
-      requestHash: claim.requestHash,
-      state: 'pending',
-      createdAt: new Date(now).toISOString(),
-      expiresAt: expiresAt(now),
-    })
-    .go()
-    .then(() => true)
-    .catch((e: unknown) => {
-      if (isConditionalFailure(e)) return false;
+  // The claim's name: the time it was made, written by the create or the takeover.
+  const createdAt = new Date(ctx.now()).toISOString();
+  const record = {
+    ...keyOf(claim),
+    role: claim.role,
+    caller: claim.caller,
+    key: claim.key,
+    requestHash: claim.requestHash,
+    state: 'pending' as const,
+    createdAt,
+    expiresAt: expiresAt(ctx.now()),
+  };
+  const claimed = await conditionalWrite(ctx.store, (s) => s.idempotencyRecord.create(record), (item) => claimKey.refusal(item, undefined)).then(
+    () => true,
+    (e: unknown) => {
+      if (refusedBy(claimKey, e)) return false;
       throw e;
-    });
+    },
+  );
   if (!claimed) {
     const outcome = await awaitDone<T>(ctx, claim);
     if (!outcome) return runIdempotentMultiStep(ctx, claim, status, work);
     if (!('stale' in outcome)) return outcome;
     // Take the abandoned key over; of racing retries, the one whose condition holds wins.
-    const tookOver = await ctx.store.idempotencyRecord
-      .patch(keyOf(claim))
-      .set({ createdAt: new Date(now).toISOString() })
-      .where((a, op) => `${op.eq(a.state, 'pending')} AND ${op.eq(a.createdAt, outcome.stale)}`)
-      .go()
-      .then(() => true)
-      .catch((e: unknown) => {
-        if (isConditionalFailure(e)) return false;
+    const stale = { createdAt: outcome.stale };
+    const tookOver = await conditionalWrite(
+      ctx.store,
+      (s) => asUpdate(s.idempotencyRecord.patch(keyOf(claim)), { set: { createdAt } }, pendingClaim.condition(stale)),
+      (item) => pendingClaim.refusal(item, stale),
+    ).then(
+      () => true,
+      (e: unknown) => {
+        if (refusedBy(pendingClaim, e)) return false;
         throw e;
-      });
+      },
+    );
     if (!tookOver) return runIdempotentMultiStep(ctx, claim, status, work);
   }
   let body: T;
   try {
     body = await work();
   } catch (e) {
-    await release(ctx, claim);
+    await release(ctx, claim, createdAt);
     throw e;
   }
   try {
-    await storeResponse(ctx, claim, status, body);
-  } catch {
-    await release(ctx, claim); // the answer stands; only its replay is lost
+    await storeResponse(ctx, claim, createdAt, status, body);
+  } catch (e) {
+    // The answer stands; only its replay is lost. A claim taken over meanwhile is the other request's to keep.
+    if (!refusedBy(pendingClaim, e)) await release(ctx, claim, createdAt);
   }
   return { status, body, replayed: false };
 }

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CoreContext } from '../context.ts';
-import { isConditionalFailure } from '../db/aws-errors.ts';
+import { conditionalWrite } from '../db/conditional-write.ts';
+import { where } from '../db/condition.ts';
+import { asUpdate, passRefusalsOf, refusedBy } from '../db/transition.ts';
 import { readJob } from './read-job.ts';
+import { finishJob, keepLease, takeLease } from './lease.ts';
 import { isFinished, iso, JobFailure, type JobKinds, type JobRecord, type JobRef, type RunOptions, type RunOutcome, type RunResult } from './model.ts';
+
 
 /**
  * Runs a job of any kind until it is done or told to stop. The runner first
@@ -23,25 +27,18 @@ export async function runJob(ctx: CoreContext, ref: JobRef, kinds: JobKinds, opt
   const kind = kinds[job.kind];
   if (!kind) throw new Error(`no runner for jobs of kind ${job.kind}`);
 
-  // Claim the lease: free, lapsed, or already ours.
-  const claimedAt = ctx.now();
+  // Take the lease: free, lapsed, or already ours. A refusal says why, from the job as it was.
+  const lease = { runnerId, now: ctx.now() };
+  const change = {
+    set: { status: 'running', startedAt: job.startedAt ?? iso(lease.now), leaseOwner: runnerId, leaseUntil: lease.now + leaseMs, queuedAt: job.queuedAt },
+    add: { attempts: 1 },
+  };
   try {
-    await ctx.store.job
-      .patch(ref)
-      .set({ status: 'running', startedAt: job.startedAt ?? iso(claimedAt), leaseOwner: runnerId, leaseUntil: claimedAt + leaseMs, queuedAt: job.queuedAt })
-      .add({ attempts: 1 })
-      .where(
-        (a, op) =>
-          `(${op.eq(a.status, 'queued')} OR ${op.eq(a.status, 'running')}) AND ` +
-          `(${op.notExists(a.leaseUntil)} OR ${op.lte(a.leaseUntil, claimedAt)} OR ${op.eq(a.leaseOwner, runnerId)})`,
-      )
-      .go();
+    await conditionalWrite(ctx.store, (s) => asUpdate(s.job.patch(ref), change, takeLease.condition(lease)), (item) => takeLease.refusal(item as JobRecord | null, lease));
   } catch (e) {
-    if (!isConditionalFailure(e)) throw e;
-    const again = await readJob(ctx, ref);
-    if (!again) return { outcome: 'missing' };
-    if (isFinished(again.job.status)) return { outcome: again.job.status as RunOutcome };
-    return { outcome: 'busy', leaseUntil: again.job.leaseUntil };
+    const refused = refusedBy(takeLease, e);
+    if (!refused) throw e;
+    return refused.code === 'busy' ? { outcome: 'busy', leaseUntil: refused.item?.leaseUntil } : { outcome: refused.code };
   }
 
   let stopped: 'deadline' | 'signal' | 'lease lost' | null = null;
@@ -52,14 +49,13 @@ export async function runJob(ctx: CoreContext, ref: JobRef, kinds: JobKinds, opt
   };
   const heartbeat = setInterval(() => {
     const now = ctx.now();
-    ctx.store.job
-      .patch(ref)
-      .set({ leaseUntil: now + leaseMs })
-      .where((a, op) => op.eq(a.leaseOwner, runnerId))
-      .go()
-      .catch((e) => {
-        if (isConditionalFailure(e)) stopped = 'lease lost';
-      });
+    conditionalWrite(
+      ctx.store,
+      (s) => asUpdate(s.job.patch(ref), { set: { leaseUntil: now + leaseMs } }, keepLease.condition({ runnerId })),
+      (item) => keepLease.refusal(item as JobRecord | null, { runnerId }),
+    ).catch((e) => {
+      if (refusedBy(keepLease, e)) stopped = 'lease lost'; // else a missed beat: the next one renews the lease
+    });
   }, Math.max(200, leaseMs / 3));
   heartbeat.unref();
 
@@ -84,25 +80,22 @@ export async function runJob(ctx: CoreContext, ref: JobRef, kinds: JobKinds, opt
 }
 
 async function releaseLease(ctx: CoreContext, ref: JobRef, runnerId: string) {
-  await ctx.store.job
-    .patch(ref)
-    .remove(['leaseOwner', 'leaseUntil'])
-    .where((a, op) => op.eq(a.leaseOwner, runnerId))
-    .go()
-    .catch((e) => {
-      if (!isConditionalFailure(e)) throw e;
-    });
+  await conditionalWrite(
+    ctx.store,
+    (s) => s.job.patch(ref).remove(['leaseOwner', 'leaseUntil']).where(where(keepLease.condition({ runnerId }))),
+    (item) => keepLease.refusal(item as JobRecord | null, { runnerId }),
+  ).catch(passRefusalsOf(keepLease));
 }
 
 /** Marks the job finished; the write also drops its unfinished-jobs entry. A second runner finishing too is harmless. */
 async function finish(ctx: CoreContext, job: JobRecord, outcome: { status: 'succeeded' | 'failed'; error?: string }) {
-  await ctx.store.job
-    .patch({ tenant: job.tenant, jobId: job.jobId })
-    .set({ status: outcome.status, finishedAt: iso(ctx.now()), queuedAt: job.queuedAt, ...(outcome.error ? { error: outcome.error } : {}) })
-    .remove(['leaseOwner', 'leaseUntil'])
-    .where((a, op) => `${op.eq(a.status, 'queued')} OR ${op.eq(a.status, 'running')}`)
-    .go()
-    .catch((e) => {
-      if (!isConditionalFailure(e)) throw e;
-    });
+  const change = {
+    set: { status: outcome.status, finishedAt: iso(ctx.now()), queuedAt: job.queuedAt, ...(outcome.error ? { error: outcome.error } : {}) },
+    remove: ['leaseOwner', 'leaseUntil'],
+  };
+  await conditionalWrite(
+    ctx.store,
+    (s) => asUpdate(s.job.patch({ tenant: job.tenant, jobId: job.jobId }), change, finishJob.condition(undefined)),
+    (item) => finishJob.refusal(item as JobRecord | null, undefined),
+  ).catch(passRefusalsOf(finishJob)); // a second runner finishing too is harmless
 }

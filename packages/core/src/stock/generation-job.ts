@@ -11,6 +11,8 @@ import { drawCodes, planGeneration, type GenerationPlan } from './generation.ts'
 import { queueJob } from '../jobs/jobs.ts';
 import { runJob } from '../jobs/run-job.ts';
 import { iso, JobFailure, type JobKind, type JobRecord, type JobRef, type LaneRecord, type RunOptions, type RunResult } from '../jobs/model.ts';
+import { advanceLane } from '../jobs/lane.ts';
+import { asUpdate, refusedBy } from '../db/transition.ts';
 
 /** The most codes one job may make. */
 export const MAX_JOB_CODES = 10_000_000;
@@ -37,9 +39,6 @@ export async function enqueueGeneration(
     attributes: { bookId: book.bookId, pattern: plan.pattern, checkChar: plan.checkChar },
   });
 }
-
-/** A lane whose progress is not what this runner read: another runner, or a commit whose answer was lost. */
-class LaneMoved extends Error {}
 
 function isRetryable(e: unknown) {
   return e instanceof AppError && e.code === 'UNAVAILABLE';
@@ -124,12 +123,12 @@ async function runLane(
           iso(ctx.now()),
           {
             build: ({ jobLane }) =>
-              jobLane
-                .patch({ tenant: job.tenant, jobId: job.jobId, lane: lane.lane })
-                .set({ generated: before.generated + n, chunks: before.chunks + 1 })
-                .where((a: any, op: any) => `${op.eq(a.generated, before.generated)} AND ${op.eq(a.chunks, before.chunks)}`)
-                .commit(),
-            onFailed: () => new LaneMoved(),
+              asUpdate(
+                jobLane.patch({ tenant: job.tenant, jobId: job.jobId, lane: lane.lane }),
+                { set: { generated: before.generated + n, chunks: before.chunks + 1 } },
+                advanceLane.condition(before),
+              ).commit({ response: 'all_old' }),
+            onFailed: (item) => advanceLane.refusal(item as LaneRecord | null, before),
           },
         );
         attempt = 0;
@@ -148,11 +147,12 @@ async function runLane(
         let k = 0;
         codes = codes.map((c, i) => (refused.has(i) ? fresh[k++]! : c));
       } catch (e) {
-        if (e instanceof LaneMoved) {
-          const { data } = await ctx.store.jobLane.get({ tenant: job.tenant, jobId: job.jobId, lane: lane.lane }).go({ consistent: true });
-          if (!data) throw new JobFailure('the job lost a lane');
-          generated = data.generated;
-          chunks = data.chunks;
+        // Another runner moved the lane, or a commit whose answer was lost: carry on from where it is.
+        const moved = refusedBy(advanceLane, e);
+        if (moved?.code === 'missing') throw new JobFailure('the job lost a lane');
+        if (moved) {
+          generated = moved.item!.generated;
+          chunks = moved.item!.chunks;
           break;
         }
         if (isRetryable(e)) {

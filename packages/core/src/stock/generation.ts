@@ -4,6 +4,7 @@ import { assertCapacity, generateCode, parsePattern, PatternError, RandomPicker,
 import { assertPatternForCheckChar, withCheckChar } from '../code-format/check-char.ts';
 import { readBookStats } from '../book/read-books.ts';
 import type { BookRecord } from '../book/book.ts';
+import { and, eq, where } from '../db/condition.ts';
 
 /** What a generation draws from, once checked: shared by the in-request generation and jobs. */
 export interface GenerationPlan {
@@ -44,7 +45,7 @@ export function resolvePattern(book: Pick<BookRecord, 'codePattern' | 'checkChar
 export async function pendingJobCodes(ctx: CoreContext, tenant: string, bookId: string): Promise<number> {
   const { data: jobs } = await ctx.store.job.query
     .unfinished({})
-    .where((a, op) => `${op.eq(a.tenant, tenant)} AND ${op.eq(a.bookId, bookId)}`)
+    .where(where(and(eq('tenant', tenant), eq('bookId', bookId))))
     .go({ pages: 'all' });
   let pending = 0;
   for (const job of jobs) {

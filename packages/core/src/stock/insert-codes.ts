@@ -97,12 +97,13 @@ export function planInsert(codes: string[], shards: number, start = randomInt(sh
 
 /** The extra item a caller may add to the transaction (a job lane's progress), and what its failed condition means. */
 export interface ExtraItem {
+  /** Committed with `{ response: 'all_old' }`, so `onFailed` is told the item as it was. */
   build: (entities: any) => any;
-  onFailed: () => Error;
+  onFailed: (item: Record<string, any> | null) => Error;
 }
 
 /** Thrown inside transact when only code puts failed: carries which ones. */
-class Refused extends Error {
+class CodesExist extends Error {
   constructor(readonly indexes: Set<number>) {
     super('codes exist');
   }
@@ -160,14 +161,14 @@ export async function commitCodes(
       },
       {
         onConditionFailed: (reasons) => {
-          if (extra && failed(reasons, 'extra')) return extra.onFailed();
+          if (extra && failed(reasons, 'extra')) return extra.onFailed(reasons.extra!.item);
           const refused = new Set(placed.flatMap((_, i) => (failed(reasons, `code${i}`) ? [i] : [])));
-          return refused.size ? new Refused(refused) : new Error('book stats shard missing');
+          return refused.size ? new CodesExist(refused) : new Error('book stats shard missing');
         },
       },
     );
   } catch (e) {
-    if (e instanceof Refused) return e.indexes;
+    if (e instanceof CodesExist) return e.indexes;
     throw e;
   }
   return new Set();

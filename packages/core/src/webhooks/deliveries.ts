@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
-import { AppError } from '../errors.ts';
 import type { DeliveryStatus } from '../entities/webhook-delivery.ts';
 import type { DeliveryJob, WebhookEventType } from './event-types.ts';
-import { isConditionFailed, loadWebhook } from './endpoints.ts';
+import { loadWebhook } from './endpoints.ts';
+import { eq, where } from '../db/condition.ts';
+import { conditionalWrite } from '../db/conditional-write.ts';
+import { asUpdate, assertAllowed, refusalsOf, refusedBy } from '../db/transition.ts';
+import { recordAttempt, resend } from './transitions.ts';
 
 /** Which of the endpoint's delivery partitions a message lives in: a hash of its id, so a flash sale spreads evenly. */
 export function deliveryShard(messageId: string, shards: number): number {
@@ -43,28 +46,45 @@ export function createdAtOf(messageId: string, fallback: number): number {
 
 /**
  * Writes where one message to one endpoint stands: one PutItem, ~1 WCU, and
- * +1 for its due-index entry while pending if `resumable` (in-process dispatcher).
+ * +1 for its due-index entry while pending if `resumable` (in-process
+ * dispatcher). `superseded`: an admin sent the message again since this
+ * attempt's copy was made, and the resend's record stands.
  */
-export async function recordDelivery(ctx: CoreContext, job: DeliveryJob, state: DeliveryState, options: { resumable?: boolean } = {}): Promise<void> {
+export async function recordDelivery(
+  ctx: CoreContext,
+  job: DeliveryJob,
+  state: DeliveryState,
+  options: { resumable?: boolean } = {},
+): Promise<'recorded' | 'superseded'> {
   const now = ctx.now();
   const createdAt = createdAtOf(job.messageId, now);
-  await ctx.store.webhookDelivery
-    .put({
-      tenant: job.tenant,
-      webhookId: job.webhookId,
-      shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS),
-      messageId: job.messageId,
-      eventType: job.eventType,
-      lane: job.lane,
-      order: job.order,
-      body: job.body,
-      createdAt,
-      resends: job.resends ?? 0,
-      ...(options.resumable ? { resumable: true } : {}),
-      ...state,
-      expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
-    })
-    .go({ response: 'none' });
+  const rule = { webhookId: job.webhookId, messageId: job.messageId, resends: job.resends ?? 0 };
+  const record = {
+    tenant: job.tenant,
+    webhookId: job.webhookId,
+    shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS),
+    messageId: job.messageId,
+    eventType: job.eventType,
+    lane: job.lane,
+    order: job.order,
+    body: job.body,
+    createdAt,
+    resends: job.resends ?? 0,
+    ...(options.resumable ? { resumable: true } : {}),
+    ...state,
+    expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
+  };
+  try {
+    await conditionalWrite(
+      ctx.store,
+      (s) => s.webhookDelivery.put(record).where(where(recordAttempt.condition(rule))),
+      (item) => recordAttempt.refusal(item, rule),
+    );
+    return 'recorded';
+  } catch (e) {
+    if (refusedBy(recordAttempt, e)) return 'superseded';
+    throw e;
+  }
 }
 
 export const jobOfRecord = (r: Record<string, any>): DeliveryJob => ({
@@ -105,7 +125,7 @@ export async function listDeliveries(
   const pages = await Promise.all(
     Array.from({ length: ctx.config.WEBHOOK_DELIVERY_SHARDS }, async (_, shard) => {
       let q = ctx.store.webhookDelivery.query.byMessage({ tenant: actor.tenant, webhookId, shard });
-      if (query.status) q = q.where((a, op) => op.eq(a.status, query.status!)) as typeof q;
+      if (query.status) q = q.where(where(eq('status', query.status))) as typeof q;
       return (await q.go({ limit, order: 'desc' })).data;
     }),
   );
@@ -117,6 +137,8 @@ export async function listDeliveries(
   return { items };
 }
 
+export const resendDeliveryRefusals = refusalsOf({ runs: [resend], own: ['WEBHOOK_NOT_FOUND'] });
+
 /**
  * Sends a failed message again, from the start of the retry schedule. The
  * write is the whole request: its change on the table's stream hands the
@@ -127,22 +149,11 @@ export async function resendDelivery(ctx: CoreContext, actor: Actor, webhookId: 
   await loadWebhook(ctx, actor.tenant, webhookId);
   const key = { tenant: actor.tenant, webhookId, shard: deliveryShard(messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS), messageId };
   const { data } = await ctx.store.webhookDelivery.get(key).go({ consistent: true });
-  if (!data) throw new AppError('DELIVERY_NOT_FOUND', `No message ${messageId} to webhook ${webhookId}.`);
-  if (data.status !== 'failed') {
-    throw new AppError('DELIVERY_NOT_FAILED', `Message ${messageId} is ${data.status}; only failed messages are sent again.`);
-  }
+  const rule = { webhookId, messageId, resends: data?.resends };
+  assertAllowed(resend, data, rule);
   const now = ctx.now();
-  try {
-    await ctx.store.webhookDelivery
-      .patch(key)
-      .set({ status: 'pending', attempts: 0, nextAttemptAt: now, resends: (data.resends ?? 0) + 1 })
-      .remove(['responseStatus', 'lastError'])
-      .where((a, op) => `${op.eq(a.status, 'failed')} AND ${op.eq(a.resends, data.resends ?? 0)}`)
-      .go();
-  } catch (e) {
-    if (isConditionFailed(e)) throw new AppError('DELIVERY_NOT_FAILED', `Message ${messageId} is being sent again already.`);
-    throw e;
-  }
+  const change = { set: { status: 'pending', attempts: 0, nextAttemptAt: now, resends: (data!.resends ?? 0) + 1 }, remove: ['responseStatus', 'lastError'] };
+  await conditionalWrite(ctx.store, (s) => asUpdate(s.webhookDelivery.patch(key), change, resend.condition(rule)), (item) => resend.refusal(item, rule));
   return toView({ ...data, status: 'pending', attempts: 0, nextAttemptAt: now });
 }
 

@@ -43,7 +43,11 @@ export function stateAfter(ctx: CoreContext, attempts: number, outcome: Attempt)
   return { status: 'pending', nextAttemptAt: now + schedule[attempts - 1]! * 1000, ...common };
 }
 
-/** One attempt and its record. */
+/**
+ * One attempt and its record. `superseded`: the message was sent again by an
+ * admin since this copy was made; the copy's record was dropped and it is
+ * settled, whatever its attempt said.
+ */
 export async function attemptAndRecord(
   ctx: CoreContext,
   directory: EndpointDirectory,
@@ -53,6 +57,6 @@ export async function attemptAndRecord(
 ) {
   const outcome = await attemptDelivery(ctx, directory, job);
   const state = stateAfter(ctx, attempts, outcome);
-  await recordDelivery(ctx, job, state, options);
-  return { state, outcome };
+  const superseded = (await recordDelivery(ctx, job, state, options)) === 'superseded';
+  return { state, outcome, superseded };
 }

@@ -1,10 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
-import { AppError } from '../errors.ts';
 import { transact } from '../db/transact.ts';
+import { conditionalWrite } from '../db/conditional-write.ts';
+import { where } from '../db/condition.ts';
+import { asUpdate, refusalsOf, refusedBy } from '../db/transition.ts';
 import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 import type { WebhookEventType } from './event-types.ts';
+import { removeEndpoint, rotateSecret, webhookNotFound } from './transitions.ts';
 
 export interface WebhookView {
   id: string;
@@ -33,8 +36,6 @@ export const DEFAULT_ROTATION_OVERLAP_SECONDS = 24 * 3600;
 
 /** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
 export const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
-
-export const webhookNotFound = (id: string) => new AppError('WEBHOOK_NOT_FOUND', `No webhook ${id}.`);
 
 export function toWebhookView(r: WebhookRecord, now: number): WebhookView {
   const view: WebhookView = { id: r.webhookId, url: r.url, events: r.events as WebhookEventType[], createdAt: r.createdAt };
@@ -95,18 +96,19 @@ export async function listWebhooks(ctx: CoreContext, actor: Actor): Promise<{ it
   return { items: records.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((r) => toWebhookView(r, ctx.now())) };
 }
 
+export const deleteWebhookRefusals = refusalsOf({ runs: [removeEndpoint] });
+
 export async function deleteWebhook(ctx: CoreContext, actor: Actor, webhookId: string): Promise<void> {
   requireRole(actor, 'admin');
-  try {
-    await ctx.store.webhook
-      .delete({ tenant: actor.tenant, webhookId })
-      .where((a, op) => op.exists(a.webhookId))
-      .go();
-  } catch (e) {
-    if (isConditionFailed(e)) throw webhookNotFound(webhookId);
-    throw e;
-  }
+  await conditionalWrite(
+    ctx.store,
+    (s) => s.webhook.delete({ tenant: actor.tenant, webhookId }).where(where(removeEndpoint.condition({ webhookId }))),
+    (item) => removeEndpoint.refusal(item, { webhookId }),
+  );
 }
+
+/** A rotation that lost to another is tried again from the winner's secret, so it is never refused for that. */
+export const rotateWebhookSecretRefusals = refusalsOf({ runs: [rotateSecret], handles: ['rotated'], own: ['WEBHOOK_NOT_FOUND'] });
 
 /**
  * A new secret; the old one keeps signing (a second signature in the same
@@ -119,25 +121,25 @@ export async function rotateWebhookSecret(
   input: { overlapSeconds?: number },
 ): Promise<{ id: string; secret: string; previousSecretExpiresAt: string }> {
   requireRole(actor, 'admin');
-  const current = await loadWebhook(ctx, actor.tenant, webhookId);
-  const now = ctx.now();
-  const secret = newSecret();
-  const until = now + 1000 * (input.overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS);
-  try {
-    await ctx.store.webhook
-      .patch({ tenant: actor.tenant, webhookId })
-      .set({ secret, previousSecret: current.secret, previousSecretUntil: until, updatedAt: new Date(now).toISOString() })
+  let current = await loadWebhook(ctx, actor.tenant, webhookId);
+  for (;;) {
+    const now = ctx.now();
+    const secret = newSecret();
+    const until = now + 1000 * (input.overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS);
+    const rule = { webhookId, secret: current.secret };
+    const change = { set: { secret, previousSecret: current.secret, previousSecretUntil: until, updatedAt: new Date(now).toISOString() } };
+    try {
+      await conditionalWrite(
+        ctx.store,
+        (s) => asUpdate(s.webhook.patch({ tenant: actor.tenant, webhookId }), change, rotateSecret.condition(rule)),
+        (item) => rotateSecret.refusal(item, rule),
+      );
+      return { id: webhookId, secret, previousSecretExpiresAt: new Date(until).toISOString() };
+    } catch (e) {
       // Two rotations at once: the loser retries from the winner's secret instead of dropping it.
-      .where((a, op) => op.eq(a.secret, current.secret))
-      .go();
-  } catch (e) {
-    if (isConditionFailed(e)) return rotateWebhookSecret(ctx, actor, webhookId, input);
-    throw e;
+      const rotated = refusedBy(rotateSecret, e);
+      if (!rotated) throw e;
+      current = rotated.item as WebhookRecord;
+    }
   }
-  return { id: webhookId, secret, previousSecretExpiresAt: new Date(until).toISOString() };
 }
-
-export const isConditionFailed = (e: unknown) =>
-  (e as { cause?: { name?: string } })?.cause?.name === 'ConditionalCheckFailedException' ||
-  (e as { name?: string })?.name === 'ConditionalCheckFailedException' ||
-  /conditional request failed/i.test(String((e as Error)?.message));

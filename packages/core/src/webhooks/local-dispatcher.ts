@@ -100,12 +100,12 @@ export class LocalDispatcher implements DeliverySink {
           // Recorded before the retry loop can see it (so its record never overwrites the loop's),
           // and so that a restart still has it; then sent by the loop in its lane's order.
           if (this.holds(job)) continue;
-          await recordDelivery(this.ctx, job, { status: 'pending', attempts: 0, nextAttemptAt: now }, RESUMABLE);
-          this.queue({ job, attempts: 0, nextAttemptAt: now });
+          const recorded = await recordDelivery(this.ctx, job, { status: 'pending', attempts: 0, nextAttemptAt: now }, RESUMABLE);
+          if (recorded === 'recorded') this.queue({ job, attempts: 0, nextAttemptAt: now });
           continue;
         }
-        const { state, outcome } = await attemptAndRecord(this.ctx, this.directory, job, 1, RESUMABLE);
-        if (state.status === 'pending') this.queue({ job, attempts: 1, nextAttemptAt: state.nextAttemptAt! });
+        const { state, outcome, superseded } = await attemptAndRecord(this.ctx, this.directory, job, 1, RESUMABLE);
+        if (state.status === 'pending' && !superseded) this.queue({ job, attempts: 1, nextAttemptAt: state.nextAttemptAt! });
         if (!outcome.ok && outcome.status === undefined && !outcome.cancelled) silent.add(job.webhookId);
       }
     });
@@ -127,8 +127,8 @@ export class LocalDispatcher implements DeliverySink {
   private async drain(key: string, q: Waiting[]): Promise<void> {
     while (q[0] && q[0].nextAttemptAt <= this.ctx.now()) {
       const head = q[0];
-      const { state } = await attemptAndRecord(this.ctx, this.directory, head.job, head.attempts + 1, RESUMABLE);
-      if (state.status === 'pending') {
+      const { state, superseded } = await attemptAndRecord(this.ctx, this.directory, head.job, head.attempts + 1, RESUMABLE);
+      if (state.status === 'pending' && !superseded) {
         head.attempts = state.attempts;
         head.nextAttemptAt = state.nextAttemptAt!;
         return;

@@ -61,7 +61,7 @@ export async function processDeliveryMessage(
     if (data && data.status !== 'pending' && (data.resends ?? 0) === (job.resends ?? 0)) return {}; // settled already (a duplicate)
     attempts = (data && (data.resends ?? 0) === (job.resends ?? 0) ? data.attempts : 0) + 1;
   }
-  const { state } = await attemptAndRecord(ctx, directory, job, attempts);
-  if (state.status !== 'pending') return {};
+  const { state, superseded } = await attemptAndRecord(ctx, directory, job, attempts);
+  if (state.status !== 'pending' || superseded) return {};
   return { retryAfterSeconds: Math.ceil((state.nextAttemptAt! - ctx.now()) / 1000) };
 }

@@ -2,7 +2,10 @@ import type { CoreContext } from '../context.ts';
 import type { ChangeConsumer, TableChange } from '../stream/change.ts';
 import type { BookAlertKind } from '../entities/book-alert.ts';
 import { loadBookCached } from '../book/load-book.ts';
-import { isConditionFailed } from './endpoints.ts';
+import { where } from '../db/condition.ts';
+import { conditionalWrite } from '../db/conditional-write.ts';
+import { passRefusalsOf } from '../db/transition.ts';
+import { fireAlert, rearmAlert } from './transitions.ts';
 
 type AlertState = 'armed' | 'fired';
 
@@ -74,35 +77,33 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
     const truth = [...(await readShards(w.tenant, w.bookId)).values()].reduce((a, b) => a + b, 0);
     if (!holds(truth)) return;
     const rate = claimRate(w.claims, at, truth);
-    try {
-      await ctx.store.bookAlert
-        .upsert({
-          tenant: w.tenant,
-          bookId: w.bookId,
-          kind,
-          state: 'fired',
-          available: truth,
-          ...(kind === 'low_stock' ? { threshold, claimRatePerMinute: rate.claimRatePerMinute, estimatedRunOutAt: rate.estimatedRunOutAt } : {}),
-          changedAt: new Date(at).toISOString(),
-        })
-        .where((a, op) => `${op.notExists(a.state)} OR ${op.eq(a.state, 'armed')}`)
-        .go({ response: 'none' });
-    } catch (e) {
-      if (!isConditionFailed(e)) throw e; // already fired by another watcher: once is the point
-    }
+    const alert = {
+      tenant: w.tenant,
+      bookId: w.bookId,
+      kind,
+      state: 'fired' as const,
+      available: truth,
+      ...(kind === 'low_stock' ? { threshold, claimRatePerMinute: rate.claimRatePerMinute, estimatedRunOutAt: rate.estimatedRunOutAt } : {}),
+      changedAt: new Date(at).toISOString(),
+    };
+    await conditionalWrite(
+      ctx.store,
+      (s) => s.bookAlert.upsert(alert).where(where(fireAlert.condition(undefined))),
+      (item) => fireAlert.refusal(item, undefined),
+    ).catch(passRefusalsOf(fireAlert)); // already fired by another watcher: once is the point
     w.alerts[kind] = 'fired';
   }
 
   async function rearm(w: Watched, kind: BookAlertKind, at: number) {
-    try {
-      await ctx.store.bookAlert
-        .patch({ tenant: w.tenant, bookId: w.bookId, kind })
-        .set({ state: 'armed', changedAt: new Date(at).toISOString() })
-        .where((a, op) => op.eq(a.state, 'fired'))
-        .go({ response: 'none' });
-    } catch (e) {
-      if (!isConditionFailed(e)) throw e;
-    }
+    await conditionalWrite(
+      ctx.store,
+      (s) =>
+        s.bookAlert
+          .patch({ tenant: w.tenant, bookId: w.bookId, kind })
+          .set({ state: 'armed', changedAt: new Date(at).toISOString() })
+          .where(where(rearmAlert.condition(undefined))),
+      (item) => rearmAlert.refusal(item, undefined),
+    ).catch(passRefusalsOf(rearmAlert)); // re-armed by another watcher already
     w.alerts[kind] = 'armed';
   }
 
