@@ -1,8 +1,8 @@
 /**
  * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), or the
  * DynamoDB at DYNAMODB_ENDPOINT when set (a container, a shared one), the
- * table, and the API on PORT. Prints ready tokens and a curl line. Ctrl-C
- * stops everything, Java included.
+ * table, and the API on PORT. Prints paste-ready exports (COUPONS_API and
+ * tokens) and a curl line. Ctrl-C stops everything, Java included.
  */
 import { readFileSync } from 'node:fs';
 import { createDynamoDbClient, ensureTable, followChanges, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
@@ -75,12 +75,14 @@ Coupon Book Service on ${base}
   API reference    ${base}/docs
   JWT secret       ${secretSource}
 
-Tokens for tenant "${tenant}", valid 12 h; paste these lines into your shell:
+Paste these lines into your shell (tokens for tenant "${tenant}", valid 12 h):
+  # the API, for npm run codes and the client's examples
+  export COUPONS_API=${base}
 ${tokens.map((t) => `  # ${t.role} "${t.sub}": ${t.does}\n  export ${t.name}=${t.token}`).join('\n')}
 
 Try:
-  curl -s -X POST ${base}/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
-  export COUPONS_TOKEN=$ADMIN   # for npm run codes
+  curl -s -X POST $COUPONS_API/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
+  export COUPONS_TOKEN=$ADMIN   # the token npm run codes uses
 `);
 
 let stopping = false;

@@ -50,14 +50,17 @@ async function stop(s: Started) {
 const listBooks = (port: number, token: string) => fetch(`http://127.0.0.1:${port}/coupons`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
 
 describe('npm start', () => {
-  it('prints paste-ready exports (USER_TOKEN, never USER); with DATA_DIR the secret is kept, so the tokens survive a restart', async () => {
+  it('prints paste-ready exports (COUPONS_API, and USER_TOKEN, never USER); with DATA_DIR the secret is kept, so the tokens survive a restart', async () => {
     const data = mkdtempSync(join(tmpdir(), 'npm-start-'));
     dirs.push(data);
     const port = await freePort();
     const first = start({ PORT: String(port), DATA_DIR: data });
     const tokens = await ready(first);
     const { stdout } = first.output();
-    expect(Object.keys(tokens)).toEqual(['ADMIN', 'SERVICE', 'USER_TOKEN']);
+    expect(Object.keys(tokens)).toEqual(['COUPONS_API', 'ADMIN', 'SERVICE', 'USER_TOKEN']);
+    // The CLI and the client's examples read COUPONS_API: pasted, it names this server.
+    expect(tokens.COUPONS_API).toBe(`http://localhost:${port}`);
+    expect((await fetch(`${tokens.COUPONS_API}/health`)).status).toBe(200);
     // Pasting the output must never overwrite the shell's own $USER.
     expect(stdout).not.toMatch(/^\s*(export\s+)?USER=/m);
     // The user token's subject is named, since it is the user id the user routes take.
