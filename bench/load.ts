@@ -14,6 +14,7 @@
  *   --chunk-size / CHUNK_SIZE        CLI codes per request (default 1000)
  *   --parallel / PARALLEL            CLI requests in flight (default 8)
  *   --raw-concurrency / RAW_CONCURRENCY  transactions in flight in the raw phase (default 8)
+ *   --rounds / ROUNDS                rounds of the load, job and API-alone phases (default 1), each followed by raw
  *
  * Every phase gets a DynamoDB Local of its own (in memory, free port, 127.0.0.1 only), warmed
  * by `--warm-up` raw puts on a table without a stream that is then deleted: DynamoDB Local
@@ -26,7 +27,8 @@
  *   raw      TransactWriteItems of 100 conditional puts (attribute_not_exists), items shaped like
  *            the service's code items (same attributes, pool and byBook index keys), `--raw-concurrency`
  *            in flight, straight to DynamoDB Local: no HTTP, no JSON, no stats, no idempotency,
- *            nothing reading the stream. Run before and after the others; the faster is the baseline.
+ *            nothing reading the stream. Run first and after each round: a round's ratios are to
+ *            the mean of the two raw runs around it (the machine is shared, and its load drifts).
  *   load     the path a user takes: `npm start` (scripts/dev.ts in its own process: the API, the
  *            change stream's follower and its consumers, jobs in-process), then `npm run codes --
  *            load` on a file of `--codes` fresh codes with the COUPONS_API and ADMIN token that
@@ -68,6 +70,7 @@ const STUB_LINES = option('stub-lines', 'STUB_LINES', 10_000_000);
 const CHUNK_SIZE = option('chunk-size', 'CHUNK_SIZE', 1000);
 const PARALLEL = option('parallel', 'PARALLEL', 8);
 const RAW_CONCURRENCY = option('raw-concurrency', 'RAW_CONCURRENCY', 8);
+const ROUNDS = Math.max(1, option('rounds', 'ROUNDS', 1));
 const WRITE_RESULTS = process.argv.includes('--write-results');
 if (CODES <= 10_000) throw new Error('--codes must be above 10,000 so that generation runs as a job');
 
@@ -255,88 +258,105 @@ async function rawPhase(n: number, tag: string) {
   return { codes: n, seconds: round(seconds, 2), codesPerSec: round(n / seconds), transactionsPerSec: round(n / 100 / seconds, 1), verified: stored === n };
 }
 
+/** The user's path: a fresh `npm start` loaded through the CLI with what it printed. */
+async function loadPhase(tag: string) {
+  const local = await started(warmLocal(tag));
+  const s = await started(npmStart(local, 'coupons'));
+  const result = { ...(await cliLoad(s, CODES, `LOAD${tag}`)), chunkSize: CHUNK_SIZE, parallel: PARALLEL };
+  await stopped(s);
+  await stopped(local);
+  return result;
+}
+
+/** A generation job of CODES codes on a fresh `npm start`, followed through GET /jobs. */
+async function jobPhase(tag: string) {
+  const local = await started(warmLocal(tag));
+  const s = await started(npmStart(local, 'coupons'));
+  const book = await createBook(s, { codePattern: 'JOB-********' });
+  const accepted = await unwrap(client(s).coupons.codes.generate.$post({ json: { bookId: book.id, count: CODES } }));
+  if (!('jobId' in accepted)) throw new Error(`generate ${CODES} answered without a job`);
+  const { jobId } = accepted;
+  const poll = () => unwrap(client(s).jobs[':jobId'].$get({ param: { jobId } }));
+  let job = await poll();
+  while (job.status !== 'succeeded' && job.status !== 'failed') {
+    await new Promise((r) => setTimeout(r, 250));
+    job = await poll();
+  }
+  // A finished job has both times.
+  const seconds = (Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)) / 1000;
+  const stats = await bookStats(s, book.id);
+  // `npm start` runs with this process's environment, so its job settings are these.
+  const config = loadConfig(process.env);
+  const result = {
+    codes: CODES,
+    status: job.status,
+    seconds: round(seconds, 2),
+    codesPerSec: round(CODES / seconds),
+    lanes: config.JOB_LANES,
+    chunkSize: config.JOB_CHUNK_SIZE,
+    followerRetries: s.followerRetries!(),
+    verified: job.status === 'succeeded' && job.generated === CODES && stats.codes === CODES,
+  };
+  await stopped(s);
+  await stopped(local);
+  return result;
+}
+
+/** The same CLI load against the API alone, nothing reading the stream: where the user's path loses its time. */
+async function apiOnlyPhase(tag: string) {
+  const local = await started(warmLocal(tag));
+  const s = await started(apiOnly(local, 'coupons'));
+  const result = await cliLoad(s, CODES, `APIONLY${tag}`);
+  await stopped(s);
+  await stopped(local);
+  return result;
+}
+
 // ---------------------------------------------------------------- run
 
 const results: Record<string, any> = {};
-// The machine is shared: the 1-minute load average at the start and at the end of each phase says how much.
+// The machine is shared: the 1-minute load average at the start and after each phase says how much.
 const loadAvg1m: number[] = [round(loadavg()[0]!, 1)];
-const phaseEnded = (name: string) => {
+async function phase<T extends { codesPerSec: number }>(name: string, run: () => Promise<T>): Promise<T> {
+  log(`${name}…`);
+  const result = await run();
   loadAvg1m.push(round(loadavg()[0]!, 1));
-  log(`${name} ended; 1-minute load average ${loadAvg1m.at(-1)}`);
+  log(`${name}: ${result.codesPerSec} codes/s; 1-minute load average ${loadAvg1m.at(-1)}`);
+  return result;
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 try {
-  log(`${CODES} codes per phase, CLI chunk ${CHUNK_SIZE} x ${PARALLEL} in flight, raw ${RAW_CONCURRENCY} in flight; each phase on a fresh DynamoDB Local warmed by ${WARM_UP} raw puts`);
+  log(`${CODES} codes per phase, ${ROUNDS} round(s), CLI chunk ${CHUNK_SIZE} x ${PARALLEL} in flight, raw ${RAW_CONCURRENCY} in flight; each phase on a fresh DynamoDB Local warmed by ${WARM_UP} raw puts`);
 
-  log('raw (before): conditional TransactWriteItems of 100 puts');
-  const rawBefore = await rawPhase(CODES, 'R1');
-  log(`raw (before): ${rawBefore.codesPerSec} codes/s`);
-  phaseEnded('raw (before)');
-
-  log("load: the user's path: npm start (follower on), then npm run codes -- load with what it printed");
-  {
-    const local = await started(warmLocal('L'));
-    const s = await started(npmStart(local, 'coupons'));
-    results.load = { ...(await cliLoad(s, CODES, 'LOAD')), chunkSize: CHUNK_SIZE, parallel: PARALLEL };
-    await stopped(s);
-    await stopped(local);
-    log(`load: ${results.load.codesPerSec} codes/s`);
-    phaseEnded('load');
+  // raw, then each round's phases followed by raw again: every round is bracketed by two raw
+  // runs, and its ratios are to their mean, so a machine whose load drifts skews them least.
+  const raws = [await phase('raw 0', () => rawPhase(CODES, 'R0'))];
+  const rounds: Record<string, any>[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const load = await phase(`round ${r}: load, the user's path (npm start, then the CLI)`, () => loadPhase(`L${r}`));
+    const job = await phase(`round ${r}: job on npm start`, () => jobPhase(`J${r}`));
+    const alone = await phase(`round ${r}: the same load, API alone`, () => apiOnlyPhase(`A${r}`));
+    raws.push(await phase(`raw ${r}`, () => rawPhase(CODES, `R${r}`)));
+    const baseline = (raws[r - 1]!.codesPerSec + raws[r]!.codesPerSec) / 2;
+    const ratio = (p: { codesPerSec: number }) => round(p.codesPerSec / baseline, 3);
+    rounds.push({ rawBaseline: round(baseline), load: { ...load, ratioToRaw: ratio(load) }, job: { ...job, ratioToRaw: ratio(job) }, apiOnly: { ...alone, ratioToRaw: ratio(alone) } });
   }
-
-  log('job: npm start (follower on), POST /coupons/codes/generate, polled through GET /jobs');
-  {
-    const local = await started(warmLocal('J'));
-    const s = await started(npmStart(local, 'coupons'));
-    const book = await createBook(s, { codePattern: 'JOB-********' });
-    const accepted = await unwrap(client(s).coupons.codes.generate.$post({ json: { bookId: book.id, count: CODES } }));
-    if (!('jobId' in accepted)) throw new Error(`generate ${CODES} answered without a job`);
-    const { jobId } = accepted;
-    const poll = () => unwrap(client(s).jobs[':jobId'].$get({ param: { jobId } }));
-    let job = await poll();
-    while (job.status !== 'succeeded' && job.status !== 'failed') {
-      await new Promise((r) => setTimeout(r, 250));
-      job = await poll();
-    }
-    // A finished job has both times.
-    const seconds = (Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)) / 1000;
-    const stats = await bookStats(s, book.id);
-    // `npm start` runs with this process's environment, so its job settings are these.
-    const config = loadConfig(process.env);
-    results.job = {
+  results.raw = { codes: CODES, runs: raws.map((r) => r.codesPerSec), verified: raws.every((r) => r.verified) };
+  for (const name of ['load', 'job', 'apiOnly'] as const) {
+    const runs = rounds.map((r) => r[name]);
+    results[name] = {
       codes: CODES,
-      status: job.status,
-      seconds: round(seconds, 2),
-      codesPerSec: round(CODES / seconds),
-      lanes: config.JOB_LANES,
-      chunkSize: config.JOB_CHUNK_SIZE,
-      followerRetries: s.followerRetries!(),
-      verified: job.status === 'succeeded' && job.generated === CODES && stats.codes === CODES,
+      codesPerSec: runs.map((p) => p.codesPerSec),
+      ratioToRaw: runs.map((p) => p.ratioToRaw),
+      medianRatioToRaw: round(median(runs.map((p) => p.ratioToRaw)), 3),
+      verified: runs.every((p) => p.verified),
     };
-    await stopped(s);
-    await stopped(local);
-    log(`job: ${results.job.codesPerSec} codes/s`);
-    phaseEnded('job');
   }
-
-  log('apiOnly: the same CLI load against the API alone (nothing reading the stream)');
-  {
-    const local = await started(warmLocal('A'));
-    const s = await started(apiOnly(local, 'coupons'));
-    results.apiOnly = await cliLoad(s, CODES, 'APIONLY');
-    await stopped(s);
-    await stopped(local);
-    log(`apiOnly: ${results.apiOnly.codesPerSec} codes/s`);
-    phaseEnded('apiOnly');
-  }
-
-  log('raw (after)');
-  const rawAfter = await rawPhase(CODES, 'R2');
-  log(`raw (after): ${rawAfter.codesPerSec} codes/s`);
-  phaseEnded('raw (after)');
-  results.raw = { ...(rawAfter.codesPerSec > rawBefore.codesPerSec ? rawAfter : rawBefore), runs: [rawBefore.codesPerSec, rawAfter.codesPerSec] };
-  results.raw.verified = rawBefore.verified && rawAfter.verified;
-  for (const phase of [results.load, results.job, results.apiOnly]) phase.ratioToRaw = round(phase.codesPerSec / results.raw.codesPerSec, 3);
-  log(`ratios to the faster raw run: load ${results.load.ratioToRaw}, job ${results.job.ratioToRaw}, apiOnly ${results.apiOnly.ratioToRaw}`);
+  results.rounds = rounds;
+  log(`median ratios to raw: load ${results.load.medianRatioToRaw}, job ${results.job.medianRatioToRaw}, apiOnly ${results.apiOnly.medianRatioToRaw}`);
 
   if (MEMORY_LINES > 0) {
     // The CLI's memory does not depend on what serves it; the API alone absorbs the file fastest.
@@ -400,7 +420,7 @@ const output: Record<string, any> = {
   cpus: `${cpus()[0]?.model.trim()} (${cpus().length})`,
   loadAvg1m,
   ...results,
-  verified: Object.values(results).every((r: any) => r.verified),
+  verified: Object.entries(results).every(([name, r]: [string, any]) => name === 'rounds' || r.verified),
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);
 if (WRITE_RESULTS) {

@@ -11,30 +11,33 @@ export function writeLoadSection(
 ): string {
   const path = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
   const f = (n: number) => n.toLocaleString('en-US');
-  const { raw, load, job, apiOnly, memory, stub } = output;
-  const follower = (p: { followerRetries?: number }) => (p.followerRetries ? `; the follower retried ${p.followerRetries} failed batch(es)` : '');
+  const { raw, rounds, memory, stub } = output as { raw: any; rounds: any[]; memory?: any; stub?: any };
+  const perRound = (name: string) => rounds.map((r) => `${f(r[name].codesPerSec)} (${r[name].ratioToRaw})`).join(' · ');
+  const retries = rounds.flatMap((r) => [r.load.followerRetries ?? 0, r.job.followerRetries ?? 0]).reduce((a, b) => a + b, 0);
+  const reported = rounds.map((r) => `${f(r.load.reported.inserted)} inserted, ${f(r.load.reported.duplicates)} duplicates`).join('; ');
   const section = [
     '## load',
     '',
-    `Run ${output.when} with \`npm run bench:load${run.args.length ? ` -- ${run.args.join(' ')}` : ''}\`: Node ${output.node}, ${output.cpus}, ` +
-      `1-minute load average ${output.loadAvg1m.join(', ')} at the start and after each phase (raw, load, job, API alone, raw). ` +
+    `Run ${output.when} with \`npm run bench:load${run.args.length ? ` -- ${run.args.join(' ')}` : ''}\`: Node ${output.node}, ${output.cpus}; ` +
+      `1-minute load average ${output.loadAvg1m.join(', ')} at the start and after each phase. ` +
       `Each phase on a DynamoDB Local of its own (in memory), warmed by ${f(run.warmUp)} raw puts on a stream-less table deleted before the phase; ` +
-      'every measured table made as `npm start` makes its own (same indexes, change stream on).',
+      `every measured table made as \`npm start\` makes its own (same indexes, change stream on). ${f(raw.codes)} codes a phase.`,
     '',
-    '| phase | codes | seconds | codes/s | of raw |',
-    '|---|---|---|---|---|',
-    `| raw: TransactWriteItems of 100 conditional puts, ${run.rawConcurrency} in flight, nothing reading the stream (faster of runs before and after: ${raw.runs.map(f).join(' and ')} codes/s) | ${f(raw.codes)} | ${raw.seconds} | ${f(raw.codesPerSec)} | 1 |`,
-    `| **the user's path**: \`npm start\` (its follower reading the stream), then \`npm run codes -- load\` with what it printed (chunks of ${run.chunkSize}, ${run.parallel} in flight) | ${f(load.codes)} | ${load.seconds} | **${f(load.codesPerSec)}** | **${load.ratioToRaw}** |`,
-    `| a generation job on \`npm start\` (${job.lanes} lanes, ${job.chunkSize} codes a transaction, follower on) | ${f(job.codes)} | ${job.seconds} | ${f(job.codesPerSec)} | ${job.ratioToRaw} |`,
-    `| for comparison: the same CLI load against the API alone, nothing reading the stream | ${f(apiOnly.codes)} | ${apiOnly.seconds} | ${f(apiOnly.codesPerSec)} | ${apiOnly.ratioToRaw} |`,
+    `Codes per second in each round, and in brackets the ratio to the mean of the two raw runs around that round:`,
     '',
-    `The CLI reported, on the user's path, ${f(load.reported.inserted)} inserted and ${f(load.reported.duplicates)} duplicates${follower(load)}; ` +
-      `against the API alone, ${f(apiOnly.reported.inserted)} and ${f(apiOnly.reported.duplicates)}. The job${follower(job) || ': no follower retries'}.`,
+    '| phase | codes/s (of raw), by round | median of raw |',
+    '|---|---|---|',
+    `| raw: TransactWriteItems of 100 conditional puts, ${run.rawConcurrency} in flight, nothing reading the stream | ${raw.runs.map(f).join(' · ')} (first, then after each round) | 1 |`,
+    `| **the user's path**: \`npm start\` (its follower reading the stream), then \`npm run codes -- load\` with the COUPONS_API and token it printed (chunks of ${run.chunkSize}, ${run.parallel} in flight) | ${perRound('load')} | **${output.load.medianRatioToRaw}** |`,
+    `| a generation job on \`npm start\` (${rounds[0].job.lanes} lanes, ${rounds[0].job.chunkSize} codes a transaction, follower on) | ${perRound('job')} | ${output.job.medianRatioToRaw} |`,
+    `| for comparison: the same CLI load against the API alone, nothing reading the stream | ${perRound('apiOnly')} | ${output.apiOnly.medianRatioToRaw} |`,
+    '',
+    `The CLI's reports on the user's path: ${reported}. The follower retried ${retries} failed batch(es) in all.`,
     '',
     memory
       ? `Peak memory of the CLI process (maxRSS) loading a ${f(memory.lines)}-line file (${memory.fileMiB} MiB, API alone): **${memory.cliPeakRssMiB} MiB** ` +
-        `(${f(memory.codesPerSec)} codes/s over ${memory.seconds} s; the ${f(load.codes)}-code run peaked at ${load.cliPeakRssMiB} MiB).`
-      : `Peak memory of the CLI for the ${f(load.codes)}-code run: ${load.cliPeakRssMiB} MiB (no memory run).`,
+        `(${f(memory.codesPerSec)} codes/s over ${memory.seconds} s; the ${f(raw.codes)}-code load peaked at ${rounds[0].load.cliPeakRssMiB} MiB).`
+      : `Peak memory of the CLI in the ${f(raw.codes)}-code load: ${rounds.map((r) => r.load.cliPeakRssMiB).join(', ')} MiB (no memory run).`,
     ...(stub
       ? [
           '',
