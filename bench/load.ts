@@ -52,7 +52,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
 import { createApp, createCoreContext, startServer } from '@coupons/api';
 import { createCouponClient, unwrap } from '@coupons/client';
@@ -62,6 +61,7 @@ import { option } from './lib/options.ts';
 import { runCodesCli } from './lib/run-cli.ts';
 import { startNpmStart } from './lib/npm-start.ts';
 import { writeLoadSection } from './lib/load-section.ts';
+import { countRawCodes, rawTransactions } from './lib/raw-codes.ts';
 
 const CODES = option('codes', 'CODES', 100_000);
 const WARM_UP = option('warm-up', 'WARM_UP', 20_000);
@@ -97,13 +97,18 @@ async function stopped(thing: { stop(): Promise<void> }) {
 
 /** A fresh DynamoDB Local, warmed by raw puts on a stream-less table that is then deleted. */
 async function warmLocal(tag: string) {
-  const ddb = await started(startDynamoDbLocal());
+  const ddb = await startDynamoDbLocal();
   const client = createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.endpoint, AWS_REGION: 'us-east-1' });
   const doc = createDocumentClient(client);
-  if (WARM_UP > 0) {
-    await ensureTable(client, 'bench-warm-up', { stream: false });
-    await rawTransactions(doc, 'bench-warm-up', WARM_UP, `W${tag}`);
-    await client.send(new DeleteTableCommand({ TableName: 'bench-warm-up' }));
+  try {
+    if (WARM_UP > 0) {
+      await ensureTable(client, 'bench-warm-up', { stream: false });
+      await rawTransactions(doc, { table: 'bench-warm-up', n: WARM_UP, tag: `W${tag}`, tenant: TENANT, concurrency: RAW_CONCURRENCY });
+      await client.send(new DeleteTableCommand({ TableName: 'bench-warm-up' }));
+    }
+  } catch (e) {
+    await ddb.stop();
+    throw e;
   }
   return { endpoint: ddb.endpoint, client, doc, stop: ddb.stop };
 }
@@ -185,75 +190,12 @@ async function cliLoad(s: Service, n: number, prefix: string) {
 
 // ---------------------------------------------------------------- raw
 
-async function countItems(doc: DynamoDBDocumentClient, table: string, pk: string): Promise<number> {
-  // The pool index partitions by book and shard; counting through it reads keys only.
-  let n = 0;
-  for (let shard = 0; shard < 64; shard++) {
-    let ExclusiveStartKey: Record<string, any> | undefined;
-    do {
-      const page = await doc.send(
-        new QueryCommand({ TableName: table, IndexName: 'pool', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': `${pk}#POOL#${shard}` }, Select: 'COUNT', ExclusiveStartKey }),
-      );
-      n += page.Count ?? 0;
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-  }
-  return n;
-}
-
-/** `n` codes as TransactWriteItems of 100 conditional puts, RAW_CONCURRENCY in flight; the seconds it took. */
-async function rawTransactions(doc: DynamoDBDocumentClient, table: string, n: number, tag: string): Promise<number> {
-  const bookPk = `T#${TENANT}#BOOK#raw-${tag}`;
-  const now = new Date().toISOString();
-  const transactions = Math.ceil(n / 100);
-  let next = 0;
-  const began = performance.now();
-  await Promise.all(
-    Array.from({ length: RAW_CONCURRENCY }, async () => {
-      while (next < transactions) {
-        const t = next++;
-        const items = Array.from({ length: Math.min(100, n - t * 100) }, (_, j) => {
-          const code = `RAW${tag}-${(t * 100 + j).toString(36).toUpperCase()}`;
-          const shard = (t + j) % 16;
-          // The attributes the service writes for a new code (see entities/code.ts).
-          return {
-            Put: {
-              TableName: table,
-              Item: {
-                pk: `T#${TENANT}#CODE#${code}`,
-                sk: 'CODE',
-                gsi1pk: `${bookPk}#POOL#${shard}`,
-                gsi1sk: randomBytes(8).toString('hex'),
-                gsi3pk: `${bookPk}#CODES#${shard}`,
-                gsi3sk: code,
-                tenant: TENANT,
-                code,
-                bookId: `raw-${tag}`,
-                shard,
-                poolSlot: randomBytes(8).toString('hex'),
-                status: 'available',
-                redemptionCount: 0,
-                createdAt: now,
-                __edb_e__: 'code',
-                __edb_v__: '1',
-              },
-              ConditionExpression: 'attribute_not_exists(pk) AND attribute_not_exists(sk)',
-            },
-          };
-        });
-        await doc.send(new TransactWriteCommand({ TransactItems: items }));
-      }
-    }),
-  );
-  return (performance.now() - began) / 1000;
-}
-
 async function rawPhase(n: number, tag: string) {
   const local = await started(warmLocal(tag));
   // The table `npm start` makes: same key schema, indexes, TTL and change stream.
   await ensureTable(local.client, 'bench-raw', { stream: true });
-  const seconds = await rawTransactions(local.doc, 'bench-raw', n, tag);
-  const stored = await countItems(local.doc, 'bench-raw', `T#${TENANT}#BOOK#raw-${tag}`);
+  const seconds = await rawTransactions(local.doc, { table: 'bench-raw', n, tag, tenant: TENANT, concurrency: RAW_CONCURRENCY });
+  const stored = await countRawCodes(local.doc, { table: 'bench-raw', tag, tenant: TENANT });
   await stopped(local);
   return { codes: n, seconds: round(seconds, 2), codesPerSec: round(n / seconds), transactionsPerSec: round(n / 100 / seconds, 1), verified: stored === n };
 }
