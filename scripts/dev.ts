@@ -2,8 +2,9 @@
  * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), or the
  * DynamoDB at DYNAMODB_ENDPOINT when set (a container, a shared one), the
  * table, the API on PORT, and the console on 127.0.0.1:CONSOLE_PORT (built
- * first when missing or stale). Prints ready tokens, a service API key, the
- * console's sign-in link and a curl line. Ctrl-C stops everything, Java included.
+ * first when missing or stale). Prints paste-ready exports (COUPONS_API,
+ * tokens and a service API key), the console's sign-in link and a curl line.
+ * Ctrl-C stops everything, Java included.
  */
 import { readFileSync } from 'node:fs';
 import { createDynamoDbClient, ensureTable, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
@@ -104,11 +105,13 @@ Coupon Book Service on ${base}
   Console          ${consoleLine}
   JWT secret       ${secretSource}
 
-Tokens for tenant "${tenant}" (valid 12 h) and a service API key; paste these lines into your shell:
+Paste these lines into your shell (tokens for tenant "${tenant}", valid 12 h, and a service API key):
+  # the API, for npm run codes and the client's examples
+  export COUPONS_API=${base}
 ${tokens.map((t) => `  # ${t.about}\n  export ${t.name}=${t.value}`).join('\n')}
 
 Try:
-  curl -s -X POST ${base}/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
+  curl -s -X POST $COUPONS_API/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
   export COUPONS_TOKEN=$ADMIN   # for npm run codes (or an admin key: POST /api-keys, then COUPONS_API_KEY)
 `);
 
