@@ -40,10 +40,11 @@ export async function startTestApi(
   const doc = createDocumentClient(raw);
 
   /**
-   * The typed client (packages/client) as `token`'s holder, for requests a test makes to get
-   * somewhere. No retries: a test sees each answer the server gives.
+   * The typed client (packages/client) as `token`'s holder: how tests call the API. No retries (a
+   * test sees each answer the server gives), and an `Idempotency-Key` only where a call passes one:
+   * a keyed success also writes its record, which cost and nothing-written checks would see.
    */
-  const client = (token?: string) => createCouponClient(base, { token, retry: { limit: 0 } });
+  const client = (token?: string) => createCouponClient(base, { token, retry: { limit: 0 }, idempotencyKeys: false });
 
   /**
    * One raw HTTP request, for what the typed client cannot or should not send: malformed or
@@ -64,15 +65,7 @@ export async function startTestApi(
       payload = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
-    const res = await fetch(base + path, { method, headers, body: payload as any });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text, headers: res.headers };
+    return answer(fetch(base + path, { method, headers, body: payload as any }));
   }
 
   /** Every item in the table, sorted: the ground truth the invariants are checked against. */
@@ -110,6 +103,24 @@ export async function startTestApi(
 }
 
 export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
+
+/**
+ * An answer as status, parsed JSON, text and headers, whether from the typed client or a raw
+ * `call`, so assertions read the same either way:
+ *
+ *   expectError(await answer(api.client(token).coupons.assign.$post({ json: { bookId } })), 409, 'BOOK_EXHAUSTED');
+ */
+export async function answer(res: Pick<Response, 'status' | 'headers' | 'text'> | Promise<Pick<Response, 'status' | 'headers' | 'text'>>): Promise<CallResult> {
+  const r = await res;
+  const text = await r.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, json, text, headers: r.headers };
+}
 
 export const admin = (tenant = 't1', sub = 'admin-1') => mintToken(SECRET, { sub, tenant, role: 'admin' });
 export const service = (tenant = 't1', sub = 'svc-1') => mintToken(SECRET, { sub, tenant, role: 'service' });

@@ -59,6 +59,11 @@ export interface CouponClientOptions {
   /** Extra headers on every request. */
   headers?: Record<string, string>;
   retry?: RetryOptions;
+  /**
+   * `false`: a POST carries only the `Idempotency-Key` its call passes. Default `true`: every POST
+   * without one gets a fresh key, so retries replay (each keyed success also writes its record).
+   */
+  idempotencyKeys?: boolean;
 }
 
 /**
@@ -93,7 +98,7 @@ export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOpti
   });
   return async (input, init) => {
     const request = new Request(input, init);
-    if (request.method === 'POST' && !request.headers.has('idempotency-key')) request.headers.set('idempotency-key', randomUUID());
+    if (keyEveryPost && request.method === 'POST' && !request.headers.has('idempotency-key')) request.headers.set('idempotency-key', randomUUID());
     try {
       return await http(request);
     } catch (e) {
