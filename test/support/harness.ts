@@ -103,6 +103,8 @@ export async function startTestApi(
 }
 
 export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
+/** The typed client a test holds (`api.client(token)`). */
+export type TestClient = ReturnType<TestApi['client']>;
 
 /**
  * An answer as status, parsed JSON, text and headers, whether from the typed client or a raw
@@ -130,7 +132,7 @@ let counter = 0;
 /** A code no other test uses. */
 export const uniqueCode = (prefix = 'C') => `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}${(counter++).toString(36).toUpperCase()}`;
 
-type CreateBookInput = InferRequestType<ReturnType<TestApi['client']>['coupons']['$post']>['json'];
+type CreateBookInput = InferRequestType<TestClient['coupons']['$post']>['json'];
 
 /** A book of the tenant; `body` overrides the defaults (tests pass plain objects, hence the cast). */
 export async function createBook(api: TestApi, body: Record<string, unknown> = {}, tenant = 't1') {
@@ -145,6 +147,11 @@ export async function bookWithCodes(api: TestApi, count: number, body: Record<st
   const uploaded = await unwrap(asAdmin.coupons.codes.$post({ json: { bookId: book.id, codes } }));
   if (uploaded.inserted !== count) throw new Error(`upload: ${JSON.stringify(uploaded)}`);
   return { book, codes };
+}
+
+/** A book's stats as `GET /coupons/{bookId}` answers them to the tenant's admin. */
+export async function bookStats(api: TestApi, bookId: string, tenant = 't1') {
+  return (await unwrap(api.client(await admin(tenant)).coupons[':bookId'].$get({ param: { bookId } }))).stats;
 }
 
 /** The documented error shape with the expected status and code. */

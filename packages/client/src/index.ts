@@ -77,7 +77,8 @@ export const RETRY_STATUSES = [408, 429, 502, 503, 504];
  * the first attempt, so a retry after a lost answer replays the first outcome instead of doing
  * the work twice. Backoff is exponential with full jitter; a `Retry-After` is waited as given.
  */
-export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOptions } = {}): typeof fetch {
+export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOptions; idempotencyKeys?: boolean } = {}): typeof fetch {
+  const keyEveryPost = options.idempotencyKeys ?? true;
   const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
   const onRetry = options.retry?.onRetry;
   const http = ky.create({
