@@ -105,6 +105,8 @@ export async function startTestApi(
 export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
 /** The typed client a test holds (`api.client(token)`). */
 export type TestClient = ReturnType<TestApi['client']>;
+/** The JSON body a typed call takes, e.g. `JsonOf<TestClient['coupons']['$post']>`. */
+export type JsonOf<Call> = Call extends (...args: any[]) => any ? InferRequestType<Call> extends { json: infer J } ? J : never : never;
 
 /**
  * An answer as status, parsed JSON, text and headers, whether from the typed client or a raw
@@ -132,7 +134,7 @@ let counter = 0;
 /** A code no other test uses. */
 export const uniqueCode = (prefix = 'C') => `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}${(counter++).toString(36).toUpperCase()}`;
 
-type CreateBookInput = InferRequestType<TestClient['coupons']['$post']>['json'];
+type CreateBookInput = JsonOf<TestClient['coupons']['$post']>;
 
 /** A book of the tenant; `body` overrides the defaults (tests pass plain objects, hence the cast). */
 export async function createBook(api: TestApi, body: Record<string, unknown> = {}, tenant = 't1') {
