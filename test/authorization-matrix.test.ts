@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageIdOf, recordDelivery, useJobDispatcher } from '@coupons/core';
 import { unwrap } from '@coupons/client';
-import { admin, answer, bookWithCodes, service, startTestApi, uniqueCode, user, type CallResult, type TestApi, type TestClient } from './support/harness.ts';
+import { admin, answer, bookWithCodes, service, startTestApi, uniqueCode, user, type CallResult, type HttpAnswer, type TestApi, type TestClient } from './support/harness.ts';
 
 // Every route against every caller, compared with one table kept here; the table must name every
 // operation /openapi.json documents, so a route added without its row fails here. Each
@@ -64,7 +64,6 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
 /** Served, and in the matrix, but not operations of /openapi.json. */
 const UNDOCUMENTED = ['GET /health', 'GET /openapi.json', 'GET /docs'];
 
-type Answer = Pick<Response, 'status' | 'headers' | 'text'>;
 interface Row {
   /**
    * The book, code, job, webhook or redemption the caller's request names (its fixture `index`):
@@ -72,7 +71,7 @@ interface Row {
    */
   resource?: (index: number) => string;
   /** The caller's request through the typed client, naming `resource` (the fixture, or a missing one). */
-  send: (client: TestClient, caller: Caller, resource: string) => Answer | Promise<Answer>;
+  send: (client: TestClient, caller: Caller, resource: string) => HttpAnswer | Promise<HttpAnswer>;
   /** Turns a 2xx into an outcome (lists: does it show tenant t1's data?). */
   observe?: (r: CallResult) => Outcome;
 }

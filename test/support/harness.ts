@@ -108,13 +108,16 @@ export type TestClient = ReturnType<TestApi['client']>;
 /** The JSON body a typed call takes, e.g. `JsonOf<TestClient['coupons']['$post']>`. */
 export type JsonOf<Call> = Call extends (...args: any[]) => any ? InferRequestType<Call> extends { json: infer J } ? J : never : never;
 
+/** What `fetch` and the typed client both resolve to. */
+export type HttpAnswer = Pick<Response, 'status' | 'headers' | 'text'>;
+
 /**
  * An answer as status, parsed JSON, text and headers, whether from the typed client or a raw
  * `call`, so assertions read the same either way:
  *
  *   expectError(await answer(api.client(token).coupons.assign.$post({ json: { bookId } })), 409, 'BOOK_EXHAUSTED');
  */
-export async function answer(res: Pick<Response, 'status' | 'headers' | 'text'> | Promise<Pick<Response, 'status' | 'headers' | 'text'>>): Promise<CallResult> {
+export async function answer(res: HttpAnswer | Promise<HttpAnswer>): Promise<CallResult> {
   const r = await res;
   const text = await r.text();
   let json: any;
