@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followChanges, type ChangeFollower } from '@coupons/core';
-import { admin, answer, bookWithCodes, service, startTestApi, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, service, startTestApi, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
 import { startReceiver, waitFor, type Receiver } from './support/webhook-receiver.ts';
 
 // The local path end to end: API writes -> DynamoDB Local's stream -> the follower -> the
@@ -25,7 +25,7 @@ afterAll(async () => {
   await api.close();
 });
 
-async function endpoint(tenant: string, body: Record<string, unknown> = {}) {
+async function endpoint(tenant: string, body: Omit<JsonOf<TestClient['webhooks']['$post']>, 'url'> = {}) {
   const receiver = await startReceiver();
   receivers.push(receiver);
   const r = await answer(api.client(await admin(tenant)).webhooks.$post({ json: { url: `${receiver.url}/hook`, ...body } }));
