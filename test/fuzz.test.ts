@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageIdOf, recordDelivery, useJobDispatcher } from '@coupons/core';
 import { unwrap } from '@coupons/client';
-import { admin, bookWithCodes, startTestApi, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, startTestApi, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
 
 // Property-based fuzzing of every route's input: bodies from arbitrary JSON
 // and from near-valid mutations of a valid body, path parameters, query
@@ -102,24 +102,20 @@ beforeAll(async () => {
   f.poolBookId = pool.book.id;
   f.freeCodes = main.codes.slice(0, 8);
   f.heldCodes = main.codes.slice(8);
-  for (const code of f.heldCodes) {
-    const r = await api.call('POST', `/coupons/assign/${code}`, { token: adminToken, body: { userId: 'fuzzer' } });
-    if (r.status !== 201) throw new Error(`fixture: ${r.status} ${r.text}`);
-  }
+  const asAdmin = api.client(adminToken);
+  for (const code of f.heldCodes) await unwrap(asAdmin.coupons.assign[':code'].$post({ param: { code }, json: { userId: 'fuzzer' } }));
   f.redemptionIds = [];
   for (const code of f.heldCodes) {
-    const r = await api.call('POST', `/coupons/redeem/${code}`, { token: adminToken, body: { userId: 'fuzzer' } });
-    if (r.status !== 200) throw new Error(`fixture: ${r.status} ${r.text}`);
-    f.redemptionIds.push(r.json.redemptionId);
+    f.redemptionIds.push((await unwrap(asAdmin.coupons.redeem[':code'].$post({ param: { code }, json: { userId: 'fuzzer' } }))).redemptionId);
   }
   // Real cursors, to forge from.
-  f.userCursor = (await api.call('GET', '/users/fuzzer/coupons?limit=1', { token: userToken })).json.nextCursor;
-  f.bookCursor = (await api.call('GET', '/coupons?limit=1', { token: adminToken })).json.nextCursor;
-  f.bookCodesCursor = (await api.call('GET', `/coupons/${f.bookId}/codes?limit=1`, { token: adminToken })).json.nextCursor;
+  const one = { limit: '1' };
+  f.userCursor = (await unwrap(api.client(userToken).users[':userId'].coupons.$get({ param: { userId: 'fuzzer' }, query: one }))).nextCursor!;
+  f.bookCursor = (await unwrap(asAdmin.coupons.$get({ query: one }))).nextCursor!;
+  f.bookCodesCursor = (await unwrap(asAdmin.coupons[':bookId'].codes.$get({ param: { bookId: f.bookId }, query: one }))).nextCursor!;
   if (!f.userCursor || !f.bookCursor || !f.bookCodesCursor) throw new Error('fixture: no cursors');
   // A job that stays queued (a dispatcher that runs nothing): no 10,001 codes written in the background.
   useJobDispatcher(api.core, { kind: 'test-noop', dispatch: async () => undefined });
-  const asAdmin = api.client(adminToken);
   const job = await asAdmin.coupons.codes.generate.$post({ json: { bookId: f.patchBookId, count: 10_001, pattern: 'FJ-********' } });
   if (job.status !== 202) throw new Error(`fixture job: ${job.status} ${await job.text()}`);
   f.jobId = (await job.json()).jobId;
@@ -661,8 +657,9 @@ describe('found by fuzzing', () => {
   it('POST /coupons/redeem/{code}: a context DynamoDB cannot store is a 400, not a 500', async () => {
     // A code of its own: the fuzzing may have left the shared ones locked.
     const code = uniqueCode('KB');
-    await api.call('POST', '/coupons/codes', { token: adminToken, body: { bookId: f.bookId, codes: [code] } });
-    expect((await api.call('POST', `/coupons/assign/${code}`, { token: adminToken, body: { userId: 'fuzzer' } })).status).toBe(201);
+    const asAdmin = api.client(adminToken);
+    await unwrap(asAdmin.coupons.codes.$post({ json: { bookId: f.bookId, codes: [code] } }));
+    await unwrap(asAdmin.coupons.assign[':code'].$post({ param: { code }, json: { userId: 'fuzzer' } }));
     const sends = UNSTORABLE.map(([name, context]): [string, () => Promise<CallResult>] => [
       `context with ${name}`,
       () => api.call('POST', `/coupons/redeem/${code}`, { token: userToken, body: { context } }),
@@ -675,11 +672,12 @@ describe('found by fuzzing', () => {
     const token = await admin('t-crowded');
     const D = '23456789'; // the pattern alphabet's digits: CR-## has 64 codes, 5% of which (3) one book may ask for
     const all = [...D].flatMap((a) => [...D].map((b) => `CR-${a}${b}`));
-    const other = await api.call('POST', '/coupons', { token, body: { name: 'holds 62 of the 64' } });
-    await api.call('POST', '/coupons/codes', { token, body: { bookId: other.json.id, codes: all.slice(0, 62) } });
-    const book = await api.call('POST', '/coupons', { token, body: { name: 'asks for 3' } });
+    const { coupons } = api.client(token);
+    const other = await unwrap(coupons.$post({ json: { name: 'holds 62 of the 64' } }));
+    await unwrap(coupons.codes.$post({ json: { bookId: other.id, codes: all.slice(0, 62) } }));
+    const book = await unwrap(coupons.$post({ json: { name: 'asks for 3' } }));
     const actual = await outcomes([
-      ['generate 3 of CR-##', () => api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.json.id, count: 3, pattern: 'CR-##' } })],
+      ['generate 3 of CR-##', () => answer(coupons.codes.generate.$post({ json: { bookId: book.id, count: 3, pattern: 'CR-##' } }))],
     ]);
     // Either refused with nothing written, or made (perhaps fewer than asked, and said so); never a refusal that wrote.
     expect(actual['generate 3 of CR-##']).toMatch(/^(400 VALIDATION_FAILED|201 +(\+wrote)?)$/);
