@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { assignRandomCode, createBook, uploadCodes, type Actor, type CoreContext } from '@coupons/core';
 import { createCoreContext } from '@coupons/api';
-import { admin, answer, bookStats, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
+import { answer, bookStats, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
 import { expectInvariants } from './support/invariants.ts';
 
 // How a claim picks its code (packages/core/src/services/pick.ts), over real

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, answer, bookStats, bookWithCodes, service, startTestApi, user, type TestApi } from './support/harness.ts';
+import { answer, bookStats, bookWithCodes, service, startTestApi, user, type TestApi } from './support/harness.ts';
 import { expectInvariants } from './support/invariants.ts';
 
 // Real concurrent HTTP requests against DynamoDB Local; every scenario ends by

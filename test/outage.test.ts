@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
-import { admin, answer, bookStats, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
+import { answer, bookStats, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
 import { expectInvariants } from './support/invariants.ts';
 
 // The database really goes away: this file runs its own DynamoDB Local, on
