@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, answer, bookStats, createBook, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
 import { expectInvariants } from './support/invariants.ts';
+import { freePort } from '../scripts/lib/dynamodb-local.ts';
 import { waitFor } from './support/wait-for.ts';
 
 // `npm run codes` as a user runs it: a separate process talking HTTP to a real API, stopped the
@@ -26,9 +27,9 @@ interface Run {
 }
 
 /** The CLI in its own process: `node --import tsx`, exactly what `npm run codes` runs. */
-async function cli(args: string[], { withToken = true, env = {} as Record<string, string> } = {}): Promise<Run> {
+async function cli(args: string[], { withToken = true, env = {} as Record<string, string>, base = api.base } = {}): Promise<Run> {
   const auth = withToken ? ['--token', await admin()] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', api.base, ...auth], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', base, ...auth], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API: '', ...env },
   });
@@ -326,4 +327,25 @@ describe('npm run codes -- generate', () => {
     expect(small.stdout).toMatch(/pattern +CG-\*{6}|first codes CG-/);
     expect(await stats(book.id)).toMatchObject({ codes: 10_045 });
   });
+
+  it('an API that does not answer (a wrong port) is one line and exit 1 at once, with no checkpoint or file left behind', async () => {
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const path = join(dir, 'unreachable.txt');
+    writeFileSync(path, 'UNREACH-0001\n');
+    const out = join(dir, 'unreachable.csv');
+    const generateCp = join(dir, 'unreachable-generate.checkpoint.json');
+    for (const args of [
+      ['load', '--book', 'any-book', '--file', path],
+      ['export', '--book', 'any-book', '--out', out],
+      ['generate', '--book', 'any-book', '--count', '5', '--checkpoint', generateCp],
+    ]) {
+      const started = Date.now();
+      const r = await (await cli(args, { base: nobody })).done;
+      expect(r.code, args[0]).toBe(1);
+      expect(Date.now() - started, args[0]).toBeLessThan(15_000);
+      expect(r.stderr.trim().split('\n'), args[0]).toEqual([expect.stringMatching(/^codes: cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/)]);
+    }
+    expect([`${path}.checkpoint.json`, `${path}.rejects.csv`, out, `${out}.checkpoint.json`, generateCp].filter((f) => existsSync(f))).toEqual([]);
+  });
+
 });
