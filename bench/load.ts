@@ -39,14 +39,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { TransactWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
-import { createApp, createCoreContext, startServer } from '@coupons/api';
-import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
-import { mintToken } from '../scripts/lib/tokens.ts';
-import { createCouponClient, unwrap } from '@coupons/client';
+import { TransactWriteCommand, QueryCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { createStore, ensureTable } from '@coupons/core';
+import { apiClient, unwrap } from './lib/http.ts';
+import { logger } from './lib/measure.ts';
 import { option } from './lib/options.ts';
 import { runCodesCli } from './lib/run-cli.ts';
+import { serveApi, startDynamo, tokenFor } from './lib/service.ts';
 
 
 const CODES = option('codes', 'CODES', 100_000);
@@ -58,44 +57,33 @@ const RAW_CONCURRENCY = option('raw-concurrency', 'RAW_CONCURRENCY', 8);
 const WRITE_RESULTS = process.argv.includes('--write-results');
 if (CODES <= 10_000) throw new Error('--codes must be above 10,000 so that generation runs as a job');
 
-const SECRET = `bench-${randomBytes(12).toString('hex')}`;
 const TENANT = 'bench';
-const log = (msg: string) => process.stderr.write(`[bench:load] ${msg}\n`);
+const log = logger('load');
 const round = (n: number, d = 0) => Number(n.toFixed(d));
 
 // ---------------------------------------------------------------- set-up
 
-const ddb = await startDynamoDbLocal();
-const endpoint = ddb.endpoint;
-const rawClient = createDynamoDbClient({ DYNAMODB_ENDPOINT: endpoint, AWS_REGION: 'us-east-1' });
-const doc = createDocumentClient(rawClient);
+const dynamo = await startDynamo();
+const { endpoint, doc, rawClient } = dynamo;
 const dir = mkdtempSync(join(tmpdir(), 'bench-load-'));
 
-async function serve(table: string) {
-  const env = { DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: table, AWS_REGION: 'us-east-1' };
-  const core: CoreContext = createCoreContext(env);
-  await ensureTable(rawClient, table);
-  const app = createApp({ core, auth: { hs256Secret: SECRET }, log: () => undefined } as any);
-  const server = await startServer(app, 0, '127.0.0.1');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { core, base, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
+const serve = (table: string) => serveApi(dynamo, table);
 
-const token = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });
+const token = await tokenFor('bench-admin', 'admin', TENANT);
 
-const client = (base: string) => createCouponClient(base, { token });
+const client = (base: string) => apiClient(base, token);
 const createBook = (base: string, body: { codePattern?: string } = {}) => unwrap(client(base).coupons.$post({ json: { name: 'bench', ...body } }));
 const bookStats = async (base: string, bookId: string) => (await unwrap(client(base).coupons[':bookId'].$get({ param: { bookId } }))).stats;
 
-async function countItems(table: string, pk: string): Promise<number> {
-  // The pool index partitions by book and shard; counting through it reads keys only.
+/** The book's available codes, counted through its pool index partitions (keys only) as the code entity queries them. */
+async function countAvailable(table: string, bookId: string, shards: number): Promise<number> {
+  const store = createStore(doc, table);
   let n = 0;
-  for (let shard = 0; shard < 64; shard++) {
+  for (let shard = 0; shard < shards; shard++) {
     let ExclusiveStartKey: Record<string, any> | undefined;
     do {
-      const page = await doc.send(
-        new QueryCommand({ TableName: table, IndexName: 'pool', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': `${pk}#POOL#${shard}` }, Select: 'COUNT', ExclusiveStartKey }),
-      );
+      const query = store.code.query.pool({ tenant: TENANT, bookId, shard }).params();
+      const page = await doc.send(new QueryCommand({ ...query, Select: 'COUNT', ExclusiveStartKey }));
       n += page.Count ?? 0;
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
@@ -126,53 +114,46 @@ const runCli = (base: string, args: string[]) => runCodesCli(base, token, args);
 
 // ---------------------------------------------------------------- raw
 
+const RAW_SHARDS = 16;
+
 async function rawPhase(table: string, n: number, tag: string) {
   await ensureTable(rawClient, table);
-  const bookPk = `T#${TENANT}#BOOK#raw-${tag}`;
-  const now = new Date().toISOString();
-  const transactions = Math.ceil(n / 100);
+  const store = createStore(doc, table);
+  const bookId = `raw-${tag}`;
+  const createdAt = new Date().toISOString();
+  const count = Math.ceil(n / 100);
+  // 100 conditional puts of new codes each, as the code entity creates them (its keys, its pool and
+  // byBook entries, its attribute_not_exists condition); built before the clock starts.
+  const transactions: TransactWriteCommandInput[] = Array.from({ length: count }, (_, t) =>
+    store.service.transaction
+      .write(({ code }) =>
+        Array.from({ length: Math.min(100, n - t * 100) }, (_, j) =>
+          code
+            .create({
+              tenant: TENANT,
+              code: `RAW${tag}-${(t * 100 + j).toString(36).toUpperCase()}`,
+              bookId,
+              shard: (t + j) % RAW_SHARDS,
+              poolSlot: randomBytes(8).toString('hex'),
+              status: 'available',
+              redemptionCount: 0,
+              createdAt,
+            })
+            .commit(),
+        ),
+      )
+      .params() as TransactWriteCommandInput,
+  );
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: RAW_CONCURRENCY }, async () => {
-      while (next < transactions) {
-        const t = next++;
-        const items = Array.from({ length: Math.min(100, n - t * 100) }, (_, j) => {
-          const code = `RAW${tag}-${(t * 100 + j).toString(36).toUpperCase()}`;
-          const shard = (t + j) % 16;
-          // The attributes the service writes for a new code (see entities/code.ts).
-          return {
-            Put: {
-              TableName: table,
-              Item: {
-                pk: `T#${TENANT}#CODE#${code}`,
-                sk: 'CODE',
-                gsi1pk: `${bookPk}#POOL#${shard}`,
-                gsi1sk: randomBytes(8).toString('hex'),
-                gsi3pk: `${bookPk}#CODES#${shard}`,
-                gsi3sk: code,
-                tenant: TENANT,
-                code,
-                bookId: `raw-${tag}`,
-                shard,
-                poolSlot: randomBytes(8).toString('hex'),
-                status: 'available',
-                redemptionCount: 0,
-                createdAt: now,
-                __edb_e__: 'code',
-                __edb_v__: '1',
-              },
-              ConditionExpression: 'attribute_not_exists(pk) AND attribute_not_exists(sk)',
-            },
-          };
-        });
-        await (doc as DynamoDBDocumentClient).send(new TransactWriteCommand({ TransactItems: items }));
-      }
+      while (next < transactions.length) await doc.send(new TransactWriteCommand(transactions[next++]!));
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const stored = await countItems(table, bookPk);
-  return { codes: n, seconds: round(seconds, 2), codesPerSec: round(n / seconds), transactionsPerSec: round(transactions / seconds, 1), verified: stored === n };
+  const stored = await countAvailable(table, bookId, RAW_SHARDS);
+  return { codes: n, seconds: round(seconds, 2), codesPerSec: round(n / seconds), transactionsPerSec: round(count / seconds, 1), verified: stored === n };
 }
 
 // ---------------------------------------------------------------- run
@@ -310,7 +291,7 @@ try {
     log(`stub: peak RSS ${results.stub.cliPeakRssMiB} MiB for ${STUB_LINES} lines`);
   }
 } finally {
-  await ddb.stop();
+  await dynamo.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
