@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, answer, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type BookBody, type TestApi } from './support/harness.ts';
 import { expectInvariants } from './support/invariants.ts';
 
 // A code's life over real HTTP against DynamoDB Local: assign (random or by
@@ -17,7 +17,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const codeItem = async (code: string) => (await api.scan()).find((i) => i.__edb_e__ === 'code' && i.code === code);
 
 /** A user holding one fresh code of a new book. */
-async function heldCode(userId: string, bookBody: Record<string, unknown> = {}, codes = 1) {
+async function heldCode(userId: string, bookBody: BookBody = {}, codes = 1) {
   const { book } = await bookWithCodes(api, codes, bookBody);
   const token = await user(userId);
   const claim = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }));
@@ -28,7 +28,7 @@ async function heldCode(userId: string, bookBody: Record<string, unknown> = {}, 
 describe('assign', () => {
   it('a random assignment answers 201 with the full code view', async () => {
     const validUntil = '2099-06-30T23:59:59.000Z';
-    const discount = { type: 'percentage', value: 15 };
+    const discount = { type: 'percentage', value: 15 } as const;
     const { book, codes } = await bookWithCodes(api, 5, { validUntil, discount, maxRedemptionsPerUser: 3 });
     const before = Date.now();
     const r = await answer(api.client(await user('alice')).coupons.assign.$post({ json: { bookId: book.id } }));

@@ -138,14 +138,16 @@ let counter = 0;
 export const uniqueCode = (prefix = 'C') => `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}${(counter++).toString(36).toUpperCase()}`;
 
 type CreateBookInput = JsonOf<TestClient['coupons']['$post']>;
+/** What a test may give a book beyond the defaults. */
+export type BookBody = Partial<CreateBookInput>;
 
-/** A book of the tenant; `body` overrides the defaults (tests pass plain objects, hence the cast). */
-export async function createBook(api: TestApi, body: Record<string, unknown> = {}, tenant = 't1') {
+/** A book of the tenant; `body` overrides the defaults. */
+export async function createBook(api: TestApi, body: BookBody = {}, tenant = 't1') {
   const asAdmin = api.client(await admin(tenant));
-  return unwrap(asAdmin.coupons.$post({ json: { name: 'Test book', ...body } as CreateBookInput }));
+  return unwrap(asAdmin.coupons.$post({ json: { name: 'Test book', ...body } }));
 }
 
-export async function bookWithCodes(api: TestApi, count: number, body: Record<string, unknown> = {}, tenant = 't1') {
+export async function bookWithCodes(api: TestApi, count: number, body: BookBody = {}, tenant = 't1') {
   const book = await createBook(api, body, tenant);
   const codes = Array.from({ length: count }, () => uniqueCode());
   const asAdmin = api.client(await admin(tenant));
