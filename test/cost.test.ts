@@ -17,7 +17,7 @@ import {
   type Operation,
   type RequestCharge,
 } from '@coupons/core';
-import { admin, bookWithCodes, createBook, service, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, createBook, service, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
 import { startMeteredApi } from './support/cost-meter.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -54,7 +54,7 @@ describe('write plans of the hot path match the cost model', () => {
     const capped = await bookWithCodes(api, 10, { maxCodesPerUser: 5, shards: 2 });
     const token = await user('claimer');
     const claim = (bookId: string, body: object = {}, headers = {}) => () =>
-      api.call('POST', '/coupons/assign', { token, body: { bookId, ...body }, headers });
+      answer(api.client(token).coupons.assign.$post({ json: { bookId, ...body } }, { headers }));
 
     let m = await measured(claim(capped.book.id), 201);
     expect(writePlan(m.records)).toEqual(OPERATIONS.claimCapped.plan);
@@ -73,19 +73,19 @@ describe('write plans of the hot path match the cost model', () => {
   it('a named claim (service), lock, unlock, redeem, and a redeem with an Idempotency-Key', async () => {
     const { book, codes } = await bookWithCodes(api, 3, { maxCodesPerUser: 5, shards: 2 });
     const svc = await service();
-    let m = await measured(() => api.call('POST', `/coupons/assign/${codes[0]}`, { token: svc, body: { userId: 'named', bookId: book.id } }), 201);
+    let m = await measured(() => answer(api.client(svc).coupons.assign[':code'].$post({ param: { code: codes[0] }, json: { userId: 'named', bookId: book.id } })), 201);
     expect(writePlan(m.records)).toEqual(OPERATIONS.claimCapped.plan);
 
     const token = await user('named');
-    m = await measured(() => api.call('POST', `/coupons/lock/${codes[0]}`, { token, body: {} }), 200);
+    m = await measured(() => answer(api.client(token).coupons.lock[':code'].$post({ param: { code: codes[0] }, json: {} })), 200);
     expect(writePlan(m.records)).toEqual(OPERATIONS.lock.plan);
-    m = await measured(() => api.call('POST', `/coupons/unlock/${codes[0]}`, { token, body: {} }), 200);
+    m = await measured(() => answer(api.client(token).coupons.unlock[':code'].$post({ param: { code: codes[0] }, json: {} })), 200);
     expect(writePlan(m.records)).toEqual(OPERATIONS.unlock.plan);
-    m = await measured(() => api.call('POST', `/coupons/redeem/${codes[0]}`, { token, body: { orderId: 'o-1' } }), 200);
+    m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: codes[0] }, json: { orderId: 'o-1' } })), 200);
     expect(writePlan(m.records)).toEqual(OPERATIONS.redeem.plan);
 
-    await api.call('POST', `/coupons/assign/${codes[1]}`, { token: svc, body: { userId: 'named', bookId: book.id } });
-    m = await measured(() => api.call('POST', `/coupons/redeem/${codes[1]}`, { token, body: {}, headers: idem() }), 200);
+    await answer(api.client(svc).coupons.assign[':code'].$post({ param: { code: codes[1] }, json: { userId: 'named', bookId: book.id } }));
+    m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: codes[1] }, json: {} }, { headers: idem() })), 200);
     expect(writePlan(m.records)).toEqual(sorted([...OPERATIONS.redeem.plan, IDEMPOTENCY_RECORD_LINE]));
   });
 
@@ -101,19 +101,19 @@ describe('write plans of the hot path match the cost model', () => {
 describe('write plans of the other state-changing routes', () => {
   it('POST /coupons: one plain put per shard, the book in a transaction, its entry in the tenant list', async () => {
     const token = await admin();
-    let m = await measured(() => api.call('POST', '/coupons', { token, body: { name: 'four', shards: 4 } }), 201);
+    let m = await measured(() => answer(api.client(token).coupons.$post({ json: { name: 'four', shards: 4 } })), 201);
     expect(writePlan(m.records)).toEqual(sorted(['byOwner add book 1', 'tx put book 2', ...times(4, 'put bookStatsShard 1')]));
     expect(totals(m.records).wcu).toBe(4 + 3);
-    m = await measured(() => api.call('POST', '/coupons', { token, body: { name: 'one' , shards: 1 }, headers: idem() }), 201);
+    m = await measured(() => answer(api.client(token).coupons.$post({ json: { name: 'one' , shards: 1 } }, { headers: idem() })), 201);
     expect(writePlan(m.records)).toEqual(sorted(['byOwner add book 1', 'tx put book 2', 'put bookStatsShard 1', IDEMPOTENCY_RECORD_LINE]));
   });
 
   it('PATCH /coupons/{id}: a rename rewrites the book; a pause also every shard’s gate, in one transaction', async () => {
     const token = await admin();
     const book = await createBook(api, { shards: 3 });
-    let m = await measured(() => api.call('PATCH', `/coupons/${book.id}`, { token, body: { name: 'renamed' } }), 200);
+    let m = await measured(() => answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { name: 'renamed' } })), 200);
     expect(writePlan(m.records)).toEqual(['byOwner update book 1', 'tx update book 2']);
-    m = await measured(() => api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'paused' } }), 200);
+    m = await measured(() => answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { status: 'paused' } })), 200);
     expect(writePlan(m.records)).toEqual(sorted(['byOwner update book 1', 'tx update book 2', ...times(3, 'tx update bookStatsShard 2')]));
     expect(m.records.filter((r) => r.writes.length)).toHaveLength(1);
   });
@@ -122,13 +122,13 @@ describe('write plans of the other state-changing routes', () => {
     const token = await admin();
     const book = await createBook(api, { shards: 1, codePattern: 'GEN-****-****' });
     const codes = ['UP-AAA1', 'UP-AAA2', 'UP-AAA3'];
-    let m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes } }), 200);
+    let m = await measured(() => answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes } })), 200);
     const perCode = ['tx put code 2', 'pool add code 1', 'byBook add code 1'];
     expect(writePlan(m.records)).toEqual(sorted([...times(3, perCode).flat(), 'tx update bookStatsShard 2']));
-    m = await measured(() => api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 3 } }), 201);
+    m = await measured(() => answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 3 } })), 201);
     expect(writePlan(m.records)).toEqual(sorted([...times(3, perCode).flat(), 'tx update bookStatsShard 2']));
     // Under an Idempotency-Key the work spans transactions: a pending record first, the response after.
-    m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes: ['UP-AAA4'] }, headers: idem() }), 200);
+    m = await measured(() => answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes: ['UP-AAA4'] } }, { headers: idem() })), 200);
     expect(writePlan(m.records)).toEqual(sorted([...perCode, 'tx update bookStatsShard 2', ...IDEM_MULTI_STEP]));
   });
 });
@@ -142,7 +142,7 @@ describe('the generation job (the route’s branch above 10,000 codes)', () => {
     const { jobId } = await enqueueGeneration(api.core, { tenant: 't1', sub: 'admin-1', role: 'admin' }, { bookId: book.id, count: 3 });
     let status = '';
     for (const until = Date.now() + 50_000; status !== 'succeeded' && Date.now() < until; ) {
-      status = (await api.call('GET', `/jobs/${jobId}`, { token })).json.status;
+      status = (await answer(api.client(token).jobs[':jobId'].$get({ param: { jobId } }))).json.status;
       if (status !== 'succeeded') await new Promise((res) => setTimeout(res, 100));
     }
     expect(status).toBe('succeeded');
@@ -174,12 +174,12 @@ const IDEM_MULTI_STEP = ['put idempotencyRecord 1', 'update idempotencyRecord 1'
 describe('refusals and abuse protection', () => {
   it('claims on a sold-out book write nothing and read at most SOLD_OUT_CLAIM_RCU_BUDGET on average', async () => {
     const { book } = await bookWithCodes(api, 1, { shards: 4 });
-    await api.call('POST', '/coupons/assign', { token: await user('first'), body: { bookId: book.id } });
+    await answer(api.client(await user('first')).coupons.assign.$post({ json: { bookId: book.id } }));
     const late = await user('late');
     // The first refusal reads the pool shards the claim before it did not already find empty (2
     // queries x 0.5 RCU each, 4 shards); the instance then remembers each as empty for under a
     // second, so the crowd behind it reads nothing.
-    const first = await measured(() => api.call('POST', '/coupons/assign', { token: late, body: { bookId: book.id } }), 409);
+    const first = await measured(() => answer(api.client(late).coupons.assign.$post({ json: { bookId: book.id } })), 409);
     expect(writePlan(first.records)).toEqual([]);
     const firstQueries = first.records.filter((r) => r.command === 'QueryCommand').length;
     expect(firstQueries).toBeGreaterThanOrEqual(2);
@@ -187,7 +187,7 @@ describe('refusals and abuse protection', () => {
     let rcu = totals(first.records).rcu;
     const refusals = 10;
     for (let i = 1; i < refusals; i++) {
-      const m = await measured(() => api.call('POST', '/coupons/assign', { token: late, body: { bookId: book.id } }), 409);
+      const m = await measured(() => answer(api.client(late).coupons.assign.$post({ json: { bookId: book.id } })), 409);
       expect(writePlan(m.records)).toEqual([]);
       expect(m.records.filter((r) => r.command === 'QueryCommand')).toEqual([]);
       rcu += totals(m.records).rcu;
@@ -198,16 +198,16 @@ describe('refusals and abuse protection', () => {
   it('a new upload makes a sold-out book claimable again within a second', async () => {
     const { book } = await bookWithCodes(api, 1, { shards: 2 });
     const token = await user('again');
-    expect((await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).status).toBe(201);
-    expect((await api.call('POST', '/coupons/assign', { token: await user('again-2'), body: { bookId: book.id } })).status).toBe(409);
-    await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes: [uniqueCode()] } });
+    expect((await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(201);
+    expect((await answer(api.client(await user('again-2')).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(409);
+    await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes: [uniqueCode()] } }));
     await new Promise((r) => setTimeout(r, 1000));
-    expect((await api.call('POST', '/coupons/assign', { token: await user('again-2'), body: { bookId: book.id } })).status).toBe(201);
+    expect((await answer(api.client(await user('again-2')).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(201);
   });
 
   it('a well-behaved request writes nothing for the limiter; a CODE_NOT_FOUND writes the caller’s miss count, once', async () => {
     const token = await user('miss');
-    const m = await measured(() => api.call('POST', '/coupons/redeem/NO-SUCH-CODE', { token, body: {} }), 404);
+    const m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: 'NO-SUCH-CODE' }, json: {} })), 404);
     expect(writePlan(m.records)).toEqual(['update rateCounter 1']);
     // The caller's standing is read once (0.5 RCU, eventually consistent), then cached by the instance.
     expect(m.records.filter((r) => r.reads.some((x) => x.pk?.includes('#RATE#')))).toHaveLength(1);

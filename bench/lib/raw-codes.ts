@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { createStore } from '@coupons/core';
 
 /**
- * The raw baseline of loading codes: items shaped like the service's new code items, written
- * straight to DynamoDB with no HTTP, no JSON, no stats and no idempotency.
+ * The raw baseline of loading codes: new code items exactly as the code entity creates them (its
+ * keys, its pool and byBook entries, its attribute_not_exists condition, from the entity's own
+ * request parameters), written straight to DynamoDB with no HTTP, no JSON, no stats and no
+ * idempotency.
  */
 export interface RawCodes {
   table: string;
@@ -12,51 +15,40 @@ export interface RawCodes {
   tag: string;
 }
 
-const bookKey = ({ tenant, tag }: RawCodes) => `T#${tenant}#BOOK#raw-${tag}`;
+const SHARDS = 16;
+const bookIdOf = ({ tag }: RawCodes) => `raw-${tag}`;
 
 /** `n` codes as TransactWriteItems of 100 conditional puts, `concurrency` in flight; the seconds it took. */
 export async function rawTransactions(doc: DynamoDBDocumentClient, run: RawCodes & { n: number; concurrency: number }): Promise<number> {
-  const { table, tenant, tag, n } = run;
-  const bookPk = bookKey(run);
-  const now = new Date().toISOString();
-  const transactions = Math.ceil(n / 100);
+  const { tenant, tag, n } = run;
+  const store = createStore(doc, run.table);
+  const createdAt = new Date().toISOString();
+  // Built before the clock starts.
+  const transactions: TransactWriteCommandInput[] = Array.from({ length: Math.ceil(n / 100) }, (_, t) =>
+    store.service.transaction
+      .write(({ code }) =>
+        Array.from({ length: Math.min(100, n - t * 100) }, (_, j) =>
+          code
+            .create({
+              tenant,
+              code: `RAW${tag}-${(t * 100 + j).toString(36).toUpperCase()}`,
+              bookId: bookIdOf(run),
+              shard: (t + j) % SHARDS,
+              poolSlot: randomBytes(8).toString('hex'),
+              status: 'available',
+              redemptionCount: 0,
+              createdAt,
+            })
+            .commit(),
+        ),
+      )
+      .params() as TransactWriteCommandInput,
+  );
   let next = 0;
   const began = performance.now();
   await Promise.all(
     Array.from({ length: run.concurrency }, async () => {
-      while (next < transactions) {
-        const t = next++;
-        const items = Array.from({ length: Math.min(100, n - t * 100) }, (_, j) => {
-          const code = `RAW${tag}-${(t * 100 + j).toString(36).toUpperCase()}`;
-          const shard = (t + j) % 16;
-          // The attributes the service writes for a new code (see entities/code.ts).
-          return {
-            Put: {
-              TableName: table,
-              Item: {
-                pk: `T#${tenant}#CODE#${code}`,
-                sk: 'CODE',
-                gsi1pk: `${bookPk}#POOL#${shard}`,
-                gsi1sk: randomBytes(8).toString('hex'),
-                gsi3pk: `${bookPk}#CODES#${shard}`,
-                gsi3sk: code,
-                tenant,
-                code,
-                bookId: `raw-${tag}`,
-                shard,
-                poolSlot: randomBytes(8).toString('hex'),
-                status: 'available',
-                redemptionCount: 0,
-                createdAt: now,
-                __edb_e__: 'code',
-                __edb_v__: '1',
-              },
-              ConditionExpression: 'attribute_not_exists(pk) AND attribute_not_exists(sk)',
-            },
-          };
-        });
-        await doc.send(new TransactWriteCommand({ TransactItems: items }));
-      }
+      while (next < transactions.length) await doc.send(new TransactWriteCommand(transactions[next++]!));
     }),
   );
   return (performance.now() - began) / 1000;
@@ -64,20 +56,13 @@ export async function rawTransactions(doc: DynamoDBDocumentClient, run: RawCodes
 
 /** How many of the raw book's codes the table holds, counted through the pool index (keys only). */
 export async function countRawCodes(doc: DynamoDBDocumentClient, run: RawCodes): Promise<number> {
+  const store = createStore(doc, run.table);
   let n = 0;
-  for (let shard = 0; shard < 16; shard++) {
+  for (let shard = 0; shard < SHARDS; shard++) {
     let ExclusiveStartKey: Record<string, any> | undefined;
     do {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName: run.table,
-          IndexName: 'pool',
-          KeyConditionExpression: 'gsi1pk = :p',
-          ExpressionAttributeValues: { ':p': `${bookKey(run)}#POOL#${shard}` },
-          Select: 'COUNT',
-          ExclusiveStartKey,
-        }),
-      );
+      const query = store.code.query.pool({ tenant: run.tenant, bookId: bookIdOf(run), shard }).params();
+      const page = await doc.send(new QueryCommand({ ...query, Select: 'COUNT', ExclusiveStartKey }));
       n += page.Count ?? 0;
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
