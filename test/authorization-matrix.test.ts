@@ -29,6 +29,7 @@ const NO_CODE = '404 CODE_NOT_FOUND';
 const NO_JOB = '404 JOB_NOT_FOUND';
 const NO_WEBHOOK = '404 WEBHOOK_NOT_FOUND';
 const NO_REDEMPTION = '404 REDEMPTION_NOT_FOUND';
+const NO_API_KEY = '404 API_KEY_NOT_FOUND';
 /** A list answered 200 without any of tenant t1's fixtures in it. */
 const NONE_OF_T1 = '200 sees none of t1';
 
@@ -57,6 +58,9 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
   'GET /jobs/{jobId}':             { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_JOB },
   'GET /coupons/codes/{code}':     { none: UNAUTH, owner: FORBID, stranger: FORBID, service: 200,    admin: 200, otherTenantAdmin: NO_CODE },
   'POST /redemptions/{redemptionId}/rollback': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: 200, admin: 200, otherTenantAdmin: NO_REDEMPTION },
+  'POST /api-keys':                { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 201, otherTenantAdmin: 201 },
+  'GET /api-keys':                 { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NONE_OF_T1 },
+  'DELETE /api-keys/{keyId}':      { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 204, otherTenantAdmin: NO_API_KEY },
   'GET /health':                   { none: 200,    owner: 200,    stranger: 200,    service: 200,    admin: 200, otherTenantAdmin: 200 },
   'GET /openapi.json':             { none: 200,    owner: 200,    stranger: 200,    service: 200,    admin: 200, otherTenantAdmin: 200 },
   'GET /docs':                     { none: 200,    owner: 200,    stranger: 200,    service: 200,    admin: 200, otherTenantAdmin: 200 },
@@ -94,6 +98,9 @@ let webhooksToDelete: string[];
 /** One failed message to `webhookId` per caller, to send again. */
 let failedMessages: string[];
 let jobId: string;
+/** One of t1's API keys per caller, to revoke; and one that stays, to list. */
+let keysToRevoke: string[];
+let listedKeyId: string;
 
 /** Admins and services act for 'owner'; users act for themselves. */
 const actingFor = (caller: Caller): { userId?: string } => (caller === 'owner' || caller === 'stranger' ? {} : { userId: 'owner' });
@@ -145,6 +152,11 @@ beforeAll(async () => {
       return messageId;
     }),
   );
+  const keys = await Promise.all(
+    Array.from({ length: n + 1 }, async (_, i) => (await unwrap(fixtureAdmin['api-keys'].$post({ json: { name: `matrix ${i}`, role: 'service' } }))).keyId),
+  );
+  listedKeyId = keys[n]!;
+  keysToRevoke = keys.slice(0, n);
   // A real job of t1, so the other tenant's 404 means "not yours" rather than "no such job".
   const job = await fixtureAdmin.coupons.codes.generate.$post({ json: { bookId, count: 10_001, pattern: 'JOB-********' } });
   if (job.status !== 202) throw new Error(`fixture job: ${job.status} ${await job.text()}`);
@@ -204,6 +216,12 @@ const ROWS: Record<string, Row> = {
     send: (c, _, redemptionId) => c.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId }, json: { reason: 'matrix' } }),
   },
   'GET /jobs/{jobId}': { resource: () => jobId, send: (c, _, id) => c.jobs[':jobId'].$get({ param: { jobId: id } }) },
+  'POST /api-keys': { send: (c, caller) => c['api-keys'].$post({ json: { name: `Made by ${caller}`, role: 'service' } }) },
+  'GET /api-keys': {
+    send: (c) => c['api-keys'].$get({ query: { limit: '100' } }),
+    observe: (r) => (r.json.items.some((k: any) => k.keyId === listedKeyId) ? r.status : NONE_OF_T1),
+  },
+  'DELETE /api-keys/{keyId}': { resource: (i) => keysToRevoke[i]!, send: (c, _, keyId) => c['api-keys'][':keyId'].$delete({ param: { keyId } }) },
   'GET /health': { send: (c) => c.health.$get() },
   // Not routes of the app's type: the document and the page are served beside it.
   'GET /openapi.json': { send: (_c, caller) => fetch(`${api.base}/openapi.json`, { headers: bearer(caller) }) },

@@ -35,7 +35,7 @@ const DOCUMENTED: Record<number, string[]> = {
   400: ['VALIDATION_FAILED', 'MALFORMED_JSON'],
   401: ['UNAUTHENTICATED'],
   403: ['FORBIDDEN'],
-  404: ['BOOK_NOT_FOUND', 'CODE_NOT_FOUND', 'JOB_NOT_FOUND', 'ROUTE_NOT_FOUND', 'REDEMPTION_NOT_FOUND', 'WEBHOOK_NOT_FOUND', 'DELIVERY_NOT_FOUND'],
+  404: ['BOOK_NOT_FOUND', 'CODE_NOT_FOUND', 'JOB_NOT_FOUND', 'ROUTE_NOT_FOUND', 'REDEMPTION_NOT_FOUND', 'WEBHOOK_NOT_FOUND', 'DELIVERY_NOT_FOUND', 'API_KEY_NOT_FOUND'],
   409: [
     'BOOK_EXHAUSTED',
     'BOOK_NOT_ACTIVE',
@@ -602,6 +602,27 @@ describe('fuzzing every route', () => {
         check({ method: 'POST', path: `/webhooks/${id}/deliveries/${message}/resend`, token: adminToken, raw: raw ?? undefined }),
       ),
       params(RUNS),
+    );
+  });
+
+  it(`${fuzzes('POST /api-keys', 'GET /api-keys', 'DELETE /api-keys/{keyId}')} (admin)`, { timeout: T }, async () => {
+    const values = {
+      name: fc.oneof(fc.constantFrom('', 'x'.repeat(200), 'x'.repeat(201), ' '), unicode, weird),
+      role: fc.oneof(fc.constantFrom('service', 'admin', 'user', 'ADMIN', ''), weird),
+    };
+    await fc.assert(
+      fc.asyncProperty(bodyFor({ name: 'Fuzzed backend', role: 'service' }, values), (raw) => check({ method: 'POST', path: '/api-keys', token: adminToken, raw })),
+      params(RUNS),
+    );
+    await fc.assert(
+      fc.asyncProperty(queryFor(['limit', 'cursor'], f.bookCursor), (q) => check({ method: 'GET', path: `/api-keys${q}`, token: adminToken })),
+      params(RUNS),
+    );
+    const keys = await Promise.all([1, 2].map(async (i) => (await unwrap(api.client(adminToken)['api-keys'].$post({ json: { name: `fuzz ${i}`, role: 'service' } }))).keyId));
+    snapshot = await api.scanState(); // the fixtures just written are no refusal's doing
+    await fc.assert(
+      fc.asyncProperty(segment([...keys, 'nope']), (keyId) => check({ method: 'DELETE', path: `/api-keys/${keyId}`, token: adminToken })),
+      params(Math.max(1, RUNS - 10)),
     );
   });
 
