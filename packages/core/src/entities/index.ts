@@ -13,6 +13,8 @@ import { createWebhookEntity } from './webhook.ts';
 import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
 import { createBookAlertEntity } from './book-alert.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
+import { createMigrationStateEntity } from './migration-state.ts';
+import { createRedemptionLookupEntity } from './redemption-lookup.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -23,6 +25,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     bookStatsShard: createBookStatsShardEntity(config),
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
+    redemptionLookup: createRedemptionLookupEntity(config),
     codeHistory: createCodeHistoryEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
     idempotencyPart: createIdempotencyPartEntity(config),
@@ -33,6 +36,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     webhookDelivery: createWebhookDeliveryEntity(config),
     bookAlert: createBookAlertEntity(config),
     streamCheckpoint: createStreamCheckpointEntity(config),
+    migrationState: createMigrationStateEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };
