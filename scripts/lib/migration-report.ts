@@ -1,4 +1,4 @@
-import type { MigrationProgress, MigrationsResult } from '@coupons/core';
+import { recordMigrationsComplete, runMigrations, type CoreContext, type MigrationProgress, type MigrationsResult } from '@coupons/core';
 import { formatCount } from './progress.ts';
 
 /**
@@ -26,4 +26,20 @@ export function migrationSummary(result: MigrationsResult): string {
     ? `${result.pending.length} pending: ${result.pending.join(', ')}${result.done ? '' : ' (stopped early: run again to resume where it stopped)'}`
     : 'every migration is complete';
   return [`Migrations (${result.reports[0]?.phase ?? 'finish'}):`, ...lines, tail].join('\n');
+}
+
+/**
+ * A local table at start-up (`npm start`, the `sst dev` pane): one this release just created
+ * holds nothing older and is recorded as migrated; one an older release left (DATA_DIR, an
+ * external DYNAMODB_ENDPOINT) is migrated before anything serves it. Nothing else writes the
+ * table yet, so the `finish` phase runs alone (docs/upgrades.md). Throws if a migration fails:
+ * better not to start than to serve half-migrated data.
+ */
+export async function migrateLocalTable(core: CoreContext, made: 'created' | 'existed', log: (line: string) => void): Promise<void> {
+  if (made === 'created') {
+    await recordMigrationsComplete(core);
+    return;
+  }
+  const result = await runMigrations(core, { by: 'start-up', onProgress: migrationProgressLines(log) });
+  if (result.reports.some((r) => r.outcome !== 'complete')) log(migrationSummary(result));
 }
