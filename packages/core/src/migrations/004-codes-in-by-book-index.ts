@@ -11,9 +11,10 @@ import type { Migration } from './migration.ts';
  * previous release did not know. Each such code gets its `byBook` keys, built
  * by the code entity from its book and shard (which never change after
  * insert), in one conditional update that requires them absent and the book
- * and shard as read; the `poolPartition` attribute the previous release kept
- * (today's pool key is built from the same book and shard) goes in the same
- * write. 1 WCU and one index entry per code.
+ * and shard as read. `finish` also removes the `poolPartition` attribute the
+ * previous release kept (today's pool key is built from the same book and
+ * shard), in the same write where there is one to make. 1 WCU and one index
+ * entry per code.
  *
  * Registered after 001: a generation job of the previous release still
  * running after the switch can insert codes only while its book's old stats
@@ -23,9 +24,14 @@ import type { Migration } from './migration.ts';
 export const codesInByBookIndex: Migration = {
   id: '004-codes-in-by-book-index',
   summary: "codes without byBook index keys get them (a book's codes listing and export)",
-  filter: { expression: '#e = :e AND attribute_not_exists(#g)', names: { '#e': '__edb_e__', '#g': 'gsi3pk' }, values: { ':e': 'code' } },
-  async migrate(ctx, item) {
-    if (item.__edb_e__ !== 'code' || item.gsi3pk !== undefined) return 'unchanged';
+  filter: {
+    expression: '#e = :e AND (attribute_not_exists(#g) OR attribute_exists(#pp))',
+    names: { '#e': '__edb_e__', '#g': 'gsi3pk', '#pp': 'poolPartition' },
+    values: { ':e': 'code' },
+  },
+  async migrate(ctx, item, phase) {
+    const removes = phase === 'finish' && item.poolPartition !== undefined;
+    if (item.__edb_e__ !== 'code' || (item.gsi3pk !== undefined && !removes)) return 'unchanged';
     const { gsi3pk, gsi3sk } = createConversions(ctx.store.code).byAccessPattern.byBook.fromComposite.toKeys({
       tenant: item.tenant,
       bookId: item.bookId,
@@ -38,9 +44,9 @@ export const codesInByBookIndex: Migration = {
           new UpdateCommand({
             TableName: ctx.store.table,
             Key: keyOf(item),
-            UpdateExpression: 'SET #gpk = :gpk, #gsk = :gsk REMOVE #pp',
-            ConditionExpression: 'attribute_not_exists(#gpk) AND #book = :book AND #shard = :shard',
-            ExpressionAttributeNames: { '#gpk': 'gsi3pk', '#gsk': 'gsi3sk', '#pp': 'poolPartition', '#book': 'bookId', '#shard': 'shard' },
+            UpdateExpression: `SET #gpk = :gpk, #gsk = :gsk${removes ? ' REMOVE #pp' : ''}`,
+            ConditionExpression: `(attribute_not_exists(#gpk)${removes ? ' OR attribute_exists(#pp)' : ''}) AND #book = :book AND #shard = :shard`,
+            ExpressionAttributeNames: { '#gpk': 'gsi3pk', '#gsk': 'gsi3sk', '#book': 'bookId', '#shard': 'shard', ...(removes ? { '#pp': 'poolPartition' } : {}) },
             ExpressionAttributeValues: { ':gpk': gsi3pk, ':gsk': gsi3sk, ':book': item.bookId, ':shard': item.shard },
           }),
         ),
