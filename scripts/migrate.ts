@@ -6,7 +6,7 @@
  * Progress goes to stderr, the summary to stdout. Ctrl-C stops after the pages in flight;
  * running it again resumes there.
  *
- *   npm run migrate [-- --phase prepare|finish] [--segments N] [--stop-after N] [--status]
+ *   npm run migrate [-- --phase prepare|finish] [--segments N] [--page-size N] [--stop-after N] [--status]
  */
 import { parseArgs } from 'node:util';
 import { createDynamoDbClient, ensureTable, loadConfig, pendingMigrations, recordMigrationsComplete, runMigrations, type Phase } from '@coupons/core';
@@ -21,6 +21,7 @@ Runs the migrations this table has not completed, in order, each resumable.
   --phase prepare    the deploy's step before new code takes traffic: today's shape beside the old,
                      nothing removed (the previous release may still be serving)
   --segments N       parallel Scan segments of a new run (default JOB_LANES, 8)
+  --page-size N      items per Scan page, the unit a run commits its progress in (default 200)
   --stop-after N     stop, resumably, once this run has read N items
   --status           list the pending migrations and exit
 
@@ -35,6 +36,7 @@ try {
     options: {
       phase: { type: 'string', default: 'finish' },
       segments: { type: 'string' },
+      'page-size': { type: 'string' },
       'stop-after': { type: 'string' },
       status: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -64,6 +66,7 @@ if (args.phase !== 'prepare' && args.phase !== 'finish') {
 }
 const phase = args.phase as Phase;
 const segments = count('segments', args.segments);
+const pageSize = count('page-size', args['page-size']);
 const stopAfterItems = count('stop-after', args['stop-after']);
 
 const config = loadConfig(process.env);
@@ -94,6 +97,7 @@ try {
   const result = await runMigrations(core, {
     phase,
     segments,
+    pageSize,
     stopAfterItems,
     signal: controller.signal,
     by: 'npm run migrate',
