@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { MIGRATIONS, MIGRATIONS_TENANT, runMigrations, type MigrationProgress, type MigrationsResult } from '@coupons/core';
 import { mintToken } from '../scripts/lib/tokens.ts';
+import { createMigrator, SAFETY_MARGIN_MS } from '../packages/api/src/migrate.ts';
 import { SECRET, expectError, startTestApi, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 import { createPreviousReleaseTable, fixtureClock, fixtureItems, readPreviousRelease } from './support/previous-release.ts';
@@ -171,6 +172,16 @@ describe("npm run migrate on the previous release's table", () => {
     expect((await api.scan()).filter((i) => !isBookkeeping(i))).toEqual(items);
   });
 
+  it("answers the deploy's invocations: what it did, or an error that stops the deploy", async () => {
+    const logs: Record<string, unknown>[] = [];
+    const migrator = createMigrator(api.core, (l) => logs.push(l));
+    const plenty = { getRemainingTimeInMillis: () => 900_000 };
+    const done = await migrator({ phase: 'finish', drainSeconds: 0 }, plenty);
+    expect(done).toMatchObject({ done: true, pending: [] });
+    expect(logs.at(-1)).toMatchObject({ msg: 'migrations', phase: 'finish', done: true });
+    await expect(migrator({ phase: 'later' as never }, plenty)).rejects.toThrow('phase must be one of prepare, finish');
+  });
+
   it("keeps migration jobs out of every tenant's reach", async () => {
     const jobId = result.reports[0]!.jobId!;
     expectError(await api.call('GET', `/jobs/${encodeURIComponent(jobId)}`, { token: await admin() }), 404, 'JOB_NOT_FOUND');
@@ -194,6 +205,10 @@ describe('a killed run', () => {
     const halfway = await api.scan();
     expect(oldShapes(halfway).length).toBeGreaterThan(0);
     expect(oldShapes(halfway).length).toBeLessThan(oldItems);
+
+    // The deploy's function out of time: an error (the deploy stops there), the run resumable.
+    const outOfTime = createMigrator(api.core, () => undefined)({ phase: 'finish' }, { getRemainingTimeInMillis: () => SAFETY_MARGIN_MS });
+    await expect(outOfTime).rejects.toThrow(/stopped at the function's time limit, resumable/);
 
     const resumed = await runMigrations(api.core, { segments: 4, pageSize: 10, runnerId: 'second' });
     expect(resumed.done).toBe(true);
