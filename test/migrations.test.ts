@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { MIGRATIONS, MIGRATIONS_TENANT, runMigrations, type MigrationProgress, type MigrationsResult } from '@coupons/core';
+import { listUnfinishedJobs, MIGRATIONS, MIGRATIONS_TENANT, runMigrations, type MigrationProgress, type MigrationsResult } from '@coupons/core';
 import { mintToken } from '../scripts/lib/tokens.ts';
 import { createMigrator, SAFETY_MARGIN_MS } from '../packages/api/src/migrate.ts';
 import { SECRET, expectError, startTestApi, type TestApi } from './support/harness.ts';
@@ -197,6 +197,9 @@ describe('a killed run', () => {
 
   it('resumes where it stopped and counts every change exactly once', async () => {
     const oldItems = oldShapes(await api.scan()).length;
+    // A deploy's prepare cut short, and then the table finished by hand: that prepare run must not stay open.
+    const preparing = await runMigrations(api.core, { phase: 'prepare', segments: 2, pageSize: 10, stopAfterItems: 20 });
+    expect(preparing.reports.at(-1)!.outcome).toBe('stopped');
     const stopped = await runMigrations(api.core, { segments: 4, pageSize: 10, stopAfterItems: 60, runnerId: 'first' });
     expect(stopped.done).toBe(false);
     expect(stopped.reports.at(-1)!.outcome).toBe('stopped');
@@ -219,6 +222,7 @@ describe('a killed run', () => {
     const items = await api.scan();
     expect(oldShapes(items)).toEqual([]);
     expect(checkInvariants(items, api.core.now()).violations).toEqual([]);
+    expect((await listUnfinishedJobs(api.core)).filter((j) => j.tenant === MIGRATIONS_TENANT)).toEqual([]);
   });
 });
 

@@ -121,6 +121,7 @@ export async function runMigrations(ctx: CoreContext, options: RunMigrationsOpti
         .catch((e) => {
           if (!isConditionalFailure(e)) throw e; // marked by a concurrent runner of the same job
         });
+      await closeLeftoverPrepare(ctx, migration.id, kind, runnerId);
     }
     reports.push({ migration: migration.id, phase, outcome: phase === 'finish' ? 'completed' : 'prepared', ...counted, jobId: ref.jobId });
   }
@@ -198,6 +199,18 @@ async function currentJob(ctx: CoreContext, migration: string, phase: Phase, opt
     await record(jobId);
     return jobId;
   }
+}
+
+/**
+ * A prepare run cut short (a deploy that failed, then a finish by hand) would stay unfinished
+ * forever; run now, it finds its migration complete and succeeds at once.
+ */
+async function closeLeftoverPrepare(ctx: CoreContext, migration: string, kind: ReturnType<typeof migrationJobKind>, runnerId: string) {
+  const { data: state } = await ctx.store.migrationState.get({ migration }).go({ consistent: true });
+  if (!state?.prepareJobId) return;
+  const ref = { tenant: MIGRATIONS_TENANT, jobId: state.prepareJobId };
+  const found = await readJob(ctx, ref);
+  if (found && !isFinished(found.job.status)) await runJob(ctx, ref, { migration: kind }, { runnerId });
 }
 
 /** Runs the job until it settles here; while another runner holds it, waits (its lease lapses if it died). */
