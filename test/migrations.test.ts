@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { listUnfinishedJobs, MIGRATIONS, MIGRATIONS_TENANT, runMigrations, type MigrationProgress, type MigrationsResult } from '@coupons/core';
+import { installFaultInjection, listUnfinishedJobs, MIGRATIONS, MIGRATIONS_TENANT, runMigrations, type MigrationProgress, type MigrationsResult } from '@coupons/core';
 import { mintToken } from '../scripts/lib/tokens.ts';
 import { createMigrator, SAFETY_MARGIN_MS } from '../packages/api/src/migrate.ts';
 import { SECRET, expectError, startTestApi, type TestApi } from './support/harness.ts';
@@ -213,7 +213,12 @@ describe('a killed run', () => {
     const outOfTime = createMigrator(api.core, () => undefined)({ phase: 'finish' }, { getRemainingTimeInMillis: () => SAFETY_MARGIN_MS });
     await expect(outOfTime).rejects.toThrow(/stopped at the function's time limit, resumable/);
 
-    const resumed = await runMigrations(api.core, { segments: 4, pageSize: 10, runnerId: 'second' });
+    // Resumed on a database that times out, throttles and conflicts now and then: slower, not wrong.
+    const faults = installFaultInjection(api.core.store.client);
+    faults.inject('Timeout', 3);
+    faults.inject('Throttling', 4, 'ScanCommand');
+    faults.inject('TransactionConflict', 6, 'TransactWriteItemsCommand');
+    const resumed = await runMigrations(api.core, { segments: 4, pageSize: 10, runnerId: 'second' }).finally(() => faults.clear());
     expect(resumed.done).toBe(true);
     expect(resumed.pending).toEqual([]);
     // The resumed job kept its lanes: what the first run committed is counted once, in the same totals.

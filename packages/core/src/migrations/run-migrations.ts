@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
-import { isConditionalFailure } from '../db/aws-errors.ts';
+import { isConditionalFailure, isTransientAwsError } from '../db/aws-errors.ts';
+import { backoffMs } from '../db/transact.ts';
 import { recordJob } from '../jobs/record-job.ts';
 import { readJob } from '../jobs/read-job.ts';
 import { runJob } from '../jobs/run-job.ts';
@@ -10,6 +11,7 @@ import { isFinished, type JobRef } from '../jobs/model.ts';
 import type { Migration, Phase } from './migration.ts';
 import { migrationJobKind, PAGE_SIZE, type LaneProgress } from './migration-job.ts';
 import { MIGRATIONS } from './registry.ts';
+import { retried } from './legacy-writes.ts';
 
 /**
  * Migration jobs belong to the table, not to a tenant: their records sit
@@ -75,57 +77,73 @@ export interface MigrationsResult {
 export async function runMigrations(ctx: CoreContext, options: RunMigrationsOptions = {}): Promise<MigrationsResult> {
   const phase = options.phase ?? 'finish';
   const migrations = options.migrations ?? MIGRATIONS;
-  const runnerId = options.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const run: Run = { ...options, phase, migrations, runnerId: options.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, itemsRead: 0 };
   const reports: MigrationReport[] = [];
-  let itemsRead = 0;
   for (const migration of migrations) {
-    const { data: state } = await ctx.store.migrationState.get({ migration: migration.id }).go({ consistent: true });
-    if (state?.completedAt) {
-      reports.push({ migration: migration.id, phase, outcome: 'complete', scanned: state.scanned ?? 0, changed: state.changed ?? 0 });
-      continue;
+    // A database that throttles or blips slows a run down; it resumes where it was, from what it committed.
+    let report: MigrationReport;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        report = await runOne(ctx, migration, run);
+        break;
+      } catch (e) {
+        if (!isTransientAwsError(e) || attempt >= TRANSIENT_ATTEMPTS || options.signal?.aborted) throw e;
+        await sleep(backoffMs(attempt, 200, 10_000));
+      }
     }
-    const ref: JobRef = { tenant: MIGRATIONS_TENANT, jobId: await currentJob(ctx, migration.id, phase, options) };
-    const lanes = new Map<number, LaneProgress>();
-    const totals = () => {
-      const all = [...lanes.values()];
-      return { scanned: all.reduce((n, l) => n + l.scanned, 0), changed: all.reduce((n, l) => n + l.changed, 0), lanesDone: all.filter((l) => l.done).length };
-    };
-    const kind = migrationJobKind({
-      migrations,
-      pageSize: options.pageSize,
-      onProgress: (p) => {
-        const before = lanes.get(p.lane);
-        if (before) itemsRead += p.scanned - before.scanned;
-        lanes.set(p.lane, p);
-        if (before) options.onProgress?.({ migration: migration.id, phase, lanes: lanes.size, ...totals() });
-      },
-      stopWhen: () => options.stopAfterItems !== undefined && itemsRead >= options.stopAfterItems,
-    });
-    const outcome = await runUntilSettled(ctx, ref, { migration: kind }, { ...options, runnerId });
-    const found = await readJob(ctx, ref);
-    const counted = {
-      scanned: (found?.lanes ?? []).reduce((n, l: any) => n + (l.scanned ?? 0), 0),
-      changed: (found?.lanes ?? []).reduce((n, l: any) => n + (l.changed ?? 0), 0),
-    };
-    if (outcome === 'failed') throw new Error(`migration ${migration.id} (${phase}) failed: ${found?.job.error ?? 'unknown error'}`);
-    if (outcome !== 'succeeded') {
-      reports.push({ migration: migration.id, phase, outcome: 'stopped', ...counted, jobId: ref.jobId });
-      return { done: false, pending: await pendingMigrations(ctx, migrations), reports };
-    }
-    if (phase === 'finish') {
-      await ctx.store.migrationState
-        .patch({ migration: migration.id })
-        .set({ completedAt: new Date(ctx.now()).toISOString(), ...counted })
-        .where((a, op) => `${op.eq(a.finishJobId, ref.jobId)} AND ${op.notExists(a.completedAt)}`)
-        .go({ response: 'none' })
-        .catch((e) => {
-          if (!isConditionalFailure(e)) throw e; // marked by a concurrent runner of the same job
-        });
-      await closeLeftoverPrepare(ctx, migration.id, kind, runnerId);
-    }
-    reports.push({ migration: migration.id, phase, outcome: phase === 'finish' ? 'completed' : 'prepared', ...counted, jobId: ref.jobId });
+    reports.push(report);
+    if (report.outcome === 'stopped') return { done: false, pending: await retried(() => pendingMigrations(ctx, migrations)), reports };
   }
-  return { done: true, pending: await pendingMigrations(ctx, migrations), reports };
+  return { done: true, pending: await retried(() => pendingMigrations(ctx, migrations)), reports };
+}
+
+/** Consecutive transient failures (throttling, timeouts, a 500 from DynamoDB) a run waits out before it gives up. */
+const TRANSIENT_ATTEMPTS = 10;
+
+type Run = RunMigrationsOptions & { phase: Phase; migrations: readonly Migration[]; runnerId: string; itemsRead: number };
+
+/** One migration, this phase: skipped if complete, else its job run (or resumed) until it settles here. */
+async function runOne(ctx: CoreContext, migration: Migration, run: Run): Promise<MigrationReport> {
+  const { phase } = run;
+  const { data: state } = await ctx.store.migrationState.get({ migration: migration.id }).go({ consistent: true });
+  if (state?.completedAt) return { migration: migration.id, phase, outcome: 'complete', scanned: state.scanned ?? 0, changed: state.changed ?? 0 };
+  const ref: JobRef = { tenant: MIGRATIONS_TENANT, jobId: await currentJob(ctx, migration.id, phase, run) };
+  const lanes = new Map<number, LaneProgress>();
+  const totals = () => {
+    const all = [...lanes.values()];
+    return { scanned: all.reduce((n, l) => n + l.scanned, 0), changed: all.reduce((n, l) => n + l.changed, 0), lanesDone: all.filter((l) => l.done).length };
+  };
+  const kind = migrationJobKind({
+    migrations: run.migrations,
+    pageSize: run.pageSize,
+    onProgress: (p) => {
+      const before = lanes.get(p.lane);
+      if (before) run.itemsRead += p.scanned - before.scanned;
+      lanes.set(p.lane, p);
+      if (before) run.onProgress?.({ migration: migration.id, phase, lanes: lanes.size, ...totals() });
+    },
+    stopWhen: () => run.stopAfterItems !== undefined && run.itemsRead >= run.stopAfterItems,
+  });
+  const outcome = await runUntilSettled(ctx, ref, { migration: kind }, run);
+  const found = await readJob(ctx, ref);
+  const counted = {
+    scanned: (found?.lanes ?? []).reduce((n, l: any) => n + (l.scanned ?? 0), 0),
+    changed: (found?.lanes ?? []).reduce((n, l: any) => n + (l.changed ?? 0), 0),
+  };
+  if (outcome === 'failed') throw new Error(`migration ${migration.id} (${phase}) failed: ${found?.job.error ?? 'unknown error'}`);
+  if (outcome !== 'succeeded') return { migration: migration.id, phase, outcome: 'stopped', ...counted, jobId: ref.jobId };
+  if (phase === 'finish') {
+    await ctx.store.migrationState
+      .patch({ migration: migration.id })
+      .set({ completedAt: new Date(ctx.now()).toISOString(), ...counted })
+      .where((a, op) => `${op.eq(a.finishJobId, ref.jobId)} AND ${op.notExists(a.completedAt)}`)
+      .go({ response: 'none' })
+      .catch((e) => {
+        if (!isConditionalFailure(e)) throw e; // marked by a concurrent runner of the same job
+      });
+    await closeLeftoverPrepare(ctx, migration.id, kind, run.runnerId);
+  }
+  return { migration: migration.id, phase, outcome: phase === 'finish' ? 'completed' : 'prepared', ...counted, jobId: ref.jobId };
 }
 
 /** The ids of registered migrations this table has not completed: one Query of SYS#MIGRATIONS. */
