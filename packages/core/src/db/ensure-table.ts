@@ -50,7 +50,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string, opt
   return 'created';
 }
 
-/** One UpdateTable per index (DynamoDB creates one at a time), each waited for until it is ACTIVE. */
+/**
+ * One UpdateTable per index (DynamoDB creates one at a time), each waited for until it is ACTIVE:
+ * building it reads every item, so a large table (or a busy DynamoDB Local) takes a while.
+ */
 async function addMissingIndexes(client: DynamoDBClient, tableName: string, present: Set<string | undefined>) {
   const definition = tableDefinition(tableName);
   for (const index of definition.GlobalSecondaryIndexes ?? []) {
@@ -63,11 +66,12 @@ async function addMissingIndexes(client: DynamoDBClient, tableName: string, pres
         GlobalSecondaryIndexUpdates: [{ Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } }],
       }),
     );
-    for (let i = 0; ; i++) {
+    const deadline = Date.now() + 10 * 60_000;
+    for (let wait = 100; ; wait = Math.min(2000, wait * 2)) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
       if (Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.IndexName)?.IndexStatus === 'ACTIVE') break;
-      if (i >= 600) throw new Error(`index ${index.IndexName} of ${tableName} did not become active`);
-      await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() > deadline) throw new Error(`index ${index.IndexName} of ${tableName} did not become active within 10 minutes`);
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
