@@ -26,20 +26,12 @@ export interface CallResult {
 export async function startTestApi(
   name: string,
   env: Record<string, string> = {},
-  appOptions: {
-    auth?: AppDeps['auth'];
-    corsOrigins?: string[];
-    instrument?: (client: DynamoDBClient) => void;
-    stream?: boolean;
-    /** Runs before the table is ensured: a test that starts from a table an older release made creates it here. */
-    before?: (client: DynamoDBClient, table: string) => Promise<void>;
-  } = {},
+  appOptions: { auth?: AppDeps['auth']; corsOrigins?: string[]; instrument?: (client: DynamoDBClient) => void; stream?: boolean } = {},
 ) {
   const table = `${name}-${randomUUID().slice(0, 8)}`;
   const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), TABLE_NAME: table, AWS_REGION: 'us-east-1', ...env };
   const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument });
   const raw = createDynamoDbClient(core.config);
-  await appOptions.before?.(raw, table);
   await ensureTable(raw, table, { stream: appOptions.stream ?? false });
   const logs: Record<string, unknown>[] = [];
   const app = createApp({ core, auth: appOptions.auth ?? { hs256Secret: SECRET }, corsOrigins: appOptions.corsOrigins, log: (l) => logs.push(l) });
