@@ -24,6 +24,8 @@ const DOMAINS = {
   code: ['book', 'code-format', 'idempotency', 'stream'],
   stock: ['book', 'code', 'code-format', 'idempotency', 'jobs'],
   webhooks: ['book', 'code', 'idempotency', 'stream'],
+  // What the table's older shapes become: the domains whose shapes they produce, and jobs to run in.
+  migrations: ['jobs', 'book', 'code', 'idempotency', 'access'],
 };
 
 const folders = (names) => `${CORE}(${names.join('|')})/`;

@@ -3,6 +3,7 @@ import { table } from './table';
 import { jobQueue } from './jobs';
 import { intFromEnv } from './settings';
 import { operatorConsole } from './console';
+import { afterPrepare } from './migrations';
 
 // Defaults equal AWS's regional account quota, so the stage never throttles below what the
 // account allows until someone sets a tighter ceiling on purpose.
@@ -10,6 +11,9 @@ export const throttling = {
   burstLimit: intFromEnv('API_THROTTLE_BURST', { min: 1, max: 1_000_000 }) ?? 5000,
   rateLimit: intFromEnv('API_THROTTLE_RATE', { min: 1, max: 1_000_000 }) ?? 10000,
 };
+
+/** Far below API Gateway's 30 s: a stuck request should free its concurrency quickly. */
+export const API_TIMEOUT_SECONDS = 10;
 
 // Reserved concurrency both guarantees the API its share of the account's pool and caps it,
 // so it is opt-in: unset, the function draws on the whole unreserved pool.
@@ -50,9 +54,10 @@ export const apiRoute = api.route('$default', {
   runtime: 'nodejs24.x',
   architecture: 'arm64',
   memory: '1024 MB',
-  // Far below API Gateway's 30 s: a stuck request should free its concurrency quickly.
-  timeout: '10 seconds',
+  timeout: `${API_TIMEOUT_SECONDS} seconds`,
   link: [table, jwtSecret, jwksUrl, jobQueue],
   environment,
+  // New code only once the table is prepared for it (infra/migrations.ts).
+  transform: { function: afterPrepare },
   ...(reservedConcurrency === undefined ? {} : { concurrency: { reserved: reservedConcurrency } }),
 });

@@ -1,4 +1,5 @@
 import { table } from './table';
+import { afterPrepare } from './migrations';
 
 // Generation jobs (POST /coupons/codes/generate above 10,000 codes). The API writes the job and
 // sends one message; the subscriber runs it until done or until its invocation nearly times out,
@@ -32,6 +33,7 @@ export const jobWorker = jobQueue.subscribe(
     // The table for the codes; the queue to send its own continuation.
     link: [table, jobQueue],
     environment,
+    transform: { function: afterPrepare },
   },
   {
     // One job per invocation, each gets the whole 15 minutes; a failure returns only its message.

@@ -1,5 +1,6 @@
 import { table } from './table';
 import { alarmTopic } from './alarms';
+import { afterPrepare } from './migrations';
 
 // Webhooks on AWS. The table's stream feeds one function (packages/api/src/change-stream.ts, the
 // same consumers the local follower runs); its webhook consumer only enqueues, one message per
@@ -39,6 +40,7 @@ export const webhookWorker = webhookQueue.subscribe(
     // The table for endpoints and the delivery log; the queue to hide a message until its retry.
     link: [table, webhookQueue],
     environment,
+    transform: { function: afterPrepare },
   },
   // Up to 10 messages per invocation; a failed one (and the rest of its group) is all that comes back.
   { batch: { size: 10, partialResponses: true } },
@@ -52,6 +54,7 @@ export const changeStream = dynamo.subscribe(
     timeout: '60 seconds',
     link: [table, webhookQueue],
     environment,
+    transform: { function: afterPrepare },
   },
   {
     transform: {

@@ -16,6 +16,7 @@ import { mintToken } from './lib/tokens.ts';
 import { devServiceKey } from './lib/dev-api-key.ts';
 import { DEFAULT_CONSOLE_DIST, ensureConsoleBuilt } from './lib/console-build.ts';
 import { startConsoleServer } from './lib/console-server.ts';
+import { migrateLocalTable } from './lib/migration-report.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const ddbPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
@@ -49,6 +50,9 @@ const config = loadConfig(env);
 const created = await ensureTable(createDynamoDbClient(config), config.TABLE_NAME);
 
 const core = createCoreContext(env);
+// Data an older release left (DATA_DIR, DYNAMODB_ENDPOINT) is brought to this release's shape
+// before the API serves it; progress on stderr (docs/upgrades.md).
+await migrateLocalTable(core, created, (line) => console.error(line));
 const app = createApp({
   core,
   auth: { hs256Secret: secret, jwksUrl: process.env.JWT_JWKS_URL || undefined },

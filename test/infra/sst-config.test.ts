@@ -41,6 +41,8 @@ interface Recorded {
   type: string;
   name: string;
   args: any;
+  /** Pulumi resource options (dependsOn…), for resources given some. */
+  opts?: any;
   /** Args of an underlying resource after the component's `transform` for it ran. */
   transformed: Record<string, any>;
   instance: object;
@@ -48,8 +50,8 @@ interface Recorded {
 
 let records: Recorded[] = [];
 
-function record(instance: object, type: string, name: string, args: any): Recorded {
-  const entry: Recorded = { type, name, args, transformed: {}, instance };
+function record(instance: object, type: string, name: string, args: any, opts?: any): Recorded {
+  const entry: Recorded = { type, name, args, opts, transformed: {}, instance };
   records.push(entry);
   return entry;
 }
@@ -130,6 +132,17 @@ class Queue {
   }
 }
 
+/** `sst.aws.Function`: a Lambda of its own (the migration function). */
+class SstFunction {
+  readonly name: FakeOutput<string>;
+  readonly arn: FakeOutput<string>;
+  constructor(name: string, args: any, opts?: any) {
+    record(this, 'sst.aws.Function', name, args, opts);
+    this.name = out(`${name}-fn`);
+    this.arn = out(`arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+  }
+}
+
 /** What `sst secret set` has stored for the stage being deployed. */
 let secretValues: Record<string, string> = {};
 
@@ -184,8 +197,8 @@ function pulumiResource(type: string) {
     readonly arn: FakeOutput<string>;
     readonly id: FakeOutput<string>;
     readonly name: FakeOutput<string>;
-    constructor(name: string, args: any = {}) {
-      record(this, type, name, args);
+    constructor(name: string, args: any = {}, opts?: any) {
+      record(this, type, name, args, opts);
       this.arn = out(`arn:${type}:${name}`);
       this.id = out(`${name}-id`);
       this.name = out(`${name}-physical-name`);
@@ -198,8 +211,9 @@ const globals = {
   $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) =>
     out(strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(resolve(values[i])) : ''), '')),
   $resolve: (values: unknown[]) => out(values.map(resolve)),
-  sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue, StaticSite } },
+  sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue, StaticSite, Function: SstFunction } },
   aws: {
+    lambda: { Invocation: pulumiResource('aws.lambda.Invocation') },
     cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm') },
     sns: {
       Topic: pulumiResource('aws.sns.Topic'),
@@ -882,5 +896,72 @@ describe('the operator console (infra/console.ts)', () => {
     expect(only(dev, 'sst.aws.StaticSite', 'Console').args.dev).toEqual({ command: 'npm run dev', url: 'http://localhost:5173' });
     const { handler } = only(dev, 'sst.aws.ApiGatewayV2.route', '$default').args;
     expect(resolve(handler.environment).CORS_ORIGINS).toBe('http://localhost:5173');
+  });
+});
+
+describe('migrations on deploy (infra/migrations.ts)', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('dev');
+  });
+
+  /** The Lambda functions that read or write the table, each as its component records it. */
+  const tableFunctions = (dep: Deployment) => [
+    { name: 'API', args: only(dep, 'sst.aws.ApiGatewayV2.route', '$default').args.handler, fn: (only(dep, 'sst.aws.ApiGatewayV2.route', '$default').instance as any).nodes.function },
+    { name: 'job worker', args: only(dep, 'sst.aws.Queue.subscribe', JOB_QUEUE).args.subscriber, fn: (only(dep, 'sst.aws.Queue.subscribe', JOB_QUEUE).instance as any).nodes.function },
+    {
+      name: 'webhook worker',
+      args: only(dep, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name').args.subscriber,
+      fn: (only(dep, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name').instance as any).nodes.function,
+    },
+    { name: 'change stream', args: only(dep, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args.subscriber, fn: (only(dep, 'sst.aws.Dynamo.subscribe', 'ChangeStream').instance as any).nodes.function },
+  ];
+
+  it('deploys one migration function: the runner the app exports, linked to the table alone, with Lambda\'s longest timeout', async () => {
+    const fn = only(d, 'sst.aws.Function', 'Migrations');
+    expect(fn.args).toMatchObject({ handler: 'packages/api/src/migrate.handler', runtime: 'nodejs24.x', architecture: 'arm64', timeout: '15 minutes' });
+    expect(fn.args.link).toEqual([only(d, 'sst.aws.Dynamo', 'Coupons').instance]);
+    expect(resolve(fn.args.environment)).toEqual({ NODE_ENV: 'production' });
+    const mod = await import('../../packages/api/src/migrate.ts');
+    expect(typeof mod.handler).toBe('function');
+  });
+
+  it('invokes it with prepare, re-invoked whenever the registered migrations change', async () => {
+    const prepare = only(d, 'aws.lambda.Invocation', 'MigrationsPrepare');
+    const fn = only(d, 'sst.aws.Function', 'Migrations').instance as any;
+    expect(resolve(prepare.args.functionName)).toBe(resolve(fn.name));
+    expect(JSON.parse(prepare.args.input)).toEqual({ phase: 'prepare' });
+    const { MIGRATIONS } = await import('../../packages/core/src/migrations/registry.ts');
+    expect(prepare.args.triggers).toEqual({ migrations: MIGRATIONS.map((m) => m.id).sort().join(',') });
+  });
+
+  it('gives every function that reads or writes the table its new code only after prepare', () => {
+    const prepare = only(d, 'aws.lambda.Invocation', 'MigrationsPrepare').instance;
+    for (const { name, args } of tableFunctions(d)) {
+      const opts: { dependsOn?: unknown[] } = { dependsOn: ['kept'] };
+      expect(typeof args.transform?.function, name).toBe('function');
+      args.transform.function({}, opts, 'fn');
+      expect(opts.dependsOn, name).toEqual(['kept', prepare]);
+    }
+  });
+
+  it('invokes finish after every one of those functions, once the API\'s requests in flight have ended', () => {
+    const finish = only(d, 'aws.lambda.Invocation', 'MigrationsFinish');
+    const route = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args.handler;
+    const seconds = Number(/^(\d+) seconds$/.exec(route.timeout)?.[1]);
+    const input = JSON.parse(finish.args.input);
+    expect(input.phase).toBe('finish');
+    expect(input.drainSeconds).toBeGreaterThan(seconds);
+    expect(finish.args.triggers).toEqual(only(d, 'aws.lambda.Invocation', 'MigrationsPrepare').args.triggers);
+    expect(resolve(finish.opts.dependsOn)).toEqual(tableFunctions(d).map((f) => resolve(f.fn)));
+  });
+
+  it('runs none of it under `sst dev`, whose table the DynamoDB Local pane migrates', async () => {
+    for (const dev of [await deploy('alice', { dev: true }), await deploy('alice', { dev: true, env: { SST_DEV_TABLE: 'aws' } })]) {
+      expect(dev.records.filter((r) => r.type === 'sst.aws.Function' || r.type === 'aws.lambda.Invocation')).toEqual([]);
+      const opts: { dependsOn?: unknown } = {};
+      only(dev, 'sst.aws.ApiGatewayV2.route', '$default').args.handler.transform.function({}, opts, 'fn');
+      expect(opts.dependsOn).toBeUndefined();
+    }
   });
 });

@@ -11,6 +11,7 @@ import {
   followLocalStream,
   generationJob,
   inProcessJobDispatcher,
+  migrationJob,
   sqsJobDispatcher,
   useJobDispatcher,
   webhookConsumers,
@@ -21,7 +22,7 @@ import {
 } from '@coupons/core';
 
 /** Every kind of background job, by the job record's `kind`. */
-export const JOB_KINDS: JobKinds = { generation: generationJob };
+export const JOB_KINDS: JobKinds = { generation: generationJob, migration: migrationJob };
 
 /**
  * Everything that reacts to the table's committed writes, in the order each

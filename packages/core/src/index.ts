@@ -60,8 +60,24 @@ export { BOOK_CODE_STATUSES, type BookCodeRow, type BookCodeStatus } from './sto
 export * from './jobs/model.ts';
 export * from './jobs/dispatch.ts';
 export { queueJob, getJob, listUnfinishedJobs, resumeUnfinishedJobs } from './jobs/jobs.ts';
+export { recordJob } from './jobs/record-job.ts';
 export { runJob } from './jobs/run-job.ts';
 export { processJobMessage } from './jobs/worker.ts';
+
+// Migrations: bringing what older releases stored to today's shape (docs/upgrades.md)
+export {
+  runMigrations,
+  pendingMigrations,
+  recordMigrationsComplete,
+  MIGRATIONS_TENANT,
+  type MigrationProgress,
+  type MigrationReport,
+  type MigrationsResult,
+  type RunMigrationsOptions,
+} from './migrations/run-migrations.ts';
+export { MIGRATIONS } from './migrations/registry.ts';
+export { migrationJob, migrationJobKind, type LaneProgress } from './migrations/migration-job.ts';
+export { PHASES, type Migration, type Phase, type ItemOutcome, type TableItem } from './migrations/migration.ts';
 
 // Idempotency keys and their stored answers
 export * from './idempotency/run.ts';

@@ -14,6 +14,8 @@ import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
 import { createBookAlertEntity } from './book-alert.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 import { createApiKeyEntity } from './api-key.ts';
+import { createMigrationStateEntity } from './migration-state.ts';
+import { createRedemptionLookupEntity } from './redemption-lookup.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -24,6 +26,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     bookStatsShard: createBookStatsShardEntity(config),
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
+    redemptionLookup: createRedemptionLookupEntity(config),
     codeHistory: createCodeHistoryEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
     idempotencyPart: createIdempotencyPartEntity(config),
@@ -35,6 +38,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     bookAlert: createBookAlertEntity(config),
     streamCheckpoint: createStreamCheckpointEntity(config),
     apiKey: createApiKeyEntity(config),
+    migrationState: createMigrationStateEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };
