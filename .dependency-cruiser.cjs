@@ -23,6 +23,7 @@ const DOMAINS = {
   code: ['book', 'code-format', 'idempotency', 'stream'],
   stock: ['book', 'code', 'code-format', 'idempotency', 'jobs'],
   webhooks: ['book', 'code', 'idempotency', 'stream'],
+  activity: ['book', 'code'],
 };
 
 const folders = (names) => `${CORE}(${names.join('|')})/`;

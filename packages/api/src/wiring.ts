@@ -6,6 +6,7 @@
  * the stream Lambda, the job worker, `npm start`, tests).
  */
 import {
+  activityCounter,
   codeEventOf,
   codeHistoryConsumer,
   followLocalStream,
@@ -29,8 +30,9 @@ export const JOB_KINDS: JobKinds = { generation: generationJob };
  * run exactly this list.
  */
 export function changeConsumers(core: CoreContext): ChangeConsumer[] {
+  // A book's activity is counted in the same transactions as its codes' history, so each change once (docs/activity.md).
   // Webhooks last: their consumer waits for events to be a second old (docs/webhooks.md), history need not.
-  return [codeHistoryConsumer(core.store), ...webhookConsumers(core, { codeEventOf }).consumers];
+  return [codeHistoryConsumer(core.store, { counter: activityCounter() }), ...webhookConsumers(core, { codeEventOf }).consumers];
 }
 
 /**

@@ -34,6 +34,7 @@ export * from './code/user-coupons.ts';
 export * from './code/rollback.ts';
 export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
+export type { HistoryCounter, HistoryItem } from './code/history-write.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
 export type { CodeStatus } from './code/state.ts';
@@ -79,6 +80,12 @@ export { refusedAddress } from './webhooks/ssrf-guard.ts';
 export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './webhooks/sqs-sink.ts';
 export type { DeliverySink } from './webhooks/delivery.ts';
 export { webhookConsumers } from './webhooks/consumers.ts';
+
+// A book's activity over time, counted from its codes' history
+export { ACTIVITY_INTERVALS, INTERVAL_MS, MAX_ACTIVITY_BUCKETS, bucketStart, bucketCount, type ActivityInterval } from './activity/buckets.ts';
+export { activityCounter, ACTIVITY_SLOTS } from './activity/activity-counter.ts';
+export { readActivity, DEFAULT_ACTIVITY_INTERVAL, type Activity, type ActivityBucket, type ActivityCounts, type ActivityQuery } from './activity/read-activity.ts';
+export { countHistoriesIntoActivity, type BackfillProgress } from './activity/backfill.ts';
 
 // The change stream (consumers are wired by the API's composition root)
 export type { TableChange, ChangeConsumer } from './stream/change.ts';

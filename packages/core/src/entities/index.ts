@@ -13,6 +13,7 @@ import { createWebhookEntity } from './webhook.ts';
 import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
 import { createBookAlertEntity } from './book-alert.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
+import { createActivityCounterEntity } from './activity-counter.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -24,6 +25,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     userBookHolding: createUserBookHoldingEntity(config),
     redemption: createRedemptionEntity(config),
     codeHistory: createCodeHistoryEntity(config),
+    activityCounter: createActivityCounterEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
     idempotencyPart: createIdempotencyPartEntity(config),
     rateCounter: createRateCounterEntity(config),
