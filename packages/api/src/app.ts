@@ -13,6 +13,7 @@ import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
 import { bookRoutes } from './routes/books.ts';
 import { bookCodeRoutes } from './routes/book-codes.ts';
+import { activityRoutes } from './routes/activity.ts';
 import { codeRoutes } from './routes/codes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps) {
     .route('/', redemptionRoutes(deps.core))
     // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
     .route('/', bookCodeRoutes(deps.core))
+    .route('/', activityRoutes(deps.core))
     .route('/', webhookRoutes(deps.core));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
