@@ -116,17 +116,41 @@ const expected = [
   { start: '2026-12-01T10:02:00.000Z', assigned: 0, locked: 0, unlocked: 2, redeemed: 2, rolledBack: 0 },
 ];
 
+/**
+ * A store whose transactions are refused as DynamoDB refuses them when they name one item twice
+ * (DynamoDB Local cancels the second operation as a failed condition instead).
+ */
+function awsLikeStore() {
+  const raw = createDynamoDbClient(api.core.config);
+  raw.middlewareStack.add(
+    (next, context) => async (args: any) => {
+      if ((context as { commandName?: string }).commandName === 'TransactWriteItemsCommand') {
+        const keys = (args.input.TransactItems as any[]).map((t) => {
+          const item = t.Put?.Item ?? t.Update?.Key ?? t.Delete?.Key ?? t.ConditionCheck?.Key;
+          return JSON.stringify([item.pk, item.sk]);
+        });
+        if (new Set(keys).size !== keys.length) {
+          throw Object.assign(new Error('Transaction request cannot include multiple operations on one item'), { name: 'ValidationException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+        }
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'awsLikeValidation' },
+  );
+  return createStore(createDocumentClient(raw), api.table);
+}
+
 describe('the consumer, fed records directly', () => {
   it('counts each change once when records come twice, in batches split differently, and by two consumers at once', async () => {
     const book = await createBook(api);
     const changes = fabricate('t1', book.id, transitions('FED'));
-    const consumer = codeHistoryConsumer(api.core.store, { counter: activityCounter() });
+    const consumer = codeHistoryConsumer(awsLikeStore(), { counter: activityCounter() });
     await consumer.handle(changes.slice(0, 5));
     // A record delivered twice within one batch, and the first five again.
     await consumer.handle([...changes.slice(0, 8), changes[6]!]);
     await consumer.handle(changes.slice(3));
     await consumer.handle(changes);
-    await Promise.all([consumer.handle(changes.slice(2)), codeHistoryConsumer(api.core.store, { counter: activityCounter() }).handle(changes)]);
+    await Promise.all([consumer.handle(changes.slice(2)), codeHistoryConsumer(awsLikeStore(), { counter: activityCounter() }).handle(changes)]);
     expect((await chart(book.id, q)).json.buckets).toEqual(expected);
     expect((await chart(book.id, { ...q, interval: 'hour' })).json.buckets).toEqual([{ start: '2026-12-01T10:00:00.000Z', assigned: 4, locked: 4, unlocked: 2, redeemed: 2, rolledBack: 0 }]);
     const items = await api.scan();
