@@ -98,4 +98,5 @@ export * from './cost/shards.ts';
 export { CostMeter, type RequestCharge, type WriteCharge, type ReadCharge } from './cost/meter.ts';
 export * from './cost/summary.ts';
 export * from './cost/model.ts';
-export { planCapacity, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';
+export { itemSize } from './cost/item-size.ts';
+export { planCapacity, DEFAULT_CHANGES_PER_STREAM_TRANSACTION, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';
