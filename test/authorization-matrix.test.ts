@@ -37,6 +37,7 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
   'GET /coupons/{bookId}':         { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'PATCH /coupons/{bookId}':       { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'GET /coupons/{bookId}/codes':   { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
+  'GET /coupons/{bookId}/activity': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'POST /coupons/codes':           { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'POST /coupons/codes/generate':  { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 201, otherTenantAdmin: NO_BOOK },
   'POST /coupons/assign':          { none: UNAUTH, owner: 201,    stranger: 201,    service: 201,    admin: 201, otherTenantAdmin: NO_BOOK },
@@ -150,6 +151,9 @@ const ROWS: Record<string, Row> = {
     request: (c) => ({ method: 'PATCH', path: `/coupons/${bookId}`, body: { name: `Renamed by ${c}` }, resource: bookId }),
   },
   'GET /coupons/{bookId}/codes': { request: () => ({ method: 'GET', path: `/coupons/${bookId}/codes?limit=5`, resource: bookId }) },
+  'GET /coupons/{bookId}/activity': {
+    request: () => ({ method: 'GET', path: `/coupons/${bookId}/activity?from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z`, resource: bookId }),
+  },
   'POST /coupons/codes': {
     request: () => ({ method: 'POST', path: '/coupons/codes', body: { bookId, codes: [uniqueCode('UP')] }, resource: bookId }),
   },
