@@ -20,7 +20,9 @@
  *
  * - activity: the moment the history consumer's transaction holding the
  *   claim's count returned (the count is readable from then on: a chart reads
- *   the counters themselves). Measured by wrapping that consumer, in process.
+ *   the counters themselves). Measured by wrapping that consumer, in process;
+ *   `handedOverFromResponse` is when the follower handed the change to it (the
+ *   rest is the consumer's own work).
  * - chart: the same, end to end through `GET /coupons/{id}/activity`, polled
  *   every `--poll-ms`: the k-th claim to commit is "shown" once the chart's
  *   total reaches k (the stream need not count in commit order; this is how
@@ -93,6 +95,8 @@ async function main() {
   // The app's consumers, each timed (where a batch's time goes); after the history one returns,
   // the batch's counts are committed.
   const countedAt = new Map<string, number>();
+  // When the history follower handed the claim's change to its consumer: what of the lag is the stream's.
+  const handedOverAt = new Map<string, number>();
   const timing = new Map<string, { batches: number; ms: number; codeEvents: number }>();
   const timed = (c: ChangeConsumer): ChangeConsumer => ({
     ...c,
@@ -104,7 +108,11 @@ async function main() {
       const m = timing.get(c.name) ?? { batches: 0, ms: 0, codeEvents: 0 };
       timing.set(c.name, { batches: m.batches + 1, ms: m.ms + (at - t), codeEvents: m.codeEvents + events.length });
       if (c.name !== 'code-history') return;
-      for (const e of events) if (e.type === 'assigned' && !countedAt.has(e.code)) countedAt.set(e.code, at);
+      for (const e of events) {
+        if (e.type !== 'assigned' || countedAt.has(e.code)) continue;
+        countedAt.set(e.code, at);
+        handedOverAt.set(e.code, t);
+      }
     },
   });
   // The followers `npm start` runs (one per group of the app's consumers), each consumer timed.
@@ -202,7 +210,7 @@ async function main() {
     saleMs,
     claimsPerSec: Math.round((claims.length / saleMs) * 1000 * 10) / 10,
     claimLatencyMs: stats(claimLatency),
-    activityLagMs: lags(countedAt),
+    activityLagMs: { ...lags(countedAt), handedOverFromResponse: lags(handedOverAt).fromResponse },
     chartLagMs: { pollMs: POLL_MS, fromAssignedAt: chartLag(byAssigned, (c) => c.assignedAt), fromResponse: chartLag(byResponse, (c) => c.respondedAt) },
     webhookLagMs: lags(deliveredAt),
     // Per consumer: batches handled, ms per batch, code events per batch.
