@@ -151,4 +151,21 @@ describe('the history consumer, fed changes directly', () => {
     await consumer.handle(batch.slice(2));
     expect(await read()).toEqual(first);
   });
+
+  it("gives a rollback's reason to the rollback only, even with its redeem in the same batch", async () => {
+    const redemptionId = 'FED-2.r1';
+    await api.core.store.redemption
+      .put({ tenant: 't9', code: 'FED-2', redemptionId, bookId: 'b9', userId: 'u9', redeemedBy: 'svc', redeemedAt: at, rolledBackAt: at, rolledBackBy: 'admin', rollbackReason: 'refunded' })
+      .go();
+    const fed2 = (seq: number, last?: Record<string, unknown>) => ({ ...image(seq, last), code: 'FED-2' });
+    await codeHistoryConsumer(api.core.store).handle([
+      change(fed2(1), fed2(2, { type: 'redeemed', at, by: 'svc', redemptionId }), 1),
+      change(fed2(2), fed2(3, { type: 'rolledBack', at, by: 'admin', redemptionId }), 2),
+    ]);
+    const entries = (await api.scan()).filter((i) => i.__edb_e__ === 'codeHistory' && i.code === 'FED-2');
+    expect(entries.map((i) => [i.type, i.reason])).toEqual([
+      ['redeemed', undefined],
+      ['rolledBack', 'refunded'],
+    ]);
+  });
 });

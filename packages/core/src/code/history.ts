@@ -38,7 +38,8 @@ export function codeHistoryConsumer(store: Store, options: { counter?: HistoryCo
         code: e.code,
         seq: e.seq,
         bookId: e.bookId,
-        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId, reason: e.reason ?? reasons.get(`${e.tenant}#${e.redemptionId}`) }),
+        // The redemption's rollback reason belongs to the rollback, not to the redeem of the same redemption.
+        ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId, reason: e.reason ?? (e.type === 'rolledBack' ? reasons.get(`${e.tenant}#${e.redemptionId}`) : undefined) }),
       }));
       await writeHistoryItems(store, items, options.counter);
     },
