@@ -24,6 +24,7 @@ const DOMAINS = {
   code: ['book', 'code-format', 'idempotency', 'stream'],
   stock: ['book', 'code', 'code-format', 'idempotency', 'jobs'],
   webhooks: ['book', 'code', 'idempotency', 'stream'],
+  activity: ['book', 'code'],
   // What the table's older shapes become: the domains whose shapes they produce, and jobs to run in.
   migrations: ['jobs', 'book', 'code', 'idempotency', 'access'],
 };

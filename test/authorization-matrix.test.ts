@@ -39,6 +39,7 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
   'GET /coupons':                  { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NONE_OF_T1 },
   'GET /coupons/{bookId}':         { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'PATCH /coupons/{bookId}':       { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
+  'GET /coupons/{bookId}/activity': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'GET /coupons/{bookId}/codes':   { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'POST /coupons/codes':           { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'POST /coupons/codes/generate':  { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 201, otherTenantAdmin: NO_BOOK },
@@ -176,6 +177,10 @@ const ROWS: Record<string, Row> = {
     send: (c, caller, id) => c.coupons[':bookId'].$patch({ param: { bookId: id }, header: {}, json: { name: `Renamed by ${caller}` } }),
   },
   'GET /coupons/{bookId}/codes': { resource: () => bookId, send: (c, _, id) => c.coupons[':bookId'].codes.$get({ param: { bookId: id }, query: { limit: '5' } }) },
+  'GET /coupons/{bookId}/activity': {
+    resource: () => bookId,
+    send: (c, _, id) => c.coupons[':bookId'].activity.$get({ param: { bookId: id }, query: { from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z' } }),
+  },
   'POST /coupons/codes': { resource: () => bookId, send: (c, _, id) => c.coupons.codes.$post({ json: { bookId: id, codes: [uniqueCode('UP')] } }) },
   'POST /coupons/codes/generate': {
     resource: () => bookId,

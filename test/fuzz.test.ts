@@ -512,6 +512,22 @@ describe('fuzzing every route', () => {
     );
   });
 
+  it(`${fuzzes('GET /coupons/{bookId}/activity')} (admin)`, { timeout: T }, async () => {
+    const instants = fc.oneof(
+      fc.constantFrom('2026-12-01T00:00:00Z', '2026-12-01T00:00:00.000+01:00', '2026-12-02T00:00:00Z', '2026-11-01T00:00:00Z', '2026-12-01', '2026-13-01T00:00:00Z', 'yesterday', ''),
+      fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+    );
+    const query = fc
+      .record({ from: fc.option(instants, { nil: undefined }), to: fc.option(instants, { nil: undefined }), interval: fc.option(fc.constantFrom('minute', 'hour', 'day', 'week', 'HOUR', ''), { nil: undefined }) })
+      .map((q) => `?${Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v!)}`).join('&')}`);
+    await fc.assert(
+      fc.asyncProperty(segment([f.bookId, f.bookId, 'nope']), fc.oneof(query, queryFor(['from', 'to', 'interval'], f.bookCodesCursor)), (id, q) =>
+        check({ method: 'GET', path: `/coupons/${id}/activity${q}`, token: adminToken }),
+      ),
+      params(RUNS),
+    );
+  });
+
   it(`${fuzzes('GET /users/{userId}/coupons')} (user, or admin for any userId)`, { timeout: T }, async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -15,6 +15,7 @@ import { errorResponse } from './error-response.ts';
 import { registerProtocolComponents } from './openapi.ts';
 import { bookRoutes } from './routes/books.ts';
 import { bookCodeRoutes } from './routes/book-codes.ts';
+import { activityRoutes } from './routes/activity.ts';
 import { codeRoutes } from './routes/codes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps) {
     .route('/', redemptionRoutes(deps.core))
     // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
     .route('/', bookCodeRoutes(deps.core))
+    .route('/', activityRoutes(deps.core))
     .route('/', webhookRoutes(deps.core))
     .route('/', apiKeyRoutes(deps.core));
 

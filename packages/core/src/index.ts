@@ -39,6 +39,7 @@ export * from './code/user-coupons.ts';
 export * from './code/rollback.ts';
 export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
+export type { HistoryCounter, HistoryItem } from './code/history-write.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
 export { CODE_STATUSES, type CodeStatus, type StoredStatus } from './code/state.ts';
@@ -105,6 +106,12 @@ export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './webho
 export type { DeliverySink } from './webhooks/delivery.ts';
 export { webhookConsumers } from './webhooks/consumers.ts';
 
+// A book's activity over time, counted from its codes' history
+export { ACTIVITY_INTERVALS, INTERVAL_MS, MAX_ACTIVITY_BUCKETS, bucketStart, bucketCount, type ActivityInterval } from './activity/buckets.ts';
+export { activityCounter, ACTIVITY_SLOTS } from './activity/activity-counter.ts';
+export { readActivity, DEFAULT_ACTIVITY_INTERVAL, type Activity, type ActivityBucket, type ActivityCounts, type ActivityQuery } from './activity/read-activity.ts';
+export { countHistoriesIntoActivity, type BackfillProgress } from './activity/backfill.ts';
+
 // The change stream (consumers are wired by the API's composition root)
 export type { TableChange, ChangeConsumer } from './stream/change.ts';
 export { toTableChange, dispatch, type RawStreamRecord } from './stream/records.ts';
@@ -116,4 +123,5 @@ export * from './cost/shards.ts';
 export { CostMeter, type RequestCharge, type WriteCharge, type ReadCharge } from './cost/meter.ts';
 export * from './cost/summary.ts';
 export * from './cost/model.ts';
-export { planCapacity, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';
+export { itemSize } from './cost/item-size.ts';
+export { planCapacity, DEFAULT_CHANGES_PER_STREAM_TRANSACTION, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';

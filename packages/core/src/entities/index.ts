@@ -16,6 +16,7 @@ import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 import { createApiKeyEntity } from './api-key.ts';
 import { createMigrationStateEntity } from './migration-state.ts';
 import { createRedemptionLookupEntity } from './redemption-lookup.ts';
+import { createActivityCounterEntity } from './activity-counter.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -28,6 +29,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     redemption: createRedemptionEntity(config),
     redemptionLookup: createRedemptionLookupEntity(config),
     codeHistory: createCodeHistoryEntity(config),
+    activityCounter: createActivityCounterEntity(config),
     idempotencyRecord: createIdempotencyRecordEntity(config),
     idempotencyPart: createIdempotencyPartEntity(config),
     rateCounter: createRateCounterEntity(config),
