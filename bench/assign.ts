@@ -591,15 +591,18 @@ async function main() {
     return out;
   };
   const app = createApp({
-    core: createCoreContext(env, undefined, { instrument: tally }),
+    core: createCoreContext(env, undefined, {
+      instrument: tally,
+      // Serialise each log line as production does, but keep stdout for the result.
+      logLines: {
+        push: (line) => {
+          JSON.stringify(line);
+          if (Number(line.status) >= 500 && serverErrors++ < 5) log(`server error: ${JSON.stringify(line).slice(0, 500)}`);
+        },
+      },
+      writeEmf: () => undefined,
+    }),
     auth: { hs256Secret: SECRET },
-    // Serialise each request-log line as production does, but keep stdout for the result.
-    log: (line) => {
-      JSON.stringify(line);
-      if (Number(line.status) >= 500) {
-        if (serverErrors++ < 5) log(`server error: ${JSON.stringify(line).slice(0, 500)}`);
-      }
-    },
   });
   const server = await startServer(app, 0, '127.0.0.1');
   const port = (server.address() as AddressInfo).port;

@@ -63,7 +63,7 @@ async function main() {
   const shadow = createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.endpoint, AWS_REGION: 'us-east-1' });
   await ensureTable(shadow, table);
   const meter = new CostMeter(tableDefinition(table), shadow);
-  const app = createApp({ core: createCoreContext(env, undefined, { instrument: (c) => meter.attach(c) }), auth: { hs256Secret: SECRET }, log: () => undefined });
+  const app = createApp({ core: createCoreContext(env, undefined, { instrument: (c) => meter.attach(c), logLines: [] }), auth: { hs256Secret: SECRET } });
   const server = await startServer(app, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const token = (sub: string, role: 'admin' | 'user') => mintToken(SECRET, { sub, tenant: TENANT, role });

@@ -18,6 +18,7 @@ import {
   type ChangeFollower,
   type CoreContext,
   type JobKinds,
+  type Log,
 } from '@coupons/core';
 
 /** Every kind of background job, by the job record's `kind`. */
@@ -39,7 +40,7 @@ export function changeConsumers(core: CoreContext): ChangeConsumer[] {
  */
 export function followChanges(
   core: CoreContext,
-  options: { name?: string; consumers?: readonly ChangeConsumer[]; idleMs?: number; log?: (l: Record<string, unknown>) => void } = {},
+  options: { name?: string; consumers?: readonly ChangeConsumer[]; idleMs?: number; log?: Log } = {},
 ): ChangeFollower {
   return followLocalStream(core, { ...options, name: options.name ?? 'local', consumers: options.consumers ?? changeConsumers(core) });
 }

@@ -12,7 +12,7 @@ export { createStore, type Store } from './entities/index.ts';
 export { createDynamoDbClient, createDocumentClient, createStreamsClient } from './db/client.ts';
 export { ensureTable } from './db/ensure-table.ts';
 export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
-export { isTransientAwsError } from './db/aws-errors.ts';
+export { isTransientAwsError, isDatabaseUnavailable } from './db/aws-errors.ts';
 export { USER_ID_PATTERN, USER_ID_RULE, isUserId } from './user-id.ts';
 export { isConditionalFailure } from './db/aws-errors.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
@@ -20,6 +20,11 @@ export { createSqsClient, sendSqsMessage } from './aws/sqs.ts';
 export { DELIVERY_STATUSES as DELIVERY_STATUS_VALUES, type DeliveryStatus } from './entities/webhook-delivery.ts';
 export { BOOK_STATUSES } from './entities/book.ts';
 export { JOB_STATUSES } from './entities/job.ts';
+
+// Logs and metrics: the ports the core writes through, the metric registry, the EMF writer
+export * from './telemetry/log.ts';
+export * from './telemetry/metrics.ts';
+export * from './telemetry/metric-registry.ts';
 
 // A book and its gate
 export * from './book/book.ts';
