@@ -66,6 +66,8 @@ export async function dispatch(
   await observer.log.scope({ streamRecord: relevant[0]!.sequenceNumber, records: relevant.length }, run);
   let oldest = relevant[0]!.at;
   for (const c of relevant) if (c.at < oldest) oldest = c.at;
+  const lagMs = Math.max(0, observer.now() - oldest);
   observer.metrics.add('StreamRecords', relevant.length);
-  observer.metrics.add('StreamLag', Math.max(0, observer.now() - oldest));
+  observer.metrics.add('StreamLag', lagMs);
+  observer.log.debug('stream batch', { streamRecord: relevant[0]!.sequenceNumber, records: relevant.length, lagMs });
 }
