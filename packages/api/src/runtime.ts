@@ -1,4 +1,4 @@
-import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, type CoreContext } from '@coupons/core';
+import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, type Config, type CoreContext } from '@coupons/core';
 import { Resource } from 'sst/resource';
 import { z } from 'zod';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -92,9 +92,9 @@ export function readCorsOrigins(env: Record<string, string | undefined> = proces
 export function createCoreContext(
   env: Record<string, string | undefined> = process.env,
   links: LinkedResources = sstLinks(),
-  options: { instrument?: (client: DynamoDBClient) => void } & TelemetryOptions = {},
+  options: { instrument?: (client: DynamoDBClient) => void; config?: Config } & TelemetryOptions = {},
 ): CoreContext {
-  const config = loadConfig(withLinkedResources(env, links));
+  const config = options.config ?? loadConfig(withLinkedResources(env, links));
   const client = createDynamoDbClient(config);
   options.instrument?.(client);
   const telemetry = createTelemetry(config, options);

@@ -69,7 +69,10 @@ const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** Parsed once, at the edge of the process; everything below receives a Config. */
+/**
+ * Parsed once, at the edge of the process; everything below receives a Config. Without zod's JIT:
+ * compiling a parser for a schema parsed once per process costs a cold start more than it saves.
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  return ConfigSchema.parse(env);
+  return ConfigSchema.parse(env, { jitless: true });
 }

@@ -24,7 +24,8 @@ export async function loadTracer(enabled: boolean): Promise<Tracer | undefined> 
  */
 export async function createTracedCoreContext(env: Record<string, string | undefined> = process.env): Promise<{ core: CoreContext; tracer?: Tracer }> {
   const links = sstLinks();
-  const tracer = await loadTracer(loadConfig(withLinkedResources(env, links)).TRACING);
-  const core = createCoreContext(env, links, { instrument: tracer ? (client: DynamoDBClient) => void tracer.captureAWSv3Client(client) : undefined });
+  const config = loadConfig(withLinkedResources(env, links));
+  const tracer = await loadTracer(config.TRACING);
+  const core = createCoreContext(env, links, { config, instrument: tracer ? (client: DynamoDBClient) => void tracer.captureAWSv3Client(client) : undefined });
   return { core, tracer };
 }
