@@ -82,6 +82,6 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js', '.json'] },
-    exclude: { path: ['^[.]sst/', '^dist/', '^packages/[^/]+/dist/'] },
+    exclude: { path: ['^[.]sst/', '^dist/', '^bench/out/', '^packages/[^/]+/dist/'] },
   },
 };
