@@ -38,6 +38,8 @@ export default $config({
     // Webhooks: the table stream's function, the delivery queue and its worker (a deployed table only:
     // DynamoDB Local's stream is followed in-process by `npm start`).
     if (!localTable) await import('./infra/webhooks');
+    // The flash-sale dashboard of the stage (the app's metrics and AWS's, side by side).
+    if (!localTable) await import('./infra/dashboard');
 
     return {
       apiUrl: api.url,

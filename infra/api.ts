@@ -2,6 +2,7 @@ import { jwksUrl, jwtSecret } from './secrets';
 import { table } from './table';
 import { jobQueue } from './jobs';
 import { intFromEnv } from './settings';
+import { traced, tracingEnvironment } from './tracing';
 
 // Defaults equal AWS's regional account quota, so the stage never throttles below what the
 // account allows until someone sets a tighter ceiling on purpose.
@@ -30,6 +31,7 @@ export const api = new sst.aws.ApiGatewayV2('Api', {
 // secret is a plain variable in the function's configuration. What remains here is not a resource.
 const environment = {
   NODE_ENV: 'production',
+  ...tracingEnvironment,
 };
 
 // One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.
@@ -48,5 +50,6 @@ export const apiRoute = api.route('$default', {
   timeout: '10 seconds',
   link: [table, jwtSecret, jwksUrl, jobQueue],
   environment,
+  ...traced,
   ...(reservedConcurrency === undefined ? {} : { concurrency: { reserved: reservedConcurrency } }),
 });

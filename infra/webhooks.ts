@@ -1,5 +1,6 @@
 import { table } from './table';
 import { alarmTopic } from './alarms';
+import { traced, tracingEnvironment } from './tracing';
 
 // Webhooks on AWS. The table's stream feeds one function (packages/api/src/change-stream.ts, the
 // same consumers the local follower runs); its webhook consumer only enqueues, one message per
@@ -25,11 +26,11 @@ export const webhookQueue = new sst.aws.Queue('WebhookDeliveries', {
 });
 
 // The table and the queue reach both functions as links (runtime.ts reads them with SST's `Resource`).
-const environment = { NODE_ENV: 'production' };
+const environment = { NODE_ENV: 'production', ...tracingEnvironment };
 // Only imported for a deployed table (sst.config.ts): under `sst dev` the table is a Linkable.
 const dynamo = table as sst.aws.Dynamo;
 
-const lambda = { runtime: 'nodejs24.x', architecture: 'arm64', memory: '512 MB' } as const;
+const lambda = { runtime: 'nodejs24.x', architecture: 'arm64', memory: '512 MB', ...traced } as const;
 
 export const webhookWorker = webhookQueue.subscribe(
   {
