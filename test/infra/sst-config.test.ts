@@ -888,6 +888,11 @@ describe('observability of a deployed stage (infra/tracing.ts, infra/dashboard.t
     }
   });
 
+  it('docs/observability.md lists every metric of the registry', () => {
+    const doc = readFileSync(join(root, 'docs/observability.md'), 'utf8');
+    for (const name of Object.keys(METRICS)) expect(doc, name).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
+  });
+
   it('makes no dashboard under sst dev on DynamoDB Local (nothing there emits to CloudWatch)', async () => {
     const dev = await deploy('alice', { dev: true });
     expect(dev.records.filter((r) => r.type === 'aws.cloudwatch.Dashboard')).toEqual([]);
