@@ -55,12 +55,16 @@ export function flushMetrics(core: CoreContext): string[] {
 
 /**
  * A Lambda handler that flushes the metrics once per invocation, after its
- * work, however it ends: CloudWatch Logs turns the lines into metrics.
+ * work, however it ends: CloudWatch Logs turns the lines into metrics. Its
+ * lines carry the invocation's `awsRequestId`.
  */
 export function flushingMetrics<E, C, R>(core: () => CoreContext | undefined, handler: (event: E, context: C) => Promise<R>) {
   return async (event: E, context: C): Promise<R> => {
     try {
-      return await handler(event, context);
+      // Lambda's own request id on every line of the invocation: it joins them to Lambda's REPORT line.
+      const awsRequestId = (context as { awsRequestId?: unknown } | undefined)?.awsRequestId;
+      const c = core();
+      return await (c && typeof awsRequestId === 'string' ? c.log.scope({ awsRequestId }, () => handler(event, context)) : handler(event, context));
     } finally {
       const c = core(); // undefined only if the context could not be built (its error is thrown as is)
       if (c) flushMetrics(c);
