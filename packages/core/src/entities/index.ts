@@ -46,6 +46,9 @@ export type Store = StoreEntities & {
   table: string;
 };
 
+/** The entities as ElectroDB hands them to a write transaction (each operation ends in `.commit()`). */
+export type TransactionEntities = Parameters<Parameters<Service<StoreEntities>['transaction']['write']>[0]>[0];
+
 /**
  * All entities bound to one table. Each is built on first use: ElectroDB validates an entity's
  * model against a JSON schema when it is constructed (a few milliseconds each), and a Lambda's
@@ -81,7 +84,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string): Stor
  * view hands out the store's entities by name and lists only those handed out,
  * which is what ElectroDB reads to match a cancelled item back to its entity.
  */
-export function writeTransaction(store: Store, fn: (entities: StoreEntities) => unknown[]) {
+export function writeTransaction(store: Store, fn: (entities: TransactionEntities) => unknown[]) {
   // ElectroDB picks the entity that sends the request before `fn` runs; any of them would do.
   const used: Partial<StoreEntities> = { code: store.code };
   const view = new Proxy(used, {
