@@ -207,7 +207,7 @@ type Report = Awaited<ReturnType<typeof run>>;
 async function appendResults(report: Report) {
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB (${b.toLocaleString('en-US')} B)`;
   const row = (v: Report['variants'][number]) =>
-    `| ${v.name}${v.commit ? ` (${v.commit.slice(0, 7)})` : ''} | ${kb(v.bundleBytes)} | ${kb(v.totalBytes)} | ${kb(v.gzipBytes)} | ${v.importMsMedian} (${v.importMsMin} to ${v.importMsMax})${v.overBudget ? ' **over budget**' : ''} | ${v.firstRequestMsMedian} | ${v.processMsMedian} |`;
+    `| ${v.name}${v.commit && !v.name.endsWith(v.commit.slice(0, 7)) ? ` (${v.commit.slice(0, 7)})` : ''} | ${kb(v.bundleBytes)} | ${kb(v.totalBytes)} | ${kb(v.gzipBytes)} | ${v.importMsMedian} (${v.importMsMin} to ${v.importMsMax})${v.overBudget ? ' **over budget**' : ''} | ${v.firstRequestMsMedian} | ${v.processMsMedian} |`;
   const section = [
     '',
     '## coldstart',
