@@ -63,7 +63,8 @@ export function inProcessJobDispatcher(
     for (let attempt = 0; !controller.signal.aborted; attempt++) {
       try {
         const result = await ctx.log.scope({ jobId: ref.jobId, tenant: ref.tenant }, () => runJob(ctx, ref, options.kinds, { signal: controller.signal }));
-        ctx.log.info('job ran', { jobId: ref.jobId, tenant: ref.tenant, outcome: result.outcome });
+        // A job another runner holds is tried again when its lease ends: that wait is no news.
+        ctx.log[result.outcome === 'busy' ? 'debug' : 'info']('job ran', { jobId: ref.jobId, tenant: ref.tenant, outcome: result.outcome });
         if (result.outcome !== 'busy') return;
         await sleep(Math.max(50, (result.leaseUntil ?? 0) - ctx.now() + 50));
       } catch (e) {
