@@ -199,7 +199,7 @@ async function main() {
         stores,
       },
     };
-    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stdout.write(`${JSON.stringify(result)}\n`);
     return true;
   } finally {
     await api.close();

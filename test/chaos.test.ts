@@ -56,7 +56,7 @@ describe('chaos', () => {
     const probing = new Set<string>();
     const free = (u: string) => held.get(u)!.filter((e) => !probing.has(e.code));
     const tally = (op: string, r: CallResult) => {
-      const k = `${op} ${r.status}${r.json?.error ? ' ' + r.json.error.code : ''}`;
+      const k = `${op} ${r.status}${r.json?.error ? ` ${r.json.error.code}` : ''}`;
       counts[k] = (counts[k] ?? 0) + 1;
       expect(r.status, `${op}: ${r.text}`).toBeLessThan(500);
     };

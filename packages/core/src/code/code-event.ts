@@ -38,7 +38,7 @@ export interface CodeEvent extends CodeChange {
  */
 export function codeEventOf(change: TableChange): CodeEvent | undefined {
   const item = change.newImage;
-  if (!item || item.__edb_e__ !== 'code') return undefined;
+  if (item?.__edb_e__ !== 'code') return undefined;
   const seq = item.changeSeq;
   const before = change.oldImage?.changeSeq ?? 0;
   if (typeof seq !== 'number' || seq <= before || !item.lastChange) return undefined;
