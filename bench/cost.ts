@@ -87,7 +87,8 @@ async function main() {
     const record = async (name: string, run: () => Promise<unknown>) => {
       meter.take();
       await run();
-      (perOp[name] ??= []).push(meter.take());
+      perOp[name] ??= [];
+      perOp[name].push(meter.take());
     };
     meter.enabled = false;
     const capped = await newBook({ maxCodesPerUser: 3 }, 3 * REPEAT);

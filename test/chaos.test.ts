@@ -81,7 +81,9 @@ describe('chaos', () => {
       replayedSuccesses++;
     };
     /** An operation with nothing to act on (the user holds no code yet) is counted, not silently dropped. */
-    const idle = (op: string) => void (counts[`${op} idle`] = (counts[`${op} idle`] ?? 0) + 1);
+    const idle = (op: string) => {
+      counts[`${op} idle`] = (counts[`${op} idle`] ?? 0) + 1;
+    };
 
     // Everyone starts holding a code of the open book, so locks, unlocks and redeems have something
     // to act on from the first operation, and a second one only the wrong-lock probes use: the

@@ -28,7 +28,9 @@ export function meter(client: DynamoDBDocumentClient) {
   );
   return {
     sent,
-    reset: () => void (sent.length = 0),
+    reset: () => {
+      sent.length = 0;
+    },
   };
 }
 
