@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
 import { createCouponClient, unwrap } from '../packages/client/src/index.ts';
+import { deliveryShard, messageIdOf, recordDelivery, type DeliveryStatus } from '@coupons/core';
 
 // The endpoint API: who may manage webhooks, what is refused, and what the table holds afterwards.
 let api: TestApi;
@@ -133,9 +134,74 @@ describe('one endpoint', () => {
     const token = await admin();
     const r = await api.call('GET', `/webhooks/${id}/deliveries?limit=10`, { token });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ items: [] });
+    expect(r.json).toEqual({ items: [], nextCursor: null });
     expectError(await api.call('POST', `/webhooks/${id}/deliveries/msg_nope/resend`, { token }), 404, 'DELIVERY_NOT_FOUND');
     expectError(await api.call('GET', `/webhooks/${id}/deliveries?status=lost`, { token }), 400, 'VALIDATION_FAILED');
+  });
+});
+
+describe('a delivery log', () => {
+  /** Writes a message's record as the dispatcher does, `ageMs` old (message ids start with their event's time). */
+  async function logged(tenant: string, webhookId: string, ageMs: number, status: DeliveryStatus) {
+    const messageId = messageIdOf(Date.now() - ageMs, tenant, webhookId, ageMs, Math.random());
+    const job = { tenant, webhookId, messageId, eventType: 'code.assigned' as const, lane: `code:C${ageMs}`, order: '1', body: '{}' };
+    await recordDelivery(api.core, job, { status, attempts: status === 'failed' ? 9 : 1, ...(status === 'pending' ? { nextAttemptAt: Date.now() + 60_000 } : {}) });
+    return messageId;
+  }
+
+  /** Every page of `query`, following nextCursor. */
+  async function walk(id: string, token: string, query: string) {
+    const pages: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await api.call('GET', `/webhooks/${id}/deliveries?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+      expect(r.status).toBe(200);
+      pages.push(r.json);
+      cursor = r.json.nextCursor;
+      expect(pages.length).toBeLessThan(200);
+    } while (cursor);
+    return { pages, items: pages.flatMap((p) => p.items) };
+  }
+
+  it('finds a failed message behind newer delivered ones with status=failed&limit=1, and walks every page of a status once, newest first', async () => {
+    const token = await admin('t-log');
+    const { id } = (await create({ url: 'https://example.com/log' }, 't-log')).json;
+    const failed = [await logged('t-log', id, 90_000, 'failed'), await logged('t-log', id, 80_000, 'failed'), await logged('t-log', id, 70_000, 'failed')];
+    // Newer delivered messages, at least one in each failed message's delivery shard, so a shard read
+    // newest first meets a delivered message before the failed one.
+    const shardOf = (m: string) => deliveryShard(m, api.core.config.WEBHOOK_DELIVERY_SHARDS);
+    const delivered: string[] = [];
+    for (let i = 0; i < 60 || !failed.every((f) => delivered.some((d) => shardOf(d) === shardOf(f))); i++) {
+      delivered.push(await logged('t-log', id, 60_000 - i * 200, 'delivered'));
+    }
+    const pending = await logged('t-log', id, 1000, 'pending');
+
+    const first = await api.call('GET', `/webhooks/${id}/deliveries?status=failed&limit=1`, { token });
+    expect(first.status).toBe(200);
+    expect(first.json.items.map((d: any) => d.messageId)).toEqual([failed[2]]);
+    expect(first.json.items[0]).toMatchObject({ status: 'failed', attempts: 9 });
+
+    const byStatus = await walk(id, token, 'status=failed&limit=1');
+    expect(byStatus.items.map((d) => d.messageId)).toEqual([...failed].reverse());
+    expect(byStatus.pages.at(-1).nextCursor).toBeNull();
+    // Unfiltered: every message once, newest first, in pages of at most `limit`.
+    const everything = await walk(id, token, 'limit=7');
+    expect(everything.items.map((d) => d.messageId)).toEqual([pending, ...[...delivered].reverse(), ...[...failed].reverse()]);
+    expect(everything.pages.every((p) => p.items.length <= 7)).toBe(true);
+    expect(everything.pages.slice(0, -1).every((p) => p.items.length === 7)).toBe(true);
+    // The failed message found is the one a resend takes.
+    expect((await api.call('POST', `/webhooks/${id}/deliveries/${failed[2]}/resend`, { token })).status).toBe(202);
+  });
+
+  it("refuses a cursor it did not make, or one made for another status, with 400 VALIDATION_FAILED", async () => {
+    const token = await admin('t-log');
+    const { id } = (await create({ url: 'https://example.com/log-cursor' }, 't-log')).json;
+    for (let i = 0; i < 3; i++) await logged('t-log', id, 10_000 - i, 'failed');
+    const page = await api.call('GET', `/webhooks/${id}/deliveries?status=failed&limit=1`, { token });
+    expect(page.json.nextCursor).toEqual(expect.any(String));
+    const other = await api.call('GET', `/webhooks/${id}/deliveries?status=delivered&limit=1&cursor=${page.json.nextCursor}`, { token });
+    expectError(other, 400, 'VALIDATION_FAILED');
+    expectError(await api.call('GET', `/webhooks/${id}/deliveries?cursor=bm9wZQ`, { token }), 400, 'VALIDATION_FAILED');
   });
 });
 

@@ -78,6 +78,7 @@ export { API_KEY_ROLES } from './entities/api-key.ts';
 export * from './webhooks/event-types.ts';
 export * from './webhooks/endpoints.ts';
 export * from './webhooks/deliveries.ts';
+export { listDeliveries, DELIVERIES_PAGE } from './webhooks/delivery-log.ts';
 export { EndpointDirectory } from './webhooks/endpoint-directory.ts';
 export { LocalDispatcher } from './webhooks/local-dispatcher.ts';
 export { createWebhookEmitter } from './webhooks/emitter.ts';

@@ -112,7 +112,10 @@ export function webhookRoutes(core: CoreContext) {
         path: '/webhooks/{id}/deliveries',
         tags,
         operationId: 'listWebhookDeliveries',
-        summary: 'Recent messages to an endpoint and where each stands (admin)',
+        summary: 'Messages to an endpoint and where each stands, newest first, a page at a time (admin)',
+        description:
+          'Every message the log still holds (`WEBHOOK_LOG_DAYS`), newest first: follow `nextCursor` for older ones. With `status`, ' +
+          'a page may hold fewer than `limit` messages (even none) and still carry a cursor; walking the cursor finds every message of that status.',
         security: bearer,
         request: { params: WebhookIdParam, query: DeliveriesQuery },
         responses: { 200: jsonResponse(DeliveryListSchema, 'Newest first'), ...errors('get', 'WEBHOOK_NOT_FOUND') },

@@ -4,7 +4,7 @@ import { requireRole, type Actor } from '../actor.ts';
 import type { DeliveryStatus } from '../entities/webhook-delivery.ts';
 import type { DeliveryJob, WebhookEventType } from './event-types.ts';
 import { loadWebhook } from './endpoints.ts';
-import { eq, where } from '../db/condition.ts';
+import { where } from '../db/condition.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
 import { asUpdate, assertAllowed, refusalsOf, refusedBy } from '../db/transition.ts';
 import { recordAttempt, resend } from './transitions.ts';
@@ -100,41 +100,13 @@ export const jobOfRecord = (r: Record<string, any>): DeliveryJob => ({
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-function toView(r: Record<string, any>): DeliveryView {
+export function toDeliveryView(r: Record<string, any>): DeliveryView {
   const v: DeliveryView = { messageId: r.messageId, eventType: r.eventType, status: r.status, attempts: r.attempts, createdAt: iso(r.createdAt)! };
   if (r.responseStatus !== undefined) v.responseStatus = r.responseStatus;
   if (r.lastError !== undefined) v.lastError = r.lastError;
   if (r.lastAttemptAt !== undefined) v.lastAttemptAt = iso(r.lastAttemptAt);
   if (r.status === 'pending' && r.nextAttemptAt !== undefined) v.nextAttemptAt = iso(r.nextAttemptAt);
   return v;
-}
-
-/**
- * The newest messages to one endpoint: one Query per delivery shard (newest
- * first, `limit` each), merged. Message ids start with their commit time.
- */
-export async function listDeliveries(
-  ctx: CoreContext,
-  actor: Actor,
-  webhookId: string,
-  query: { limit?: number; status?: DeliveryStatus },
-): Promise<{ items: DeliveryView[] }> {
-  requireRole(actor, 'admin');
-  await loadWebhook(ctx, actor.tenant, webhookId);
-  const limit = query.limit ?? 50;
-  const pages = await Promise.all(
-    Array.from({ length: ctx.config.WEBHOOK_DELIVERY_SHARDS }, async (_, shard) => {
-      let q = ctx.store.webhookDelivery.query.byMessage({ tenant: actor.tenant, webhookId, shard });
-      if (query.status) q = q.where(where(eq('status', query.status))) as typeof q;
-      return (await q.go({ limit, order: 'desc' })).data;
-    }),
-  );
-  const items = pages
-    .flat()
-    .sort((a, b) => b.messageId.localeCompare(a.messageId))
-    .slice(0, limit)
-    .map(toView);
-  return { items };
 }
 
 export const resendDeliveryRefusals = refusalsOf({ runs: [resend], own: ['WEBHOOK_NOT_FOUND'] });
@@ -154,7 +126,7 @@ export async function resendDelivery(ctx: CoreContext, actor: Actor, webhookId: 
   const now = ctx.now();
   const change = { set: { status: 'pending', attempts: 0, nextAttemptAt: now, resends: (data!.resends ?? 0) + 1 }, remove: ['responseStatus', 'lastError'] };
   await conditionalWrite(ctx.store, (s) => asUpdate(s.webhookDelivery.patch(key), change, resend.condition(rule)), (item) => resend.refusal(item, rule));
-  return toView({ ...data, status: 'pending', attempts: 0, nextAttemptAt: now });
+  return toDeliveryView({ ...data, status: 'pending', attempts: 0, nextAttemptAt: now });
 }
 
 /** Every pending delivery of every tenant (the dispatcher's work list after a restart): one Query per due shard. */
