@@ -115,18 +115,54 @@ describe('one endpoint', () => {
     expect((await webhookItems()).find((w) => w.webhookId === created.id)!.previousSecret).toBe(r.json.secret);
   });
 
-  it('rotations at once all succeed: a loser retries from the secret the winner wrote', async () => {
+  /** Runs `work` with every UpdateItem held back `ms`, so rotations sent at once all read the endpoint before any of them writes. */
+  async function withWritesHeld<T>(ms: number, work: () => Promise<T>): Promise<T> {
+    const stack = api.core.store.client.middlewareStack;
+    stack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName === 'UpdateItemCommand') await new Promise((r) => setTimeout(r, ms));
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdWrites' },
+    );
+    try {
+      return await work();
+    } finally {
+      stack.remove('holdWrites');
+    }
+  }
+
+  it('rotations racing each other are one rotation: the secret receivers held before still verifies, and every secret handed out signs', async () => {
     const created = (await create({ url: 'https://example.com/rotate-race' })).json;
     const token = await admin();
-    const answers = await Promise.all(Array.from({ length: 6 }, () => api.call('POST', `/webhooks/${created.id}/rotate-secret`, { token })));
+    const answers = await withWritesHeld(150, () =>
+      Promise.all(Array.from({ length: 6 }, () => api.call('POST', `/webhooks/${created.id}/rotate-secret`, { token }))),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200));
-    const issued = new Set(answers.map((a) => a.json.secret as string));
-    expect(issued.size).toBe(6);
     const item = (await webhookItems()).find((w) => w.webhookId === created.id)!;
-    // Six writes in some order: the last one's secret is current, and it rotated out the fifth's, not the original.
-    expect(issued.has(item.secret)).toBe(true);
-    expect(issued.has(item.previousSecret)).toBe(true);
-    expect(item.previousSecret).not.toBe(item.secret);
+    // The secret held before the rotations is the one rotated out, and it signs for the whole overlap.
+    expect(item.previousSecret).toBe(created.secret);
+    expect(item.previousSecretUntil).toBeGreaterThan(Date.now() + 86_000_000);
+    const signing = new Set([item.secret, item.previousSecret]);
+    for (const a of answers) expect(signing.has(a.json.secret)).toBe(true);
+    // The racing calls answer the rotation that happened: one new secret.
+    expect(new Set(answers.map((a) => a.json.secret))).toEqual(new Set([item.secret]));
+    expect(new Set(answers.map((a) => a.json.previousSecretExpiresAt))).toEqual(new Set([new Date(item.previousSecretUntil).toISOString()]));
+  });
+
+  it('of rotations racing each other with different overlaps, the shortest stands (one asking for none cuts the old secret off)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const created = (await create({ url: `https://example.com/rotate-cut-${round}` })).json;
+      const token = await admin();
+      const answers = await withWritesHeld(150, () =>
+        Promise.all([3600, 0, 86_400, 0, 600].map((overlapSeconds) => api.call('POST', `/webhooks/${created.id}/rotate-secret`, { token, body: { overlapSeconds } }))),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
+      const item = (await webhookItems()).find((w) => w.webhookId === created.id)!;
+      expect(item.previousSecret).toBe(created.secret);
+      expect(item.previousSecretUntil).toBeLessThanOrEqual(Date.now());
+      expect((await api.call('GET', `/webhooks/${created.id}`, { token })).json.previousSecretExpiresAt).toBeUndefined();
+    }
   });
 
   it('lists no deliveries before any event, and a message it never sent is 404 DELIVERY_NOT_FOUND', async () => {

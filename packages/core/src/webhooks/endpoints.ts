@@ -7,7 +7,7 @@ import { where } from '../db/condition.ts';
 import { asUpdate, refusalsOf, refusedBy } from '../db/transition.ts';
 import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 import type { WebhookEventType } from './event-types.ts';
-import { removeEndpoint, rotateSecret, webhookNotFound } from './transitions.ts';
+import { removeEndpoint, rotateSecret, shortenOverlap, webhookNotFound } from './transitions.ts';
 
 export interface WebhookView {
   id: string;
@@ -107,39 +107,83 @@ export async function deleteWebhook(ctx: CoreContext, actor: Actor, webhookId: s
   );
 }
 
-/** A rotation that lost to another is tried again from the winner's secret, so it is never refused for that. */
-export const rotateWebhookSecretRefusals = refusalsOf({ runs: [rotateSecret], handles: ['rotated'], own: ['WEBHOOK_NOT_FOUND'] });
+/** A rotation that lost to another joins it, so it is never refused for that. */
+export const rotateWebhookSecretRefusals = refusalsOf({ runs: [rotateSecret, shortenOverlap], handles: ['rotated'], own: ['WEBHOOK_NOT_FOUND'] });
+
+export interface RotatedSecret {
+  id: string;
+  secret: string;
+  previousSecretExpiresAt: string;
+}
 
 /**
  * A new secret; the old one keeps signing (a second signature in the same
- * header) for `overlapSeconds`, so receivers can switch without dropping a message.
+ * header) for `overlapSeconds`, so receivers can switch without dropping a
+ * message. Rotations racing each other are one rotation: the secret held
+ * before them is the one rotated out, every caller is answered the same new
+ * secret, and the shortest overlap asked for stands (an overlap of 0 is
+ * asked for to cut a leaked secret off at once).
  */
 export async function rotateWebhookSecret(
   ctx: CoreContext,
   actor: Actor,
   webhookId: string,
   input: { overlapSeconds?: number },
-): Promise<{ id: string; secret: string; previousSecretExpiresAt: string }> {
+): Promise<RotatedSecret> {
   requireRole(actor, 'admin');
-  let current = await loadWebhook(ctx, actor.tenant, webhookId);
+  const current = await loadWebhook(ctx, actor.tenant, webhookId);
+  const key = { tenant: actor.tenant, webhookId };
+  const now = ctx.now();
+  const secret = newSecret();
+  const until = now + 1000 * (input.overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS);
+  const rule = { webhookId, secret: current.secret };
+  const change = { set: { secret, previousSecret: current.secret, previousSecretUntil: until, updatedAt: new Date(now).toISOString() } };
+  try {
+    await conditionalWrite(
+      ctx.store,
+      (s) => asUpdate(s.webhook.patch(key), change, rotateSecret.condition(rule)),
+      (item) => rotateSecret.refusal(item, rule),
+    );
+    return { id: webhookId, secret, previousSecretExpiresAt: new Date(until).toISOString() };
+  } catch (e) {
+    const rotated = refusedBy(rotateSecret, e);
+    if (!rotated) throw e;
+    return joinRotation(ctx, key, rotated.item as WebhookRecord, current.secret, until - now);
+  }
+}
+
+/**
+ * Another rotation got in since `readSecret` was read. If it rotated out that
+ * same secret, it is the rotation this request asked for: answer it, after
+ * shortening the old secret's overlap to `overlapMs` from that rotation if
+ * that is shorter than the one it has (so rotations asking for the same
+ * overlap answer the same expiry). If the endpoint has rotated again since,
+ * the newest rotation is answered as it is.
+ */
+async function joinRotation(
+  ctx: CoreContext,
+  key: { tenant: string; webhookId: string },
+  found: WebhookRecord,
+  readSecret: string,
+  overlapMs: number,
+): Promise<RotatedSecret> {
+  let item = found;
   for (;;) {
-    const now = ctx.now();
-    const secret = newSecret();
-    const until = now + 1000 * (input.overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_SECONDS);
-    const rule = { webhookId, secret: current.secret };
-    const change = { set: { secret, previousSecret: current.secret, previousSecretUntil: until, updatedAt: new Date(now).toISOString() } };
+    const answer = { id: key.webhookId, secret: item.secret, previousSecretExpiresAt: new Date(item.previousSecretUntil ?? 0).toISOString() };
+    const until = Date.parse(item.updatedAt) + overlapMs;
+    if (item.previousSecret !== readSecret || (item.previousSecretUntil ?? 0) <= until) return answer;
+    const rule = { webhookId: key.webhookId, secret: item.secret, previousSecret: readSecret, until };
     try {
       await conditionalWrite(
         ctx.store,
-        (s) => asUpdate(s.webhook.patch({ tenant: actor.tenant, webhookId }), change, rotateSecret.condition(rule)),
-        (item) => rotateSecret.refusal(item, rule),
+        (s) => asUpdate(s.webhook.patch(key), { set: { previousSecretUntil: until } }, shortenOverlap.condition(rule)),
+        (refused) => shortenOverlap.refusal(refused, rule),
       );
-      return { id: webhookId, secret, previousSecretExpiresAt: new Date(until).toISOString() };
+      return { ...answer, previousSecretExpiresAt: new Date(until).toISOString() };
     } catch (e) {
-      // Two rotations at once: the loser retries from the winner's secret instead of dropping it.
-      const rotated = refusedBy(rotateSecret, e);
+      const rotated = refusedBy(shortenOverlap, e);
       if (!rotated) throw e;
-      current = rotated.item as WebhookRecord;
+      item = rotated.item as WebhookRecord;
     }
   }
 }
