@@ -8,6 +8,7 @@ import {
   enqueueGeneration,
   IDEMPOTENCY_RECORD_LINE,
   OPERATIONS,
+  RACE_ON_ONE_CODE,
   WRITE_BUDGETS,
   SOLD_OUT_CLAIM_RCU_BUDGET,
   planWcu,
@@ -87,6 +88,39 @@ describe('write plans of the hot path match the cost model', () => {
     await api.call('POST', `/coupons/assign/${codes[1]}`, { token: svc, body: { userId: 'named', bookId: book.id } });
     m = await measured(() => api.call('POST', `/coupons/redeem/${codes[1]}`, { token, body: {}, headers: idem() }), 200);
     expect(writePlan(m.records)).toEqual(sorted([...OPERATIONS.redeem.plan, IDEMPOTENCY_RECORD_LINE]));
+  });
+
+  it('a lock that lands after a redeem of the same code it raced: its refused write, then the lock, and no read', async () => {
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2 });
+    const token = await user('racer');
+    const code = (await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).json.code;
+    // The lock's write is held back until the redeem (a transaction) has landed.
+    const stack = api.core.store.client.middlewareStack;
+    stack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName === 'UpdateItemCommand') await new Promise((r) => setTimeout(r, 300));
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdLock' },
+    );
+    meter.take();
+    try {
+      const [locked, redeemed] = await Promise.all([
+        api.call('POST', `/coupons/lock/${code}`, { token, body: {} }),
+        new Promise((r) => setTimeout(r, 50)).then(() => api.call('POST', `/coupons/redeem/${code}`, { token, body: {} })),
+      ]);
+      expect([locked.status, redeemed.status]).toEqual([200, 200]);
+      expect(locked.json.redemptionCount).toBe(1);
+    } finally {
+      stack.remove('holdLock');
+    }
+    const records = meter.take();
+    // One consistent read of the code by each request: the lock is built again from the item its refusal carried.
+    expect(records.flatMap((r) => r.reads).filter((r) => r.pk === `T#t1#CODE#${code}`)).toHaveLength(2);
+    const updates = records.filter((r) => r.command === 'UpdateItemCommand');
+    expect(updates.map((r) => r.outcome)).toEqual(['conditionFailed', 'ok']);
+    expect(updates[0]!.wcu).toBe(RACE_ON_ONE_CODE.refusedPlainWriteWcu);
+    expect(writePlan(updates)).toEqual(OPERATIONS.lock.plan);
   });
 
   it('each operation is within its budget', () => {

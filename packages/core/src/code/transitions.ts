@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
-import { and, eq, exists, gt, lt, notExists, or } from '../db/condition.ts';
-import { BrokenInvariant, transition, type Change, type Item } from '../db/transition.ts';
+import { and, eq, exists, gt, isAt, lt, notExists, or } from '../db/condition.ts';
+import { BrokenInvariant, Refused, transition, type Change, type Item, type TransitionSpec } from '../db/transition.ts';
 import { heldBy, isLockHeld, lockFree, maxRedemptionsOf, type CodeRecord } from './state.ts';
 import type { CodeChange, CodeEventType } from './code-event.ts';
 
@@ -25,6 +25,30 @@ function heldCodeRefusal(item: CodeRecord | null, code: string, userId: string, 
 }
 const HELD_CODE_REFUSALS = ['CODE_NOT_FOUND', 'REDEMPTION_LIMIT_REACHED', 'CODE_LOCKED', 'CODE_NOT_LOCKED'] as const;
 
+/** Where a write on a held code was built from: the code's `changeSeq` as read (undefined: never changed). */
+export type FromRead = { seq: number | undefined };
+
+/**
+ * A transition of a held code written against the read it was built from:
+ * its condition also names the code's `changeSeq` as read, so the answer (the
+ * read with the change applied) is exactly the state the write made. When
+ * another transition of the code landed in between, the write is refused as
+ * `moved`, with the item as it now is, and the use case builds it again from
+ * that item (held-code.ts `fromLatestRead`); a code the transition would not
+ * allow anyway gets the transition's own refusal.
+ */
+function fromRead<I, const R extends string>(spec: TransitionSpec<I, CodeRecord, R>) {
+  const own = transition(spec);
+  return transition<I & FromRead, CodeRecord, R | 'moved'>({
+    refusals: [...spec.refusals, 'moved'],
+    alreadyDone: spec.alreadyDone,
+    presence: spec.presence,
+    condition: (input) => and(spec.condition(input), isAt('changeSeq', input.seq)),
+    refusal: (item, input) =>
+      item && own.allows(item, input) ? new Refused('moved', `code ${item.code} changed since it was read`, item) : spec.refusal(item, input),
+  });
+}
+
 /** An available code of this book leaves the pool for a user. */
 export const assign = transition({
   refusals: ['CODE_NOT_FOUND', 'CODE_ALREADY_ASSIGNED'],
@@ -37,7 +61,7 @@ export const assign = transition({
 type HeldInput = { code: string; userId: string; maxRedemptions: number; now: number };
 
 /** The holder takes an unexpired lock on a code with redemptions left and no other unexpired lock. */
-export const lock = transition({
+export const lock = fromRead({
   refusals: HELD_CODE_REFUSALS,
   alreadyDone: ['CODE_LOCKED'],
   condition: ({ userId, maxRedemptions, now }: HeldInput) => and(heldBy(userId), lt('redemptionCount', maxRedemptions), lockFree(now)),
@@ -45,7 +69,7 @@ export const lock = transition({
 });
 
 /** The holder releases the unexpired lock `lockId`. */
-export const unlock = transition({
+export const unlock = fromRead({
   refusals: ['CODE_NOT_FOUND', 'CODE_LOCKED', 'CODE_NOT_LOCKED'],
   alreadyDone: ['CODE_NOT_LOCKED'],
   condition: ({ userId, lockId, now }: { code: string; userId: string; lockId: string; now: number }) =>
@@ -58,7 +82,7 @@ export const unlock = transition({
 });
 
 /** The holder redeems a code with redemptions left: unlocked, or under the lock it presents. Releases the lock. */
-export const redeem = transition({
+export const redeem = fromRead({
   refusals: HELD_CODE_REFUSALS,
   alreadyDone: ['REDEMPTION_LIMIT_REACHED'],
   condition: ({ userId, maxRedemptions, now, lockId }: HeldInput & { lockId?: string }) =>
@@ -73,7 +97,7 @@ export const redeem = transition({
  * records not rolled back. A code that exists with nothing to give back
  * while its record says otherwise is a broken invariant.
  */
-export const rollBack = transition({
+export const rollBack = fromRead({
   refusals: ['REDEMPTION_NOT_FOUND'],
   condition: (_: { code: string; redemptionId: string }) => and(eq('status', 'assigned'), gt('redemptionCount', 0)),
   refusal: (item: CodeRecord | null, { redemptionId }) =>

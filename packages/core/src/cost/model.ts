@@ -63,6 +63,18 @@ export const WRITE_BUDGETS: Record<Operation, number> = {
   redeem: 7,
 };
 
+/**
+ * Writes racing on one held code (code/transitions.ts `fromRead`): a lock, unlock, redeem or
+ * rollback carries the code's `changeSeq` as it read it, so its answer is exactly the state it
+ * made. When another transition of the same code landed in between, the write is refused and
+ * built again from the item the refusal hands back (ReturnValuesOnConditionCheckFailure): no
+ * read, only the refused write, which for a plain UpdateItem (lock, unlock) is charged 1 WCU (its
+ * index entries untouched) and for a transaction (redeem, rollback, any keyed write) is recorded
+ * as cancelled, as a claim's lost race is. Only a code's own concurrent requests pay it, and a
+ * request built again 8 times answers 503 (code/held-code.ts).
+ */
+export const RACE_ON_ONE_CODE = { refusedPlainWriteWcu: 1, refusedTransactionWcu: 0 } as const;
+
 /** A refused claim on a sold-out book: read units on average, and no write. */
 export const SOLD_OUT_CLAIM_RCU_BUDGET = 2;
 
