@@ -414,6 +414,30 @@ describe('job events', () => {
 });
 
 describe('stock alerts', () => {
+  it('book.low_stock carries the stock at the crossing, not what is left when the watcher gets to it', async () => {
+    const tenant = 'st2';
+    const ep = await endpoint(tenant, { events: ['book.low_stock', 'book.exhausted'] });
+    const p = pipeline();
+    await p.dispatcher!.start();
+    const { book } = await bookWithCodes(api, 8, { lowStockThreshold: 5, shards: 2 }, tenant);
+    const token = await service(tenant);
+    const statsShards = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'bookStatsShard' && i.bookId === book.id);
+    // Every code is claimed before the watcher sees any of it, as when the stream trails a burst of claims.
+    const changes: TableChange[] = [];
+    for (let i = 0; i < 8; i++) {
+      const before = await statsShards();
+      expect((await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id, userId: `u-${i}` } })).status).toBe(201);
+      const moved = (await statsShards()).find((s) => before.find((b) => b.pk === s.pk)!.available !== s.available)!;
+      changes.push(await changeOf(before.find((b) => b.pk === moved.pk), { pk: moved.pk, sk: moved.sk }));
+    }
+    await p.handle(changes);
+    const alerts = (await api.scan()).filter((i) => i.__edb_e__ === 'bookAlert' && i.bookId === book.id);
+    for (const a of alerts) await p.handle([await changeOf(undefined, { pk: a.pk, sk: a.sk })]);
+    const byType = Object.fromEntries(ep.receiver.received.map((r) => [r.body.type, r.body.data]));
+    expect(byType['book.low_stock']).toMatchObject({ available: 5, lowStockThreshold: 5 });
+    expect(byType['book.exhausted']).toMatchObject({ available: 0 });
+  });
+
   it('fires book.low_stock once at the threshold with a claim rate and run-out estimate, then book.exhausted, and re-arms after an upload', async () => {
     const tenant = 'st1';
     const ep = await endpoint(tenant, { events: ['book.low_stock', 'book.exhausted'] });
