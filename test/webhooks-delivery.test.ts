@@ -288,6 +288,55 @@ describe('order', () => {
   });
 });
 
+describe('endpoints do not share fate', () => {
+  it("one tenant's endpoint answering just under the timeout holds neither another tenant's delivery nor the stream", async () => {
+    // Answers every request after 2 s, under the 3 s timeout: never a silent endpoint, only a slow one.
+    const slow = createServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.writeHead(200).end(), 2000);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
+    expect((await api.call('POST', '/webhooks', { token: await admin('fate-a'), body: { url: slowUrl } })).status).toBe(201);
+    const fast = await endpoint('fate-b');
+    // No commit slack: the endpoint lists are read at once, so what is measured is the dispatcher.
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_COMMIT_SLACK_MS: 0, WEBHOOK_TIMEOUT_MS: 3000 } });
+    await p.dispatcher!.start();
+    try {
+      // Forty codes of the slow tenant, each its own lane, then one of the other tenant at the end of the batch.
+      let started = Date.now();
+      const handled = p.handle([
+        ...Array.from({ length: 40 }, (_, i) => codeChange('fate-a', `CODE-A${i}`, 1, 'assigned')),
+        codeChange('fate-b', 'CODE-B1', 1, 'assigned'),
+      ]);
+      await waitFor("the other tenant's message", () => fast.receiver.delivered().length === 1, 5000, 10);
+      expect(Date.now() - started).toBeLessThan(1200);
+      await handled;
+      // The batch waits for the slow endpoint only until it is known to be slow, then writes its messages down.
+      expect(Date.now() - started).toBeLessThan(2000);
+      // Once known to be slow, the endpoint holds no batch at all, while its earlier messages are still out.
+      started = Date.now();
+      await p.handle([
+        ...Array.from({ length: 40 }, (_, i) => codeChange('fate-a', `CODE-A${i}`, 2, 'locked', { lockId: `l-${i}` })),
+        codeChange('fate-b', 'CODE-B1', 2, 'locked', { lockId: 'l-b' }),
+      ]);
+      expect(Date.now() - started).toBeLessThan(400);
+      await waitFor('its next message', () => fast.receiver.delivered().length === 2, 5000, 10);
+      expect(Date.now() - started).toBeLessThan(400);
+      // Every message of the slow endpoint is on record (a restart would resume it), and they arrive in the end.
+      const slowLog = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'webhookDelivery' && i.tenant === 'fate-a');
+      const onRecord = await slowLog();
+      expect(onRecord).toHaveLength(80);
+      expect(onRecord.every((d) => d.status === 'pending' || d.status === 'delivered')).toBe(true);
+      await waitFor('the slow endpoint answering', async () => (await slowLog()).filter((d) => d.status === 'delivered').length >= 32, 10_000, 100);
+      expect((await slowLog()).every((d) => d.status !== 'failed' && d.attempts <= 1)).toBe(true);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
+  });
+});
+
 describe('restarts and deletion', () => {
   it('resumes pending retries from the table after the dispatcher is stopped and started again', async () => {
     const ep = await endpoint('k1', {}, () => 503);

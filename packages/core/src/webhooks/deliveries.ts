@@ -6,8 +6,8 @@ import type { DeliveryJob, WebhookEventType } from './event-types.ts';
 import { loadWebhook } from './endpoints.ts';
 import { where } from '../db/condition.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
-import { asUpdate, assertAllowed, refusalsOf, refusedBy } from '../db/transition.ts';
-import { recordAttempt, resend } from './transitions.ts';
+import { asUpdate, assertAllowed, passRefusalsOf, refusalsOf, refusedBy } from '../db/transition.ts';
+import { recordAttempt, resend, writeDownPending } from './transitions.ts';
 
 /** Which of the endpoint's delivery partitions a message lives in: a hash of its id, so a flash sale spreads evenly. */
 export function deliveryShard(messageId: string, shards: number): number {
@@ -44,6 +44,25 @@ export function createdAtOf(messageId: string, fallback: number): number {
   return Number.isFinite(ms) && ms > 0 ? ms : fallback;
 }
 
+function deliveryRecord(ctx: CoreContext, job: DeliveryJob, state: DeliveryState, options: { resumable?: boolean }) {
+  const now = ctx.now();
+  return {
+    tenant: job.tenant,
+    webhookId: job.webhookId,
+    shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS),
+    messageId: job.messageId,
+    eventType: job.eventType,
+    lane: job.lane,
+    order: job.order,
+    body: job.body,
+    createdAt: createdAtOf(job.messageId, now),
+    resends: job.resends ?? 0,
+    ...(options.resumable ? { resumable: true } : {}),
+    ...state,
+    expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
+  };
+}
+
 /**
  * Writes where one message to one endpoint stands: one PutItem, ~1 WCU, and
  * +1 for its due-index entry while pending if `resumable` (in-process
@@ -56,28 +75,11 @@ export async function recordDelivery(
   state: DeliveryState,
   options: { resumable?: boolean } = {},
 ): Promise<'recorded' | 'superseded'> {
-  const now = ctx.now();
-  const createdAt = createdAtOf(job.messageId, now);
   const rule = { webhookId: job.webhookId, messageId: job.messageId, resends: job.resends ?? 0 };
-  const record = {
-    tenant: job.tenant,
-    webhookId: job.webhookId,
-    shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS),
-    messageId: job.messageId,
-    eventType: job.eventType,
-    lane: job.lane,
-    order: job.order,
-    body: job.body,
-    createdAt,
-    resends: job.resends ?? 0,
-    ...(options.resumable ? { resumable: true } : {}),
-    ...state,
-    expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
-  };
   try {
     await conditionalWrite(
       ctx.store,
-      (s) => s.webhookDelivery.put(record).where(where(recordAttempt.condition(rule))),
+      (s) => s.webhookDelivery.put(deliveryRecord(ctx, job, state, options)).where(where(recordAttempt.condition(rule))),
       (item) => recordAttempt.refusal(item, rule),
     );
     return 'recorded';
@@ -85,6 +87,21 @@ export async function recordDelivery(
     if (refusedBy(recordAttempt, e)) return 'superseded';
     throw e;
   }
+}
+
+/**
+ * Writes a message down as pending before its first attempt has answered
+ * (the in-process dispatcher, for a slow endpoint), unless an attempt has
+ * recorded it already: that record stands, and an attempt's record written
+ * later replaces this one. One conditional PutItem and its due-index entry.
+ */
+export async function recordPendingIfNew(ctx: CoreContext, job: DeliveryJob, nextAttemptAt: number, options: { resumable?: boolean } = {}): Promise<void> {
+  const rule = { webhookId: job.webhookId, messageId: job.messageId };
+  await conditionalWrite(
+    ctx.store,
+    (s) => s.webhookDelivery.create(deliveryRecord(ctx, job, { status: 'pending', attempts: 0, nextAttemptAt }, options)).where(where(writeDownPending.condition(rule))),
+    (item) => writeDownPending.refusal(item, rule),
+  ).catch(passRefusalsOf(writeDownPending));
 }
 
 export const jobOfRecord = (r: Record<string, any>): DeliveryJob => ({

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { holds, where, type Cond } from '../db/condition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { DELIVERY_STATUSES, DUE_FOR_RETRY } from '../entities/webhook-delivery.ts';
-import { fireAlert, rearmAlert, recordAttempt, removeEndpoint, resend, rotateSecret, shortenOverlap } from './transitions.ts';
+import { fireAlert, rearmAlert, recordAttempt, removeEndpoint, resend, rotateSecret, shortenOverlap, writeDownPending } from './transitions.ts';
 import { deleteWebhookRefusals, rotateWebhookSecretRefusals } from './endpoints.ts';
 import { resendDeliveryRefusals } from './deliveries.ts';
 
@@ -52,6 +52,13 @@ describe('webhooks: the condition sent, the condition as data and allows agree; 
     ));
   it("an attempt's record never goes back to an older resend", () =>
     checkTransition(recordAttempt, delivery, fc.record({ webhookId: fc.constant('w1'), messageId: fc.constant('msg_1'), resends: fc.integer({ min: 0, max: 2 }) }), putRecord));
+  it('a message is written down as pending only while no attempt has recorded it', () =>
+    checkTransition(writeDownPending, delivery, fc.record({ webhookId: fc.constant('w1'), messageId: fc.constant('msg_1') }), (cond) =>
+      store.webhookDelivery
+        .create({ ...MESSAGE, eventType: 'code.locked', lane: 'l', order: 'o', body: '{}', status: 'pending', attempts: 0, resends: 0, createdAt: 1 })
+        .where(where(cond))
+        .params(),
+    ));
   it('a failed message is sent again once', () =>
     checkTransition(
       resend,

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts';
-import { and, eq, exists, gt, isAt, lte, notExists, or } from '../db/condition.ts';
+import { always, and, eq, exists, gt, isAt, lte, notExists, or } from '../db/condition.ts';
 import { Refused, transition, type Item } from '../db/transition.ts';
 
 /**
@@ -58,6 +58,14 @@ export const recordAttempt = transition({
   presence: 'any',
   condition: ({ resends }: MessageInput & { resends: number }) => or(notExists('resends'), lte('resends', resends)),
   refusal: (item: Item | null, { messageId }) => new Refused('superseded', `message ${messageId} was sent again since`, item),
+});
+
+/** A message not attempted yet is written down as pending only while no attempt has recorded it (a create). */
+export const writeDownPending = transition({
+  refusals: ['recorded'],
+  presence: 'absent',
+  condition: (_: MessageInput) => always,
+  refusal: (item: Item | null, { messageId }) => new Refused('recorded', `message ${messageId} is on record already`, item),
 });
 
 /** A failed message is sent again once: it is still failed, and no resend got in since it was read (`resends`). */
