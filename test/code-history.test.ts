@@ -40,13 +40,15 @@ describe('GET /coupons/codes/{code}', () => {
     expect(rb.status).toBe(200);
     const lastWrite = Date.now();
 
-    await expect.poll(() => historyTypes(code), { timeout: 2000, interval: 50 }).toEqual(['assigned', 'unlocked', 'locked', 'redeemed', 'rolledBack']);
+    // A claim with `lock: true` is two steps: assigned, then locked, so the unlock that follows releases a lock on record.
+    await expect.poll(() => historyTypes(code), { timeout: 2000, interval: 50 }).toEqual(['assigned', 'locked', 'unlocked', 'locked', 'redeemed', 'rolledBack']);
     expect(Date.now() - lastWrite).toBeLessThan(2000);
     const r = await details(code);
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ code, bookId: book.id, userId: 'alice', status: 'active', redemptionCount: 0, maxRedemptions: 2, validUntil: '2099-01-01T00:00:00.000Z' });
     expect(r.json.history).toEqual([
-      { type: 'assigned', at: claim.json.assignedAt, by: 'alice', userId: 'alice', lockId: claim.json.lockId },
+      { type: 'assigned', at: expect.any(String), by: 'alice', userId: 'alice' },
+      { type: 'locked', at: expect.any(String), by: 'alice', userId: 'alice', lockId: claim.json.lockId },
       { type: 'unlocked', at: expect.any(String), by: 'alice', userId: 'alice', lockId: claim.json.lockId },
       { type: 'locked', at: expect.any(String), by: 'svc-1', userId: 'alice', lockId: lock.json.lockId },
       { type: 'redeemed', at: expect.any(String), by: 'svc-1', userId: 'alice', lockId: lock.json.lockId, redemptionId: redeem.json.redemptionId, orderId: 'order-7' },

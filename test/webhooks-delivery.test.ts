@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { codeEventOf, installFaultInjection, webhookConsumers, type CoreContext } from '@coupons/core';
+import { codeEventsOf, installFaultInjection, webhookConsumers, type CoreContext } from '@coupons/core';
 import { TARGET_REFUSED } from '../packages/core/src/webhooks/send.ts';
 import type { TableChange } from '../packages/core/src/stream/change.ts';
 import { admin, bookWithCodes, createBook, startTestApi, service, type TestApi } from './support/harness.ts';
@@ -61,7 +61,7 @@ function codeChange(tenant: string, code: string, seq: number, type: string, ext
 }
 
 function pipeline(ctx: CoreContext = api.core) {
-  const w = webhookConsumers(ctx, { codeEventOf });
+  const w = webhookConsumers(ctx, { codeEventsOf });
   stops.push(() => w.dispatcher!.stop());
   const handle = async (changes: TableChange[]) => {
     for (const c of w.consumers) await c.handle(changes);
@@ -144,6 +144,24 @@ describe('who hears what', () => {
         data: expect.objectContaining({ code: 'CODE-RB', userId: 'user-7', redemptionId: 'r-7', orderId: 'o-7', reason: 'order refunded', status: 'active' }),
       },
     ]);
+  });
+
+  it('hears a claim with a lock as code.assigned then code.locked, so the unlock that follows releases a lock it heard of', async () => {
+    const ep = await endpoint('d5');
+    const p = pipeline();
+    await p.dispatcher!.start();
+    const claimed = codeChange('d5', 'CODE-CL', 2, 'assigned', { lockId: 'lock-9' });
+    Object.assign(claimed.newImage!, { lockId: 'lock-9', lockExpiresAt: Date.now() + 60_000 });
+    claimed.oldImage = { ...claimed.oldImage, status: 'available', changeSeq: undefined, userId: undefined };
+    await p.handle([claimed, codeChange('d5', 'CODE-CL', 3, 'unlocked', { lockId: 'lock-9' })]);
+    await waitFor('three messages', () => ep.receiver.delivered().length === 3);
+    const bodies = ep.receiver.delivered().map((r) => r.body);
+    expect(bodies.map((b) => b.type)).toEqual(['code.assigned', 'code.locked', 'code.unlocked']);
+    expect(bodies[0].data).toMatchObject({ code: 'CODE-CL', status: 'active', userId: 'user-7' });
+    expect(bodies[0].data.lockId).toBeUndefined();
+    expect(bodies[0].data.lockExpiresAt).toBeUndefined();
+    expect(bodies[1].data).toMatchObject({ code: 'CODE-CL', status: 'locked', lockId: 'lock-9', lockExpiresAt: expect.any(String) });
+    expect(new Set(ep.receiver.delivered().map((r) => r.id)).size).toBe(3);
   });
 
   it('sends an event read twice (a follower resumed from its checkpoint) with the same webhook-id', async () => {

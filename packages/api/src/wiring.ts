@@ -6,7 +6,7 @@
  * the stream Lambda, the job worker, `npm start`, tests).
  */
 import {
-  codeEventOf,
+  codeEventsOf,
   codeHistoryConsumer,
   followLocalStream,
   generationJob,
@@ -30,7 +30,7 @@ export const JOB_KINDS: JobKinds = { generation: generationJob };
  */
 export function changeConsumers(core: CoreContext): ChangeConsumer[] {
   // Webhooks last: their consumer waits for events to be a second old (docs/webhooks.md), history need not.
-  return [codeHistoryConsumer(core.store), ...webhookConsumers(core, { codeEventOf }).consumers];
+  return [codeHistoryConsumer(core.store), ...webhookConsumers(core, { codeEventsOf }).consumers];
 }
 
 /**

@@ -42,7 +42,7 @@ export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/hist
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
 export { CODE_STATUSES, type CodeStatus, type StoredStatus } from './code/state.ts';
-export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export { codeEventsOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
 
 // What a code's text may be: the rule, patterns, check characters
 export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './code-format/code-format.ts';
@@ -83,7 +83,7 @@ export { EndpointDirectory } from './webhooks/endpoint-directory.ts';
 export { LocalDispatcher } from './webhooks/local-dispatcher.ts';
 export { createWebhookEmitter } from './webhooks/emitter.ts';
 export { createStockWatch, claimRate } from './webhooks/stock-watch.ts';
-export { eventOf, messageIdOf, type CodeEventOf, type CodeLifeEvent } from './webhooks/events.ts';
+export { eventsOf, messageIdOf, type CodeEventsOf, type CodeLifeEvent } from './webhooks/events.ts';
 export { sendOnce, signedHeaders } from './webhooks/send.ts';
 export { refusedAddress } from './webhooks/ssrf-guard.ts';
 export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './webhooks/sqs-sink.ts';

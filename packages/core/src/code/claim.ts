@@ -76,6 +76,7 @@ async function commitAssignment(
         now,
         actor.sub,
         { userId, lockId: lock?.lockId },
+        { alsoLocked: lock !== undefined },
       );
       assigned = applied({ tenant, code: candidate.code, redemptionCount: 0 } as CodeRecord, change);
       return {

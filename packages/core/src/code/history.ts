@@ -1,6 +1,6 @@
 import type { Store } from '../entities/index.ts';
 import type { ChangeConsumer, TableChange } from '../stream/change.ts';
-import { codeEventOf, type CodeEvent } from './code-event.ts';
+import { codeEventsOf, type CodeEvent } from './code-event.ts';
 
 /** One entry of a code's history, as `GET /coupons/codes/{code}` answers it. */
 export type HistoryEntry = Pick<CodeEvent, 'type' | 'at' | 'by' | 'userId' | 'lockId' | 'redemptionId' | 'orderId' | 'reason'>;
@@ -25,7 +25,8 @@ export function codeHistoryConsumer(store: Store): ChangeConsumer {
   return {
     name: 'code-history',
     async handle(changes: TableChange[]) {
-      const events = changes.map(codeEventOf).filter((e): e is CodeEvent => e !== undefined);
+      // A claim with a lock is one change and two entries (assigned, then locked: code-event.ts).
+      const events: CodeEvent[] = changes.flatMap(codeEventsOf);
       if (!events.length) return;
       const reasons = await rollbackReasons(store, events);
       // The holder never changes once assigned, so transitions leave it out of `lastChange` and it is read off the item.

@@ -125,10 +125,19 @@ export const holdUnderCap = transition({
 /**
  * Every transition counts itself (`changeSeq`) and says what it did
  * (`lastChange`) in the same write, so the change stream can build the
- * code's history without adding a write to the operation.
+ * code's history without adding a write to the operation. A claim with a
+ * lock is two steps in one write, assigned then locked (`alsoLocked`): it
+ * counts two, and the stream reads two events from it (code-event.ts).
  */
-export function marked(change: Change, type: CodeEventType, at: number, by: string, details: Omit<CodeChange, 'type' | 'at' | 'by'> = {}): Change {
+export function marked(
+  change: Change,
+  type: CodeEventType,
+  at: number,
+  by: string,
+  details: Omit<CodeChange, 'type' | 'at' | 'by'> = {},
+  options: { alsoLocked?: boolean } = {},
+): Change {
   const lastChange: CodeChange = { type, at: new Date(at).toISOString(), by };
   for (const [k, v] of Object.entries(details)) if (v !== undefined) (lastChange as any)[k] = v;
-  return { set: { ...change.set, lastChange }, add: { ...change.add, changeSeq: 1 }, remove: change.remove };
+  return { set: { ...change.set, lastChange }, add: { ...change.add, changeSeq: options.alsoLocked ? 2 : 1 }, remove: change.remove };
 }
