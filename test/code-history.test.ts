@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeHistoryConsumer, type ChangeFollower, type TableChange } from '@coupons/core';
+import { codeHistoryConsumer, lockCode, redeemCode, unlockCode, type ChangeFollower, type CoreContext, type TableChange } from '@coupons/core';
 import { followChanges } from '@coupons/api';
 import { admin, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
@@ -60,6 +60,22 @@ describe('GET /coupons/codes/{code}', () => {
     expect((await details(code, svc)).status).toBe(200);
   });
 
+  it('is in time order even when the instance making a change has a clock behind the one that made the change before', async () => {
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2 });
+    const dave = await user('dave');
+    const code = (await post('/coupons/assign', dave, { bookId: book.id })).json.code as string;
+    const actor = { sub: 'dave', tenant: 't1', role: 'user' as const };
+    // Two instances of the service over one table, the second's clock 300 ms behind the first's.
+    const behind: CoreContext = { ...api.core, now: () => Date.now() - 300 };
+    const locked = await lockCode(api.core, actor, code, {});
+    await unlockCode(behind, actor, code, { lockId: locked.lockId });
+    await lockCode(behind, actor, code, {}).then((l) => unlockCode(api.core, actor, code, { lockId: l.lockId }));
+    await redeemCode(behind, actor, code, {});
+    await expect.poll(async () => (await historyTypes(code)).length, { timeout: 2000, interval: 50 }).toBe(6);
+    const times = (await details(code)).json.history.map((h: { at: string }) => Date.parse(h.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
   it('an unassigned code reads status "available" with an empty history', async () => {
     const { book, codes } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 3 });
     const r = await details(codes[0]!);
@@ -106,6 +122,9 @@ describe('GET /coupons/codes/{code}', () => {
     expect(types.filter((t: string) => t === 'rolledBack')).toHaveLength(rolledBack.length);
     const hist = (await api.scan()).filter((i) => i.__edb_e__ === 'codeHistory' && i.code === code).map((i) => i.seq);
     expect(hist).toEqual(Array.from({ length: item.changeSeq }, (_, i) => i + 1));
+    // In time order: a write whose clock was read before a competing one committed is built again after it.
+    const times = (await details(code)).json.history.map((h: { at: string }) => Date.parse(h.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(checkInvariants(await api.scan()).violations).toEqual([]);
   });
 });

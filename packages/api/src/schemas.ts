@@ -352,7 +352,10 @@ export const RollbackResultSchema = CodeViewSchema.extend({ redemptionId: z.stri
 export const HistoryEntrySchema = z
   .object({
     type: z.enum(CODE_EVENT_TYPES),
-    at: z.string(),
+    at: z.string().openapi({
+      description:
+        "When the change was made: the service's clock as it sent the write (before the commit, by the write's latency at most), never before the code's previous change, so entries are in time order.",
+    }),
     by: z.string().openapi({ description: "The caller's `sub`." }),
     userId: z.string().optional(),
     lockId: z.string().optional(),

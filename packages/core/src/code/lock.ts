@@ -3,7 +3,7 @@ import type { CoreContext } from '../context.ts';
 import type { Actor } from '../actor.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
 import { gateOf, heldCodeGate } from '../book/gate.ts';
-import { codeNotLocked, lock, marked, unlock } from './transitions.ts';
+import { changeTime, codeNotLocked, lock, marked, unlock } from './transitions.ts';
 import { applied, asUpdate, assertAllowed, refusalsOf } from '../db/transition.ts';
 import { isLockHeld, maxRedemptionsOf, type CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
@@ -53,7 +53,9 @@ export async function lockCode(
     const now = ctx.now();
     const rule = { code, userId: current.userId!, maxRedemptions: maxRedemptionsOf(current), now, seq: current.changeSeq };
     assertAllowed(lock, current, rule);
-    const change = marked({ set: { lockId, lockExpiresAt: now + (input.ttlSeconds ?? book.lockTtlSeconds) * 1000 } }, 'locked', now, actor.sub, { lockId });
+    const change = marked({ set: { lockId, lockExpiresAt: now + (input.ttlSeconds ?? book.lockTtlSeconds) * 1000 } }, 'locked', changeTime(current, now), actor.sub, {
+      lockId,
+    });
     const result = (): LockResult => {
       const view = toCodeView(applied(current, change), book, ctx.now());
       return { ...view, status: 'locked', lockId, lockExpiresAt: view.lockExpiresAt! };
@@ -96,7 +98,7 @@ export async function unlockCode(
     if (!isLockHeld(current, now)) throw codeNotLocked(code);
     const rule = { code, userId: current.userId!, lockId: input.lockId ?? current.lockId!, now, seq: current.changeSeq };
     assertAllowed(unlock, current, rule);
-    const change = marked({ set: {}, remove: ['lockId', 'lockExpiresAt'] }, 'unlocked', now, actor.sub, { lockId: rule.lockId });
+    const change = marked({ set: {}, remove: ['lockId', 'lockExpiresAt'] }, 'unlocked', changeTime(current, now), actor.sub, { lockId: rule.lockId });
     const view = () => toCodeView(applied(current, change), book, ctx.now());
     await conditionalWrite(
       ctx.store,

@@ -3,7 +3,7 @@ import type { Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
 import { heldCodeGate, type Gate } from '../book/gate.ts';
-import { marked, redeem } from './transitions.ts';
+import { changeTime, marked, redeem } from './transitions.ts';
 import { applied, asUpdate, refusalsOf } from '../db/transition.ts';
 import { maxRedemptionsOf, type CodeRecord } from './state.ts';
 import { newRedemptionId } from './redemption-id.ts';
@@ -53,7 +53,8 @@ export async function redeemCode(
       ctx.store,
       ({ code: codes, redemption, bookStatsShard }) => {
         const now = ctx.now();
-        const change = marked({ set: {}, add: { redemptionCount: 1 }, remove: ['lockId', 'lockExpiresAt'] }, 'redeemed', now, actor.sub, {
+        const at = changeTime(current, now);
+        const change = marked({ set: {}, add: { redemptionCount: 1 }, remove: ['lockId', 'lockExpiresAt'] }, 'redeemed', at, actor.sub, {
           redemptionId,
           orderId: input.orderId,
           lockId: input.lockId,
@@ -71,7 +72,7 @@ export async function redeemCode(
               redeemedBy: actor.sub,
               orderId: input.orderId,
               context: input.context,
-              redeemedAt: new Date(now).toISOString(),
+              redeemedAt: new Date(at).toISOString(),
             })
             .commit(),
           stats: bookStatsShard

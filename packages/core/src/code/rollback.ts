@@ -2,7 +2,7 @@ import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
-import { marked, redemptionNotFound, rollBack, rollBackRecord } from './transitions.ts';
+import { changeTime, marked, redemptionNotFound, rollBack, rollBackRecord } from './transitions.ts';
 import { applied, asUpdate, assertAllowed, refusalsOf } from '../db/transition.ts';
 import { codeOfRedemptionId } from './redemption-id.ts';
 import type { CodeRecord } from './state.ts';
@@ -52,12 +52,12 @@ export async function rollbackRedemption(
     await transact(
       ctx.store,
       ({ code: codes, redemption, bookStatsShard }) => {
-        const now = ctx.now();
-        rolledBackAt = new Date(now).toISOString();
+        const at = changeTime(current, ctx.now());
+        rolledBackAt = new Date(at).toISOString();
         // The reason (up to 500 characters) stays on the redemption record only: on the code item it
         // could push the item past 1 KB and double what this write and the code's next one cost.
         // History reads it from the record (code/history.ts).
-        const change = marked({ set: {}, add: { redemptionCount: -1 } }, 'rolledBack', now, actor.sub, {
+        const change = marked({ set: {}, add: { redemptionCount: -1 } }, 'rolledBack', at, actor.sub, {
           redemptionId,
           orderId: record!.orderId,
         });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { AppError } from '../errors.ts';
 import { always, where, type Cond } from '../db/condition.ts';
 import { claimGate, heldCodeGate } from '../book/gate.ts';
-import { assign, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, unlock } from './transitions.ts';
+import { assign, changeTime, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, unlock } from './transitions.ts';
 import { applied, Refused, refusedBy, transition, type BrokenInvariant, type Refusal } from '../db/transition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { codeOfRedemptionId, newRedemptionId } from './redemption-id.ts';
@@ -230,6 +230,13 @@ describe('what a transition writes', () => {
     expect(after).toMatchObject({ lockId: 'L1', changeSeq: 5 });
     const params = store.code.patch(KEY).set(change.set).add(change.add!).params() as any;
     expect(params.UpdateExpression).toMatch(/ADD #changeSeq/);
+  });
+  it("a transition's time is the clock, never before the code's previous transition", () => {
+    const last = { type: 'locked' as const, at: new Date(NOW).toISOString(), by: 'u1' };
+    expect(changeTime({ lastChange: last }, NOW - 300)).toBe(NOW);
+    expect(changeTime({ lastChange: last }, NOW + 5)).toBe(NOW + 5);
+    expect(changeTime({}, NOW - 300)).toBe(NOW - 300);
+    expect(changeTime(null, NOW)).toBe(NOW);
   });
   it('a redeem after a rollback: the count goes back and the code is active again', () => {
     const redeemed = applied(held, marked({ set: {}, add: { redemptionCount: 1 } }, 'redeemed', NOW, 'u1'));

@@ -123,6 +123,20 @@ export const holdUnderCap = transition({
 });
 
 /**
+ * When a transition of `current` happened, as its history entry and its
+ * events say: the clock when the write was built, but never before the
+ * code's previous transition, so a code's history is in time order even when
+ * the instance making this change has a clock behind the one that made the
+ * last. (Each write is built from the read it names, `fromRead`, so
+ * `current.lastChange` is the change right before it.) It precedes the
+ * commit by the write's own latency, at most.
+ */
+export function changeTime(current: { lastChange?: CodeChange } | null, now: number): number {
+  const previous = current?.lastChange ? Date.parse(current.lastChange.at) : NaN;
+  return previous > now ? previous : now;
+}
+
+/**
  * Every transition counts itself (`changeSeq`) and says what it did
  * (`lastChange`) in the same write, so the change stream can build the
  * code's history without adding a write to the operation. A claim with a
