@@ -76,11 +76,41 @@ describe('GET /coupons/codes/{code}', () => {
     expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 
+  it('reads a long history a page at a time (?limit, ?cursor), oldest first, every entry once', async () => {
+    const { book } = await bookWithCodes(api, 1);
+    const erin = await user('erin');
+    const code = (await post('/coupons/assign', erin, { bookId: book.id })).json.code as string;
+    for (let i = 0; i < 5; i++) {
+      const { lockId } = (await post(`/coupons/lock/${code}`, erin, {})).json;
+      expect((await post(`/coupons/unlock/${code}`, erin, { lockId })).status).toBe(200);
+    }
+    await expect.poll(async () => (await historyTypes(code)).length, { timeout: 2000, interval: 50 }).toBe(11);
+    const token = await admin();
+    const pages: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await api.call('GET', `/coupons/codes/${code}?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ code, userId: 'erin', status: 'active' });
+      pages.push(r.json);
+      cursor = r.json.nextCursor;
+    } while (cursor && pages.length < 10);
+    expect(pages.map((p) => p.history.length)).toEqual([4, 4, 3]);
+    expect(pages.at(-1).nextCursor).toBeNull();
+    const walked = pages.flatMap((p) => p.history);
+    expect(walked).toEqual((await details(code)).json.history);
+    expect(walked.map((h: { type: string }) => h.type)).toEqual(['assigned', ...Array(5).fill(['locked', 'unlocked']).flat()]);
+    // Without `limit` a page is at most 100 entries; more than 1,000 is refused, as is a cursor this list did not make.
+    expect((await details(code)).json.nextCursor).toBeNull();
+    expectError(await api.call('GET', `/coupons/codes/${code}?limit=1001`, { token }), 400, 'VALIDATION_FAILED');
+    expectError(await api.call('GET', `/coupons/codes/${code}?cursor=bm9wZQ`, { token }), 400, 'VALIDATION_FAILED');
+  });
+
   it('an unassigned code reads status "available" with an empty history', async () => {
     const { book, codes } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 3 });
     const r = await details(codes[0]!);
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ code: codes[0], bookId: book.id, status: 'available', redemptionCount: 0, maxRedemptions: 3, history: [] });
+    expect(r.json).toEqual({ code: codes[0], bookId: book.id, status: 'available', redemptionCount: 0, maxRedemptions: 3, history: [], nextCursor: null });
   });
 
   it('an unknown code, or another tenant’s, is 404 CODE_NOT_FOUND; a user token is 403, even the holder’s; none is 401', async () => {

@@ -39,6 +39,7 @@ export * from './code/user-coupons.ts';
 export * from './code/rollback.ts';
 export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
+export { HISTORY_PAGE, readHistoryPage } from './code/history-page.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
 export { CODE_STATUSES, type CodeStatus, type StoredStatus } from './code/state.ts';
