@@ -42,6 +42,7 @@ const DOCUMENTED: Record<number, string[]> = {
     'CODE_LOCKED',
     'CODE_NOT_LOCKED',
     'REDEMPTION_LIMIT_REACHED',
+    'LOCK_LIMIT_REACHED',
     'CODE_EXPIRED',
     'REDEMPTION_ALREADY_ROLLED_BACK',
   ],

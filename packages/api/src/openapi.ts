@@ -107,6 +107,7 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   CODE_LOCKED: 'Code SUMMER-7K2M-QX9P is locked by another checkout.',
   CODE_NOT_LOCKED: 'Code SUMMER-7K2M-QX9P is not locked.',
   REDEMPTION_LIMIT_REACHED: 'Code SUMMER-7K2M-QX9P has no redemptions left.',
+  LOCK_LIMIT_REACHED: 'Code SUMMER-7K2M-QX9P was locked 50 times since its last redemption; redeem it before locking it again.',
   CODE_EXPIRED: 'The book this code belongs to has ended.',
   REDEMPTION_ALREADY_ROLLED_BACK: 'Redemption SUMMER-7K2M-QX9P.1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed was already rolled back.',
   PRECONDITION_FAILED: 'The book is at version 4, not the one If-Match names; read it again.',

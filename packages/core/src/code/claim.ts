@@ -69,7 +69,7 @@ async function commitAssignment(
             ownerSort: ownerSortOf(book.bookId, candidate.code),
             assignedAt: new Date(now).toISOString(),
             maxRedemptions: book.maxRedemptionsPerUser,
-            ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000 } : {}),
+            ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000, locksSinceRedemption: 1 } : {}),
           },
         },
         'assigned',

@@ -51,11 +51,22 @@ export async function lockCode(
   const lockId = randomUUID();
   return fromLatestRead(lock, read, async (current) => {
     const now = ctx.now();
-    const rule = { code, userId: current.userId!, maxRedemptions: maxRedemptionsOf(current), now, seq: current.changeSeq };
+    const rule = {
+      code,
+      userId: current.userId!,
+      maxRedemptions: maxRedemptionsOf(current),
+      now,
+      seq: current.changeSeq,
+      maxLocks: ctx.config.MAX_LOCKS_PER_REDEMPTION,
+    };
     assertAllowed(lock, current, rule);
-    const change = marked({ set: { lockId, lockExpiresAt: now + (input.ttlSeconds ?? book.lockTtlSeconds) * 1000 } }, 'locked', changeTime(current, now), actor.sub, {
-      lockId,
-    });
+    const change = marked(
+      { set: { lockId, lockExpiresAt: now + (input.ttlSeconds ?? book.lockTtlSeconds) * 1000 }, add: { locksSinceRedemption: 1 } },
+      'locked',
+      changeTime(current, now),
+      actor.sub,
+      { lockId },
+    );
     const result = (): LockResult => {
       const view = toCodeView(applied(current, change), book, ctx.now());
       return { ...view, status: 'locked', lockId, lockExpiresAt: view.lockExpiresAt! };

@@ -54,7 +54,8 @@ export async function redeemCode(
       ({ code: codes, redemption, bookStatsShard }) => {
         const now = ctx.now();
         const at = changeTime(current, now);
-        const change = marked({ set: {}, add: { redemptionCount: 1 }, remove: ['lockId', 'lockExpiresAt'] }, 'redeemed', at, actor.sub, {
+        // A redemption starts the count of locks again (the lock's bound is per redemption).
+        const change = marked({ set: { locksSinceRedemption: 0 }, add: { redemptionCount: 1 }, remove: ['lockId', 'lockExpiresAt'] }, 'redeemed', at, actor.sub, {
           redemptionId,
           orderId: input.orderId,
           lockId: input.lockId,

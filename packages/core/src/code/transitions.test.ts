@@ -38,6 +38,7 @@ const codeItem = itemOrNone({
   lockId: maybe(fc.constantFrom('L1', 'L2')),
   lockExpiresAt: maybe(lockTimes),
   changeSeq: maybe(fc.integer({ min: 1, max: 2 })),
+  locksSinceRedemption: maybe(fc.integer({ min: 0, max: 3 })),
 });
 /** The code's changeSeq a write was built from (code/transitions.ts `fromRead`). */
 const seq = maybe(fc.integer({ min: 1, max: 2 }));
@@ -56,7 +57,7 @@ const gateItem = itemOrNone({
 
 describe('each transition: the condition DynamoDB receives, the condition as data and allows agree; refusals are declared', () => {
   it('assign', () => checkTransition(assign, codeItem, fc.record({ code: fc.constant('CODE-1'), bookId: fc.constantFrom('b1', 'b2') }), sentOnCode));
-  it('lock', () => checkTransition(lock, codeItem, heldInput, sentOnCode));
+  it('lock', () => checkTransition(lock, codeItem, heldInput.map((h) => ({ ...h, maxLocks: 2 })), sentOnCode));
   it('unlock', () =>
     checkTransition(
       unlock,
@@ -101,9 +102,11 @@ describe('each transition leaves from the states of the life table (state.ts)', 
   it('assign: an available code of the book', () =>
     property(heldItem, fc.constantFrom('b1', 'b2'), (item: any, bookId: string) =>
       expect(assign.allows(item, { code: 'CODE-1', bookId })).toBe(item.status === 'available' && item.bookId === bookId)));
-  it('lock: an active code, by its holder', () =>
+  it('lock: an active code, by its holder, locked fewer times than the bound since its last redemption', () =>
     property(heldItem, users, (item: any, userId: string) =>
-      expect(lock.allows(item, at(item, userId))).toBe(by(item, userId) && codeStatus(item, undefined, NOW) === 'active')));
+      expect(lock.allows(item, { ...at(item, userId), maxLocks: 2 })).toBe(
+        by(item, userId) && codeStatus(item, undefined, NOW) === 'active' && (item.locksSinceRedemption ?? 0) < 2,
+      )));
   it('unlock: a code under an unexpired lock, by its holder naming that lock', () =>
     property(heldItem, users, locks, (item: any, userId: string, lockId: string) =>
       expect(unlock.allows(item, { code: 'CODE-1', userId, lockId, now: NOW, seq: item.changeSeq })).toBe(by(item, userId) && isLockHeld(item, NOW) && item.lockId === lockId)));
@@ -125,7 +128,9 @@ describe('a refusal can only be one its transition declares', () => {
       // @ts-expect-error CODE_LOCKED is not declared
       refusal: () => new AppError('CODE_LOCKED', 'locked'),
     });
-    expectTypeOf(lock.refusal).returns.toEqualTypeOf<Refusal<'CODE_NOT_FOUND' | 'REDEMPTION_LIMIT_REACHED' | 'CODE_LOCKED' | 'CODE_NOT_LOCKED' | 'moved'> | BrokenInvariant>();
+    expectTypeOf(lock.refusal).returns.toEqualTypeOf<
+      Refusal<'CODE_NOT_FOUND' | 'REDEMPTION_LIMIT_REACHED' | 'CODE_LOCKED' | 'CODE_NOT_LOCKED' | 'LOCK_LIMIT_REACHED' | 'moved'> | BrokenInvariant
+    >();
   });
 });
 
@@ -144,9 +149,17 @@ describe('a use case refuses what its transitions refuse', () => {
   it('each route documents exactly these, in the error table order', () => {
     expect(assignRandomCodeRefusals.codes).toEqual(['BOOK_NOT_FOUND', 'BOOK_EXHAUSTED', 'BOOK_NOT_ACTIVE', 'USER_CODE_LIMIT_REACHED']);
     expect(assignNamedCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'USER_CODE_LIMIT_REACHED', 'CODE_ALREADY_ASSIGNED']);
-    expect(lockCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_LOCKED', 'CODE_NOT_LOCKED', 'REDEMPTION_LIMIT_REACHED', 'CODE_EXPIRED']);
+    expect(lockCodeRefusals.codes).toEqual([
+      'CODE_NOT_FOUND',
+      'BOOK_NOT_ACTIVE',
+      'CODE_LOCKED',
+      'CODE_NOT_LOCKED',
+      'REDEMPTION_LIMIT_REACHED',
+      'LOCK_LIMIT_REACHED',
+      'CODE_EXPIRED',
+    ]);
     expect(unlockCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'CODE_LOCKED', 'CODE_NOT_LOCKED']);
-    expect(redeemCodeRefusals.codes).toEqual(lockCodeRefusals.codes);
+    expect(redeemCodeRefusals.codes).toEqual(lockCodeRefusals.codes.filter((c) => c !== 'LOCK_LIMIT_REACHED'));
     expect(rollbackRedemptionRefusals.codes).toEqual(['REDEMPTION_NOT_FOUND', 'REDEMPTION_ALREADY_ROLLED_BACK']);
   });
   it('a copy of a keyed request can meet only the state its first one left', () => {
@@ -163,7 +176,7 @@ const held = { tenant: 't1', code: 'CODE-1', bookId: 'b1', shard: 0, poolSlot: '
 const codeOf = (e: Error) => (e instanceof AppError ? e.code : e.message);
 
 describe('each refusal names the state that refused it', () => {
-  const rule = { code: 'CODE-1', userId: 'u1', maxRedemptions: 2, now: NOW, seq: undefined };
+  const rule = { code: 'CODE-1', userId: 'u1', maxRedemptions: 2, now: NOW, seq: undefined, maxLocks: 50 };
   it.each([
     ['missing', null, 'CODE_NOT_FOUND'],
     ['available', { ...held, status: 'available', userId: undefined }, 'CODE_NOT_FOUND'],
@@ -173,6 +186,11 @@ describe('each refusal names the state that refused it', () => {
   ])('lock and redeem of a %s code', (_name, item, expected) => {
     expect(codeOf(lock.refusal(item as any, rule))).toBe(expected);
     expect(codeOf(redeem.refusal(item as any, { ...rule, lockId: 'L1' }))).toBe(expected);
+  });
+  it('lock of a code locked as many times as the bound since its last redemption is LOCK_LIMIT_REACHED', () => {
+    expect(codeOf(lock.refusal({ ...held, locksSinceRedemption: 50 }, rule))).toBe('LOCK_LIMIT_REACHED');
+    expect(lock.allows({ ...held, locksSinceRedemption: 49 }, rule)).toBe(true);
+    expect(lock.allows({ ...held }, rule)).toBe(true);
   });
   it('unlock: someone else’s lock is CODE_LOCKED, a lapsed one CODE_NOT_LOCKED', () => {
     const u = { code: 'CODE-1', userId: 'u1', lockId: 'L1', now: NOW, seq: undefined };

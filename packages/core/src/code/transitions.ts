@@ -60,12 +60,22 @@ export const assign = transition({
 
 type HeldInput = { code: string; userId: string; maxRedemptions: number; now: number };
 
-/** The holder takes an unexpired lock on a code with redemptions left and no other unexpired lock. */
+/**
+ * The holder takes an unexpired lock on a code with redemptions left, no
+ * other unexpired lock, and fewer than `maxLocks` locks since its last
+ * redemption: a holder cannot grow its code's history without end by locking
+ * and unlocking (docs/security.md#bounds).
+ */
 export const lock = fromRead({
-  refusals: HELD_CODE_REFUSALS,
+  refusals: [...HELD_CODE_REFUSALS, 'LOCK_LIMIT_REACHED'],
   alreadyDone: ['CODE_LOCKED'],
-  condition: ({ userId, maxRedemptions, now }: HeldInput) => and(heldBy(userId), lt('redemptionCount', maxRedemptions), lockFree(now)),
-  refusal: (item: CodeRecord | null, { code, userId, now }) => heldCodeRefusal(item, code, userId, now),
+  condition: ({ userId, maxRedemptions, now, maxLocks }: HeldInput & { maxLocks: number }) =>
+    and(heldBy(userId), lt('redemptionCount', maxRedemptions), lockFree(now), or(notExists('locksSinceRedemption'), lt('locksSinceRedemption', maxLocks))),
+  refusal: (item: CodeRecord | null, { code, userId, now, maxLocks }) => {
+    const held = heldCodeRefusal(item, code, userId, now);
+    if (held.code !== 'CODE_NOT_LOCKED' || (item!.locksSinceRedemption ?? 0) < maxLocks) return held;
+    return new AppError('LOCK_LIMIT_REACHED', `Code ${code} was locked ${maxLocks} times since its last redemption; redeem it before locking it again.`);
+  },
 });
 
 /** The holder releases the unexpired lock `lockId`. */
