@@ -176,6 +176,60 @@ describe('one endpoint', () => {
   });
 });
 
+describe('bounds', () => {
+  it('a tenant has at most 25 endpoints: more is 409 TENANT_LIMIT_REACHED with nothing written, even when they race; deleting one makes room', async () => {
+    const tenant = 't-cap';
+    const token = await admin(tenant);
+    const made = await Promise.all(Array.from({ length: 30 }, (_, i) => create({ url: `https://example.com/cap-${i}` }, tenant)));
+    expect(made.filter((r) => r.status === 201)).toHaveLength(25);
+    for (const r of made.filter((r) => r.status !== 201)) expectError(r, 409, 'TENANT_LIMIT_REACHED');
+    const mine = async () => (await webhookItems()).filter((w) => w.tenant === tenant);
+    expect(await mine()).toHaveLength(25);
+    const refused = await create({ url: 'https://example.com/one-more' }, tenant);
+    expectError(refused, 409, 'TENANT_LIMIT_REACHED');
+    expect(refused.json.error.details).toEqual({ limit: 25 });
+    expect(await mine()).toHaveLength(25);
+    const gone = made.find((r) => r.status === 201)!.json.id;
+    expect((await api.call('DELETE', `/webhooks/${gone}`, { token })).status).toBe(204);
+    expect((await create({ url: 'https://example.com/room-again' }, tenant)).status).toBe(201);
+    expectError(await create({ url: 'https://example.com/full-again' }, tenant), 409, 'TENANT_LIMIT_REACHED');
+  });
+
+  it('counts the endpoints a tenant made before the count existed', async () => {
+    const tenant = 't-old';
+    for (let i = 0; i < 3; i++) expect((await create({ url: `https://example.com/old-${i}` }, tenant)).status).toBe(201);
+    // As a release before the cap left it: endpoints, no count.
+    const count = (await api.scan()).find((i) => i.__edb_e__ === 'tenantQuota' && i.tenant === tenant);
+    expect(count?.used).toBe(3);
+    await api.core.store.tenantQuota.delete({ tenant, kind: 'webhooks' }).go();
+    expect((await create({ url: 'https://example.com/new' }, tenant)).status).toBe(201);
+    const started = (await api.scan()).find((i) => i.__edb_e__ === 'tenantQuota' && i.tenant === tenant);
+    expect(started?.used).toBe(4);
+  });
+
+  it('GET /webhooks answers in pages, oldest first, with a cursor', async () => {
+    const tenant = 't-pages';
+    const token = await admin(tenant);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await create({ url: `https://example.com/page-${i}` }, tenant)).json.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const r = await api.call('GET', `/webhooks?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+      expect(r.status).toBe(200);
+      expect(r.json.items.length).toBeLessThanOrEqual(2);
+      seen.push(...r.json.items.map((w: any) => w.id));
+      cursor = r.json.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(ids);
+    expect((await api.call('GET', '/webhooks', { token })).json.nextCursor).toBeNull();
+    expectError(await api.call('GET', '/webhooks?cursor=bm9wZQ', { token }), 400, 'VALIDATION_FAILED');
+  });
+});
+
 describe('a delivery log', () => {
   /** Writes a message's record as the dispatcher does, `ageMs` old (message ids start with their event's time). */
   async function logged(tenant: string, webhookId: string, ageMs: number, status: DeliveryStatus) {
@@ -246,7 +300,7 @@ describe('the typed client', () => {
     const client = createCouponClient(api.base, { token: await admin('t-client') });
     const created = await unwrap(client.webhooks.$post({ json: { url: 'https://example.com/typed', events: ['book.low_stock'] } }));
     expect(created.secret).toMatch(/^whsec_/);
-    const listed = await unwrap(client.webhooks.$get());
+    const listed = await unwrap(client.webhooks.$get({ query: {} }));
     expect(listed.items.map((w) => w.id)).toEqual([created.id]);
     const log = await unwrap(client.webhooks[':id'].deliveries.$get({ param: { id: created.id }, query: {} }));
     expect(log.items).toEqual([]);

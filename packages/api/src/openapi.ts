@@ -97,6 +97,7 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   WEBHOOK_NOT_FOUND: 'No webhook 5d2f8a10-0000-4000-8000-000000000000.',
   DELIVERY_NOT_FOUND: 'No message msg_0mx4sn4g04M1X8WNz0ZVKv2g5uNgI to webhook 5d2f8a10-0000-4000-8000-000000000000.',
   DELIVERY_NOT_FAILED: 'Message msg_0mx4sn4g04M1X8WNz0ZVKv2g5uNgI is delivered; only failed messages are sent again.',
+  TENANT_LIMIT_REACHED: 'This tenant has 25 webhook endpoints, the most it may have; delete one first.',
   REDEMPTION_NOT_FOUND: 'No redemption SUMMER-7K2M-QX9P.1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed.',
   API_KEY_NOT_FOUND: 'No API key 3f9a0c1be27d4a5f6b7c8d9e.',
   ROUTE_NOT_FOUND: 'No route GET /nowhere.',

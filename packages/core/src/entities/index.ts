@@ -14,6 +14,7 @@ import { createWebhookDeliveryEntity } from './webhook-delivery.ts';
 import { createBookAlertEntity } from './book-alert.ts';
 import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 import { createApiKeyEntity } from './api-key.ts';
+import { createTenantQuotaEntity } from './tenant-quota.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -35,6 +36,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     bookAlert: createBookAlertEntity(config),
     streamCheckpoint: createStreamCheckpointEntity(config),
     apiKey: createApiKeyEntity(config),
+    tenantQuota: createTenantQuotaEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };
