@@ -251,13 +251,16 @@ describe('refusals and abuse protection', () => {
 describe('API keys (the cost model’s API_KEY_COSTS)', () => {
   const keyOps = (records: RequestCharge[]) => records.filter((r) => r.reads.some((x) => x.pk?.includes('#APIKEY#')) || r.writes.some((w) => w.entity === 'apiKey'));
 
-  it('create and revoke: one conditional write and the list entry; under an Idempotency-Key, a transaction with the record', async () => {
-    const token = await admin();
-    let m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost', role: 'service' } }), 201);
+  it("create and revoke: one transaction of the key and the tenant's counts (active keys, keys created today), and the list entry", async () => {
+    const token = await admin('t-keycost');
+    // The tenant's first key starts its count of active keys (a put); every later one moves it.
+    let m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'first', role: 'service' } }), 201);
+    expect(writePlan(m.records)).toEqual(sorted(['byOwner add apiKey 1', 'tx put apiKey 2', 'tx put tenantQuota 2', 'tx update tenantQuota 2']));
+    m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost', role: 'service' } }), 201);
     expect(writePlan(m.records)).toEqual(API_KEY_COSTS.create.plan);
     const { keyId } = m.r.json;
     m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost, keyed', role: 'service' }, headers: idem() }), 201);
-    expect(writePlan(m.records)).toEqual(sorted(['byOwner add apiKey 1', 'tx put apiKey 2', IDEMPOTENCY_RECORD_LINE]));
+    expect(writePlan(m.records)).toEqual(sorted([...API_KEY_COSTS.create.plan, IDEMPOTENCY_RECORD_LINE]));
     m = await measured(() => api.call('DELETE', `/api-keys/${keyId}`, { token }), 204);
     expect(writePlan(m.records)).toEqual(API_KEY_COSTS.revoke.plan);
   });

@@ -86,14 +86,18 @@ export const IDEMPOTENCY_RECORD_LINE = 'tx put idempotencyRecord 2';
  * (a strongly consistent GetItem of an item under 1 KB: 1 RCU) at most once per instance per
  * API_KEY_CACHE_MS, shared by the requests waiting on it, and writes nothing; `lastUsedAt` is one
  * conditional UpdateItem and its byOwner entry, at most once per key per hour, off the request
- * path. Each key is its own partition key. test/cost.test.ts measures these.
+ * path. Each key is its own partition key. Create and revoke move the tenant's counts of keys in
+ * the same transaction (the caps of docs/security.md#bounds), and read the count first (1 RCU).
+ * test/cost.test.ts measures these.
  */
 export const API_KEY_COSTS = {
   verifyRcu: 1,
   cacheMs: DEFAULT_API_KEY_CACHE_MS,
   lastUsed: { plan: ['byOwner update apiKey 1', 'update apiKey 1'], everyMs: 3_600_000 },
-  create: { plan: ['byOwner add apiKey 1', 'put apiKey 1'] },
-  revoke: { plan: ['byOwner update apiKey 1', 'update apiKey 1'] },
+  // One transaction: the key, and the tenant's counts of active keys and of keys created today (db/quota.ts).
+  create: { plan: ['byOwner add apiKey 1', 'tx put apiKey 2', 'tx update tenantQuota 2', 'tx update tenantQuota 2'] },
+  // One transaction: the key marked revoked (with its TTL), one fewer active key.
+  revoke: { plan: ['byOwner update apiKey 1', 'tx update apiKey 2', 'tx update tenantQuota 2'] },
 } as const;
 
 /**

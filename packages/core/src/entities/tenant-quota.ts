@@ -16,7 +16,7 @@ export const createTenantQuotaEntity = (config: EntityConfig) =>
         tenant: { type: 'string', required: true, readOnly: true },
         /** What is counted: `webhooks`, `apiKeys`, `apiKeysCreated#<day>`. */
         kind: { type: 'string', required: true, readOnly: true },
-        used: { type: 'number', required: true },
+        used: { type: 'number' },
         expiresAt: { type: 'number' },
       },
       indexes: {
