@@ -30,14 +30,28 @@ export default $config({
         environment: { DEV_DYNAMODB_PORT: String(devDynamoDb.port), TABLE_NAME: devDynamoDb.table, DATA_DIR: '.data/sst-dev' },
       });
     }
+    // Migrations on deploy: `prepare` before any function gets its new code (each waits for it),
+    // `finish` after all of them have it (infra/migrations.ts, docs/upgrades.md).
+    const { finishMigrations } = await import('./infra/migrations');
     // Generation jobs: the queue and its worker, for counts above the in-request limit.
-    await import('./infra/jobs');
-    const { api, consoleSite } = await import('./infra/api');
+    const { jobWorker } = await import('./infra/jobs');
+    const { api, apiRoute, API_TIMEOUT_SECONDS, consoleSite } = await import('./infra/api');
     // Alarms watch AWS's metrics of the stage's own table; DynamoDB Local has none.
     if (!localTable) await import('./infra/alarms');
     // Webhooks: the table stream's function, the delivery queue and its worker (a deployed table only:
     // DynamoDB Local's stream is followed in-process by `npm start`).
-    if (!localTable) await import('./infra/webhooks');
+    const webhooks = localTable ? undefined : await import('./infra/webhooks');
+    finishMigrations(
+      [
+        apiRoute.nodes.function,
+        jobWorker.nodes.function,
+        ...(webhooks ? [webhooks.webhookWorker.nodes.function, webhooks.changeStream.apply((s) => s.nodes.function)] : []),
+      ],
+      // The API's requests in flight end within its timeout; the workers' are safe to outlast it (docs/upgrades.md).
+      API_TIMEOUT_SECONDS + 5,
+    );
+    // The flash-sale dashboard of the stage (the app's metrics and AWS's, side by side).
+    if (!localTable) await import('./infra/dashboard');
 
     return {
       apiUrl: api.url,

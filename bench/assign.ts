@@ -42,9 +42,13 @@
  * claim on a capped book (Update of an available code item with a condition
  * and REMOVE of its pool keys; Update of a stats shard with ADD and the book
  * gate condition; upsert of the user's holding with ADD and the cap
- * condition), expressions copied from what ElectroDB generates, on fresh
- * pre-seeded items, with the same concurrency, as many transactions as the
+ * condition), built by the service's own entities (bench/lib/raw-claim.ts,
+ * ElectroDB `.params()`) before the phase starts, on fresh items seeded
+ * through the entities, with the same concurrency, as many transactions as the
  * claim phase assigned codes. No pick query, no book read, no HTTP, no JWT.
+ * Each round compares the baseline's transaction with one the service sent in
+ * its claim phase (ids, times and numbers aside); any difference fails the run
+ * (`baselineDiff`), so the baseline cannot drift from the service unseen.
  *
  * Verification (`verified`): no code returned twice, every returned code was
  * uploaded to this book, the table holds exactly as many assigned codes of the
@@ -52,20 +56,17 @@
  * stats shards and the holdings agree, an exhausted book has every code
  * assigned, and the raw phase committed exactly its transactions.
  */
-import { randomBytes, randomInt } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { BatchWriteCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createDynamoDbClient, DEFAULT_BOOK_SHARDS, ensureTable, loadConfig } from '@coupons/core';
-import { createApp, createCoreContext, startServer } from '@coupons/api';
-import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
-import { mintToken } from '../scripts/lib/tokens.ts';
+import { ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { createStore, DEFAULT_BOOK_SHARDS } from '@coupons/core';
 import { option } from './lib/options.ts';
+import { apiClient, keepAliveClient, unwrap, type Reply } from './lib/http.ts';
+import { cpuNow, cpuPerOp, logger, percentile, pool, round } from './lib/measure.ts';
+import { claimShapeDiff, claimTransaction, idsOf, seedRawBook, type RawCode } from './lib/raw-claim.ts';
+import { serveApi, startDynamo, tokenFor } from './lib/service.ts';
 
 // ---------------------------------------------------------------- options
-
 
 const CODES = option('codes', 'CODES', 3000);
 const CONCURRENCY = Math.max(1, option('concurrency', 'CONCURRENCY', 64));
@@ -81,114 +82,21 @@ const TABLE = 'bench-assign';
 const TENANT = 'bench';
 const RAW_TENANT = 'rawbench';
 
-const log = (msg: string) => process.stderr.write(`[bench:assign] ${msg}\n`);
-
-// ---------------------------------------------------------------- small helpers
-
-function percentile(sorted: number[], p: number): number | null {
-  if (!sorted.length) return null;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return round(sorted[i]!);
-}
-/** CPU time (ms) of this process and of DynamoDB Local's Java process so far: where a phase's time goes. */
-function cpuNow(javaPid: number | undefined): { node: number; dynamoLocal: number | null } {
-  const { user, system } = process.cpuUsage();
-  let dynamoLocal: number | null = null;
-  try {
-    // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 a second on Linux).
-    const fields = readFileSync(`/proc/${javaPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    dynamoLocal = ((Number(fields[11]) + Number(fields[12])) / 100) * 1000;
-  } catch {
-    // Not Linux, or no pid: report Node's share only.
-  }
-  return { node: (user + system) / 1000, dynamoLocal };
-}
-
-/** CPU ms per operation of a phase, from two cpuNow() readings. */
-function cpuPerOp(before: ReturnType<typeof cpuNow>, after: ReturnType<typeof cpuNow>, ops: number) {
-  const per = (a: number | null, b: number | null) => (a === null || b === null || !ops ? null : round((b - a) / ops, 2));
-  return { nodeMs: per(before.node, after.node), dynamoLocalMs: per(before.dynamoLocal, after.dynamoLocal) };
-}
-
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const log = logger('assign');
 
 const newCode = (prefix: string, i: number) => `${prefix}-${i.toString(36).toUpperCase().padStart(5, '0')}-${randomBytes(4).toString('hex').toUpperCase()}`;
 
-/** Runs `workers` concurrent loops, each calling `fn` until it returns false (the loops share the caller's counters). */
-async function pool(workers: number, fn: (worker: number) => Promise<boolean>): Promise<void> {
-  await Promise.all(
-    Array.from({ length: workers }, async (_, w) => {
-      while (await fn(w));
-    }),
-  );
-}
-
-// ---------------------------------------------------------------- HTTP client (keep-alive, 127.0.0.1 only)
-
-interface Reply {
-  status: number;
-  json: any;
-  ms: number;
-}
-
-/**
- * Keep-alive only within one phase: a socket left idle longer than the
- * server's keepAliveTimeout (5 s) can be closed by the server just as the
- * client reuses it ("socket hang up"), so each claim phase gets a fresh agent.
- */
-function makeClient(port: number, keepAlive: boolean) {
-  const agent = new Agent({ keepAlive, maxSockets: CONCURRENCY + 4 });
-  function post(path: string, token: string, body: unknown): Promise<Reply> {
-    const payload = Buffer.from(JSON.stringify(body));
-    const started = performance.now();
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          method: 'POST',
-          agent,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const ms = performance.now() - started;
-            let json: any;
-            try {
-              json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, json, ms });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.setTimeout(30_000, () => req.destroy(new Error('request timed out after 30 s')));
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-  return { post, close: () => agent.destroy() };
-}
-
-type Client = ReturnType<typeof makeClient>;
-
 // ---------------------------------------------------------------- service path
 
-async function createBookWithCodes(client: Client, adminToken: string, name: string, codes: string[]): Promise<string> {
-  const created = await client.post('/coupons', adminToken, { name, maxCodesPerUser: 1, shards: SHARDS });
-  if (created.status !== 201) throw new Error(`create book: ${created.status} ${JSON.stringify(created.json)}`);
-  const bookId = created.json.id as string;
+async function createBookWithCodes(base: string, adminToken: string, name: string, codes: string[]): Promise<string> {
+  const { coupons } = apiClient(base, adminToken);
+  const book = await unwrap(coupons.$post({ json: { name, maxCodesPerUser: 1, shards: SHARDS } }));
   for (let i = 0; i < codes.length; i += UPLOAD_CHUNK) {
     const chunk = codes.slice(i, i + UPLOAD_CHUNK);
-    const r = await client.post('/coupons/codes', adminToken, { bookId, codes: chunk });
-    if (r.status !== 200 || r.json?.inserted !== chunk.length) throw new Error(`upload: ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
+    const r = await unwrap(coupons.codes.$post({ json: { bookId: book.id, codes: chunk } }));
+    if (r.inserted !== chunk.length) throw new Error(`upload: ${JSON.stringify(r).slice(0, 300)}`);
   }
-  return bookId;
+  return book.id;
 }
 
 interface ClaimResult {
@@ -207,7 +115,7 @@ interface ClaimResult {
   sent?: Record<string, number>;
 }
 
-async function claimPhase(port: number, bookId: string, tokens: { user: string; token: string }[], maxSeconds: number, maxRequests: number): Promise<ClaimResult> {
+async function claimPhase(base: string, bookId: string, tokens: { user: string; token: string }[], maxSeconds: number, maxRequests: number): Promise<ClaimResult> {
   const r: ClaimResult = {
     durationMs: 0,
     stoppedBy: 'requests',
@@ -222,7 +130,7 @@ async function claimPhase(port: number, bookId: string, tokens: { user: string; 
   };
   let exhausted = false;
   let timedOut = false;
-  const client = makeClient(port, true);
+  const client = keepAliveClient(base, CONCURRENCY + 4);
   const started = performance.now();
   const deadline = started + maxSeconds * 1000;
   const kind = (k: string) => {
@@ -238,14 +146,8 @@ async function claimPhase(port: number, bookId: string, tokens: { user: string; 
     if (r.requests >= maxRequests) return false;
     const i = r.requests++;
     // One fresh user per request: the book caps each user at one code.
-    const who = tokens[i] ?? { user: `u${i}`, token: await mintToken(SECRET, { sub: `u${i}`, tenant: TENANT, role: 'user' }) };
-    let reply: Reply;
-    try {
-      reply = await client.post('/coupons/assign', who.token, { bookId });
-    } catch (e) {
-      kind(`network: ${(e as Error).message}`);
-      return true;
-    }
+    const who = tokens[i] ?? { user: `u${i}`, token: await tokenFor(`u${i}`, 'user', TENANT) };
+    const reply: Reply = await client.post('/coupons/assign', who.token, { bookId });
     if (reply.status === 201) {
       r.latenciesOk.push(reply.ms);
       const code = reply.json?.code as string;
@@ -257,7 +159,7 @@ async function claimPhase(port: number, bookId: string, tokens: { user: string; 
       exhausted = true;
       return false;
     } else {
-      kind(`${reply.status} ${reply.json?.error?.code ?? ''}`.trim());
+      kind(reply.status === 0 ? `network: ${reply.error}` : `${reply.status} ${reply.json?.error?.code ?? ''}`.trim());
     }
     return true;
   });
@@ -269,194 +171,6 @@ async function claimPhase(port: number, bookId: string, tokens: { user: string; 
 
 // ---------------------------------------------------------------- raw path
 
-interface RawItem {
-  code: string;
-  shard: number;
-  poolSlot: string;
-}
-
-const rawPoolPartition = (bookId: string, shard: number) => `T#${RAW_TENANT}#BOOK#${bookId}#POOL#${shard}`;
-
-/** Seeds a raw book: its stats shards (gate open) and `count` available code items in the pool index, as the service stores them. */
-async function seedRaw(doc: DynamoDBDocumentClient, bookId: string, count: number, shards: number, prefix: string): Promise<RawItem[]> {
-  const createdAt = new Date().toISOString();
-  const items: RawItem[] = Array.from({ length: count }, (_, i) => ({ code: newCode(prefix, i), shard: i % shards, poolSlot: randomBytes(8).toString('hex') }));
-  const puts: Record<string, unknown>[] = [
-    ...Array.from({ length: shards }, (_, shard) => {
-      const n = items.filter((it) => it.shard === shard).length;
-      return {
-        pk: `T#${RAW_TENANT}#BOOK#${bookId}#STATS#${shard}`,
-        sk: 'STATS',
-        tenant: RAW_TENANT,
-        bookId,
-        shard,
-        codes: n,
-        available: n,
-        assigned: 0,
-        redeemed: 0,
-        bookStatus: 'active',
-        __edb_e__: 'bookStatsShard',
-        __edb_v__: '1',
-      };
-    }),
-    ...items.map((it) => ({
-      pk: `T#${RAW_TENANT}#CODE#${it.code}`,
-      sk: 'CODE',
-      gsi1pk: rawPoolPartition(bookId, it.shard),
-      gsi1sk: it.poolSlot,
-      tenant: RAW_TENANT,
-      code: it.code,
-      bookId,
-      shard: it.shard,
-      poolPartition: rawPoolPartition(bookId, it.shard),
-      poolSlot: it.poolSlot,
-      status: 'available',
-      redemptionCount: 0,
-      createdAt,
-      __edb_e__: 'code',
-      __edb_v__: '1',
-    })),
-  ];
-  const batches: Record<string, unknown>[][] = [];
-  for (let i = 0; i < puts.length; i += 25) batches.push(puts.slice(i, i + 25));
-  let next = 0;
-  await pool(8, async () => {
-    const batch = batches[next++];
-    if (!batch) return false;
-    let pending: any[] = batch.map((Item) => ({ PutRequest: { Item } }));
-    while (pending.length) {
-      const out = await doc.send(new BatchWriteCommand({ RequestItems: { [TABLE]: pending } }));
-      pending = out.UnprocessedItems?.[TABLE] ?? [];
-    }
-    return true;
-  });
-  return items;
-}
-
-/** The three-item transaction of a random claim on a capped book, as ElectroDB writes it (see commitAssignment). */
-function assignmentTransaction(bookId: string, item: RawItem, userId: string, now: number) {
-  const ownerKey = `T#${RAW_TENANT}#USER#${userId}`;
-  const ownerSort = `BOOK#${bookId}#CODE#${item.code}`;
-  return new TransactWriteCommand({
-    TransactItems: [
-      {
-        Update: {
-          TableName: TABLE,
-          Key: { pk: `T#${RAW_TENANT}#CODE#${item.code}`, sk: 'CODE' },
-          UpdateExpression:
-            'SET #bookId = :bookId_u0, #shard = :shard_u0, #poolPartition = :poolPartition_u0, #poolSlot = :poolSlot_u0, #status = :status_u0, #userId = :userId_u0, #assignedAt = :assignedAt_u0, #maxRedemptions = :maxRedemptions_u0, #ownerKey = :ownerKey_u0, #ownerSort = :ownerSort_u0, #gsi2pk = :gsi2pk_u0, #gsi2sk = :gsi2sk_u0, #tenant = :tenant_u0, #code = :code_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0 REMOVE #gsi1pk, #gsi1sk',
-          ConditionExpression: 'attribute_exists(#pk) AND attribute_exists(#sk) AND #status = :status0 AND #bookId = :bookId0',
-          ExpressionAttributeNames: {
-            '#pk': 'pk',
-            '#sk': 'sk',
-            '#status': 'status',
-            '#bookId': 'bookId',
-            '#shard': 'shard',
-            '#poolPartition': 'poolPartition',
-            '#poolSlot': 'poolSlot',
-            '#userId': 'userId',
-            '#assignedAt': 'assignedAt',
-            '#maxRedemptions': 'maxRedemptions',
-            '#ownerKey': 'ownerKey',
-            '#ownerSort': 'ownerSort',
-            '#gsi2pk': 'gsi2pk',
-            '#gsi2sk': 'gsi2sk',
-            '#gsi1pk': 'gsi1pk',
-            '#gsi1sk': 'gsi1sk',
-            '#tenant': 'tenant',
-            '#code': 'code',
-            '#__edb_e__': '__edb_e__',
-            '#__edb_v__': '__edb_v__',
-          },
-          ExpressionAttributeValues: {
-            ':status0': 'available',
-            ':bookId0': bookId,
-            ':bookId_u0': bookId,
-            ':shard_u0': item.shard,
-            ':poolPartition_u0': rawPoolPartition(bookId, item.shard),
-            ':poolSlot_u0': item.poolSlot,
-            ':status_u0': 'assigned',
-            ':userId_u0': userId,
-            ':assignedAt_u0': new Date(now).toISOString(),
-            ':maxRedemptions_u0': 1,
-            ':ownerKey_u0': ownerKey,
-            ':ownerSort_u0': ownerSort,
-            ':gsi2pk_u0': ownerKey,
-            ':gsi2sk_u0': ownerSort,
-            ':tenant_u0': RAW_TENANT,
-            ':code_u0': item.code,
-            ':__edb_e___u0': 'code',
-            ':__edb_v___u0': '1',
-          },
-        },
-      },
-      {
-        Update: {
-          TableName: TABLE,
-          Key: { pk: `T#${RAW_TENANT}#BOOK#${bookId}#STATS#${item.shard}`, sk: 'STATS' },
-          UpdateExpression:
-            'SET #tenant = :tenant_u0, #bookId = :bookId_u0, #shard = :shard_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0 ADD #available :available_u0, #assigned :assigned_u0',
-          ConditionExpression:
-            'attribute_exists(#pk) AND attribute_exists(#sk) AND #bookStatus = :bookStatus0 AND (attribute_not_exists(#validFromMs) OR #validFromMs <= :validFromMs0) AND (attribute_not_exists(#validUntilMs) OR #validUntilMs > :validUntilMs0)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          ExpressionAttributeNames: {
-            '#pk': 'pk',
-            '#sk': 'sk',
-            '#bookStatus': 'bookStatus',
-            '#validFromMs': 'validFromMs',
-            '#validUntilMs': 'validUntilMs',
-            '#available': 'available',
-            '#assigned': 'assigned',
-            '#tenant': 'tenant',
-            '#bookId': 'bookId',
-            '#shard': 'shard',
-            '#__edb_e__': '__edb_e__',
-            '#__edb_v__': '__edb_v__',
-          },
-          ExpressionAttributeValues: {
-            ':bookStatus0': 'active',
-            ':validFromMs0': now,
-            ':validUntilMs0': now,
-            ':available_u0': -1,
-            ':assigned_u0': 1,
-            ':tenant_u0': RAW_TENANT,
-            ':bookId_u0': bookId,
-            ':shard_u0': item.shard,
-            ':__edb_e___u0': 'bookStatsShard',
-            ':__edb_v___u0': '1',
-          },
-        },
-      },
-      {
-        Update: {
-          TableName: TABLE,
-          Key: { pk: ownerKey, sk: `BOOK#${bookId}` },
-          UpdateExpression:
-            'SET #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0, #tenant = :tenant_u0, #userId = :userId_u0, #bookId = :bookId_u0 ADD #held :held_u0',
-          ConditionExpression: 'attribute_not_exists(#held) OR #held < :held0',
-          ExpressionAttributeNames: {
-            '#held': 'held',
-            '#__edb_e__': '__edb_e__',
-            '#__edb_v__': '__edb_v__',
-            '#tenant': 'tenant',
-            '#userId': 'userId',
-            '#bookId': 'bookId',
-          },
-          ExpressionAttributeValues: {
-            ':held0': 1,
-            ':__edb_e___u0': 'userBookHolding',
-            ':__edb_v___u0': '1',
-            ':tenant_u0': RAW_TENANT,
-            ':userId_u0': userId,
-            ':bookId_u0': bookId,
-            ':held_u0': 1,
-          },
-        },
-      },
-    ],
-  });
-}
-
 interface RawResult {
   durationMs: number;
   committed: number;
@@ -465,17 +179,23 @@ interface RawResult {
   latencies: number[];
 }
 
-async function rawPhase(doc: DynamoDBDocumentClient, bookId: string, items: RawItem[], maxSeconds: number): Promise<RawResult> {
+/** The baseline's transactions, one per seeded code, built before the phase so that building them is not timed. */
+function rawTransactions(store: ReturnType<typeof createStore>, bookId: string, codes: RawCode[]): TransactWriteCommandInput[] {
+  const now = Date.now();
+  return codes.map((code, i) => claimTransaction(store, { tenant: RAW_TENANT, bookId, userId: `raw-user-${bookId.slice(0, 8)}-${i}`, code, now, cap: 1, maxRedemptions: 1 }));
+}
+
+async function rawPhase(doc: DynamoDBDocumentClient, transactions: TransactWriteCommandInput[], maxSeconds: number): Promise<RawResult> {
   const r: RawResult = { durationMs: 0, committed: 0, errors: 0, errorsByKind: {}, latencies: [] };
   let next = 0;
   const started = performance.now();
   const deadline = started + maxSeconds * 1000;
   await pool(CONCURRENCY, async () => {
-    if (next >= items.length || performance.now() >= deadline) return false;
+    if (next >= transactions.length || performance.now() >= deadline) return false;
     const i = next++;
     const t0 = performance.now();
     try {
-      await doc.send(assignmentTransaction(bookId, items[i]!, `raw-user-${bookId.slice(0, 8)}-${i}`, Date.now()));
+      await doc.send(new TransactWriteCommand(transactions[i]!));
       r.latencies.push(performance.now() - t0);
       r.committed++;
     } catch (e) {
@@ -549,28 +269,23 @@ function verify(
 
 // ---------------------------------------------------------------- main
 
-const SECRET = `bench-secret-${randomBytes(16).toString('hex')}`;
-
 async function main() {
   log(`codes=${CODES} concurrency=${CONCURRENCY} maxSeconds=${MAX_SECONDS} maxRequests=${MAX_REQUESTS} warmup=${WARMUP}`);
-  const ddb = await startDynamoDbLocal();
-  // The service's own knobs pass through, e.g. RATE_LIMIT_CALLER_PER_MINUTE=0 to price the limiter.
-  const knobs = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(RATE_LIMIT_|CLAIM_ATTEMPTS$)/.test(k)));
-  const env = { ...knobs, DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1', JWT_SECRET: SECRET };
-  const config = loadConfig(env);
-  const rawClient = createDynamoDbClient(config);
-  // No change stream: nothing here follows it, and DynamoDB Local slows as unread stream records pile up,
-  // so later phases would run slower than earlier ones whatever they do.
-  await ensureTable(rawClient, TABLE, { stream: false });
-  const doc = createDocumentClient(rawClient); // same factory, same SDK settings as the service's client
+  const dynamo = await startDynamo();
+  const { doc } = dynamo;
+  const store = createStore(doc, TABLE);
 
   let serverErrors = 0;
-  // What the service sends to DynamoDB per claim phase: command -> outcome -> count (cheap, unlike the cost meter).
+  // What the service sends to DynamoDB per claim phase: command -> outcome -> count (cheap, unlike the cost meter);
+  // and the first claim transaction it sends, which the baseline's must match.
   const sent = new Map<string, number>();
+  let firstClaim: TransactWriteCommandInput | undefined;
   const tally = (client: any) =>
     client.middlewareStack.add(
       (next: any, context: any) => async (args: any) => {
-        const key = (outcome: string) => `${String(context.commandName).replace(/Command$/, '')}${outcome}`;
+        const command = String(context.commandName).replace(/Command$/, '');
+        const key = (outcome: string) => `${command}${outcome}`;
+        if (command === 'TransactWriteItems' && !firstClaim) firstClaim = structuredClone(args.input);
         try {
           const out = await next(args);
           const k = key(out.output?.Count === 0 ? ':empty' : '');
@@ -588,31 +303,32 @@ async function main() {
   const takeSent = () => {
     const out = Object.fromEntries([...sent].sort());
     sent.clear();
+    firstClaim = undefined;
     return out;
   };
-  const app = createApp({
-    core: createCoreContext(env, undefined, { instrument: tally }),
-    auth: { hs256Secret: SECRET },
+  // The service's own knobs pass through, e.g. RATE_LIMIT_CALLER_PER_MINUTE=0 to price the limiter.
+  const knobs = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => /^(RATE_LIMIT_|CLAIM_ATTEMPTS$)/.test(e[0]) && e[1] !== undefined));
+  // No change stream: nothing here follows it, and DynamoDB Local slows down as unread stream records pile up,
+  // so later phases would run slower than earlier ones whatever they do.
+  const api = await serveApi(dynamo, TABLE, {
+    env: knobs,
+    stream: false,
+    instrument: tally,
     // Serialise each request-log line as production does, but keep stdout for the result.
     log: (line) => {
       JSON.stringify(line);
-      if (Number(line.status) >= 500) {
-        if (serverErrors++ < 5) log(`server error: ${JSON.stringify(line).slice(0, 500)}`);
-      }
+      if (Number(line.status) >= 500 && serverErrors++ < 5) log(`server error: ${JSON.stringify(line).slice(0, 500)}`);
     },
   });
-  const server = await startServer(app, 0, '127.0.0.1');
-  const port = (server.address() as AddressInfo).port;
-  const client = makeClient(port, false); // set-up requests only
-  log(`DynamoDB Local ${ddb.endpoint}, API http://127.0.0.1:${port}`);
+  log(`DynamoDB Local ${dynamo.endpoint}, API ${api.base}`);
 
   try {
-    const adminToken = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });
+    const adminToken = await tokenFor('bench-admin', 'admin', TENANT);
     const mintUsers = (prefix: string, n: number) =>
       Promise.all(
         Array.from({ length: n }, async (_, i) => {
           const user = `${prefix}-${i}`;
-          return { user, token: await mintToken(SECRET, { sub: user, tenant: TENANT, role: 'user' }) };
+          return { user, token: await tokenFor(user, 'user', TENANT) };
         }),
       );
 
@@ -620,10 +336,10 @@ async function main() {
     if (WARMUP > 0) {
       const t0 = performance.now();
       const warmCodes = Array.from({ length: WARMUP }, (_, i) => newCode('W', i));
-      const warmBook = await createBookWithCodes(client, adminToken, 'bench warm-up', warmCodes);
-      const warm = await claimPhase(port, warmBook, await mintUsers('warm', WARMUP + CONCURRENCY), MAX_SECONDS, 2 * WARMUP + CONCURRENCY);
+      const warmBook = await createBookWithCodes(api.base, adminToken, 'bench warm-up', warmCodes);
+      const warm = await claimPhase(api.base, warmBook, await mintUsers('warm', WARMUP + CONCURRENCY), MAX_SECONDS, 2 * WARMUP + CONCURRENCY);
       const warmRawBook = `warm-${randomBytes(4).toString('hex')}`;
-      const warmRaw = await rawPhase(doc, warmRawBook, await seedRaw(doc, warmRawBook, WARMUP, SHARDS, 'RW'), MAX_SECONDS);
+      const warmRaw = await rawPhase(doc, rawTransactions(store, warmRawBook, await seedRawBook(store, RAW_TENANT, warmRawBook, WARMUP, SHARDS, 'RW')), MAX_SECONDS);
       log(`warm-up: ${warm.latenciesOk.length} claims (${warm.errors} errors${warm.errors ? ` ${JSON.stringify(warm.errorsByKind)}` : ''}), ${warmRaw.committed} raw tx, ${round(performance.now() - t0, 0)} ms`);
     }
 
@@ -635,34 +351,38 @@ async function main() {
     for (let round_ = 0; round_ < ROUNDS; round_++) {
       const t0 = performance.now();
       const codes = Array.from({ length: CODES }, (_, i) => newCode(`B${round_}`, i));
-      const bookId = await createBookWithCodes(client, adminToken, `bench book ${round_}`, codes);
+      const bookId = await createBookWithCodes(api.base, adminToken, `bench book ${round_}`, codes);
       const users = await mintUsers(`user${round_}`, Math.min(MAX_REQUESTS, CODES + 2 * CONCURRENCY));
       log(`round ${round_ + 1}: book ${bookId}, ${CODES} codes loaded, ${users.length} user tokens minted in ${round(performance.now() - t0, 0)} ms`);
 
       takeSent();
-      const cpuA = cpuNow(ddb.pid);
-      const claim = await claimPhase(port, bookId, users, MAX_SECONDS, MAX_REQUESTS);
+      const cpuA = cpuNow(dynamo.pid);
+      const claim = await claimPhase(api.base, bookId, users, MAX_SECONDS, MAX_REQUESTS);
+      const serviceClaim = firstClaim;
       claim.sent = takeSent();
       const assigned = claim.latenciesOk.length;
-      const claimCpu = cpuPerOp(cpuA, cpuNow(ddb.pid), assigned);
+      const claimCpu = cpuPerOp(cpuA, cpuNow(dynamo.pid), assigned);
       log(`round ${round_ + 1} A: ${assigned} assigned, ${claim.exhaustedAnswers} exhausted, ${claim.errors} errors in ${round(claim.durationMs, 0)} ms (stopped by ${claim.stoppedBy})`);
 
       // Baseline: as many raw transactions as the service committed, same concurrency, fresh items.
       const transactions = assigned || CODES;
       const rawBookId = `raw-${randomBytes(4).toString('hex')}`;
-      const rawItems = await seedRaw(doc, rawBookId, transactions, SHARDS, `R${round_}`);
-      const cpuB = cpuNow(ddb.pid);
-      const raw = await rawPhase(doc, rawBookId, rawItems, MAX_SECONDS);
-      const rawCpu = cpuPerOp(cpuB, cpuNow(ddb.pid), raw.committed);
+      const rawTx = rawTransactions(store, rawBookId, await seedRawBook(store, RAW_TENANT, rawBookId, transactions, SHARDS, `R${round_}`));
+      if (serviceClaim) {
+        for (const d of claimShapeDiff(serviceClaim, idsOf(serviceClaim, TENANT), rawTx[0]!, idsOf(rawTx[0]!, RAW_TENANT))) failures.push(`round ${round_ + 1}: baseline differs from the service's claim: ${d}`);
+      } else {
+        failures.push(`round ${round_ + 1}: the service sent no claim transaction to compare the baseline with`);
+      }
+      const cpuB = cpuNow(dynamo.pid);
+      const raw = await rawPhase(doc, rawTx, MAX_SECONDS);
+      const rawCpu = cpuPerOp(cpuB, cpuNow(dynamo.pid), raw.committed);
       log(`round ${round_ + 1} B: ${raw.committed} raw transactions, ${raw.errors} errors in ${round(raw.durationMs, 0)} ms`);
 
       const items = await scanAll(doc);
-      for (const f of verify(items, { bookId, codes, claim }, { bookId: rawBookId, transactions, result: raw })) {
-        failures.push(`round ${round_ + 1}: ${f}`);
-        log(`verification failed: round ${round_ + 1}: ${f}`);
-      }
+      for (const f of verify(items, { bookId, codes, claim }, { bookId: rawBookId, transactions, result: raw })) failures.push(`round ${round_ + 1}: ${f}`);
       rounds.push({ claim, raw, cpu: { perClaim: claimCpu, perRawTransaction: rawCpu } });
     }
+    for (const f of failures) log(`verification failed: ${f}`);
 
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const assigned = sum(rounds.map((r) => r.claim.latenciesOk.length));
@@ -713,11 +433,8 @@ async function main() {
     process.stdout.write(JSON.stringify(result) + '\n');
     return failures.length === 0 && claimErrors === 0 && rawErrors === 0;
   } finally {
-    client.close();
-    (server as any).closeAllConnections?.();
-    await new Promise<void>((res) => server.close(() => res()));
-    rawClient.destroy();
-    await ddb.stop();
+    await api.close();
+    await dynamo.stop();
   }
 }
 

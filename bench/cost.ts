@@ -16,11 +16,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { AddressInfo } from 'node:net';
-import { CostMeter, createDynamoDbClient, ensureTable, tableDefinition, totals, writesByKey, type RequestCharge } from '@coupons/core';
-import { createApp, createCoreContext, startServer } from '@coupons/api';
-import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
-import { mintToken } from '../scripts/lib/tokens.ts';
+import { CostMeter, tableDefinition, totals, writesByKey, type RequestCharge } from '@coupons/core';
+import { apiClient, replyOf, type Reply } from './lib/http.ts';
+import { logger, round as roundTo } from './lib/measure.ts';
+import { serveApi, startDynamo, tokenFor } from './lib/service.ts';
 
 const { values: opts } = parseArgs({
   strict: true,
@@ -50,51 +49,37 @@ const SHARDS = int('shards', 1);
 const REPEAT = int('repeat', 1);
 if (USERS > CODES) throw new Error('--users must not exceed --codes: every user claims one code');
 
-const log = (msg: string) => process.stderr.write(`[bench:cost] ${msg}\n`);
-const SECRET = `bench-secret-${randomBytes(16).toString('hex')}`;
+const log = logger('cost');
 const TENANT = 'cost';
-const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
+const round = (n: number, d = 3) => roundTo(n, d);
 
 async function main() {
-  const external = process.env.DYNAMODB_ENDPOINT;
-  const ddb = external ? { endpoint: external, stop: async () => undefined } : await startDynamoDbLocal();
+  // DYNAMODB_ENDPOINT when set, else a DynamoDB Local of its own.
+  const dynamo = await startDynamo({ external: true });
   const table = `bench-cost-${randomUUID().slice(0, 8)}`;
-  const env = { DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: table, AWS_REGION: 'us-east-1', RATE_LIMIT_CALLER_PER_MINUTE: '0' };
-  const shadow = createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.endpoint, AWS_REGION: 'us-east-1' });
-  await ensureTable(shadow, table);
-  const meter = new CostMeter(tableDefinition(table), shadow);
-  const app = createApp({ core: createCoreContext(env, undefined, { instrument: (c) => meter.attach(c) }), auth: { hs256Secret: SECRET }, log: () => undefined });
-  const server = await startServer(app, 0, '127.0.0.1');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const token = (sub: string, role: 'admin' | 'user') => mintToken(SECRET, { sub, tenant: TENANT, role });
-  // A network failure (a loaded machine resets a socket now and then) answers status 0: the sale counts it as a failure.
-  const call = async (method: string, path: string, tok: string, body?: unknown) => {
-    try {
-      const res = await fetch(base + path, {
-        method,
-        headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: (await res.json()) as any };
-    } catch (e) {
-      log(`${method} ${path}: ${(e as Error).message} (${String((e as any).cause?.code ?? (e as any).cause ?? '')})`);
-      return { status: 0, json: undefined as any };
-    }
-  };
+  // The meter's own before/after reads go through the run's client, not the service's.
+  const meter = new CostMeter(tableDefinition(table), dynamo.rawClient);
+  const api = await serveApi(dynamo, table, { env: { RATE_LIMIT_CALLER_PER_MINUTE: '0' }, instrument: (c) => meter.attach(c) });
+  const token = (sub: string, role: 'admin' | 'user') => tokenFor(sub, role, TENANT);
+  const as = (tok: string) => apiClient(api.base, tok).coupons;
   const admin = await token('cost-admin', 'admin');
-  const must = async (p: Promise<{ status: number; json: any }>, status: number) => {
+  // A network failure (a loaded machine resets a socket now and then) answers status 0: the sale counts it as a failure.
+  const must = async (p: Promise<Reply>, status: number) => {
     const r = await p;
     if (r.status !== status) throw new Error(`expected ${status}, got ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
     return r.json;
   };
   const newBook = async (body: object, codes: number) => {
-    const book = await must(call('POST', '/coupons', admin, { name: 'bench', shards: SHARDS, ...body }), 201);
+    const book = await must(replyOf(as(admin).$post({ json: { name: 'bench', shards: SHARDS, ...body } })), 201);
     for (let i = 0; i < codes; i += 5000) {
       const chunk = Array.from({ length: Math.min(5000, codes - i) }, (_, j) => `K-${randomBytes(5).toString('hex').toUpperCase()}-${i + j}`);
-      await must(call('POST', '/coupons/codes', admin, { bookId: book.id, codes: chunk }), 200);
+      await must(replyOf(as(admin).codes.$post({ json: { bookId: book.id, codes: chunk } })), 200);
     }
     return book.id as string;
   };
+  const claim = (u: string, bookId: string, lock?: boolean) => replyOf(as(u).assign.$post({ json: { bookId, ...(lock ? { lock } : {}) } }));
+  const onCode = (action: 'lock' | 'unlock' | 'redeem', u: string, code: string, json: { lockId?: string } = {}) =>
+    replyOf(as(u)[action][':code'].$post({ param: { code }, json }));
 
   try {
     // ------------------------------------------------ per operation
@@ -109,26 +94,26 @@ async function main() {
     const uncapped = await newBook({}, REPEAT);
     const soldOut = await newBook({}, 1);
     meter.enabled = true;
-    await record('createBook', () => must(call('POST', '/coupons', admin, { name: 'priced', shards: SHARDS }), 201));
-    const uploadBook = (await must(call('POST', '/coupons', admin, { name: 'upload', shards: SHARDS }), 201)).id;
+    await record('createBook', () => must(replyOf(as(admin).$post({ json: { name: 'priced', shards: SHARDS } })), 201));
+    const uploadBook = (await must(replyOf(as(admin).$post({ json: { name: 'upload', shards: SHARDS } })), 201)).id;
     await record('upload100Codes', () =>
-      must(call('POST', '/coupons/codes', admin, { bookId: uploadBook, codes: Array.from({ length: 100 }, (_, i) => `UP-${randomBytes(4).toString('hex')}-${i}`) }), 200),
+      must(replyOf(as(admin).codes.$post({ json: { bookId: uploadBook, codes: Array.from({ length: 100 }, (_, i) => `UP-${randomBytes(4).toString('hex')}-${i}`) } })), 200),
     );
-    await must(call('POST', '/coupons/assign', await token('first', 'user'), { bookId: soldOut }), 201);
+    await must(claim(await token('first', 'user'), soldOut), 201);
     for (let i = 0; i < REPEAT; i++) {
       const u = await token(`op-${i}`, 'user');
       const claimed = await (async () => {
         let c: any;
-        await record('claimCapped', async () => (c = await must(call('POST', '/coupons/assign', u, { bookId: capped }), 201)));
+        await record('claimCapped', async () => (c = await must(claim(u, capped), 201)));
         return c;
       })();
-      await record('claimAndLockCapped', () => must(call('POST', '/coupons/assign', u, { bookId: capped, lock: true }), 201));
-      await record('claimUncapped', () => must(call('POST', '/coupons/assign', u, { bookId: uncapped }), 201));
-      await record('lock', () => must(call('POST', `/coupons/lock/${claimed.code}`, u, {}), 200));
-      await record('unlock', () => must(call('POST', `/coupons/unlock/${claimed.code}`, u, {}), 200));
-      await record('redeem', () => must(call('POST', `/coupons/redeem/${claimed.code}`, u, {}), 200));
-      await record('soldOutClaim', () => must(call('POST', '/coupons/assign', u, { bookId: soldOut }), 409));
-      await record('codeNotFound', () => must(call('POST', `/coupons/redeem/NOPE-${i}`, u, {}), 404));
+      await record('claimAndLockCapped', () => must(claim(u, capped, true), 201));
+      await record('claimUncapped', () => must(claim(u, uncapped), 201));
+      await record('lock', () => must(onCode('lock', u, claimed.code), 200));
+      await record('unlock', () => must(onCode('unlock', u, claimed.code), 200));
+      await record('redeem', () => must(onCode('redeem', u, claimed.code), 200));
+      await record('soldOutClaim', () => must(claim(u, soldOut), 409));
+      await record('codeNotFound', () => must(onCode('redeem', u, `NOPE-${i}`), 404));
     }
     const operations = Object.fromEntries(
       Object.entries(perOp).map(([name, runs]) => {
@@ -154,13 +139,13 @@ async function main() {
       Array.from({ length: CLIENTS }, async () => {
         while (next < USERS) {
           const u = users[next++]!;
-          const c = await call('POST', '/coupons/assign', u, { bookId: sale });
+          const c = await claim(u, sale);
           if (c.status !== 201) {
             failures++;
             continue;
           }
-          const l = await call('POST', `/coupons/lock/${c.json.code}`, u, {});
-          const r = l.status === 200 ? await call('POST', `/coupons/redeem/${c.json.code}`, u, { lockId: l.json.lockId }) : l;
+          const l = await onCode('lock', u, c.json.code);
+          const r = l.status === 200 ? await onCode('redeem', u, c.json.code, { lockId: l.json.lockId }) : l;
           if (r.status !== 200) failures++;
         }
       }),
@@ -217,10 +202,8 @@ async function main() {
     process.stdout.write(JSON.stringify(result) + '\n');
     return true;
   } finally {
-    (server as any).closeAllConnections?.();
-    await new Promise<void>((res) => server.close(() => res()));
-    shadow.destroy();
-    await ddb.stop();
+    await api.close();
+    await dynamo.stop();
   }
 }
 

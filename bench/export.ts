@@ -35,13 +35,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { stringify } from 'csv-stringify/sync';
-import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
-import { createApp, createCoreContext, startServer } from '@coupons/api';
-import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
-import { mintToken } from '../scripts/lib/tokens.ts';
+import type { CoreContext } from '@coupons/core';
 import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
+import { apiClient, unwrap } from './lib/http.ts';
+import { logger } from './lib/measure.ts';
 import { option } from './lib/options.ts';
+import { ownerKeys } from './lib/raw-claim.ts';
 import { runCodesCli } from './lib/run-cli.ts';
+import { serveApi, startDynamo, tokenFor } from './lib/service.ts';
 
 const CODES = option('codes', 'CODES', 200_000);
 const PAGE_SIZE = option('page-size', 'PAGE_SIZE', 1000);
@@ -49,29 +50,16 @@ const ROUNDS = option('rounds', 'ROUNDS', 2);
 const STUB_ROWS = option('stub-rows', 'STUB_ROWS', 10_000_000);
 const CLI_HEAP_MIB = option('cli-heap-mib', 'CLI_HEAP_MIB', 0);
 
-const SECRET = `bench-${randomBytes(12).toString('hex')}`;
 const TENANT = 'bench';
 const TABLE = 'bench-export';
-const log = (msg: string) => process.stderr.write(`[bench:export] ${msg}\n`);
+const log = logger('export');
 const round = (n: number, d = 0) => Number(n.toFixed(d));
 const MiB = (bytes: number) => round(bytes / 2 ** 20, 1);
 
-const ddb = await startDynamoDbLocal();
-const rawClient = createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.endpoint, AWS_REGION: 'us-east-1' });
-const doc = createDocumentClient(rawClient);
+const dynamo = await startDynamo();
+const { doc } = dynamo;
 const dir = mkdtempSync(join(tmpdir(), 'bench-export-'));
-const token = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });
-
-async function call(base: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json: any = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const token = await tokenFor('bench-admin', 'admin', TENANT);
 
 /**
  * The book's codes, written through the code entity (so its keys, byBook's included, are the
@@ -93,7 +81,6 @@ async function seed(core: CoreContext, bookId: string, poolShards: number, n: nu
         code,
         bookId,
         shard,
-        poolPartition: `T#${TENANT}#BOOK#${bookId}#POOL#${shard}`,
         poolSlot: randomBytes(8).toString('hex'),
         createdAt: now,
       };
@@ -112,8 +99,7 @@ async function seed(core: CoreContext, bookId: string, poolShards: number, n: nu
         assignedAt: now,
         maxRedemptions: 1,
         redemptionCount: redeemed ? 1 : 0,
-        ownerKey: `T#${TENANT}#USER#${userId}`,
-        ownerSort: `BOOK#${bookId}#CODE#${code}`,
+        ...ownerKeys(core.store, TENANT, userId, bookId, code),
       };
     });
     const { unprocessed } = await core.store.code.put(items).go({ concurrency: 4 });
@@ -152,7 +138,7 @@ async function exportPhase(base: string, bookId: string, n: number, tag: string)
 }
 
 /** The baseline: the same index reads and item reads, straight to DynamoDB Local, CSV to a file. */
-async function rawPhase(bookId: string, poolShards: number, n: number | null, tag: string) {
+async function rawPhase(core: CoreContext, bookId: string, poolShards: number, n: number | null, tag: string) {
   const out = join(dir, `raw-${tag}.csv`);
   const file = createWriteStream(out);
   const write = (text: string) => new Promise<void>((res, rej) => file.write(text, (e) => (e ? rej(e) : res())));
@@ -161,16 +147,9 @@ async function rawPhase(bookId: string, poolShards: number, n: number | null, ta
   for (let shard = 0; shard < poolShards; shard++) {
     let ExclusiveStartKey: Record<string, any> | undefined;
     do {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName: TABLE,
-          IndexName: 'byBook',
-          KeyConditionExpression: 'gsi3pk = :p',
-          ExpressionAttributeValues: { ':p': `T#${TENANT}#BOOK#${bookId}#CODES#${shard}` },
-          Limit: 1000,
-          ExclusiveStartKey,
-        }),
-      );
+      // The book shard's byBook partition, as the code entity queries it (its keys, its index).
+      const query = core.store.code.query.byBook({ tenant: TENANT, bookId, shard }).params({ limit: 1000 });
+      const page = await doc.send(new QueryCommand({ ...query, ExclusiveStartKey }));
       ExclusiveStartKey = page.LastEvaluatedKey;
       const keys = (page.Items ?? []).map((i) => ({ pk: i.pk, sk: i.sk }));
       const groups = Array.from({ length: Math.ceil(keys.length / 100) }, (_, g) => keys.slice(g * 100, g * 100 + 100));
@@ -211,18 +190,15 @@ async function rawPhase(bookId: string, poolShards: number, n: number | null, ta
 
 const results: Record<string, any> = {};
 try {
-  const core: CoreContext = createCoreContext({ DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: TABLE, AWS_REGION: 'us-east-1' });
-  await ensureTable(rawClient, TABLE);
-  const app = createApp({ core, auth: { hs256Secret: SECRET }, log: () => undefined } as any);
-  const server = await startServer(app, 0, '127.0.0.1');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const book = await call(base, 'POST', '/coupons', { name: 'bench export' });
-  const poolShards: number = book.shards;
-  log(`DynamoDB Local on ${ddb.endpoint}; seeding ${CODES} codes over ${poolShards} shards`);
+  const api = await serveApi(dynamo, TABLE);
+  const { core, base } = api;
+  const book = await unwrap(apiClient(base, token).coupons.$post({ json: { name: 'bench export' } }));
+  const poolShards = book.shards;
+  log(`DynamoDB Local on ${dynamo.endpoint}; seeding ${CODES} codes over ${poolShards} shards`);
   await seed(core, book.id, poolShards, CODES);
 
   log('warm-up (JIT of DynamoDB Local and of this process): two shards, raw');
-  await rawPhase(book.id, 2, null, 'warm');
+  await rawPhase(core, book.id, 2, null, 'warm');
 
   const a: any[] = [];
   const b: any[] = [];
@@ -231,10 +207,10 @@ try {
     a.push(await exportPhase(base, book.id, CODES, `a${r}`));
     log(`  ${a.at(-1).rowsPerSec} rows/s, peak RSS ${a.at(-1).cliPeakRssMiB} MiB`);
     log(`round ${r + 1}: B raw Query + BatchGet`);
-    b.push(await rawPhase(book.id, poolShards, CODES, `b${r}`));
+    b.push(await rawPhase(core, book.id, poolShards, CODES, `b${r}`));
     log(`  ${b.at(-1).rowsPerSec} rows/s`);
   }
-  server.close();
+  await api.close();
   const best = (runs: any[]) => runs.reduce((x, y) => (y.rowsPerSec > x.rowsPerSec ? y : x));
   results.export = { ...best(a), runs: a.map((x) => x.rowsPerSec), peakRssMiB: a.map((x) => x.cliPeakRssMiB), pageSize: PAGE_SIZE, verified: a.every((x) => x.verified) };
   results.raw = { ...best(b), runs: b.map((x) => x.rowsPerSec), verified: b.every((x) => x.verified) };
@@ -274,7 +250,7 @@ try {
     log(`stub: peak RSS ${results.stub.cliPeakRssMiB} MiB for ${STUB_ROWS} rows`);
   }
 } finally {
-  await ddb.stop();
+  await dynamo.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 

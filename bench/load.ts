@@ -1,5 +1,6 @@
 /**
- * Benchmark (not a test; CI does not run it): bulk codes, in one run, on one DynamoDB Local.
+ * Benchmark (not a test; CI does not run it): loading codes the way a user does, against raw
+ * transactions on a table of the same shape.
  *
  *   npm run bench:load                                   # 100,000 codes, 1,000,000-line memory run
  *   npm run bench:load -- --codes 50000 --memory-lines 0 # quicker, no memory run
@@ -7,101 +8,143 @@
  *
  * Flags (argv `--name value` or `--name=value`, else env):
  *   --codes / CODES                  codes per measured phase (default 100000; at least 10001, so generation is a job)
+ *   --warm-up / WARM_UP              raw puts that warm each DynamoDB Local before its phase (default 20000)
  *   --memory-lines / MEMORY_LINES    lines of the file for the peak-memory run (default 1000000; 0 skips it)
  *   --stub-lines / STUB_LINES        lines for the CLI-only memory run against a stub API (default 10000000; 0 skips it)
  *   --chunk-size / CHUNK_SIZE        CLI codes per request (default 1000)
  *   --parallel / PARALLEL            CLI requests in flight (default 8)
  *   --raw-concurrency / RAW_CONCURRENCY  transactions in flight in the raw phase (default 8)
+ *   --rounds / ROUNDS                rounds of the load, job and API-alone phases (default 1), each followed by raw
  *
- * It starts its own DynamoDB Local (in memory, free port) and the API on 127.0.0.1 (free port),
- * and sends traffic nowhere else. Each phase writes to a table of its own, so none runs against
- * a table another phase has grown. Progress on stderr; stdout gets one JSON object.
+ * Every phase gets a DynamoDB Local of its own (in memory, free port, 127.0.0.1 only), warmed
+ * by `--warm-up` raw puts on a table without a stream that is then deleted: DynamoDB Local
+ * slows down as stream records pile up, whichever table they belong to, so a phase sharing a
+ * Local with an earlier one would pay for that phase's records. Every measured table is made by
+ * `ensureTable`, as `npm start` makes its own: the same key schema, indexes, TTL and change
+ * stream. Progress on stderr; stdout gets one JSON object.
  *
  * Phases:
  *   raw      TransactWriteItems of 100 conditional puts (attribute_not_exists), items shaped like
  *            the service's code items (same attributes, pool and byBook index keys), `--raw-concurrency`
- *            in flight, straight to DynamoDB Local: no HTTP, no JSON, no stats, no idempotency.
- *   load     `scripts/codes.ts load` on a file of `--codes` fresh codes, as a separate process over
- *            HTTP; rate = lines / the CLI's own elapsed time (its start-up excluded; wall rate too).
- *   job      POST /coupons/codes/generate with count `--codes` (a job, run in-process by the
- *            API), polled through GET /jobs/{id}; rate = total / (finishedAt - startedAt).
- *   memory   the CLI on a `--memory-lines`-line file; peak RSS of the CLI process (maxRSS).
+ *            in flight, straight to DynamoDB Local: no HTTP, no JSON, no stats, no idempotency,
+ *            nothing reading the stream. Run first and after each round: a round's ratios are to
+ *            the mean of the two raw runs around it (the machine is shared, and its load drifts).
+ *   load     the path a user takes: `npm start` (scripts/dev.ts in its own process: the API, the
+ *            change stream's follower and its consumers, jobs in-process), then `npm run codes --
+ *            load` on a file of `--codes` fresh codes with the COUPONS_API and ADMIN token that
+ *            `npm start` printed. Rate = lines / the CLI's own elapsed time (start-up excluded).
+ *   job      POST /coupons/codes/generate with count `--codes` on `npm start` (a job, run
+ *            in-process, follower on), polled through GET /jobs/{id}; rate = total / (finishedAt - startedAt).
+ *   apiOnly  where the time goes: the same CLI load against the API alone, served from this
+ *            process, with nothing reading the stream.
+ *   memory   the CLI on a `--memory-lines`-line file (API alone); peak RSS of the CLI process (maxRSS).
  *   stub     the CLI on a `--stub-lines`-line file against a stub API that answers every upload
  *            at once ("all inserted") and writes nothing: the CLI's own memory and speed at
  *            10,000,000 lines, which DynamoDB Local would take over an hour to absorb.
  *
- * Verification (`verified`): every phase's table holds exactly its codes and the book's stats
- * say the same.
+ * Verification (`verified`): every phase's table holds exactly its codes (the book's stats, or
+ * a count of the pool index for raw), and the CLI reported each code inserted exactly once.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { TransactWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, createDynamoDbClient, ensureTable, type CoreContext } from '@coupons/core';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { createDocumentClient, createDynamoDbClient, ensureTable, loadConfig } from '@coupons/core';
 import { createApp, createCoreContext, startServer } from '@coupons/api';
+import { createCouponClient, unwrap } from '@coupons/client';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
-import { createCouponClient, unwrap } from '@coupons/client';
 import { option } from './lib/options.ts';
 import { runCodesCli } from './lib/run-cli.ts';
-
+import { startNpmStart } from './lib/npm-start.ts';
+import { writeLoadSection } from './lib/load-section.ts';
+import { countRawCodes, rawTransactions } from './lib/raw-codes.ts';
 
 const CODES = option('codes', 'CODES', 100_000);
+const WARM_UP = option('warm-up', 'WARM_UP', 20_000);
 const MEMORY_LINES = option('memory-lines', 'MEMORY_LINES', 1_000_000);
 const STUB_LINES = option('stub-lines', 'STUB_LINES', 10_000_000);
 const CHUNK_SIZE = option('chunk-size', 'CHUNK_SIZE', 1000);
 const PARALLEL = option('parallel', 'PARALLEL', 8);
 const RAW_CONCURRENCY = option('raw-concurrency', 'RAW_CONCURRENCY', 8);
+const ROUNDS = Math.max(1, option('rounds', 'ROUNDS', 1));
 const WRITE_RESULTS = process.argv.includes('--write-results');
 if (CODES <= 10_000) throw new Error('--codes must be above 10,000 so that generation runs as a job');
 
 const SECRET = `bench-${randomBytes(12).toString('hex')}`;
 const TENANT = 'bench';
-const log = (msg: string) => process.stderr.write(`[bench:load] ${msg}\n`);
+const runStarted = Date.now();
+const log = (msg: string) => process.stderr.write(`[bench:load ${Math.round((Date.now() - runStarted) / 1000)}s] ${msg}\n`);
 const round = (n: number, d = 0) => Number(n.toFixed(d));
-
-// ---------------------------------------------------------------- set-up
-
-const ddb = await startDynamoDbLocal();
-const endpoint = ddb.endpoint;
-const rawClient = createDynamoDbClient({ DYNAMODB_ENDPOINT: endpoint, AWS_REGION: 'us-east-1' });
-const doc = createDocumentClient(rawClient);
 const dir = mkdtempSync(join(tmpdir(), 'bench-load-'));
 
-async function serve(table: string) {
-  const env = { DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: table, AWS_REGION: 'us-east-1' };
-  const core: CoreContext = createCoreContext(env);
-  await ensureTable(rawClient, table);
-  const app = createApp({ core, auth: { hs256Secret: SECRET }, log: () => undefined } as any);
+// ---------------------------------------------------------------- what each phase runs on
+
+/** What a phase stops when it ends, or when the run fails. */
+const running = new Set<{ stop(): Promise<void> }>();
+async function started<T extends { stop(): Promise<void> }>(thing: Promise<T>): Promise<T> {
+  const t = await thing;
+  running.add(t);
+  return t;
+}
+async function stopped(thing: { stop(): Promise<void> }) {
+  running.delete(thing);
+  await thing.stop();
+}
+
+/** A fresh DynamoDB Local, warmed by raw puts on a stream-less table that is then deleted. */
+async function warmLocal(tag: string) {
+  const ddb = await startDynamoDbLocal();
+  const client = createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.endpoint, AWS_REGION: 'us-east-1' });
+  const doc = createDocumentClient(client);
+  try {
+    if (WARM_UP > 0) {
+      await ensureTable(client, 'bench-warm-up', { stream: false });
+      await rawTransactions(doc, { table: 'bench-warm-up', n: WARM_UP, tag: `W${tag}`, tenant: TENANT, concurrency: RAW_CONCURRENCY });
+      await client.send(new DeleteTableCommand({ TableName: 'bench-warm-up' }));
+    }
+  } catch (e) {
+    await ddb.stop();
+    throw e;
+  }
+  return { endpoint: ddb.endpoint, client, doc, stop: ddb.stop };
+}
+type Local = Awaited<ReturnType<typeof warmLocal>>;
+
+/** A running API, with the admin token that works on it. */
+interface Service {
+  base: string;
+  token: string;
+  /** The change follower's batches that failed and were retried (npm start only). */
+  followerRetries?: () => number;
+  stop(): Promise<void>;
+}
+
+/** The path a user takes: `npm start` in its own process (follower on, jobs in-process) on a fresh table. */
+async function npmStart(local: Local, table: string): Promise<Service> {
+  const s = await startNpmStart({ endpoint: local.endpoint, table, log });
+  return { base: s.api, token: s.adminToken, followerRetries: s.followerRetries, stop: s.stop };
+}
+
+/** The API alone, in this process, with nothing reading the table's stream. */
+async function apiOnly(local: Local, table: string): Promise<Service> {
+  const env = { DYNAMODB_ENDPOINT: local.endpoint, TABLE_NAME: table, AWS_REGION: 'us-east-1' };
+  await ensureTable(local.client, table, { stream: true });
+  const app = createApp({ core: createCoreContext(env, undefined, { logLines: { push: () => undefined }, writeEmf: () => undefined }), auth: { hs256Secret: SECRET } });
   const server = await startServer(app, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { core, base, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const token = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });
+  return { base, token, stop: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-const token = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });
-
-const client = (base: string) => createCouponClient(base, { token });
-const createBook = (base: string, body: { codePattern?: string } = {}) => unwrap(client(base).coupons.$post({ json: { name: 'bench', ...body } }));
-const bookStats = async (base: string, bookId: string) => (await unwrap(client(base).coupons[':bookId'].$get({ param: { bookId } }))).stats;
-
-async function countItems(table: string, pk: string): Promise<number> {
-  // The pool index partitions by book and shard; counting through it reads keys only.
-  let n = 0;
-  for (let shard = 0; shard < 64; shard++) {
-    let ExclusiveStartKey: Record<string, any> | undefined;
-    do {
-      const page = await doc.send(
-        new QueryCommand({ TableName: table, IndexName: 'pool', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': `${pk}#POOL#${shard}` }, Select: 'COUNT', ExclusiveStartKey }),
-      );
-      n += page.Count ?? 0;
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-  }
-  return n;
-}
+const client = (s: Service) => createCouponClient(s.base, { token: s.token });
+const createBook = (s: Service, body: { codePattern?: string } = {}) => unwrap(client(s).coupons.$post({ json: { name: 'bench', ...body } }));
+const bookStats = async (s: Service, bookId: string) => (await unwrap(client(s).coupons[':bookId'].$get({ param: { bookId } }))).stats;
+const loadArgs = (bookId: string, file: string) => ['load', '--book', bookId, '--file', file, '--chunk-size', String(CHUNK_SIZE), '--parallel', String(PARALLEL)];
+const runCli = (s: Pick<Service, 'base' | 'token'>, args: string[]) => runCodesCli(s.base, s.token, args);
 
 function writeCodes(path: string, n: number, prefix: string): Promise<void> {
   const out = createWriteStream(path);
@@ -122,154 +165,151 @@ function writeCodes(path: string, n: number, prefix: string): Promise<void> {
   });
 }
 
-const runCli = (base: string, args: string[]) => runCodesCli(base, token, args);
+/** A file of `n` fresh codes loaded through the CLI into a new book of `s`, checked against the book's stats. */
+async function cliLoad(s: Service, n: number, prefix: string) {
+  const book = await createBook(s);
+  const file = join(dir, `${prefix.toLowerCase()}.txt`);
+  await writeCodes(file, n, prefix);
+  const wallStart = performance.now();
+  const report = await runCli(s, loadArgs(book.id, file));
+  const wall = (performance.now() - wallStart) / 1000;
+  const stats = await bookStats(s, book.id);
+  return {
+    codes: n,
+    seconds: report.seconds,
+    codesPerSec: report.codesPerSecond,
+    wallSeconds: round(wall, 2),
+    wallCodesPerSec: round(n / wall),
+    cliPeakRssMiB: round(report.peakRssBytes / 2 ** 20, 1),
+    // A chunk whose request failed after some of its transactions committed is reported as duplicates on its retry.
+    reported: { inserted: report.inserted, duplicates: report.duplicates },
+    ...(s.followerRetries ? { followerRetries: s.followerRetries() } : {}),
+    verified: report.inserted === n && stats.codes === n && stats.available === n,
+  };
+}
 
 // ---------------------------------------------------------------- raw
 
-async function rawPhase(table: string, n: number, tag: string) {
-  await ensureTable(rawClient, table);
-  const bookPk = `T#${TENANT}#BOOK#raw-${tag}`;
-  const now = new Date().toISOString();
-  const transactions = Math.ceil(n / 100);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: RAW_CONCURRENCY }, async () => {
-      while (next < transactions) {
-        const t = next++;
-        const items = Array.from({ length: Math.min(100, n - t * 100) }, (_, j) => {
-          const code = `RAW${tag}-${(t * 100 + j).toString(36).toUpperCase()}`;
-          const shard = (t + j) % 16;
-          // The attributes the service writes for a new code (see entities/code.ts).
-          return {
-            Put: {
-              TableName: table,
-              Item: {
-                pk: `T#${TENANT}#CODE#${code}`,
-                sk: 'CODE',
-                gsi1pk: `${bookPk}#POOL#${shard}`,
-                gsi1sk: randomBytes(8).toString('hex'),
-                gsi3pk: `${bookPk}#CODES#${shard}`,
-                gsi3sk: code,
-                tenant: TENANT,
-                code,
-                bookId: `raw-${tag}`,
-                shard,
-                poolSlot: randomBytes(8).toString('hex'),
-                status: 'available',
-                redemptionCount: 0,
-                createdAt: now,
-                __edb_e__: 'code',
-                __edb_v__: '1',
-              },
-              ConditionExpression: 'attribute_not_exists(pk) AND attribute_not_exists(sk)',
-            },
-          };
-        });
-        await (doc as DynamoDBDocumentClient).send(new TransactWriteCommand({ TransactItems: items }));
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const stored = await countItems(table, bookPk);
-  return { codes: n, seconds: round(seconds, 2), codesPerSec: round(n / seconds), transactionsPerSec: round(transactions / seconds, 1), verified: stored === n };
+async function rawPhase(n: number, tag: string) {
+  const local = await started(warmLocal(tag));
+  // The table `npm start` makes: same key schema, indexes, TTL and change stream.
+  await ensureTable(local.client, 'bench-raw', { stream: true });
+  const seconds = await rawTransactions(local.doc, { table: 'bench-raw', n, tag, tenant: TENANT, concurrency: RAW_CONCURRENCY });
+  const stored = await countRawCodes(local.doc, { table: 'bench-raw', tag, tenant: TENANT });
+  await stopped(local);
+  return { codes: n, seconds: round(seconds, 2), codesPerSec: round(n / seconds), transactionsPerSec: round(n / 100 / seconds, 1), verified: stored === n };
+}
+
+/** The user's path: a fresh `npm start` loaded through the CLI with what it printed. */
+async function loadPhase(tag: string) {
+  const local = await started(warmLocal(tag));
+  const s = await started(npmStart(local, 'coupons'));
+  const result = { ...(await cliLoad(s, CODES, `LOAD${tag}`)), chunkSize: CHUNK_SIZE, parallel: PARALLEL };
+  await stopped(s);
+  await stopped(local);
+  return result;
+}
+
+/** A generation job of CODES codes on a fresh `npm start`, followed through GET /jobs. */
+async function jobPhase(tag: string) {
+  const local = await started(warmLocal(tag));
+  const s = await started(npmStart(local, 'coupons'));
+  const book = await createBook(s, { codePattern: 'JOB-********' });
+  const accepted = await unwrap(client(s).coupons.codes.generate.$post({ json: { bookId: book.id, count: CODES } }));
+  if (!('jobId' in accepted)) throw new Error(`generate ${CODES} answered without a job`);
+  const { jobId } = accepted;
+  const poll = () => unwrap(client(s).jobs[':jobId'].$get({ param: { jobId } }));
+  let job = await poll();
+  while (job.status !== 'succeeded' && job.status !== 'failed') {
+    await new Promise((r) => setTimeout(r, 250));
+    job = await poll();
+  }
+  // A finished job has both times.
+  const seconds = (Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)) / 1000;
+  const stats = await bookStats(s, book.id);
+  // `npm start` runs with this process's environment, so its job settings are these.
+  const config = loadConfig(process.env);
+  const result = {
+    codes: CODES,
+    status: job.status,
+    seconds: round(seconds, 2),
+    codesPerSec: round(CODES / seconds),
+    lanes: config.JOB_LANES,
+    chunkSize: config.JOB_CHUNK_SIZE,
+    followerRetries: s.followerRetries!(),
+    verified: job.status === 'succeeded' && job.generated === CODES && stats.codes === CODES,
+  };
+  await stopped(s);
+  await stopped(local);
+  return result;
+}
+
+/** The same CLI load against the API alone, nothing reading the stream: where the user's path loses its time. */
+async function apiOnlyPhase(tag: string) {
+  const local = await started(warmLocal(tag));
+  const s = await started(apiOnly(local, 'coupons'));
+  const result = await cliLoad(s, CODES, `APIONLY${tag}`);
+  await stopped(s);
+  await stopped(local);
+  return result;
 }
 
 // ---------------------------------------------------------------- run
 
 const results: Record<string, any> = {};
+// The machine is shared: the 1-minute load average at the start and after each phase says how much.
+const loadAvg1m: number[] = [round(loadavg()[0]!, 1)];
+async function phase<T extends { codesPerSec: number }>(name: string, run: () => Promise<T>): Promise<T> {
+  log(`${name}…`);
+  const result = await run();
+  loadAvg1m.push(round(loadavg()[0]!, 1));
+  log(`${name}: ${result.codesPerSec} codes/s; 1-minute load average ${loadAvg1m.at(-1)}`);
+  return result;
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 try {
-  log(`DynamoDB Local on ${endpoint}; ${CODES} codes per phase, CLI chunk ${CHUNK_SIZE} x ${PARALLEL} in flight, raw ${RAW_CONCURRENCY} in flight`);
+  log(`${CODES} codes per phase, ${ROUNDS} round(s), CLI chunk ${CHUNK_SIZE} x ${PARALLEL} in flight, raw ${RAW_CONCURRENCY} in flight; each phase on a fresh DynamoDB Local warmed by ${WARM_UP} raw puts`);
 
-  log('warm-up (JIT of DynamoDB Local and of this process)');
-  await rawPhase('bench-warm', 20_000, 'W');
-  {
-    const warm = await serve('bench-warm-api');
-    const book = await createBook(warm.base);
-    const file = join(dir, 'warm.txt');
-    await writeCodes(file, 5000, 'WARM');
-    await runCli(warm.base, ['load', '--book', book.id, '--file', file, '--chunk-size', String(CHUNK_SIZE), '--parallel', String(PARALLEL)]);
-    await warm.close();
+  // raw, then each round's phases followed by raw again: every round is bracketed by two raw
+  // runs, and its ratios are to their mean, so a machine whose load drifts skews them least.
+  const raws = [await phase('raw 0', () => rawPhase(CODES, 'R0'))];
+  const rounds: Record<string, any>[] = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const load = await phase(`round ${r}: load, the user's path (npm start, then the CLI)`, () => loadPhase(`L${r}`));
+    const job = await phase(`round ${r}: job on npm start`, () => jobPhase(`J${r}`));
+    const alone = await phase(`round ${r}: the same load, API alone`, () => apiOnlyPhase(`A${r}`));
+    raws.push(await phase(`raw ${r}`, () => rawPhase(CODES, `R${r}`)));
+    const baseline = (raws[r - 1]!.codesPerSec + raws[r]!.codesPerSec) / 2;
+    const ratio = (p: { codesPerSec: number }) => round(p.codesPerSec / baseline, 3);
+    rounds.push({ rawBaseline: round(baseline), load: { ...load, ratioToRaw: ratio(load) }, job: { ...job, ratioToRaw: ratio(job) }, apiOnly: { ...alone, ratioToRaw: ratio(alone) } });
   }
-
-  // DynamoDB Local's JIT keeps warming for a while, so raw runs both before and after the
-  // service's phases; the faster of the two is the baseline (the conservative choice).
-  log('raw (before): conditional TransactWriteItems of 100 puts');
-  const rawBefore = await rawPhase('bench-raw-1', CODES, 'R1');
-  results.raw = rawBefore;
-  log(`raw (before): ${rawBefore.codesPerSec} codes/s`);
-
-  log('load: the CLI, over HTTP');
-  {
-    const s = await serve('bench-load');
-    const book = await createBook(s.base);
-    const file = join(dir, 'codes.txt');
-    await writeCodes(file, CODES, 'LOAD');
-    const wallStart = performance.now();
-    const report = await runCli(s.base, ['load', '--book', book.id, '--file', file, '--chunk-size', String(CHUNK_SIZE), '--parallel', String(PARALLEL)]);
-    const wall = (performance.now() - wallStart) / 1000;
-    const stats = await bookStats(s.base, book.id);
-    results.load = {
+  results.raw = { codes: CODES, runs: raws.map((r) => r.codesPerSec), verified: raws.every((r) => r.verified) };
+  for (const name of ['load', 'job', 'apiOnly'] as const) {
+    const runs = rounds.map((r) => r[name]);
+    results[name] = {
       codes: CODES,
-      seconds: report.seconds,
-      codesPerSec: report.codesPerSecond,
-      wallSeconds: round(wall, 2),
-      wallCodesPerSec: round(CODES / wall),
-      chunkSize: CHUNK_SIZE,
-      parallel: PARALLEL,
-      ratioToRaw: round(report.codesPerSecond / results.raw.codesPerSec, 3),
-      cliPeakRssMiB: round(report.peakRssBytes / 2 ** 20, 1),
-      verified: report.inserted === CODES && stats.codes === CODES && stats.available === CODES,
+      codesPerSec: runs.map((p) => p.codesPerSec),
+      ratioToRaw: runs.map((p) => p.ratioToRaw),
+      medianRatioToRaw: round(median(runs.map((p) => p.ratioToRaw)), 3),
+      verified: runs.every((p) => p.verified),
     };
-    await s.close();
-    log(`load: ${results.load.codesPerSec} codes/s (${results.load.ratioToRaw} of raw)`);
   }
-
-  log('job: POST /coupons/codes/generate, polled through GET /jobs');
-  {
-    const s = await serve('bench-job');
-    const book = await createBook(s.base, { codePattern: 'JOB-********' });
-    const accepted = await unwrap(client(s.base).coupons.codes.generate.$post({ json: { bookId: book.id, count: CODES } }));
-    if (!('jobId' in accepted)) throw new Error(`generate ${CODES} answered without a job`);
-    const { jobId } = accepted;
-    const poll = () => unwrap(client(s.base).jobs[':jobId'].$get({ param: { jobId } }));
-    let job = await poll();
-    while (job.status !== 'succeeded' && job.status !== 'failed') {
-      await new Promise((r) => setTimeout(r, 250));
-      job = await poll();
-    }
-    // A finished job has both times.
-    const seconds = (Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)) / 1000;
-    const stats = await bookStats(s.base, book.id);
-    results.job = {
-      codes: CODES,
-      status: job.status,
-      seconds: round(seconds, 2),
-      codesPerSec: round(CODES / seconds),
-      lanes: s.core.config.JOB_LANES,
-      chunkSize: s.core.config.JOB_CHUNK_SIZE,
-      ratioToRaw: round(CODES / seconds / results.raw.codesPerSec, 3),
-      verified: job.status === 'succeeded' && job.generated === CODES && stats.codes === CODES,
-    };
-    await s.close();
-    log(`job: ${results.job.codesPerSec} codes/s (${results.job.ratioToRaw} of raw)`);
-  }
-
-  log('raw (after)');
-  const rawAfter = await rawPhase('bench-raw-2', CODES, 'R2');
-  log(`raw (after): ${rawAfter.codesPerSec} codes/s`);
-  results.raw = { ...(rawAfter.codesPerSec > rawBefore.codesPerSec ? rawAfter : rawBefore), runs: [rawBefore.codesPerSec, rawAfter.codesPerSec] };
-  for (const phase of [results.load, results.job]) phase.ratioToRaw = round(phase.codesPerSec / results.raw.codesPerSec, 3);
-  log(`ratios to the faster raw run: load ${results.load.ratioToRaw}, job ${results.job.ratioToRaw}`);
+  results.rounds = rounds;
+  log(`median ratios to raw: load ${results.load.medianRatioToRaw}, job ${results.job.medianRatioToRaw}, apiOnly ${results.apiOnly.medianRatioToRaw}`);
 
   if (MEMORY_LINES > 0) {
+    // The CLI's memory does not depend on what serves it; the API alone absorbs the file fastest.
     log(`memory: the CLI on a ${MEMORY_LINES}-line file (this takes a while on DynamoDB Local)`);
-    const s = await serve('bench-memory');
-    const book = await createBook(s.base);
+    const local = await started(warmLocal('M'));
+    const s = await started(apiOnly(local, 'coupons'));
+    const book = await createBook(s);
     const file = join(dir, 'million.txt');
     await writeCodes(file, MEMORY_LINES, 'MEM');
-    const report = await runCli(s.base, ['load', '--book', book.id, '--file', file, '--chunk-size', String(CHUNK_SIZE), '--parallel', String(PARALLEL)]);
-    const stats = await bookStats(s.base, book.id);
+    const report = await runCli(s, loadArgs(book.id, file));
+    const stats = await bookStats(s, book.id);
     results.memory = {
       lines: MEMORY_LINES,
       fileMiB: round(statSync(file).size / 2 ** 20, 1),
@@ -278,7 +318,8 @@ try {
       cliPeakRssMiB: round(report.peakRssBytes / 2 ** 20, 1),
       verified: report.inserted === MEMORY_LINES && stats.codes === MEMORY_LINES,
     };
-    await s.close();
+    await stopped(s);
+    await stopped(local);
     log(`memory: peak RSS ${results.memory.cliPeakRssMiB} MiB for ${MEMORY_LINES} lines`);
   }
 
@@ -297,7 +338,7 @@ try {
     await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
     const file = join(dir, 'ten-million.txt');
     await writeCodes(file, STUB_LINES, 'STUB');
-    const report = await runCli(`http://127.0.0.1:${(stub.address() as AddressInfo).port}`, ['load', '--book', 'stub', '--file', file, '--chunk-size', String(CHUNK_SIZE), '--parallel', String(PARALLEL)]);
+    const report = await runCli({ base: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`, token: 'stub' }, loadArgs('stub', file));
     stub.close();
     results.stub = {
       lines: STUB_LINES,
@@ -310,7 +351,8 @@ try {
     log(`stub: peak RSS ${results.stub.cliPeakRssMiB} MiB for ${STUB_LINES} lines`);
   }
 } finally {
-  await ddb.stop();
+  // A failed phase leaves its server and DynamoDB Local running: stop them, newest first.
+  for (const thing of [...running].reverse()) await thing.stop().catch((e) => log(`stopping: ${(e as Error).message}`));
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -318,64 +360,13 @@ const output: Record<string, any> = {
   when: new Date().toISOString(),
   node: process.version,
   cpus: `${cpus()[0]?.model.trim()} (${cpus().length})`,
+  loadAvg1m,
   ...results,
-  verified: Object.values(results).every((r: any) => r.verified),
+  verified: Object.entries(results).every(([name, r]: [string, any]) => name === 'rounds' || r.verified),
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);
-
 if (WRITE_RESULTS) {
-  const path = new URL('./RESULTS.md', import.meta.url);
-  const f = (n: number) => n.toLocaleString('en-US');
-  const section = [
-    '## load',
-    '',
-    `Run ${output.when} with \`npm run bench:load${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\`: Node ${output.node}, ${output.cpus}, DynamoDB Local (in memory), one table per phase.`,
-    '',
-    '| phase | codes | seconds | codes/s | of raw |',
-    '|---|---|---|---|---|',
-    `| raw: TransactWriteItems of 100 conditional puts, ${RAW_CONCURRENCY} in flight (faster of runs before and after: ${output.raw.runs.map(f).join(' and ')} codes/s) | ${f(output.raw.codes)} | ${output.raw.seconds} | ${f(output.raw.codesPerSec)} | 1 |`,
-    `| CLI load (\`npm run codes -- load\`, chunks of ${CHUNK_SIZE}, ${PARALLEL} in flight, over HTTP) | ${f(output.load.codes)} | ${output.load.seconds} | ${f(output.load.codesPerSec)} | ${output.load.ratioToRaw} |`,
-    `| generation job (${output.job.lanes} lanes, ${output.job.chunkSize} codes a transaction) | ${f(output.job.codes)} | ${output.job.seconds} | ${f(output.job.codesPerSec)} | ${output.job.ratioToRaw} |`,
-    '',
-    output.memory
-      ? `Peak memory of the CLI process (maxRSS) loading a ${f(output.memory.lines)}-line file (${output.memory.fileMiB} MiB): **${output.memory.cliPeakRssMiB} MiB** ` +
-        `(${f(output.memory.codesPerSec)} codes/s over ${output.memory.seconds} s; the ${f(output.load.codes)}-code run peaked at ${output.load.cliPeakRssMiB} MiB). ` +
-        `What the CLI keeps does not grow with the file: it reads it as a stream and holds at most ${PARALLEL * 4} chunks (in flight or answered out of order). ` +
-        `RSS still rises with the run's length because V8 grows its heap lazily while memory is plentiful: capped with \`node --max-old-space-size=48\`, ` +
-        `a 10,000,000-line load completes at about 140 MiB.`
-      : `Peak memory of the CLI for the ${f(output.load.codes)}-code run: ${output.load.cliPeakRssMiB} MiB (memory run skipped).`,
-    ...(output.stub
-      ? [
-          '',
-          `The CLI alone at ${f(output.stub.lines)} lines (${output.stub.fileMiB} MiB), against a stub API that answers every upload at once and writes nothing: ` +
-            `**${output.stub.cliPeakRssMiB} MiB** peak RSS, ${f(output.stub.linesPerSec)} lines/s. (Through DynamoDB Local the same file would take over an hour.)`,
-        ]
-      : []),
-    '',
-    'Where the rest of the raw rate goes. Load: HTTP and JSON, the book read and the Idempotency-Key record (two writes) per request, and one or two stats ' +
-      'counters per transaction (98 or 99 codes per 100 items). Job: the stats counter and the lane\'s progress in every transaction (98 codes per 100 items). ' +
-      'DynamoDB Local runs transactions one at a time (about 28 a second of 100 items, whatever the concurrency), so these are ratios on Local, not AWS figures: ' +
-      'on AWS, throughput grows with parallelism (`--parallel`, JOB_LANES) up to the table\'s write capacity.',
-    '',
-    `All figures verified against the tables (every code present, stats equal): ${output.verified}.`,
-    '',
-  ].join('\n');
-  // Re-read right before writing: other benchmarks write their own sections of this file.
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    text = '# Benchmark results\n';
-  }
-  const start = text.search(/^## load\s*$/m);
-  if (start >= 0) {
-    const rest = text.slice(start + 1);
-    const next = rest.search(/^## /m);
-    text = text.slice(0, start) + section + (next >= 0 ? `\n${rest.slice(next)}` : '');
-  } else {
-    text = `${text.trimEnd()}\n\n${section}`;
-  }
-  writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
-  log(`wrote the load section of ${path.pathname}`);
+  const path = writeLoadSection(output, { args: process.argv.slice(2), chunkSize: CHUNK_SIZE, parallel: PARALLEL, rawConcurrency: RAW_CONCURRENCY, warmUp: WARM_UP });
+  log(`wrote the load section of ${path}`);
 }
 process.exit(0);

@@ -3,6 +3,8 @@ import { table } from './table';
 import { jobQueue } from './jobs';
 import { intFromEnv } from './settings';
 import { operatorConsole } from './console';
+import { afterPrepare } from './migrations';
+import { traced, tracingEnvironment } from './tracing';
 
 // Defaults equal AWS's regional account quota, so the stage never throttles below what the
 // account allows until someone sets a tighter ceiling on purpose.
@@ -10,6 +12,9 @@ export const throttling = {
   burstLimit: intFromEnv('API_THROTTLE_BURST', { min: 1, max: 1_000_000 }) ?? 5000,
   rateLimit: intFromEnv('API_THROTTLE_RATE', { min: 1, max: 1_000_000 }) ?? 10000,
 };
+
+/** Far below API Gateway's 30 s: a stuck request should free its concurrency quickly. */
+export const API_TIMEOUT_SECONDS = 10;
 
 // Reserved concurrency both guarantees the API its share of the account's pool and caps it,
 // so it is opt-in: unset, the function draws on the whole unreserved pool.
@@ -36,6 +41,7 @@ export const consoleSite = operatorConsole(api.url);
 const environment = {
   NODE_ENV: 'production',
   ...(consoleSite ? { CORS_ORIGINS: consoleSite.url.apply((url) => new URL(url).origin) } : {}),
+  ...tracingEnvironment,
 };
 
 // One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.
@@ -50,9 +56,10 @@ export const apiRoute = api.route('$default', {
   runtime: 'nodejs24.x',
   architecture: 'arm64',
   memory: '1024 MB',
-  // Far below API Gateway's 30 s: a stuck request should free its concurrency quickly.
-  timeout: '10 seconds',
+  timeout: `${API_TIMEOUT_SECONDS} seconds`,
   link: [table, jwtSecret, jwksUrl, jobQueue],
   environment,
+  // New code only once the table is prepared for it (infra/migrations.ts).
+  ...traced(afterPrepare),
   ...(reservedConcurrency === undefined ? {} : { concurrency: { reserved: reservedConcurrency } }),
 });

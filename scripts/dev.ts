@@ -2,12 +2,13 @@
  * `npm start`: DynamoDB Local (in memory, or on disk under DATA_DIR), or the
  * DynamoDB at DYNAMODB_ENDPOINT when set (a container, a shared one), the
  * table, the API on PORT, and the console on 127.0.0.1:CONSOLE_PORT (built
- * first when missing or stale). Prints ready tokens, a service API key, the
- * console's sign-in link and a curl line. Ctrl-C stops everything, Java included.
+ * first when missing or stale). Prints paste-ready exports (COUPONS_API,
+ * tokens and a service API key), the console's sign-in link and a curl line.
+ * Ctrl-C stops everything, Java included.
  */
 import { readFileSync } from 'node:fs';
 import { createDynamoDbClient, ensureTable, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
-import { createApp, createCoreContext, readCorsOrigins, startServer, followChanges } from '@coupons/api';
+import { createApp, createCoreContext, readCorsOrigins, startServer, followChanges, startMetricsFlusher, startMetricsSummary } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { devSecret } from './lib/dev-secret.ts';
 import { portProblem } from './lib/port-check.ts';
@@ -15,6 +16,7 @@ import { mintToken } from './lib/tokens.ts';
 import { devServiceKey } from './lib/dev-api-key.ts';
 import { DEFAULT_CONSOLE_DIST, ensureConsoleBuilt } from './lib/console-build.ts';
 import { startConsoleServer } from './lib/console-server.ts';
+import { migrateLocalTable } from './lib/migration-report.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const ddbPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
@@ -48,6 +50,9 @@ const config = loadConfig(env);
 const created = await ensureTable(createDynamoDbClient(config), config.TABLE_NAME);
 
 const core = createCoreContext(env);
+// Data an older release left (DATA_DIR, DYNAMODB_ENDPOINT) is brought to this release's shape
+// before the API serves it; progress on stderr (docs/upgrades.md).
+await migrateLocalTable(core, created, (line) => console.error(line));
 const app = createApp({
   core,
   auth: { hs256Secret: secret, jwksUrl: process.env.JWT_JWKS_URL || undefined },
@@ -65,6 +70,10 @@ const follower = followChanges(core, { name: 'npm-start' });
 // Generation jobs run in this process; ones a previous run left unfinished (Ctrl-C, a crash)
 // resume from their last committed chunk. Only meaningful with DATA_DIR: in memory, nothing survives.
 const resumed = await resumeUnfinishedJobs(core);
+// Metrics as on AWS: EMF lines every METRICS_FLUSH_SECONDS (and at exit); with METRICS_SUMMARY_SECONDS,
+// a one-line summary of what the dashboard would show, for a developer running a local sale.
+const emfFlusher = startMetricsFlusher(core, core.config.METRICS_FLUSH_SECONDS);
+const summary = core.config.METRICS_SUMMARY_SECONDS ? startMetricsSummary(core, core.config.METRICS_SUMMARY_SECONDS) : undefined;
 if (resumed.length) console.log(`Resuming ${resumed.length} unfinished generation job(s): ${resumed.map((j) => j.jobId).join(', ')}`);
 
 const tenant = 'demo';
@@ -104,13 +113,15 @@ Coupon Book Service on ${base}
   Console          ${consoleLine}
   JWT secret       ${secretSource}
 
-Tokens for tenant "${tenant}" (valid 12 h) and a service API key; paste these lines into your shell:
+Paste these lines into your shell (tokens for tenant "${tenant}", valid 12 h, and a service API key):
+  # the API, for npm run codes and the client's examples
+  export COUPONS_API=${base}
 ${tokens.map((t) => `  # ${t.about}\n  export ${t.name}=${t.value}`).join('\n')}
 
 Try:
-  curl -s -X POST ${base}/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
+  curl -s -X POST $COUPONS_API/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
   export COUPONS_TOKEN=$ADMIN   # for npm run codes (or an admin key: POST /api-keys, then COUPONS_API_KEY)
-`);
+${summary ? `\nMetrics summary every ${core.config.METRICS_SUMMARY_SECONDS} s (METRICS_SUMMARY_SECONDS); EMF lines every ${core.config.METRICS_FLUSH_SECONDS} s.\n` : ''}`);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -119,7 +130,9 @@ async function shutdown(signal: string) {
   console.log(`\n${signal}: stopping the API${external ? '' : ' and DynamoDB Local'}`);
   server.close();
   if (!(consoleServer instanceof Error)) await consoleServer.close();
+  summary?.stop();
   await follower.stop();
+  emfFlusher.stop();
   await ddb.stop();
   process.exit(0);
 }

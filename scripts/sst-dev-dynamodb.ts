@@ -12,6 +12,7 @@ import { createDynamoDbClient, ensureTable, type ChangeFollower } from '@coupons
 import { createCoreContext, followChanges } from '@coupons/api';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { portProblem } from './lib/port-check.ts';
+import { migrateLocalTable } from './lib/migration-report.ts';
 
 const port = Number(process.env.DEV_DYNAMODB_PORT ?? 8000);
 const table = process.env.TABLE_NAME ?? 'coupons';
@@ -39,5 +40,7 @@ const created = await ensureTable(createDynamoDbClient({ DYNAMODB_ENDPOINT: ddb.
 console.log(`DynamoDB Local on ${ddb.endpoint}, data in ${dataDir}, table ${table} ${created}`);
 // Loopback webhook targets are allowed here as under `npm start`: the receiver is the developer's own.
 const core = createCoreContext({ ...process.env, DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: table, WEBHOOK_ALLOW_LOOPBACK: process.env.WEBHOOK_ALLOW_LOOPBACK ?? 'true' });
+// The stage's data on disk may be an older release's: migrated before the function uses it (docs/upgrades.md).
+await migrateLocalTable(core, created, (line) => console.log(line));
 follower = followChanges(core, { name: 'sst-dev' });
 console.log('Following the table\'s change stream: code history and webhooks, as on AWS.');

@@ -3,7 +3,7 @@ import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sign } from 'hono/jwt';
-import { SECRET, expectError, startTestApi, type TestApi } from './support/harness.ts';
+import { answer, expectError, SECRET, startTestApi, type TestApi } from './support/harness.ts';
 
 // RS256 from a JWKS URL, as production uses with Cognito: the key set is
 // generated here and served from 127.0.0.1, so the real fetch and the real
@@ -43,8 +43,8 @@ afterAll(async () => {
 
 describe('RS256 tokens from a JWKS URL', () => {
   it('a token signed with the published key is accepted, and the key set is cached', async () => {
-    const first = await api.call('GET', '/coupons', { token: await rs256(claims) });
-    const second = await api.call('GET', '/coupons', { token: await rs256(claims) });
+    const first = await answer(api.client(await rs256(claims)).coupons.$get({ query: {} }));
+    const second = await answer(api.client(await rs256(claims)).coupons.$get({ query: {} }));
     expect([first.status, second.status]).toEqual([200, 200]);
     expect(jwksHits).toBe(1);
   });
@@ -59,37 +59,37 @@ describe('RS256 tokens from a JWKS URL', () => {
   it('a token signed with another RSA key, or naming an unknown kid, is refused', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
     const forged = await sign({ ...claims, exp: now() + 300 }, { ...other, kid, alg: 'RS256' } as any, 'RS256');
-    expectError(await api.call('GET', '/coupons', { token: forged }), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client(forged).coupons.$get({ query: {} })), 401, 'UNAUTHENTICATED');
     const unknownKid = await sign({ ...claims, exp: now() + 300 }, { ...privateJwk, kid: 'nope' } as any, 'RS256');
-    expectError(await api.call('GET', '/coupons', { token: unknownKid }), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client(unknownKid).coupons.$get({ query: {} })), 401, 'UNAUTHENTICATED');
   });
 
   it('the public key cannot be used as an HS256 secret (algorithm confusion)', async () => {
     const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
     const confused = await sign({ ...claims, exp: now() + 300 }, pem, 'HS256');
-    expectError(await api.call('GET', '/coupons', { token: confused }), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client(confused).coupons.$get({ query: {} })), 401, 'UNAUTHENTICATED');
   });
 });
 
 describe('time claims', () => {
   it('exp is required', async () => {
-    expectError(await api.call('GET', '/coupons', { token: await hs256(claims) }), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client(await hs256(claims)).coupons.$get({ query: {} })), 401, 'UNAUTHENTICATED');
   });
 
   it('up to 60 s of clock skew is tolerated on exp, not more', async () => {
-    expect((await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() - 30 }) })).status).toBe(200);
-    expectError(await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() - 90 }) }), 401, 'UNAUTHENTICATED');
+    expect((await answer(api.client(await hs256({ ...claims, exp: now() - 30 })).coupons.$get({ query: {} }))).status).toBe(200);
+    expectError(await answer(api.client(await hs256({ ...claims, exp: now() - 90 })).coupons.$get({ query: {} })), 401, 'UNAUTHENTICATED');
   });
 
   it('a token not valid before a time beyond the skew is refused', async () => {
-    expect((await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() + 300, nbf: now() + 30 }) })).status).toBe(200);
-    expectError(await api.call('GET', '/coupons', { token: await hs256({ ...claims, exp: now() + 300, nbf: now() + 120 }) }), 401, 'UNAUTHENTICATED');
+    expect((await answer(api.client(await hs256({ ...claims, exp: now() + 300, nbf: now() + 30 })).coupons.$get({ query: {} }))).status).toBe(200);
+    expectError(await answer(api.client(await hs256({ ...claims, exp: now() + 300, nbf: now() + 120 })).coupons.$get({ query: {} })), 401, 'UNAUTHENTICATED');
   });
 });
 
 describe('headers', () => {
   it('secure headers are set on every response', async () => {
-    const r = await api.call('GET', '/health');
+    const r = await answer(api.client().health.$get());
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('x-frame-options')).toBeTruthy();
     expect(r.headers.get('strict-transport-security')).toBeTruthy();

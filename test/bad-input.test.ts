@@ -1,3 +1,4 @@
+import { unwrap } from '@coupons/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, bookWithCodes, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
 
@@ -12,8 +13,7 @@ beforeAll(async () => {
   api = await startTestApi('bad-input');
   const { book, codes } = await bookWithCodes(api, 3, { maxCodesPerUser: 2 });
   bookId = book.id;
-  const claim = await api.call('POST', `/coupons/assign/${codes[0]}`, { token: await service(), body: { userId: 'u1' } });
-  heldCode = claim.json.code;
+  heldCode = (await unwrap(api.client(await service()).coupons.assign[':code'].$post({ param: { code: codes[0]! }, json: { userId: 'u1' } }))).code;
   freeCode = codes[1]!;
 });
 afterAll(() => api.close());

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient } from '@coupons/core';
+import { unwrap } from '@coupons/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProcess } from '../scripts/lib/run-process.ts';
-import { admin, createBook, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, createBook, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 
 // Every way codes enter a book puts them in the byBook index, and nothing a code goes through
 // afterwards writes that index again. Checked against the table (a scan is the ground truth here;
@@ -31,7 +32,7 @@ async function listed(bookId: string): Promise<string[]> {
   const out: string[] = [];
   let cursor: string | null = null;
   do {
-    const r = await api.call('GET', `/coupons/${bookId}/codes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, { token: await admin() });
+    const r = await answer(api.client(await admin()).coupons[':bookId'].codes.$get({ param: { bookId }, query: { limit: '1000', ...(cursor ? { cursor } : {}) } }));
     expect(r.status, r.text).toBe(200);
     out.push(...r.json.items.map((i: any) => i.code));
     cursor = r.json.nextCursor;
@@ -53,13 +54,13 @@ describe('codes enter the byBook index on every insert path', () => {
   it('an upload', async () => {
     const book = await createBook(api, { shards: SHARDS });
     const codes = Array.from({ length: 250 }, () => uniqueCode('UPL'));
-    expect((await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes } })).json.inserted).toBe(250);
+    expect((await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes } }))).json.inserted).toBe(250);
     await expectIndexed(book.id, 250);
   });
 
   it('a generation in the request', async () => {
     const book = await createBook(api, { shards: SHARDS });
-    const r = await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 300, pattern: 'GEN-********' } });
+    const r = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 300, pattern: 'GEN-********' } }));
     expect(r.status).toBe(201);
     await expectIndexed(book.id, 300);
   });
@@ -81,22 +82,19 @@ describe('nothing after insert writes the byBook index', () => {
   it('assign, lock, unlock and redeem leave the code’s byBook keys as they were', async () => {
     const book = await createBook(api, { shards: SHARDS, maxRedemptionsPerUser: 2 });
     const codes = Array.from({ length: 3 }, () => uniqueCode('LIFE'));
-    await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes } });
+    await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes } }));
     const keys = async () => new Map((await codeItems(book.id)).map((i) => [i.code, `${i.gsi3pk}|${i.gsi3sk}`]));
     const before = await keys();
-    const post = async (path: string, body: unknown) => {
-      const r = await api.call('POST', path, { token: await admin(), body });
-      expect(r.status, r.text).toBeLessThan(300);
-      return r.json;
-    };
-    await post(`/coupons/assign/${codes[0]}`, { userId: 'u1', lock: true });
-    await post(`/coupons/unlock/${codes[0]}`, { userId: 'u1' });
-    await post('/coupons/assign', { bookId: book.id, userId: 'u2' });
-    const { lockId } = await post(`/coupons/lock/${codes[0]}`, { userId: 'u1' });
-    await post(`/coupons/redeem/${codes[0]}`, { userId: 'u1', lockId });
-    await post(`/coupons/redeem/${codes[0]}`, { userId: 'u1' });
+    const { coupons } = api.client(await admin());
+    const param = { code: codes[0]! };
+    await unwrap(coupons.assign[':code'].$post({ param, json: { userId: 'u1', lock: true } }));
+    await unwrap(coupons.unlock[':code'].$post({ param, json: { userId: 'u1' } }));
+    await unwrap(coupons.assign.$post({ json: { bookId: book.id, userId: 'u2' } }));
+    const { lockId } = await unwrap(coupons.lock[':code'].$post({ param, json: { userId: 'u1' } }));
+    await unwrap(coupons.redeem[':code'].$post({ param, json: { userId: 'u1', lockId } }));
+    await unwrap(coupons.redeem[':code'].$post({ param, json: { userId: 'u1' } }));
     expect(await keys()).toEqual(before);
-    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+    await expectInvariants(api);
   });
 
   it('DynamoDB writes no index entry when an update sets an index key to the value it has (what the claim does)', async () => {
@@ -119,11 +117,11 @@ describe('codes enter the byBook index from a generation job', () => {
   // 10,001 codes through a job, then a scan and a listing of them: minutes on a loaded machine.
   it('a generation job', { timeout: 360_000 }, async () => {
     const book = await createBook(api, { shards: SHARDS });
-    const r = await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 10_001, pattern: 'JOB-*********' } });
+    const r = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 10_001, pattern: 'JOB-*********' } }));
     expect(r.status).toBe(202);
     const deadline = Date.now() + 240_000;
     for (;;) {
-      const j = await api.call('GET', `/jobs/${r.json.jobId}`, { token: await admin() });
+      const j = await answer(api.client(await admin()).jobs[':jobId'].$get({ param: { jobId: r.json.jobId } }));
       if (j.json.status === 'succeeded') break;
       expect(j.json.status).not.toBe('failed');
       if (Date.now() > deadline) throw new Error('job did not finish');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, bookWithCodes, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
+import { unwrap, type InferRequestType } from '@coupons/client';
+import { admin, answer, bookWithCodes, createBook, expectError, service, startTestApi, user, type TestApi, type TestClient } from './support/harness.ts';
 
 // GET /coupons/{bookId}/codes over real HTTP and DynamoDB Local, with few shards so that pages
 // cross shard boundaries. What a listing says is checked against the table's own items.
@@ -10,15 +11,18 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-const list = async (bookId: string, query = '', token?: string) => api.call('GET', `/coupons/${bookId}/codes${query}`, { token: token ?? (await admin()) });
+type ListQuery = InferRequestType<TestClient['coupons'][':bookId']['codes']['$get']>['query'];
+const list = async (bookId: string, query: ListQuery = {}, token?: string) =>
+  answer(api.client(token ?? (await admin())).coupons[':bookId'].codes.$get({ param: { bookId }, query }));
+/** Raw, for query strings the typed client refuses to build (a status that does not exist). */
+const listRaw = async (bookId: string, query: string) => api.call('GET', `/coupons/${bookId}/codes${query}`, { token: await admin() });
 
 /** Every page of a listing, in order. */
-async function allPages(bookId: string, params: Record<string, string> = {}) {
+async function allPages(bookId: string, params: ListQuery = {}) {
   const pages: { items: any[]; nextCursor: string | null }[] = [];
   let cursor: string | null = null;
   do {
-    const q = new URLSearchParams({ ...params, ...(cursor ? { cursor } : {}) });
-    const r = await list(bookId, `?${q}`);
+    const r = await list(bookId, { ...params, ...(cursor ? { cursor } : {}) });
     expect(r.status, r.text).toBe(200);
     pages.push(r.json);
     cursor = r.json.nextCursor;
@@ -27,18 +31,18 @@ async function allPages(bookId: string, params: Record<string, string> = {}) {
 }
 
 const codeItems = async (bookId: string) => (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.bookId === bookId);
-const post = async (path: string, body: unknown) => api.call('POST', path, { token: await admin(), body });
 
 /** A book of `n` codes: two assigned (one of them locked), one redeemed to its cap, one redeemed once of two. */
 async function bookInUse(n: number) {
   const { book, codes } = await bookWithCodes(api, n, { shards: SHARDS, maxRedemptionsPerUser: 2 });
   const [a, b, c, d] = codes;
+  const asAdmin = api.client(await admin());
   for (const [code, userId] of [[a, 'ann'], [b, 'bob'], [c, 'cy'], [d, 'di']] as const) {
-    expect((await post(`/coupons/assign/${code}`, { userId })).status).toBe(201);
+    await unwrap(asAdmin.coupons.assign[':code'].$post({ param: { code: code! }, json: { userId } }));
   }
-  expect((await post(`/coupons/lock/${b}`, { userId: 'bob' })).status).toBe(200);
-  for (let i = 0; i < 2; i++) expect((await post(`/coupons/redeem/${c}`, { userId: 'cy' })).status).toBe(200);
-  expect((await post(`/coupons/redeem/${d}`, { userId: 'di' })).status).toBe(200);
+  await unwrap(asAdmin.coupons.lock[':code'].$post({ param: { code: b! }, json: { userId: 'bob' } }));
+  for (let i = 0; i < 2; i++) await unwrap(asAdmin.coupons.redeem[':code'].$post({ param: { code: c! }, json: { userId: 'cy' } }));
+  await unwrap(asAdmin.coupons.redeem[':code'].$post({ param: { code: d! }, json: { userId: 'di' } }));
   return { book, codes, assigned: [a!, b!, d!], redeemed: [c!], locked: b!, available: codes.slice(4) };
 }
 
@@ -80,14 +84,14 @@ describe('GET /coupons/{bookId}/codes', () => {
       expect(pages.at(-1)!.nextCursor).toBeNull();
       expect(pages.flatMap((p) => p.items.map((i) => i.code)).sort()).toEqual([...codes].sort());
     }
-    const whole = await list(book.id, '?limit=10');
+    const whole = await list(book.id, { limit: '10' });
     expect(whole.json.items).toHaveLength(9);
     expect(whole.json.nextCursor).toBeNull();
   });
 
   it('filters by status: available from the pool, assigned and redeemed from the book index', async () => {
     const { book, assigned, redeemed, available } = await bookInUse(9);
-    const codesOf = async (status: string, limit: string) => {
+    const codesOf = async (status: 'available' | 'assigned' | 'redeemed', limit: string) => {
       const pages = await allPages(book.id, { status, limit });
       expect(pages.at(-1)!.nextCursor).toBeNull();
       return pages.flatMap((p) => p.items.map((i) => { expect(i.status).toBe(status); return i.code; })).sort();
@@ -101,7 +105,7 @@ describe('GET /coupons/{bookId}/codes', () => {
 
   it('an empty book answers no items and no cursor', async () => {
     const book = await createBook(api, { shards: SHARDS });
-    for (const q of ['', '?status=available', '?status=assigned']) {
+    for (const q of [{}, { status: 'available' }, { status: 'assigned' }] as const) {
       const r = await list(book.id, q);
       expect(r.status).toBe(200);
       expect(r.json).toEqual({ items: [], nextCursor: null });
@@ -122,23 +126,23 @@ describe('GET /coupons/{bookId}/codes', () => {
 
   it('admin only: a service or user token is 403', async () => {
     const { book } = await bookWithCodes(api, 1, { shards: SHARDS });
-    expectError(await list(book.id, '', await service()), 403, 'FORBIDDEN');
-    expectError(await list(book.id, '', await user('u1')), 403, 'FORBIDDEN');
+    expectError(await list(book.id, {}, await service()), 403, 'FORBIDDEN');
+    expectError(await list(book.id, {}, await user('u1')), 403, 'FORBIDDEN');
   });
 
   it("an unknown book or another tenant's book is 404 BOOK_NOT_FOUND", async () => {
     const { book } = await bookWithCodes(api, 1, { shards: SHARDS }, 't2');
     expectError(await list(book.id), 404, 'BOOK_NOT_FOUND');
     expectError(await list('no-such-book'), 404, 'BOOK_NOT_FOUND');
-    expect((await list(book.id, '', await admin('t2'))).json.items).toHaveLength(1);
+    expect((await list(book.id, {}, await admin('t2'))).json.items).toHaveLength(1);
   });
 
   it('a bad status, limit or cursor is 400 VALIDATION_FAILED naming the field, and writes nothing', async () => {
     const { book } = await bookWithCodes(api, 4, { shards: SHARDS });
-    const first = await list(book.id, '?limit=1');
+    const first = await list(book.id, { limit: '1' });
     const before = await api.scanState();
     const field = async (query: string, name: string) => {
-      const r = await list(book.id, query);
+      const r = await listRaw(book.id, query);
       expectError(r, 400, 'VALIDATION_FAILED');
       expect(r.json.error.details.map((d: any) => d.field)).toContain(name);
     };
@@ -160,7 +164,7 @@ describe('GET /coupons/{bookId}/codes', () => {
   it('a forged cursor moves only within the caller’s own book', async () => {
     const { book } = await bookWithCodes(api, 3, { shards: SHARDS });
     const { codes: other } = await bookWithCodes(api, 3, { shards: SHARDS });
-    const r = await list(book.id, `?cursor=${b64({ v: 1, f: '', s: 0, a: '' + other[0] })}`);
+    const r = await list(book.id, { cursor: b64({ v: 1, f: '', s: 0, a: '' + other[0] }) });
     expect(r.status).toBe(200);
     expect(r.json.items.every((i: any) => !other.includes(i.code))).toBe(true);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, bookWithCodes, createBook, expectError, startTestApi, user, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, createBook, expectError, startTestApi, user, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 
 // Concurrent edits of one book, over real HTTP against DynamoDB Local, checked
@@ -23,8 +23,8 @@ async function tableBook(bookId: string) {
   return { book, shards, violations: checkInvariants(items).violations.filter((v) => v.includes(bookId)) };
 }
 
-const patch = async (bookId: string, body: unknown, headers: Record<string, string> = {}) =>
-  api.call('PATCH', `/coupons/${bookId}`, { token: await admin(), body, headers });
+const patch = async (bookId: string, json: JsonOf<TestClient['coupons'][':bookId']['$patch']>, ifMatch?: string) =>
+  answer(api.client(await admin()).coupons[':bookId'].$patch({ param: { bookId }, header: ifMatch === undefined ? {} : { 'if-match': ifMatch }, json }));
 
 describe('concurrent PATCH /coupons/{id}', () => {
   it('pause and a new validUntil at the same moment both apply, on the book and on every gate copy', async () => {
@@ -47,7 +47,7 @@ describe('concurrent PATCH /coupons/{id}', () => {
     for (let round = 0; round < 4; round++) {
       const { book, codes } = await bookWithCodes(api, 2, { shards: SHARDS, validFrom: iso(Date.now() - 2 * HOUR), maxRedemptionsPerUser: 5 });
       const token = await user(`ender-${round}`);
-      const held = await api.call('POST', `/coupons/assign/${codes[0]}`, { token: await admin(), body: { userId: `ender-${round}` } });
+      const held = await answer(api.client(await admin()).coupons.assign[':code'].$post({ param: { code: codes[0] }, json: { userId: `ender-${round}` } }));
       expect(held.status).toBe(201);
       await patch(book.id, { status: 'paused' });
       const ended = iso(Date.now() - HOUR);
@@ -56,8 +56,8 @@ describe('concurrent PATCH /coupons/{id}', () => {
       const { book: stored, violations } = await tableBook(book.id);
       expect(violations).toEqual([]);
       expect(stored).toMatchObject({ status: 'active', validUntil: ended });
-      expectError(await api.call('POST', `/coupons/redeem/${codes[0]}`, { token, body: {} }), 409, 'CODE_EXPIRED');
-      expectError(await api.call('POST', '/coupons/assign', { token: await user(`late-${round}`), body: { bookId: book.id } }), 409, 'BOOK_NOT_ACTIVE');
+      expectError(await answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: codes[0] }, json: {} })), 409, 'CODE_EXPIRED');
+      expectError(await answer(api.client(await user(`late-${round}`)).coupons.assign.$post({ json: { bookId: book.id } })), 409, 'BOOK_NOT_ACTIVE');
     }
   });
 
@@ -100,21 +100,21 @@ describe('concurrent PATCH /coupons/{id}', () => {
 describe('ETag and If-Match', () => {
   it('GET and PATCH answer an ETag; a PATCH with a stale If-Match is 412 and changes nothing', async () => {
     const book = await createBook(api, { shards: SHARDS });
-    const got = await api.call('GET', `/coupons/${book.id}`, { token: await admin() });
+    const got = await answer(api.client(await admin()).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(got.headers.get('etag')).toBe('"0"');
-    const first = await patch(book.id, { name: 'first' }, { 'if-match': got.headers.get('etag')! });
+    const first = await patch(book.id, { name: 'first' }, got.headers.get('etag')!);
     expect(first.status).toBe(200);
     expect(first.headers.get('etag')).toBe('"1"');
     expect(first.json.version).toBe(1);
     const before = await api.scanState();
-    const stale = await patch(book.id, { name: 'second' }, { 'if-match': got.headers.get('etag')! });
+    const stale = await patch(book.id, { name: 'second' }, got.headers.get('etag')!);
     expectError(stale, 412, 'PRECONDITION_FAILED');
     expect(await api.scanState()).toEqual(before);
     // A weak tag never matches under If-Match; `*` matches any existing book; a list matches any of its tags.
-    expectError(await patch(book.id, { name: 'weak' }, { 'if-match': 'W/"1"' }), 412, 'PRECONDITION_FAILED');
-    expect((await patch(book.id, { name: 'listed' }, { 'if-match': '"7", "1"' })).status).toBe(200);
-    expect((await patch(book.id, { name: 'star' }, { 'if-match': '*' })).status).toBe(200);
-    const now = await api.call('GET', `/coupons/${book.id}`, { token: await admin() });
+    expectError(await patch(book.id, { name: 'weak' }, 'W/"1"'), 412, 'PRECONDITION_FAILED');
+    expect((await patch(book.id, { name: 'listed' }, '"7", "1"')).status).toBe(200);
+    expect((await patch(book.id, { name: 'star' }, '*')).status).toBe(200);
+    const now = await answer(api.client(await admin()).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(now.headers.get('etag')).toBe('"3"');
     expect(now.json.name).toBe('star');
   });
@@ -122,8 +122,8 @@ describe('ETag and If-Match', () => {
   it('two PATCHes with the same If-Match at once: exactly one applies, the other is 412', async () => {
     const book = await createBook(api, { shards: SHARDS });
     const [a, b] = await Promise.all([
-      patch(book.id, { status: 'paused' }, { 'if-match': '"0"' }),
-      patch(book.id, { validUntil: iso(Date.now() + HOUR) }, { 'if-match': '"0"' }),
+      patch(book.id, { status: 'paused' }, '"0"'),
+      patch(book.id, { validUntil: iso(Date.now() + HOUR) }, '"0"'),
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 412]);
     const { book: stored, violations } = await tableBook(book.id);
@@ -139,14 +139,14 @@ describe('ETag and If-Match', () => {
     expect((await patch(book.id, { name: 'v1' })).json.version).toBe(1);
     const before = await api.scanState();
     for (const tag of ['"01"', '"1.0"', '"+1"', '"001", "00"']) {
-      expectError(await patch(book.id, { name: 'not this one' }, { 'if-match': tag }), 412, 'PRECONDITION_FAILED');
+      expectError(await patch(book.id, { name: 'not this one' }, tag), 412, 'PRECONDITION_FAILED');
     }
     expect(await api.scanState()).toEqual(before);
-    expect((await patch(book.id, { name: 'this one' }, { 'if-match': '"1"' })).status).toBe(200);
+    expect((await patch(book.id, { name: 'this one' }, '"1"')).status).toBe(200);
   });
 
   it('an If-Match that is not an entity tag is 400', async () => {
     const book = await createBook(api, { shards: SHARDS });
-    expectError(await patch(book.id, { name: 'x' }, { 'if-match': '3' }), 400, 'VALIDATION_FAILED');
+    expectError(await patch(book.id, { name: 'x' }, '3'), 400, 'VALIDATION_FAILED');
   });
 });

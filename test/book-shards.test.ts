@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BOOK_SHARDS, MAX_BOOK_SHARDS, shardsForClaimRate } from '@coupons/core';
-import { admin, bookWithCodes, createBook, expectError, service, startTestApi, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, createBook, expectError, service, startTestApi, type TestApi } from './support/harness.ts';
 
 // Each stats shard is its own partition key, and a book's shard count is chosen when it is created.
 let api: TestApi;
@@ -39,7 +39,7 @@ describe('book shards', () => {
       { name: 'x', shards: MAX_BOOK_SHARDS + 1 },
       { name: 'x', expectedClaimsPerSecond: 20_001 },
     ]) {
-      expectError(await api.call('POST', '/coupons', { token, body }), 400, 'VALIDATION_FAILED');
+      expectError(await answer(api.client(token).coupons.$post({ json: body })), 400, 'VALIDATION_FAILED');
     }
     expect((await api.scanState()).length).toBe(before);
   });
@@ -48,15 +48,15 @@ describe('book shards', () => {
     const { book } = await bookWithCodes(api, 2 * MAX_BOOK_SHARDS, { shards: MAX_BOOK_SHARDS });
     const svc = await service();
     for (let i = 0; i < 5; i++) {
-      expect((await api.call('POST', '/coupons/assign', { token: svc, body: { bookId: book.id, userId: `s-${i}` } })).status).toBe(201);
+      expect((await answer(api.client(svc).coupons.assign.$post({ json: { bookId: book.id, userId: `s-${i}` } }))).status).toBe(201);
     }
-    const r = await api.call('GET', `/coupons/${book.id}`, { token: await admin() });
+    const r = await answer(api.client(await admin()).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(r.json.stats).toEqual({ codes: 2 * MAX_BOOK_SHARDS, available: 2 * MAX_BOOK_SHARDS - 5, assigned: 5, redeemed: 0 });
     const items = await statsItems(book.id);
     expect(items.map((i) => i.codes).every((n) => n === 2)).toBe(true);
     // The book and its 99 gate copies: 100 items, DynamoDB's most for one transaction.
-    expect((await api.call('PATCH', `/coupons/${book.id}`, { token: await admin(), body: { status: 'paused' } })).status).toBe(200);
+    expect((await answer(api.client(await admin()).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { status: 'paused' } }))).status).toBe(200);
     expect((await statsItems(book.id)).every((i) => i.bookStatus === 'paused')).toBe(true);
-    expectError(await api.call('POST', '/coupons/assign', { token: svc, body: { bookId: book.id, userId: 's-x' } }), 409, 'BOOK_NOT_ACTIVE');
+    expectError(await answer(api.client(svc).coupons.assign.$post({ json: { bookId: book.id, userId: 's-x' } })), 409, 'BOOK_NOT_ACTIVE');
   });
 });

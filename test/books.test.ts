@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 
 // Books over real HTTP against DynamoDB Local: create, list, read with live
 // stats, rename / re-window / pause / resume, and who may do any of it.
@@ -11,10 +11,6 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function expectInvariants() {
-  const { violations } = checkInvariants(await api.scan());
-  expect(violations).toEqual([]);
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const DAY = 24 * 3600 * 1000;
@@ -22,7 +18,7 @@ const DAY = 24 * 3600 * 1000;
 describe('POST /coupons', () => {
   it('creates a book with the documented defaults (201)', async () => {
     const before = Date.now();
-    const r = await api.call('POST', '/coupons', { token: await admin(), body: { name: 'Spring sale' } });
+    const r = await answer(api.client(await admin()).coupons.$post({ json: { name: 'Spring sale' } }));
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({
       id: expect.any(String),
@@ -46,14 +42,14 @@ describe('POST /coupons', () => {
     expect(created).toBeGreaterThanOrEqual(before - 1000);
     expect(created).toBeLessThanOrEqual(Date.now() + 1000);
 
-    const got = await api.call('GET', `/coupons/${r.json.id}`, { token: await admin() });
+    const got = await answer(api.client(await admin()).coupons[':bookId'].$get({ param: { bookId: r.json.id } }));
     expect(got.status).toBe(200);
     expect(got.json).toMatchObject({ id: r.json.id, name: 'Spring sale', status: 'active', maxRedemptionsPerUser: 1, lockTtlSeconds: 300 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('keeps every optional field it is given, and upper-cases the code pattern', async () => {
-    const body = {
+    const body: JsonOf<TestClient['coupons']['$post']> = {
       name: 'Black Friday',
       description: 'One per customer',
       validFrom: '2020-01-01T00:00:00.000Z',
@@ -65,7 +61,7 @@ describe('POST /coupons', () => {
       codePattern: 'bf-####',
       metadata: { campaign: 'bf-2026', channel: ['app', 'web'] },
     };
-    const r = await api.call('POST', '/coupons', { token: await admin(), body });
+    const r = await answer(api.client(await admin()).coupons.$post({ json: body }));
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ ...body, codePattern: 'BF-####', status: 'active' });
   });
@@ -83,6 +79,7 @@ describe('POST /coupons', () => {
       { name: 'x', codePattern: 'NO-PLACEHOLDERS' },
       { name: 'x', unknownField: true },
     ];
+    // Raw: half of these are not even the body's type.
     for (const body of cases) {
       const r = await api.call('POST', '/coupons', { token, body });
       expectError(r, 400, 'VALIDATION_FAILED');
@@ -94,10 +91,10 @@ describe('POST /coupons', () => {
 
   it('only an admin may create a book (403 FORBIDDEN for service and user)', async () => {
     for (const token of [await service(), await user('u-create')]) {
-      const r = await api.call('POST', '/coupons', { token, body: { name: 'Not mine to make' } });
+      const r = await answer(api.client(token).coupons.$post({ json: { name: 'Not mine to make' } }));
       expectError(r, 403, 'FORBIDDEN');
     }
-    expectError(await api.call('POST', '/coupons', { body: { name: 'anonymous' } }), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client().coupons.$post({ json: { name: 'anonymous' } })), 401, 'UNAUTHENTICATED');
   });
 });
 
@@ -114,8 +111,7 @@ describe('GET /coupons', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const q: string = cursor ? `?limit=1&cursor=${encodeURIComponent(cursor)}` : '?limit=1';
-      const r = await api.call('GET', `/coupons${q}`, { token });
+      const r = await answer(api.client(token).coupons.$get({ query: { limit: '1', ...(cursor ? { cursor } : {}) } }));
       expect(r.status).toBe(200);
       expect(r.json.items.length).toBeLessThanOrEqual(1);
       seen.push(...r.json.items.map((b: any) => b.id));
@@ -125,35 +121,35 @@ describe('GET /coupons', () => {
     } while (cursor);
     expect(seen).toEqual([...ids].reverse());
 
-    const all = await api.call('GET', '/coupons', { token });
+    const all = await answer(api.client(token).coupons.$get({ query: {} }));
     expect(all.status).toBe(200);
     expect(all.json.items.map((b: any) => b.id)).toEqual([...ids].reverse());
     expect(all.json.nextCursor).toBeNull();
     for (const b of all.json.items) expect(b).not.toHaveProperty('tenant');
 
     // Another tenant sees none of them.
-    const other = await api.call('GET', '/coupons', { token: await admin('books-list-other') });
+    const other = await answer(api.client(await admin('books-list-other')).coupons.$get({ query: {} }));
     expect(other.status).toBe(200);
     expect(other.json.items).toEqual([]);
   });
 
   it('refuses limits outside 1..100 with 400', async () => {
     const token = await admin();
-    expectError(await api.call('GET', '/coupons?limit=0', { token }), 400, 'VALIDATION_FAILED');
-    expectError(await api.call('GET', '/coupons?limit=101', { token }), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(token).coupons.$get({ query: { limit: '0' } })), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(token).coupons.$get({ query: { limit: '101' } })), 400, 'VALIDATION_FAILED');
   });
 
   it('a cursor that is not one of ours is 400 VALIDATION_FAILED, not 500', async () => {
     const token = await admin();
     const forged = Buffer.from(JSON.stringify({ pk: 'x', sk: 'y' })).toString('base64url');
     for (const cursor of ['garbage', forged]) {
-      const r = await api.call('GET', `/coupons?cursor=${cursor}`, { token });
+      const r = await answer(api.client(token).coupons.$get({ query: { cursor } }));
       expectError(r, 400, 'VALIDATION_FAILED');
     }
   });
 
   it('only an admin may list books', async () => {
-    for (const token of [await service(), await user('u-list')]) expectError(await api.call('GET', '/coupons', { token }), 403, 'FORBIDDEN');
+    for (const token of [await service(), await user('u-list')]) expectError(await answer(api.client(token).coupons.$get({ query: {} })), 403, 'FORBIDDEN');
   });
 });
 
@@ -161,38 +157,38 @@ describe('GET /coupons/{bookId}', () => {
   it('reports live stats: zeros when empty, then what was uploaded, assigned and redeemed', async () => {
     const token = await admin();
     const book = await createBook(api, { name: 'Stats' });
-    const empty = await api.call('GET', `/coupons/${book.id}`, { token });
+    const empty = await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(empty.status).toBe(200);
     expect(empty.json.stats).toEqual({ codes: 0, available: 0, assigned: 0, redeemed: 0 });
 
     const codes = Array.from({ length: 25 }, () => uniqueCode('ST'));
-    const up = await api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes } });
+    const up = await answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes } }));
     expect(up.status).toBe(200);
     expect(up.json.inserted).toBe(25);
-    const filled = await api.call('GET', `/coupons/${book.id}`, { token });
+    const filled = await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(filled.json.stats).toEqual({ codes: 25, available: 25, assigned: 0, redeemed: 0 });
 
     const svc = await service();
-    const a1 = await api.call('POST', '/coupons/assign', { token: svc, body: { bookId: book.id, userId: 'stats-u1' } });
-    const a2 = await api.call('POST', '/coupons/assign', { token: svc, body: { bookId: book.id, userId: 'stats-u2' } });
+    const a1 = await answer(api.client(svc).coupons.assign.$post({ json: { bookId: book.id, userId: 'stats-u1' } }));
+    const a2 = await answer(api.client(svc).coupons.assign.$post({ json: { bookId: book.id, userId: 'stats-u2' } }));
     expect([a1.status, a2.status]).toEqual([201, 201]);
-    const red = await api.call('POST', `/coupons/redeem/${a1.json.code}`, { token: svc, body: { orderId: 'o-1' } });
+    const red = await answer(api.client(svc).coupons.redeem[':code'].$post({ param: { code: a1.json.code }, json: { orderId: 'o-1' } }));
     expect(red.status).toBe(200);
-    const after = await api.call('GET', `/coupons/${book.id}`, { token });
+    const after = await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(after.json.stats).toEqual({ codes: 25, available: 23, assigned: 2, redeemed: 1 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('an unknown book, or another tenant’s, is 404 BOOK_NOT_FOUND', async () => {
     const book = await createBook(api, { name: 'Tenant one only' });
-    expectError(await api.call('GET', '/coupons/no-such-book', { token: await admin() }), 404, 'BOOK_NOT_FOUND');
-    expectError(await api.call('GET', `/coupons/${book.id}`, { token: await admin('t2') }), 404, 'BOOK_NOT_FOUND');
+    expectError(await answer(api.client(await admin()).coupons[':bookId'].$get({ param: { bookId: 'no-such-book' } })), 404, 'BOOK_NOT_FOUND');
+    expectError(await answer(api.client(await admin('t2')).coupons[':bookId'].$get({ param: { bookId: book.id } })), 404, 'BOOK_NOT_FOUND');
   });
 
   it('only an admin may read a book', async () => {
     const book = await createBook(api, { name: 'Admin eyes only' });
     for (const token of [await service(), await user('u-read')]) {
-      expectError(await api.call('GET', `/coupons/${book.id}`, { token }), 403, 'FORBIDDEN');
+      expectError(await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } })), 403, 'FORBIDDEN');
     }
   });
 });
@@ -201,20 +197,20 @@ describe('PATCH /coupons/{bookId}', () => {
   it('renames, changes and clears the description, and the change is what GET returns', async () => {
     const token = await admin();
     const book = await createBook(api, { name: 'Old name', description: 'old' });
-    const r = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { name: 'New name' } });
+    const r = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { name: 'New name' } }));
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ id: book.id, name: 'New name', description: 'old', status: 'active', createdAt: book.createdAt });
     expect(Date.parse(r.json.updatedAt)).toBeGreaterThanOrEqual(Date.parse(book.updatedAt));
 
-    const cleared = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { description: null } });
+    const cleared = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { description: null } }));
     expect(cleared.status).toBe(200);
     expect(cleared.json).not.toHaveProperty('description');
 
-    const got = await api.call('GET', `/coupons/${book.id}`, { token });
+    const got = await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(got.json.name).toBe('New name');
     expect(got.json).not.toHaveProperty('description');
     expect(got.json.stats).toEqual({ codes: 0, available: 0, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('changes and clears the validity window', async () => {
@@ -222,46 +218,46 @@ describe('PATCH /coupons/{bookId}', () => {
     const book = await createBook(api, { name: 'Window' });
     const validFrom = iso(Date.now() - DAY);
     const validUntil = iso(Date.now() + 30 * DAY);
-    const r = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { validFrom, validUntil } });
+    const r = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { validFrom, validUntil } }));
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ validFrom, validUntil });
-    expect((await api.call('GET', `/coupons/${book.id}`, { token })).json).toMatchObject({ validFrom, validUntil });
+    expect((await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }))).json).toMatchObject({ validFrom, validUntil });
 
-    const cleared = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { validUntil: null } });
+    const cleared = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { validUntil: null } }));
     expect(cleared.status).toBe(200);
     expect(cleared.json.validFrom).toBe(validFrom);
     expect(cleared.json).not.toHaveProperty('validUntil');
-    const got = await api.call('GET', `/coupons/${book.id}`, { token });
+    const got = await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(got.json).not.toHaveProperty('validUntil');
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('pausing makes assignment answer 409 BOOK_NOT_ACTIVE; resuming allows it again', async () => {
     const token = await admin();
     const { book } = await bookWithCodes(api, 3, { name: 'Pausable' });
-    const paused = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'paused' } });
+    const paused = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { status: 'paused' } }));
     expect(paused.status).toBe(200);
     expect(paused.json.status).toBe('paused');
-    expect((await api.call('GET', `/coupons/${book.id}`, { token })).json.status).toBe('paused');
+    expect((await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }))).json.status).toBe('paused');
 
     const userToken = await user('pause-u');
-    expectError(await api.call('POST', '/coupons/assign', { token: userToken, body: { bookId: book.id } }), 409, 'BOOK_NOT_ACTIVE');
+    expectError(await answer(api.client(userToken).coupons.assign.$post({ json: { bookId: book.id } })), 409, 'BOOK_NOT_ACTIVE');
     expectError(
-      await api.call('POST', '/coupons/assign', { token: await service(), body: { bookId: book.id, userId: 'pause-u2' } }),
+      await answer(api.client(await service()).coupons.assign.$post({ json: { bookId: book.id, userId: 'pause-u2' } })),
       409,
       'BOOK_NOT_ACTIVE',
     );
     // Nothing moved while paused.
-    expect((await api.call('GET', `/coupons/${book.id}`, { token })).json.stats).toEqual({ codes: 3, available: 3, assigned: 0, redeemed: 0 });
+    expect((await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }))).json.stats).toEqual({ codes: 3, available: 3, assigned: 0, redeemed: 0 });
 
-    const resumed = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'active' } });
+    const resumed = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { status: 'active' } }));
     expect(resumed.status).toBe(200);
     expect(resumed.json.status).toBe('active');
-    const claim = await api.call('POST', '/coupons/assign', { token: userToken, body: { bookId: book.id } });
+    const claim = await answer(api.client(userToken).coupons.assign.$post({ json: { bookId: book.id } }));
     expect(claim.status).toBe(201);
     expect(claim.json).toMatchObject({ bookId: book.id, userId: 'pause-u', status: 'active' });
-    expect((await api.call('GET', `/coupons/${book.id}`, { token })).json.stats).toEqual({ codes: 3, available: 2, assigned: 1, redeemed: 0 });
-    await expectInvariants();
+    expect((await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }))).json.stats).toEqual({ codes: 3, available: 2, assigned: 1, redeemed: 0 });
+    await expectInvariants(api);
   });
 
   it('validFrom >= validUntil is 400 VALIDATION_FAILED, including against the stored window, and changes nothing', async () => {
@@ -269,35 +265,36 @@ describe('PATCH /coupons/{bookId}', () => {
     const validUntil = iso(Date.now() + DAY);
     const book = await createBook(api, { name: 'Bad window', validUntil });
     const same = iso(Date.now() + 2 * DAY);
-    expectError(await api.call('PATCH', `/coupons/${book.id}`, { token, body: { validFrom: same, validUntil: same } }), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { validFrom: same, validUntil: same } })), 400, 'VALIDATION_FAILED');
     expectError(
-      await api.call('PATCH', `/coupons/${book.id}`, { token, body: { validFrom: iso(Date.now() + 3 * DAY), validUntil: same } }),
+      await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { validFrom: iso(Date.now() + 3 * DAY), validUntil: same } })),
       400,
       'VALIDATION_FAILED',
     );
     // Only validFrom, but after the stored validUntil.
-    const late = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { validFrom: iso(Date.now() + 2 * DAY) } });
+    const late = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { validFrom: iso(Date.now() + 2 * DAY) } }));
     expectError(late, 400, 'VALIDATION_FAILED');
     expect(late.json.error.details).toEqual([expect.objectContaining({ field: 'validUntil' })]);
 
-    const got = await api.call('GET', `/coupons/${book.id}`, { token });
+    const got = await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(got.json.validUntil).toBe(validUntil);
     expect(got.json).not.toHaveProperty('validFrom');
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('refuses an empty or unknown change with 400', async () => {
     const token = await admin();
     const book = await createBook(api, { name: 'Strict' });
-    expectError(await api.call('PATCH', `/coupons/${book.id}`, { token, body: {} }), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: {} })), 400, 'VALIDATION_FAILED');
+    // Raw: a status and a field the body's type does not have.
     expectError(await api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'archived' } }), 400, 'VALIDATION_FAILED');
     expectError(await api.call('PATCH', `/coupons/${book.id}`, { token, body: { maxCodesPerUser: 5 } }), 400, 'VALIDATION_FAILED');
   });
 
   it('an unknown book is 404 BOOK_NOT_FOUND and creates nothing', async () => {
     const before = (await api.scan()).length;
-    expectError(await api.call('PATCH', '/coupons/no-such-book', { token: await admin(), body: { name: 'ghost' } }), 404, 'BOOK_NOT_FOUND');
-    expectError(await api.call('PATCH', '/coupons/no-such-book', { token: await admin(), body: { status: 'paused' } }), 404, 'BOOK_NOT_FOUND');
+    expectError(await answer(api.client(await admin()).coupons[':bookId'].$patch({ param: { bookId: 'no-such-book' }, header: {}, json: { name: 'ghost' } })), 404, 'BOOK_NOT_FOUND');
+    expectError(await answer(api.client(await admin()).coupons[':bookId'].$patch({ param: { bookId: 'no-such-book' }, header: {}, json: { status: 'paused' } })), 404, 'BOOK_NOT_FOUND');
     const items = await api.scan();
     expect(items.length).toBe(before);
     expect(items.some((i) => i.bookId === 'no-such-book')).toBe(false);
@@ -306,12 +303,12 @@ describe('PATCH /coupons/{bookId}', () => {
   it('only an admin may change a book, and a refused change leaves it as it was', async () => {
     const book = await createBook(api, { name: 'Untouchable' });
     for (const token of [await service(), await user('u-patch')]) {
-      expectError(await api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'paused' } }), 403, 'FORBIDDEN');
+      expectError(await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { status: 'paused' } })), 403, 'FORBIDDEN');
     }
-    const got = await api.call('GET', `/coupons/${book.id}`, { token: await admin() });
+    const got = await answer(api.client(await admin()).coupons[':bookId'].$get({ param: { bookId: book.id } }));
     expect(got.json).toMatchObject({ name: 'Untouchable', status: 'active' });
     // And another tenant's admin cannot reach it either.
-    expectError(await api.call('PATCH', `/coupons/${book.id}`, { token: await admin('t2'), body: { status: 'paused' } }), 404, 'BOOK_NOT_FOUND');
-    expect((await api.call('GET', `/coupons/${book.id}`, { token: await admin() })).json.status).toBe('active');
+    expectError(await answer(api.client(await admin('t2')).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { status: 'paused' } })), 404, 'BOOK_NOT_FOUND');
+    expect((await answer(api.client(await admin()).coupons[':bookId'].$get({ param: { bookId: book.id } }))).json.status).toBe('active');
   });
 });

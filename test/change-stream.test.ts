@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChangeConsumer, type TableChange } from '@coupons/core';
 import { followChanges } from '@coupons/api';
-import { admin, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
 
 /** A consumer that records what it is handed, and can be told to fail. */
 function recorder() {
@@ -34,9 +34,9 @@ describe('the local change follower over DynamoDB Local', () => {
     const follower = followChanges(api.core, { name: 'order', consumers: [rec.consumer], idleMs: 20 });
     try {
       const { book, codes } = await bookWithCodes(api, 3);
-      const r = await api.call('POST', '/coupons/assign', { token: await user('u-1'), body: { bookId: book.id } });
+      const r = await answer(api.client(await user('u-1')).coupons.assign.$post({ json: { bookId: book.id } }));
       expect(r.status).toBe(201);
-      await api.call('POST', `/coupons/lock/${r.json.code}`, { token: await user('u-1'), body: {} });
+      await answer(api.client(await user('u-1')).coupons.lock[':code'].$post({ param: { code: r.json.code }, json: {} }));
       await expect.poll(() => codeWrites(rec.seen, r.json.code).length, { timeout: 5000 }).toBe(3);
       const [insert, assign, lock] = codeWrites(rec.seen, r.json.code);
       expect(insert!.eventName).toBe('INSERT');
@@ -67,7 +67,7 @@ describe('the local change follower over DynamoDB Local', () => {
     const token = await admin();
     const claimed: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id, userId: `u-${i}` } });
+      const r = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id, userId: `u-${i}` } }));
       expect(r.status).toBe(201);
       claimed.push(r.json.code);
     }
@@ -91,12 +91,11 @@ describe('the local change follower over DynamoDB Local', () => {
   it('hands a batch over again when a consumer fails, so at-least-once holds', async () => {
     const rec = recorder();
     rec.failTimes(2);
-    const logs: Record<string, unknown>[] = [];
-    const follower = followChanges(api.core, { name: 'failing', consumers: [rec.consumer], idleMs: 20, log: (l) => logs.push(l) });
+    const follower = followChanges(api.core, { name: 'failing', consumers: [rec.consumer], idleMs: 20 });
     try {
       const { codes } = await bookWithCodes(api, 2);
       await expect.poll(() => codes.every((c) => codeWrites(rec.seen, c).length >= 1), { timeout: 10_000 }).toBe(true);
-      expect(logs.filter((l) => l.msg === 'change follower: batch failed, retrying')).toHaveLength(2);
+      expect(api.logs.filter((l) => l.message === 'change follower: batch failed, retrying' && l.follower === 'failing')).toHaveLength(2);
     } finally {
       await follower.stop();
     }

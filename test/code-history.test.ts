@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeHistoryConsumer, lockCode, redeemCode, unlockCode, type ChangeFollower, type CoreContext, type TableChange } from '@coupons/core';
 import { followChanges } from '@coupons/api';
-import { admin, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 
 // GET /coupons/codes/{code}: the code view plus its history, which the
 // change-stream consumer builds from each transition's own write. Over real
@@ -19,8 +19,7 @@ afterAll(async () => {
   await api.close();
 });
 
-const post = (path: string, token: string, body?: unknown) => api.call('POST', path, { token, body });
-const details = async (code: string, token?: string) => api.call('GET', `/coupons/codes/${code}`, { token: token ?? (await admin()) });
+const details = async (code: string, token?: string) => answer(api.client(token ?? (await admin())).coupons.codes[':code'].$get({ param: { code }, query: {} }));
 const historyTypes = async (code: string) => ((await details(code)).json.history ?? []).map((h: { type: string }) => h.type);
 
 describe('GET /coupons/codes/{code}', () => {
@@ -28,15 +27,15 @@ describe('GET /coupons/codes/{code}', () => {
     const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2, validUntil: '2099-01-01T00:00:00.000Z' });
     const alice = await user('alice');
     const svc = await service();
-    const claim = await post('/coupons/assign', alice, { bookId: book.id, lock: true });
+    const claim = await answer(api.client(alice).coupons.assign.$post({ json: { bookId: book.id, lock: true } }));
     expect(claim.status).toBe(201);
     const code = claim.json.code as string;
-    expect((await post(`/coupons/unlock/${code}`, alice, { lockId: claim.json.lockId })).status).toBe(200);
-    const lock = await post(`/coupons/lock/${code}`, svc, { userId: 'alice' });
+    expect((await answer(api.client(alice).coupons.unlock[':code'].$post({ param: { code }, json: { lockId: claim.json.lockId } }))).status).toBe(200);
+    const lock = await answer(api.client(svc).coupons.lock[':code'].$post({ param: { code }, json: { userId: 'alice' } }));
     expect(lock.status).toBe(200);
-    const redeem = await post(`/coupons/redeem/${code}`, svc, { userId: 'alice', lockId: lock.json.lockId, orderId: 'order-7' });
+    const redeem = await answer(api.client(svc).coupons.redeem[':code'].$post({ param: { code }, json: { userId: 'alice', lockId: lock.json.lockId, orderId: 'order-7' } }));
     expect(redeem.status).toBe(200);
-    const rb = await post(`/redemptions/${redeem.json.redemptionId}/rollback`, await admin(), { reason: 'order-7 cancelled' });
+    const rb = await answer(api.client(await admin()).redemptions[':redemptionId'].rollback.$post({ param: { redemptionId: redeem.json.redemptionId }, json: { reason: 'order-7 cancelled' } }));
     expect(rb.status).toBe(200);
     const lastWrite = Date.now();
 
@@ -63,7 +62,7 @@ describe('GET /coupons/codes/{code}', () => {
   it('is in time order even when the instance making a change has a clock behind the one that made the change before', async () => {
     const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2 });
     const dave = await user('dave');
-    const code = (await post('/coupons/assign', dave, { bookId: book.id })).json.code as string;
+    const code = (await answer(api.client(dave).coupons.assign.$post({ json: { bookId: book.id } }))).json.code as string;
     const actor = { sub: 'dave', tenant: 't1', role: 'user' as const };
     // Two instances of the service over one table, the second's clock 300 ms behind the first's.
     const behind: CoreContext = { ...api.core, now: () => Date.now() - 300 };
@@ -79,10 +78,10 @@ describe('GET /coupons/codes/{code}', () => {
   it('reads a long history a page at a time (?limit, ?cursor), oldest first, every entry once', async () => {
     const { book } = await bookWithCodes(api, 1);
     const erin = await user('erin');
-    const code = (await post('/coupons/assign', erin, { bookId: book.id })).json.code as string;
+    const code = (await answer(api.client(erin).coupons.assign.$post({ json: { bookId: book.id } }))).json.code as string;
     for (let i = 0; i < 5; i++) {
-      const { lockId } = (await post(`/coupons/lock/${code}`, erin, {})).json;
-      expect((await post(`/coupons/unlock/${code}`, erin, { lockId })).status).toBe(200);
+      const { lockId } = (await answer(api.client(erin).coupons.lock[':code'].$post({ param: { code }, json: {} }))).json;
+      expect((await answer(api.client(erin).coupons.unlock[':code'].$post({ param: { code }, json: { lockId } }))).status).toBe(200);
     }
     await expect.poll(async () => (await historyTypes(code)).length, { timeout: 2000, interval: 50 }).toBe(11);
     const token = await admin();
@@ -116,29 +115,29 @@ describe('GET /coupons/codes/{code}', () => {
   it('an unknown code, or another tenant’s, is 404 CODE_NOT_FOUND; a user token is 403, even the holder’s; none is 401', async () => {
     const { book } = await bookWithCodes(api, 1);
     const bob = await user('bob');
-    const claim = await post('/coupons/assign', bob, { bookId: book.id });
+    const claim = await answer(api.client(bob).coupons.assign.$post({ json: { bookId: book.id } }));
     expectError(await details(uniqueCode('NOPE')), 404, 'CODE_NOT_FOUND');
     expectError(await details(claim.json.code, await admin('t2')), 404, 'CODE_NOT_FOUND');
     expectError(await details(claim.json.code, bob), 403, 'FORBIDDEN');
-    expectError(await api.call('GET', `/coupons/codes/${claim.json.code}`), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client().coupons.codes[':code'].$get({ param: { code: claim.json.code }, query: {} })), 401, 'UNAUTHENTICATED');
     expectError(await details('a'), 400, 'VALIDATION_FAILED');
   });
 
   it('under real concurrency (locks, redeems, racing rollbacks) the history has exactly the transitions that committed, numbered without gaps', async () => {
     const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 3 });
     const carol = await user('carol');
-    const claim = await post('/coupons/assign', carol, { bookId: book.id });
+    const claim = await answer(api.client(carol).coupons.assign.$post({ json: { bookId: book.id } }));
     const code = claim.json.code as string;
     // Locks and redeems race: each that commits is one history entry, each refused one is none.
     const results = await Promise.all([
-      ...Array.from({ length: 6 }, () => post(`/coupons/lock/${code}`, carol, {})),
-      ...Array.from({ length: 6 }, (_, i) => post(`/coupons/redeem/${code}`, carol, { orderId: `o-${i}` })),
+      ...Array.from({ length: 6 }, () => answer(api.client(carol).coupons.lock[':code'].$post({ param: { code }, json: {} }))),
+      ...Array.from({ length: 6 }, (_, i) => answer(api.client(carol).coupons.redeem[':code'].$post({ param: { code }, json: { orderId: `o-${i}` } }))),
     ]);
     const locks = results.slice(0, 6).filter((r) => r.status === 200);
     const redeems = results.slice(6).filter((r) => r.status === 200);
     // Every redemption rolled back by two racing callers: one wins each, and only the winner is history.
     const rollbacks = await Promise.all(
-      redeems.flatMap((r) => [admin(), service()].map(async (t) => post(`/redemptions/${r.json.redemptionId}/rollback`, await t, { reason: 'race' }))),
+      redeems.flatMap((r) => [admin(), service()].map(async (t) => answer(api.client(await t).redemptions[':redemptionId'].rollback.$post({ param: { redemptionId: r.json.redemptionId }, json: { reason: 'race' } })))),
     );
     const rolledBack = rollbacks.filter((r) => r.status === 200);
     expect(rolledBack).toHaveLength(redeems.length);
@@ -155,7 +154,7 @@ describe('GET /coupons/codes/{code}', () => {
     // In time order: a write whose clock was read before a competing one committed is built again after it.
     const times = (await details(code)).json.history.map((h: { at: string }) => Date.parse(h.at));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
-    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+    await expectInvariants(api);
   });
 });
 

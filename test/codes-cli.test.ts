@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, createBook, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookStats, createBook, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
+import { freePort } from '../scripts/lib/dynamodb-local.ts';
 import { waitFor } from './support/wait-for.ts';
 
 // `npm run codes` as a user runs it: a separate process talking HTTP to a real API, stopped the
@@ -26,9 +27,9 @@ interface Run {
 }
 
 /** The CLI in its own process: `node --import tsx`, exactly what `npm run codes` runs. */
-async function cli(args: string[], { withToken = true, env = {} as Record<string, string> } = {}): Promise<Run> {
+async function cli(args: string[], { withToken = true, env = {} as Record<string, string>, base = api.base } = {}): Promise<Run> {
   const auth = withToken ? ['--token', await admin()] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', api.base, ...auth], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/codes.ts', ...args, '--api', base, ...auth], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, COUPONS_TOKEN: '', COUPONS_API_KEY: '', COUPONS_API: '', ...env },
   });
@@ -74,7 +75,7 @@ const readCheckpoint = (path: string) => {
 };
 
 const codesOf = async (bookId: string) => (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.tenant === 't1' && i.bookId === bookId).map((i) => i.code as string);
-const stats = async (bookId: string) => (await api.call('GET', `/coupons/${bookId}`, { token: await admin() })).json.stats;
+const stats = (bookId: string) => bookStats(api, bookId);
 
 /**
  * A CSV of `n` fresh codes with a header, plus what a real export has: codes repeated further
@@ -116,7 +117,7 @@ describe('npm run codes -- load', () => {
     const file = makeFile('codes.csv', 6000);
     // 40 of the file's codes already exist in another book of the tenant: duplicates, left alone.
     const taken = file.fresh.filter((_, k) => k % 150 === 5);
-    expect((await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: other.id, codes: taken } })).json.inserted).toBe(taken.length);
+    expect((await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: other.id, codes: taken } }))).json.inserted).toBe(taken.length);
 
     const args = ['load', '--book', book.id, '--file', file.path, '--chunk-size', '100', '--parallel', '4', '--json'];
     const first = await cli(args);
@@ -139,9 +140,9 @@ describe('npm run codes -- load', () => {
     const report = JSON.parse(resumed.stdout);
     // Progress measures this run only: chunks the server replays and the first instants are not
     // a rate, so no line claims more than twice what the run averaged.
-    const rates = progressRates(resumed.stderr);
+    const rates = progressRates(resumed.stderr).filter((r) => r !== null);
     expect(rates.length).toBeGreaterThan(0);
-    for (const r of rates) if (r !== null) expect(r).toBeLessThanOrEqual(2 * report.codesPerSecond + 1);
+    for (const r of rates) expect(r).toBeLessThanOrEqual(2 * report.codesPerSecond + 1);
 
     // The table holds exactly the file's valid codes, minus those another book already had.
     const inTable = new Set(await codesOf(book.id));
@@ -179,7 +180,7 @@ describe('npm run codes -- load', () => {
     expect(third.code).toBe(0);
     expect(third.stderr).toMatch(/already loaded/);
     expect(JSON.parse(third.stdout).inserted).toBe(expected.size);
-    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+    await expectInvariants(api);
   });
 
   it('Ctrl-C finishes the requests in flight, saves the checkpoint and exits 130; the rerun completes exactly', async () => {
@@ -347,4 +348,25 @@ describe('npm run codes -- generate', () => {
     expect(small.stdout).toMatch(/pattern +CG-\*{6}|first codes CG-/);
     expect(await stats(book.id)).toMatchObject({ codes: 10_045 });
   });
+
+  it('an API that does not answer (a wrong port) is one line and exit 1 at once, with no checkpoint or file left behind', async () => {
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const path = join(dir, 'unreachable.txt');
+    writeFileSync(path, 'UNREACH-0001\n');
+    const out = join(dir, 'unreachable.csv');
+    const generateCp = join(dir, 'unreachable-generate.checkpoint.json');
+    for (const args of [
+      ['load', '--book', 'any-book', '--file', path],
+      ['export', '--book', 'any-book', '--out', out],
+      ['generate', '--book', 'any-book', '--count', '5', '--checkpoint', generateCp],
+    ]) {
+      const started = Date.now();
+      const r = await (await cli(args, { base: nobody })).done;
+      expect(r.code, args[0]).toBe(1);
+      expect(Date.now() - started, args[0]).toBeLessThan(15_000);
+      expect(r.stderr.trim().split('\n'), args[0]).toEqual([expect.stringMatching(/^codes: cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)/)]);
+    }
+    expect([`${path}.checkpoint.json`, `${path}.rejects.csv`, out, `${out}.checkpoint.json`, generateCp].filter((f) => existsSync(f))).toEqual([]);
+  });
+
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookStats, createBook, expectError, service, startTestApi, uniqueCode, user, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 
 // Uploads and generation over real HTTP against DynamoDB Local. What the
 // table holds afterwards (api.scan()) is the ground truth: no code is ever
@@ -11,18 +11,14 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function expectInvariants() {
-  const { violations } = checkInvariants(await api.scan());
-  expect(violations).toEqual([]);
-}
 
 const codeItems = async (tenant = 't1') => (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.tenant === tenant);
 const codeItem = async (code: string, tenant = 't1') => (await codeItems(tenant)).find((i) => i.code === code);
-const stats = async (bookId: string, tenant = 't1') => (await api.call('GET', `/coupons/${bookId}`, { token: await admin(tenant) })).json.stats;
-const upload = async (bookId: string, codes: unknown[], tenant = 't1') =>
-  api.call('POST', '/coupons/codes', { token: await admin(tenant), body: { bookId, codes } });
-const generate = async (body: Record<string, unknown>, tenant = 't1') =>
-  api.call('POST', '/coupons/codes/generate', { token: await admin(tenant), body });
+const stats = (bookId: string, tenant = 't1') => bookStats(api, bookId, tenant);
+const upload = async (bookId: string, codes: string[], tenant = 't1') =>
+  answer(api.client(await admin(tenant)).coupons.codes.$post({ json: { bookId, codes } }));
+const generate = async (json: JsonOf<TestClient['coupons']['codes']['generate']['$post']>, tenant = 't1') =>
+  answer(api.client(await admin(tenant)).coupons.codes.generate.$post({ json }));
 
 const DIGIT = '[23456789]';
 const LETTER = '[ABCDEFGHJKMNPQRSTUVWXYZ]';
@@ -58,7 +54,7 @@ describe('POST /coupons/codes (upload)', () => {
     for (const i of items) expect(i).toMatchObject({ status: 'available', redemptionCount: 0, createdAt: expect.any(String) });
     for (const i of items) expect(i).not.toHaveProperty('expiresAt');
     expect(await stats(book.id)).toEqual({ codes: 3, available: 3, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('a code already in another book of the tenant is a duplicate and stays where it is', async () => {
@@ -80,14 +76,14 @@ describe('POST /coupons/codes (upload)', () => {
     expect(await stats(second.id)).toEqual({ codes: 1, available: 1, assigned: 0, redeemed: 0 });
 
     // An assigned code is not reset by an upload either.
-    const claim = await api.call('POST', '/coupons/assign', { token: await service(), body: { bookId: first.id, userId: 'keeper' } });
+    const claim = await answer(api.client(await service()).coupons.assign.$post({ json: { bookId: first.id, userId: 'keeper' } }));
     expect(claim.json.code).toBe(shared);
     const held = await codeItem(shared);
     const again = await upload(first.id, [shared]);
     expect(again.json).toEqual({ inserted: 0, duplicates: [shared], invalid: [] });
     expect(await codeItem(shared)).toEqual(held);
     expect(held).toMatchObject({ status: 'assigned', userId: 'keeper' });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('codes are unique per tenant: another tenant may hold the same code', async () => {
@@ -101,7 +97,7 @@ describe('POST /coupons/codes (upload)', () => {
     expect((await codeItem(code, 't2'))?.bookId).toBe(theirs.id);
     // A tenant cannot upload into another tenant's book.
     expectError(await upload(mine.id, [uniqueCode('TN')], 't2'), 404, 'BOOK_NOT_FOUND');
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('trims and upper-cases input; a lower-case repeat of a code is the same code', async () => {
@@ -114,10 +110,10 @@ describe('POST /coupons/codes (upload)', () => {
     expect(item?.bookId).toBe(book.id);
     expect((await codeItems()).some((i) => i.code === lower || i.code.includes(' '))).toBe(false);
     // Found by its upper-case name from then on, whatever case the path uses.
-    const claim = await api.call('POST', `/coupons/assign/${lower}`, { token: await service(), body: { userId: 'case-u' } });
+    const claim = await answer(api.client(await service()).coupons.assign[':code'].$post({ param: { code: lower }, json: { userId: 'case-u' } }));
     expect(claim.status).toBe(201);
     expect(claim.json.code).toBe(base);
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('reports each invalid code with its reason and inserts the rest', async () => {
@@ -135,7 +131,7 @@ describe('POST /coupons/codes (upload)', () => {
     expect(r.json.duplicates).toEqual([]);
     const inBook = (await codeItems()).filter((i) => i.bookId === book.id).map((i) => i.code);
     expect(inBook.sort()).toEqual(['A'.repeat(64), 'ABC', good].sort());
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('more than 5,000 codes in one request is 400 and inserts nothing', async () => {
@@ -146,7 +142,8 @@ describe('POST /coupons/codes (upload)', () => {
     expect(await stats(book.id)).toEqual({ codes: 0, available: 0, assigned: 0, redeemed: 0 });
     expect((await codeItems()).some((i) => i.bookId === book.id)).toBe(false);
     expectError(await upload(book.id, []), 400, 'VALIDATION_FAILED');
-    expectError(await upload(book.id, [42]), 400, 'VALIDATION_FAILED');
+    // Raw: a code that is not a string.
+    expectError(await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes: [42] } }), 400, 'VALIDATION_FAILED');
   });
 
   it('an unknown book is 404 BOOK_NOT_FOUND and writes nothing', async () => {
@@ -159,7 +156,7 @@ describe('POST /coupons/codes (upload)', () => {
     const book = await createBook(api, { name: 'Admin uploads' });
     const code = uniqueCode('RO');
     for (const token of [await service(), await user('u-up')]) {
-      expectError(await api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes: [code] } }), 403, 'FORBIDDEN');
+      expectError(await answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes: [code] } })), 403, 'FORBIDDEN');
     }
     expect(await codeItem(code)).toBeUndefined();
   });
@@ -211,7 +208,7 @@ describe('POST /coupons/codes (upload)', () => {
     expect(rc.json.duplicates).toHaveLength(450);
     const after = (await codeItems()).filter((i) => i.bookId === bookA.id || i.bookId === bookB.id);
     expect(after.map((i) => JSON.stringify(i)).sort()).toEqual(snapshot);
-    await expectInvariants();
+    await expectInvariants(api);
   });
 });
 
@@ -233,7 +230,7 @@ describe('POST /coupons/codes/generate', () => {
     expect(inBook.map((i) => i.code).sort()).toEqual([...r.json.codes].sort());
     for (const i of inBook) expect(i.status).toBe('available');
     expect(await stats(book.id)).toEqual({ codes: 60, available: 60, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it("uses the book's codePattern by default; a request's pattern wins; lower-case patterns are upper-cased", async () => {
@@ -248,7 +245,7 @@ describe('POST /coupons/codes/generate', () => {
     expect(own.status).toBe(201);
     for (const code of own.json.codes) expect(code).toMatch(patternRegex('OWN-????'));
     expect(await stats(book.id)).toEqual({ codes: 30, available: 30, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('without a pattern in the request or the book it is 400 VALIDATION_FAILED naming the pattern', async () => {
@@ -286,7 +283,7 @@ describe('POST /coupons/codes/generate', () => {
     expectError(more, 400, 'VALIDATION_FAILED');
     expect(more.json.error.message).toMatch(/\b64\b/);
     expect(await stats(book.id)).toEqual({ codes: 3, available: 3, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('never overwrites a code that already exists: the book gets exactly `count` new ones', async () => {
@@ -310,14 +307,14 @@ describe('POST /coupons/codes/generate', () => {
     const after = (await codeItems()).filter((i) => i.bookId === other.id);
     expect(new Map(after.map((i) => [i.code, JSON.stringify(i)]))).toEqual(before);
     expect((await codeItems()).filter((i) => i.bookId === book.id)).toHaveLength(10);
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('an unknown book is 404; only an admin may generate', async () => {
     expectError(await generate({ bookId: 'no-such-book', count: 1, pattern: 'X-****' }), 404, 'BOOK_NOT_FOUND');
     const book = await createBook(api, { name: 'Admin generates' });
     for (const token of [await service(), await user('u-gen')]) {
-      const r = await api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 1, pattern: 'X-****' } });
+      const r = await answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 1, pattern: 'X-****' } }));
       expectError(r, 403, 'FORBIDDEN');
     }
     expect(await stats(book.id)).toEqual({ codes: 0, available: 0, assigned: 0, redeemed: 0 });

@@ -1,10 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import {
   API_KEY_COSTS,
   DEFAULT_API_KEY_CACHE_MS,
   LAST_USED_EVERY_MS,
   apiKeyItemRcuPerSecond,
+  ACTIVITY_COUNTER_MAX_BYTES,
+  ACTIVITY_COUNTER_SLOTS,
+  ACTIVITY_INTERVALS,
+  ACTIVITY_SLOTS,
+  activityChartReads,
+  activityCounter,
+  bucketStart,
+  codeEventsOf,
+  codeHistoryConsumer,
+  createWebhookEmitter,
+  EndpointDirectory,
+  itemSize,
+  processDeliveryMessage,
+  STREAM_WRITES,
+  streamWcuPerChange,
   enqueueGeneration,
   IDEMPOTENCY_RECORD_LINE,
   OPERATIONS,
@@ -17,10 +33,13 @@ import {
   type CostMeter,
   type Operation,
   type RequestCharge,
+  type DeliveryJob,
+  type TableChange,
 } from '@coupons/core';
-import { admin, bookWithCodes, createBook, service, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, createBook, service, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
 import { startMeteredApi } from './support/cost-meter.ts';
 import { waitFor } from './support/wait-for.ts';
+import { startReceiver, type Receiver } from './support/webhook-receiver.ts';
 
 // The write plan of every state-changing route, counted by the cost meter
 // (an AWS SDK middleware that sees every request the service sends). A
@@ -55,7 +74,7 @@ describe('write plans of the hot path match the cost model', () => {
     const capped = await bookWithCodes(api, 10, { maxCodesPerUser: 5, shards: 2 });
     const token = await user('claimer');
     const claim = (bookId: string, body: object = {}, headers = {}) => () =>
-      api.call('POST', '/coupons/assign', { token, body: { bookId, ...body }, headers });
+      answer(api.client(token).coupons.assign.$post({ json: { bookId, ...body } }, { headers }));
 
     let m = await measured(claim(capped.book.id), 201);
     expect(writePlan(m.records)).toEqual(OPERATIONS.claimCapped.plan);
@@ -74,19 +93,19 @@ describe('write plans of the hot path match the cost model', () => {
   it('a named claim (service), lock, unlock, redeem, and a redeem with an Idempotency-Key', async () => {
     const { book, codes } = await bookWithCodes(api, 3, { maxCodesPerUser: 5, shards: 2 });
     const svc = await service();
-    let m = await measured(() => api.call('POST', `/coupons/assign/${codes[0]}`, { token: svc, body: { userId: 'named', bookId: book.id } }), 201);
+    let m = await measured(() => answer(api.client(svc).coupons.assign[':code'].$post({ param: { code: codes[0] }, json: { userId: 'named', bookId: book.id } })), 201);
     expect(writePlan(m.records)).toEqual(OPERATIONS.claimCapped.plan);
 
     const token = await user('named');
-    m = await measured(() => api.call('POST', `/coupons/lock/${codes[0]}`, { token, body: {} }), 200);
+    m = await measured(() => answer(api.client(token).coupons.lock[':code'].$post({ param: { code: codes[0] }, json: {} })), 200);
     expect(writePlan(m.records)).toEqual(OPERATIONS.lock.plan);
-    m = await measured(() => api.call('POST', `/coupons/unlock/${codes[0]}`, { token, body: {} }), 200);
+    m = await measured(() => answer(api.client(token).coupons.unlock[':code'].$post({ param: { code: codes[0] }, json: {} })), 200);
     expect(writePlan(m.records)).toEqual(OPERATIONS.unlock.plan);
-    m = await measured(() => api.call('POST', `/coupons/redeem/${codes[0]}`, { token, body: { orderId: 'o-1' } }), 200);
+    m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: codes[0] }, json: { orderId: 'o-1' } })), 200);
     expect(writePlan(m.records)).toEqual(OPERATIONS.redeem.plan);
 
-    await api.call('POST', `/coupons/assign/${codes[1]}`, { token: svc, body: { userId: 'named', bookId: book.id } });
-    m = await measured(() => api.call('POST', `/coupons/redeem/${codes[1]}`, { token, body: {}, headers: idem() }), 200);
+    await answer(api.client(svc).coupons.assign[':code'].$post({ param: { code: codes[1] }, json: { userId: 'named', bookId: book.id } }));
+    m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: codes[1] }, json: {} }, { headers: idem() })), 200);
     expect(writePlan(m.records)).toEqual(sorted([...OPERATIONS.redeem.plan, IDEMPOTENCY_RECORD_LINE]));
   });
 
@@ -135,19 +154,19 @@ describe('write plans of the hot path match the cost model', () => {
 describe('write plans of the other state-changing routes', () => {
   it('POST /coupons: one plain put per shard, the book in a transaction, its entry in the tenant list', async () => {
     const token = await admin();
-    let m = await measured(() => api.call('POST', '/coupons', { token, body: { name: 'four', shards: 4 } }), 201);
+    let m = await measured(() => answer(api.client(token).coupons.$post({ json: { name: 'four', shards: 4 } })), 201);
     expect(writePlan(m.records)).toEqual(sorted(['byOwner add book 1', 'tx put book 2', ...times(4, 'put bookStatsShard 1')]));
     expect(totals(m.records).wcu).toBe(4 + 3);
-    m = await measured(() => api.call('POST', '/coupons', { token, body: { name: 'one' , shards: 1 }, headers: idem() }), 201);
+    m = await measured(() => answer(api.client(token).coupons.$post({ json: { name: 'one' , shards: 1 } }, { headers: idem() })), 201);
     expect(writePlan(m.records)).toEqual(sorted(['byOwner add book 1', 'tx put book 2', 'put bookStatsShard 1', IDEMPOTENCY_RECORD_LINE]));
   });
 
   it('PATCH /coupons/{id}: a rename rewrites the book; a pause also every shard’s gate, in one transaction', async () => {
     const token = await admin();
     const book = await createBook(api, { shards: 3 });
-    let m = await measured(() => api.call('PATCH', `/coupons/${book.id}`, { token, body: { name: 'renamed' } }), 200);
+    let m = await measured(() => answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { name: 'renamed' } })), 200);
     expect(writePlan(m.records)).toEqual(['byOwner update book 1', 'tx update book 2']);
-    m = await measured(() => api.call('PATCH', `/coupons/${book.id}`, { token, body: { status: 'paused' } }), 200);
+    m = await measured(() => answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { status: 'paused' } })), 200);
     expect(writePlan(m.records)).toEqual(sorted(['byOwner update book 1', 'tx update book 2', ...times(3, 'tx update bookStatsShard 2')]));
     expect(m.records.filter((r) => r.writes.length)).toHaveLength(1);
   });
@@ -156,13 +175,13 @@ describe('write plans of the other state-changing routes', () => {
     const token = await admin();
     const book = await createBook(api, { shards: 1, codePattern: 'GEN-****-****' });
     const codes = ['UP-AAA1', 'UP-AAA2', 'UP-AAA3'];
-    let m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes } }), 200);
+    let m = await measured(() => answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes } })), 200);
     const perCode = ['tx put code 2', 'pool add code 1', 'byBook add code 1'];
     expect(writePlan(m.records)).toEqual(sorted([...times(3, perCode).flat(), 'tx update bookStatsShard 2']));
-    m = await measured(() => api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 3 } }), 201);
+    m = await measured(() => answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 3 } })), 201);
     expect(writePlan(m.records)).toEqual(sorted([...times(3, perCode).flat(), 'tx update bookStatsShard 2']));
     // Under an Idempotency-Key the work spans transactions: a pending record first, the response after.
-    m = await measured(() => api.call('POST', '/coupons/codes', { token, body: { bookId: book.id, codes: ['UP-AAA4'] }, headers: idem() }), 200);
+    m = await measured(() => answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes: ['UP-AAA4'] } }, { headers: idem() })), 200);
     expect(writePlan(m.records)).toEqual(sorted([...perCode, 'tx update bookStatsShard 2', ...IDEM_MULTI_STEP]));
   });
 });
@@ -176,7 +195,7 @@ describe('the generation job (the route’s branch above 10,000 codes)', () => {
     const { jobId } = await enqueueGeneration(api.core, { tenant: 't1', sub: 'admin-1', role: 'admin' }, { bookId: book.id, count: 3 });
     let status = '';
     for (const until = Date.now() + 50_000; status !== 'succeeded' && Date.now() < until; ) {
-      status = (await api.call('GET', `/jobs/${jobId}`, { token })).json.status;
+      status = (await answer(api.client(token).jobs[':jobId'].$get({ param: { jobId } }))).json.status;
       if (status !== 'succeeded') await new Promise((res) => setTimeout(res, 100));
     }
     expect(status).toBe('succeeded');
@@ -208,12 +227,12 @@ const IDEM_MULTI_STEP = ['put idempotencyRecord 1', 'update idempotencyRecord 1'
 describe('refusals and abuse protection', () => {
   it('claims on a sold-out book write nothing and read at most SOLD_OUT_CLAIM_RCU_BUDGET on average', async () => {
     const { book } = await bookWithCodes(api, 1, { shards: 4 });
-    await api.call('POST', '/coupons/assign', { token: await user('first'), body: { bookId: book.id } });
+    await answer(api.client(await user('first')).coupons.assign.$post({ json: { bookId: book.id } }));
     const late = await user('late');
     // The first refusal reads the pool shards the claim before it did not already find empty (2
     // queries x 0.5 RCU each, 4 shards); the instance then remembers each as empty for under a
     // second, so the crowd behind it reads nothing.
-    const first = await measured(() => api.call('POST', '/coupons/assign', { token: late, body: { bookId: book.id } }), 409);
+    const first = await measured(() => answer(api.client(late).coupons.assign.$post({ json: { bookId: book.id } })), 409);
     expect(writePlan(first.records)).toEqual([]);
     const firstQueries = first.records.filter((r) => r.command === 'QueryCommand').length;
     expect(firstQueries).toBeGreaterThanOrEqual(2);
@@ -221,7 +240,7 @@ describe('refusals and abuse protection', () => {
     let rcu = totals(first.records).rcu;
     const refusals = 10;
     for (let i = 1; i < refusals; i++) {
-      const m = await measured(() => api.call('POST', '/coupons/assign', { token: late, body: { bookId: book.id } }), 409);
+      const m = await measured(() => answer(api.client(late).coupons.assign.$post({ json: { bookId: book.id } })), 409);
       expect(writePlan(m.records)).toEqual([]);
       expect(m.records.filter((r) => r.command === 'QueryCommand')).toEqual([]);
       rcu += totals(m.records).rcu;
@@ -232,16 +251,16 @@ describe('refusals and abuse protection', () => {
   it('a new upload makes a sold-out book claimable again within a second', async () => {
     const { book } = await bookWithCodes(api, 1, { shards: 2 });
     const token = await user('again');
-    expect((await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).status).toBe(201);
-    expect((await api.call('POST', '/coupons/assign', { token: await user('again-2'), body: { bookId: book.id } })).status).toBe(409);
-    await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes: [uniqueCode()] } });
+    expect((await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(201);
+    expect((await answer(api.client(await user('again-2')).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(409);
+    await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes: [uniqueCode()] } }));
     await new Promise((r) => setTimeout(r, 1000));
-    expect((await api.call('POST', '/coupons/assign', { token: await user('again-2'), body: { bookId: book.id } })).status).toBe(201);
+    expect((await answer(api.client(await user('again-2')).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(201);
   });
 
   it('a well-behaved request writes nothing for the limiter; a CODE_NOT_FOUND writes the caller’s miss count, once', async () => {
     const token = await user('miss');
-    const m = await measured(() => api.call('POST', '/coupons/redeem/NO-SUCH-CODE', { token, body: {} }), 404);
+    const m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: 'NO-SUCH-CODE' }, json: {} })), 404);
     expect(writePlan(m.records)).toEqual(['update rateCounter 1']);
     // The caller's standing is read once (0.5 RCU, eventually consistent), then cached by the instance.
     expect(m.records.filter((r) => r.reads.some((x) => x.pk?.includes('#RATE#')))).toHaveLength(1);
@@ -287,4 +306,111 @@ describe('API keys (the cost model’s API_KEY_COSTS)', () => {
     expect(apiKeyItemRcuPerSecond({ instances: 1000 })).toBe(200);
     expect(apiKeyItemRcuPerSecond({ instances: 1000, requestsPerSecond: 50 })).toBe(50);
   });
+});
+
+describe('what the change stream’s consumers write per code change, and what a chart reads', () => {
+  // Off the request path, so the route plans above leave it out; the capacity planner adds it
+  // (STREAM_WRITES). The consumers are handed the changes the stream would hand them: each code
+  // item as it was before and after a real request.
+  let api: TestApi;
+  let meter: CostMeter;
+  let close: () => Promise<unknown>;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    ({ api, meter, close } = await startMeteredApi('cost-stream', { RATE_LIMIT_CALLER_PER_MINUTE: '0', WEBHOOK_ALLOW_LOOPBACK: 'true' }));
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await receiver.close();
+    await close();
+  });
+
+  const codeItem = async (code: string) => (await api.scan()).find((i) => i.__edb_e__ === 'code' && i.code === code);
+  /** The stream record of a request's write to a code. */
+  async function changeOf(code: string, run: () => Promise<CallResult>): Promise<TableChange> {
+    const before = await codeItem(code);
+    expect((await run()).status).toBeLessThan(300);
+    const after = await codeItem(code);
+    return { eventName: 'MODIFY', keys: { pk: after!.pk, sk: after!.sk }, oldImage: before, newImage: after, sequenceNumber: '1', at: Date.now() };
+  }
+  const bucketsOf = (changes: TableChange[]) =>
+    new Set(changes.flatMap((c) => ACTIVITY_INTERVALS.map((i) => `${i} ${bucketStart(Date.parse(c.newImage!.lastChange.at), i)}`))).size;
+
+  it('a history entry per change, and per transaction one activity counter per interval and bucket; a replay writes nothing', async () => {
+    const { book, codes } = await bookWithCodes(api, 4, { shards: 2 });
+    const svc = await service();
+    const changes: TableChange[] = [];
+    for (const code of codes.slice(0, 3)) changes.push(await changeOf(code, () => api.call('POST', `/coupons/assign/${code}`, { token: svc, body: { userId: `s-${code}`, bookId: book.id } })));
+    changes.push(await changeOf(codes[0]!, () => api.call('POST', `/coupons/lock/${codes[0]}`, { token: svc, body: { userId: `s-${codes[0]}` } })));
+    const consumer = codeHistoryConsumer(api.core.store, { counter: activityCounter() });
+    meter.take();
+    await consumer.handle(changes);
+    const records = meter.take();
+    // One transaction; its counters: minute, hour and day of the one minute the changes fell in (or two, across a minute's end).
+    expect(records.filter((r) => r.writes.length).map((r) => r.command)).toEqual(['TransactWriteItemsCommand']);
+    const counters = bucketsOf(changes);
+    const plan = writePlan(records);
+    expect(plan).toEqual(sorted([...times(4, STREAM_WRITES.historyEntry).flat(), ...times(counters, 'tx update activityCounter 2')]));
+    // Within one minute (unless the requests straddled a minute's end): the model's plan, and the
+    // planner's price per change at this batch size.
+    if (counters === 3) {
+      expect(plan).toEqual(sorted([...times(4, STREAM_WRITES.historyEntry).flat(), ...STREAM_WRITES.activityTransaction]));
+      expect(planWcu(plan)).toBe(4 * streamWcuPerChange({ changesPerStreamTransaction: 4, webhookEndpoints: 0 }).total);
+    }
+    // Handed over again: one cancelled transaction, nothing written.
+    await consumer.handle(changes);
+    const replay = meter.take();
+    expect(replay.map((r) => [r.command, r.outcome])).toEqual([['TransactWriteItemsCommand', 'cancelled']]);
+    expect(totals(replay).wcu).toBe(0);
+    // A counter as stored, and the largest one can be (a 64-character tenant, ten-digit counts): within the model's size.
+    const stored = (await api.scan()).find((i) => i.__edb_e__ === 'activityCounter' && i.bookId === book.id)!;
+    const tenant = 'T'.repeat(64);
+    const largest = { ...stored, tenant, pk: stored.pk.replace('T#t1#', `T#${tenant}#`), ...Object.fromEntries(['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'].map((t) => [t, 9_999_999_999])) };
+    expect(itemSize(marshall(largest))).toBeLessThanOrEqual(ACTIVITY_COUNTER_MAX_BYTES);
+    expect(ACTIVITY_COUNTER_SLOTS).toBe(ACTIVITY_SLOTS);
+  });
+
+  it('a delivery record per event and subscribed endpoint, when the first attempt succeeds (the queue worker on AWS)', async () => {
+    const r = await api.call('POST', '/webhooks', { token: await admin(), body: { url: `${receiver.url}/hook`, events: ['code.assigned'] } });
+    expect(r.status).toBe(201);
+    receiver.trust(r.json.secret);
+    const { book, codes } = await bookWithCodes(api, 1);
+    const change = await changeOf(codes[0]!, async () => api.call('POST', `/coupons/assign/${codes[0]}`, { token: await service(), body: { userId: 'hooked', bookId: book.id } }));
+    const directory = new EndpointDirectory(api.core);
+    const jobs: DeliveryJob[] = [];
+    await createWebhookEmitter(api.core, { directory, codeEventsOf, sink: { enqueue: async (j) => void jobs.push(...j) } }).handle([change]);
+    expect(jobs).toHaveLength(1);
+    meter.take();
+    await processDeliveryMessage(api.core, directory, jobs[0]!, 1);
+    expect(writePlan(meter.take())).toEqual([...STREAM_WRITES.webhookDelivery]);
+    expect(receiver.delivered().map((d) => d.body.type)).toEqual(['code.assigned']);
+  });
+
+  it('a chart is one GetItem and one Query per slot, however much the book did: bounded by its buckets', async () => {
+    const token = await admin();
+    const empty = await createBook(api);
+    const busy = (await api.scan()).find((i) => i.__edb_e__ === 'activityCounter')!.bookId as string;
+    // The day of minutes up to this one: 1,440 buckets.
+    const end = bucketStart(Date.now(), 'minute') + 60_000;
+    const day = { from: new Date(end - 86_400_000).toISOString(), to: new Date(end).toISOString(), interval: 'minute' };
+    for (const [bookId, filled] of [[empty.id, 0], [busy, ACTIVITY_COUNTER_SLOTS]] as const) {
+      const m = await measured(() => api.call('GET', `/coupons/${bookId}/activity?${new URLSearchParams(day)}`, { token }), 200);
+      expect(m.r.json.buckets).toHaveLength(1440);
+      expect(m.records.map((r) => r.command).sort()).toEqual(['GetItemCommand', ...times(ACTIVITY_COUNTER_SLOTS, 'QueryCommand')]);
+      expect(m.records).toHaveLength(activityChartReads(1440, filled).requests);
+      expect(totals(m.records).rcu).toBeLessThanOrEqual(activityChartReads(1440, filled).rcu);
+      expect(totals(m.records).wcu).toBe(0);
+    }
+    // The empty book reads exactly the floor: 0.5 RCU per request.
+    const m = await measured(() => api.call('GET', `/coupons/${empty.id}/activity?${new URLSearchParams(day)}`, { token }), 200);
+    expect(totals(m.records).rcu).toBe(activityChartReads(1440, 0).rcu);
+  });
+
+  /** Runs one request with the meter cleared before and read after (this block's meter). */
+  async function measured(run: () => Promise<CallResult>, status: number) {
+    meter.take();
+    const r = await run();
+    if (r.status !== status) throw new Error(`expected ${status}, got ${r.status} ${r.text.slice(0, 300)}`);
+    return { r, records: meter.take() };
+  }
 });

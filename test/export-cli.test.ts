@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unwrap } from '@coupons/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_COLUMNS } from '../scripts/codes/export-checkpoint.ts';
 import { admin, bookWithCodes, startTestApi, type TestApi } from './support/harness.ts';
@@ -22,13 +23,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'export-cli-'));
   const { book, codes } = await bookWithCodes(api, N, { shards: SHARDS, maxRedemptionsPerUser: 2 });
   bookId = book.id;
-  const post = async (path: string, body: unknown) => {
-    const r = await api.call('POST', path, { token: await admin(), body });
-    if (r.status >= 300) throw new Error(`${path}: ${r.status} ${r.text}`);
-  };
-  for (const [i, code] of codes.slice(0, 6).entries()) await post(`/coupons/assign/${code}`, { userId: `user-${i}` });
-  for (const code of codes.slice(0, 2)) for (let i = 0; i < 2; i++) await post(`/coupons/redeem/${code}`, { userId: `user-${codes.indexOf(code)}` });
-  await post(`/coupons/redeem/${codes[2]}`, { userId: 'user-2' });
+  const { coupons } = api.client(await admin());
+  for (const [i, code] of codes.slice(0, 6).entries()) await unwrap(coupons.assign[':code'].$post({ param: { code }, json: { userId: `user-${i}` } }));
+  for (const code of codes.slice(0, 2)) {
+    for (let i = 0; i < 2; i++) await unwrap(coupons.redeem[':code'].$post({ param: { code }, json: { userId: `user-${codes.indexOf(code)}` } }));
+  }
+  await unwrap(coupons.redeem[':code'].$post({ param: { code: codes[2]! }, json: { userId: 'user-2' } }));
   // What each code's row must say, from the items themselves.
   const items = (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.bookId === bookId);
   tableRows = new Map(

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotencyPut, runIdempotent, type IdempotencyClaim } from '@coupons/core';
-import { admin, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookStats, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type HttpAnswer, type TestApi } from './support/harness.ts';
+import { checkInvariants, expectInvariants } from './support/invariants.ts';
 
 // Idempotency at its edges, over real HTTP against DynamoDB Local, checked
 // against the table: responses too large for one item, copies of one keyed
@@ -14,7 +14,6 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const idemItems = async () => (await api.scan()).filter((i) => String(i.__edb_e__).startsWith('idempotency'));
-const expectNoViolations = async () => expect(checkInvariants(await api.scan()).violations).toEqual([]);
 /** Printable ASCII without quote or backslash: incompressible, and JSON-encodes to itself. */
 const noise = (n: number) =>
   Array.from(randomBytes(n), (b) => String.fromCharCode(0x23 + (b % 0x39)))
@@ -30,11 +29,11 @@ describe('responses too large for one DynamoDB item', () => {
     expect(JSON.stringify(body).length).toBeGreaterThan(1_000_000);
     expect(JSON.stringify(body).length).toBeLessThan(1024 * 1024);
     const headers = { 'idempotency-key': randomUUID() };
-    const first = await api.call('POST', '/coupons/codes', { token: await admin(), headers, body });
+    const first = await answer(api.client(await admin()).coupons.codes.$post({ json: body }, { headers }));
     expect(first.status).toBe(200);
     expect(first.json.inserted).toBe(5);
     expect(first.json.invalid).toHaveLength(3900);
-    const again = await api.call('POST', '/coupons/codes', { token: await admin(), headers, body });
+    const again = await answer(api.client(await admin()).coupons.codes.$post({ json: body }, { headers }));
     expect(again.status).toBe(200);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.json).toEqual(first.json);
@@ -45,7 +44,7 @@ describe('responses too large for one DynamoDB item', () => {
     expect(parts).toHaveLength(record.parts);
     for (const p of parts) expect((p.body as Uint8Array).length).toBeLessThanOrEqual(350_000);
     expect((await idemItems()).filter((i) => i.state === 'pending')).toEqual([]);
-    await expectNoViolations();
+    await expectInvariants(api);
   });
 
   it('5,000 new 64-character codes, then the same 5,000 again as duplicates, each under a key: replays are identical', async () => {
@@ -53,15 +52,15 @@ describe('responses too large for one DynamoDB item', () => {
     const codes = Array.from({ length: 5000 }, () => `${uniqueCode('L')}-${noise(64).replace(/[^A-Z0-9]/gi, 'X').toUpperCase()}`.slice(0, 64));
     for (const expected of [{ inserted: 5000, duplicates: 0 }, { inserted: 0, duplicates: 5000 }]) {
       const headers = { 'idempotency-key': randomUUID() };
-      const first = await api.call('POST', '/coupons/codes', { token: await admin(), headers, body: { bookId: book.id, codes } });
+      const first = await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes } }, { headers }));
       expect(first.status).toBe(200);
       expect(first.json.inserted).toBe(expected.inserted);
       expect(first.json.duplicates).toHaveLength(expected.duplicates);
-      const again = await api.call('POST', '/coupons/codes', { token: await admin(), headers, body: { bookId: book.id, codes } });
+      const again = await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes } }, { headers }));
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       expect(again.json).toEqual(first.json);
     }
-    await expectNoViolations();
+    await expectInvariants(api);
   });
 
   it('10,000 codes from a 62-character pattern under a key: 201, a replay answers the same 10,000 codes', async () => {
@@ -69,26 +68,26 @@ describe('responses too large for one DynamoDB item', () => {
     const pattern = `G${'*'.repeat(61)}`;
     const headers = { 'idempotency-key': randomUUID() };
     const body = { bookId: book.id, count: 10_000, pattern };
-    const first = await api.call('POST', '/coupons/codes/generate', { token: await admin(), headers, body });
+    const first = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: body }, { headers }));
     expect(first.status).toBe(201);
     expect(first.json.codes).toHaveLength(10_000);
-    const again = await api.call('POST', '/coupons/codes/generate', { token: await admin(), headers, body });
+    const again = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: body }, { headers }));
     expect(again.status).toBe(201);
     expect(again.json).toEqual(first.json);
-    const stats = (await api.call('GET', `/coupons/${book.id}`, { token: await admin() })).json.stats;
+    const stats = await bookStats(api, book.id);
     expect(stats.codes).toBe(10_000);
     const record = (await idemItems()).find((i) => i.__edb_e__ === 'idempotencyRecord' && i.key === headers['idempotency-key'])!;
     expect(record.state).toBe('done');
-    await expectNoViolations();
+    await expectInvariants(api);
   }, 120_000);
 
   it('a book at its largest (4 KB metadata, 2,000-character description) under a key replays whole', async () => {
     const metadata = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, noise(80)]));
     const body = { name: 'n'.repeat(200), description: 'd'.repeat(2000), metadata, codePattern: `X${'*'.repeat(63)}` };
     const headers = { 'idempotency-key': randomUUID() };
-    const first = await api.call('POST', '/coupons', { token: await admin(), headers, body });
+    const first = await answer(api.client(await admin()).coupons.$post({ json: body }, { headers }));
     expect(first.status, first.text).toBe(201);
-    const again = await api.call('POST', '/coupons', { token: await admin(), headers, body });
+    const again = await answer(api.client(await admin()).coupons.$post({ json: body }, { headers }));
     expect(again.json).toEqual(first.json);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
@@ -98,24 +97,28 @@ describe('responses too large for one DynamoDB item', () => {
     const userId = `u${'x'.repeat(127)}`;
     const token = await service();
     const context = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, noise(80)]));
-    const keyed = async (path: string, body: unknown) => {
+    const client = api.client(token);
+    const code = codes[0]!;
+    const keyed = async (send: (init: { headers: Record<string, string> }) => Promise<HttpAnswer>) => {
       const headers = { 'idempotency-key': `${'k'.repeat(150)}-${randomUUID()}` };
-      const first = await api.call('POST', path, { token, headers, body });
-      const again = await api.call('POST', path, { token, headers, body });
+      const first = await answer(send({ headers }));
+      const again = await answer(send({ headers }));
       expect(again.status).toBe(first.status);
       expect(again.json).toEqual(first.json);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       return first;
     };
-    const claimed = await keyed(`/coupons/assign/${codes[0]}`, { userId, lock: true, ttlSeconds: 86_400 });
+    const claimed = await keyed((init) => client.coupons.assign[':code'].$post({ param: { code }, json: { userId, lock: true, ttlSeconds: 86_400 } }, init));
     expect(claimed.status).toBe(201);
-    expect((await keyed(`/coupons/unlock/${codes[0]}`, { userId, lockId: claimed.json.lockId })).status).toBe(200);
-    const locked = await keyed(`/coupons/lock/${codes[0]}`, { userId, ttlSeconds: 86_400 });
+    expect((await keyed((init) => client.coupons.unlock[':code'].$post({ param: { code }, json: { userId, lockId: claimed.json.lockId } }, init))).status).toBe(200);
+    const locked = await keyed((init) => client.coupons.lock[':code'].$post({ param: { code }, json: { userId, ttlSeconds: 86_400 } }, init));
     expect(locked.status).toBe(200);
-    const redeemed = await keyed(`/coupons/redeem/${codes[0]}`, { userId, lockId: locked.json.lockId, orderId: 'o'.repeat(128), context });
+    const redeemed = await keyed((init) =>
+      client.coupons.redeem[':code'].$post({ param: { code }, json: { userId, lockId: locked.json.lockId, orderId: 'o'.repeat(128), context } }, init),
+    );
     expect(redeemed.status).toBe(200);
     expect((await idemItems()).filter((i) => i.state === 'pending')).toEqual([]);
-    await expectNoViolations();
+    await expectInvariants(api);
   });
 
   it('when the response cannot be stored, the answer still stands and the key is released, not left pending', async () => {
@@ -138,7 +141,7 @@ describe('responses too large for one DynamoDB item', () => {
       const book = await createBook(api);
       const headers = { 'idempotency-key': randomUUID() };
       const codes = [uniqueCode('RS'), uniqueCode('RS')];
-      const first = await api.call('POST', '/coupons/codes', { token: await admin(), headers, body: { bookId: book.id, codes } });
+      const first = await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes } }, { headers }));
       expect(first.status).toBe(200);
       expect(first.json.inserted).toBe(2);
       expect(refused).toBeGreaterThan(0);
@@ -157,7 +160,7 @@ describe('copies of one keyed request racing each other', () => {
     const answers = await Promise.all(
       users.map(async (u, i) => {
         const headers = { 'idempotency-key': `claim-${u}` };
-        const send = () => api.call('POST', '/coupons/assign', { token: tokens[i]!, headers, body: { bookId: book.id } });
+        const send = () => answer(api.client(tokens[i]!).coupons.assign.$post({ json: { bookId: book.id } }, { headers }));
         return { user: u, copies: await Promise.all([send(), send()]) };
       }),
     );
@@ -183,7 +186,7 @@ describe('copies of one keyed request racing each other', () => {
       const headers = { 'idempotency-key': randomUUID() };
       const token = await service();
       const results = await Promise.all(
-        Array.from({ length: 8 }, () => api.call('POST', `/coupons/assign/${codes[0]}`, { token, headers, body: { userId: `named-${round}` } })),
+        Array.from({ length: 8 }, () => answer(api.client(token).coupons.assign[':code'].$post({ param: { code: codes[0] }, json: { userId: `named-${round}` } }, { headers }))),
       );
       expect(results.map((r) => `${r.status} ${r.json?.error?.code ?? ''}`.trim())).toEqual(Array(8).fill('201'));
       expect(new Set(results.map((r) => JSON.stringify(r.json))).size).toBe(1);
@@ -198,7 +201,7 @@ describe('copies of one keyed request racing each other', () => {
   it('a refusal that no copy caused is still answered as a refusal, and writes no record', async () => {
     const book = await createBook(api);
     const headers = { 'idempotency-key': randomUUID() };
-    expectError(await api.call('POST', '/coupons/assign', { token: await user('empty-handed'), headers, body: { bookId: book.id } }), 409, 'BOOK_EXHAUSTED');
+    expectError(await answer(api.client(await user('empty-handed')).coupons.assign.$post({ json: { bookId: book.id } }, { headers })), 409, 'BOOK_EXHAUSTED');
     expect((await idemItems()).filter((i) => i.key === headers['idempotency-key'])).toEqual([]);
   });
 });
@@ -207,10 +210,10 @@ describe('a stored response is never replayed to another caller', () => {
   it('sub "alice-is" with key "K#1" and sub "alice-is#K" with key "1" never share a record', async () => {
     // "alice-is#K" is not a valid user id, so over HTTP its token is refused (401) before any record is read...
     const { book } = await bookWithCodes(api, 4);
-    const first = await api.call('POST', '/coupons/assign', { token: await user('alice-is'), headers: { 'idempotency-key': 'K#1' }, body: { bookId: book.id } });
+    const first = await answer(api.client(await user('alice-is')).coupons.assign.$post({ json: { bookId: book.id } }, { headers: { 'idempotency-key': 'K#1' } }));
     expect(first.status).toBe(201);
     expectError(
-      await api.call('POST', '/coupons/assign', { token: await user('alice-is#K'), headers: { 'idempotency-key': '1' }, body: { bookId: book.id } }),
+      await answer(api.client(await user('alice-is#K')).coupons.assign.$post({ json: { bookId: book.id } }, { headers: { 'idempotency-key': '1' } })),
       401,
       'UNAUTHENTICATED',
     );
@@ -237,10 +240,10 @@ describe('a stored response is never replayed to another caller', () => {
     const { book } = await bookWithCodes(api, 3);
     const headers = { 'idempotency-key': randomUUID() };
     const body = { bookId: book.id, userId: 'someone-else' };
-    const served = await api.call('POST', '/coupons/assign', { token: await service('t1', 'svc-shared'), headers, body });
+    const served = await answer(api.client(await service('t1', 'svc-shared')).coupons.assign.$post({ json: body }, { headers }));
     expect(served.status).toBe(201);
     const before = await api.scanState();
-    const impostor = await api.call('POST', '/coupons/assign', { token: await user('svc-shared'), headers, body });
+    const impostor = await answer(api.client(await user('svc-shared')).coupons.assign.$post({ json: body }, { headers }));
     expectError(impostor, 403, 'FORBIDDEN');
     expect(impostor.text).not.toContain(served.json.code);
     expect(await api.scanState()).toEqual(before);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { admin, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookStats, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -17,13 +17,13 @@ describe('Idempotency-Key', () => {
     const { book } = await bookWithCodes(api, 5);
     const token = await user('retry-1');
     const headers = key();
-    const first = await api.call('POST', '/coupons/assign', { token, headers, body: { bookId: book.id } });
-    const again = await api.call('POST', '/coupons/assign', { token, headers, body: { bookId: book.id } });
+    const first = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }, { headers }));
+    const again = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }, { headers }));
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.json).toEqual(first.json);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    const stats = (await api.call('GET', `/coupons/${book.id}`, { token: await admin() })).json.stats;
+    const stats = await bookStats(api, book.id);
     expect(stats.assigned).toBe(1);
   });
 
@@ -32,22 +32,22 @@ describe('Idempotency-Key', () => {
     const token = await service();
     const headers = key();
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => api.call('POST', '/coupons/assign', { token, headers, body: { bookId: book.id, userId: 'once' } })),
+      Array.from({ length: 20 }, () => answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id, userId: 'once' } }, { headers }))),
     );
     expect(results.every((r) => r.status === 201)).toBe(true);
     expect(new Set(results.map((r) => r.json.code)).size).toBe(1);
     const held = (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.userId === 'once');
     expect(held).toHaveLength(1);
-    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+    await expectInvariants(api);
   });
 
   it('concurrent retried redeems make exactly one redemption record', async () => {
     const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 5 });
     const token = await user('redeemer');
-    const claim = await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } });
+    const claim = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }));
     const headers = key();
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => api.call('POST', `/coupons/redeem/${claim.json.code}`, { token, headers, body: { orderId: 'o-1' } })),
+      Array.from({ length: 10 }, () => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: claim.json.code }, json: { orderId: 'o-1' } }, { headers }))),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(new Set(results.map((r) => r.json.redemptionId)).size).toBe(1);
@@ -58,12 +58,13 @@ describe('Idempotency-Key', () => {
   it('the same key with another body is 422 IDEMPOTENCY_KEY_REUSED and changes nothing', async () => {
     const token = await admin();
     const headers = key();
-    const first = await api.call('POST', '/coupons', { token, headers, body: { name: 'one' } });
+    const first = await answer(api.client(token).coupons.$post({ json: { name: 'one' } }, { headers }));
     expect(first.status).toBe(201);
     const before = await api.scanState();
-    expectError(await api.call('POST', '/coupons', { token, headers, body: { name: 'two' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
+    expectError(await answer(api.client(token).coupons.$post({ json: { name: 'two' } }, { headers })), 422, 'IDEMPOTENCY_KEY_REUSED');
     expect(await api.scanState()).toEqual(before);
     // Key order and whitespace do not make another body.
+    // Raw: the same JSON written differently.
     const replay = await api.call('POST', '/coupons', { token, headers, raw: '{ "name" : "one" }' });
     expect(replay.json.id).toBe(first.json.id);
   });
@@ -71,8 +72,8 @@ describe('Idempotency-Key', () => {
   it('keys are scoped to the caller: another caller with the same key does its own work', async () => {
     const { book } = await bookWithCodes(api, 4);
     const headers = key();
-    const a = await api.call('POST', '/coupons/assign', { token: await user('scope-a'), headers, body: { bookId: book.id } });
-    const b = await api.call('POST', '/coupons/assign', { token: await user('scope-b'), headers, body: { bookId: book.id } });
+    const a = await answer(api.client(await user('scope-a')).coupons.assign.$post({ json: { bookId: book.id } }, { headers }));
+    const b = await answer(api.client(await user('scope-b')).coupons.assign.$post({ json: { bookId: book.id } }, { headers }));
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
     expect(b.json.code).not.toBe(a.json.code);
@@ -84,21 +85,21 @@ describe('Idempotency-Key', () => {
     const headers = key();
     const codes = [uniqueCode(), uniqueCode(), uniqueCode()];
     const results = await Promise.all(
-      Array.from({ length: 4 }, () => api.call('POST', '/coupons/codes', { token, headers, body: { bookId: book.id, codes } })),
+      Array.from({ length: 4 }, () => answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes } }, { headers }))),
     );
     for (const r of results) expect(r.json).toEqual({ inserted: 3, duplicates: [], invalid: [] });
-    const later = await api.call('POST', '/coupons/codes', { token, headers, body: { bookId: book.id, codes } });
+    const later = await answer(api.client(token).coupons.codes.$post({ json: { bookId: book.id, codes } }, { headers }));
     expect(later.json).toEqual({ inserted: 3, duplicates: [], invalid: [] });
-    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+    await expectInvariants(api);
   });
 
   it('a failed request writes no record, so its retry runs again', async () => {
     const book = await createBook(api);
     const token = await user('patient');
     const headers = key();
-    expectError(await api.call('POST', '/coupons/assign', { token, headers, body: { bookId: book.id } }), 409, 'BOOK_EXHAUSTED');
-    await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes: [uniqueCode()] } });
-    expect((await api.call('POST', '/coupons/assign', { token, headers, body: { bookId: book.id } })).status).toBe(201);
+    expectError(await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }, { headers })), 409, 'BOOK_EXHAUSTED');
+    await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes: [uniqueCode()] } }));
+    expect((await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }, { headers }))).status).toBe(201);
   });
 
   it('records expire through TTL after 24 hours; codes never carry a TTL', async () => {
@@ -114,7 +115,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('a malformed key is refused', async () => {
-    const r = await api.call('POST', '/coupons', { token: await admin(), headers: { 'idempotency-key': 'a'.repeat(201) }, body: { name: 'x' } });
+    const r = await answer(api.client(await admin()).coupons.$post({ json: { name: 'x' } }, { headers: { 'idempotency-key': 'a'.repeat(201) } }));
     expectError(r, 400, 'VALIDATION_FAILED');
   });
 });

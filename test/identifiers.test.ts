@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
+import { admin, answer, bookStats, bookWithCodes, createBook, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 
 // One rule for each kind of identifier, whichever route it enters by
 // (docs/edges.md, "Identifiers"): user ids in tokens, bodies and paths; codes
@@ -16,13 +16,13 @@ describe('user ids', () => {
   it('a token whose sub is not a user id is refused (401) on every route, so no caller can claim what it can never list', async () => {
     const { book } = await bookWithCodes(api, 2);
     const token = await user('bob smith');
-    expectError(await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } }), 401, 'UNAUTHENTICATED');
-    expectError(await api.call('GET', '/users/bob%20smith/coupons', { token }), 401, 'UNAUTHENTICATED');
-    expectError(await api.call('GET', `/coupons/${book.id}`, { token: await admin('t1', 'admin one') }), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } })), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client(token).users[':userId'].coupons.$get({ param: { userId: 'bob smith' }, query: {} })), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client(await admin('t1', 'admin one')).coupons[':bookId'].$get({ param: { bookId: book.id } })), 401, 'UNAUTHENTICATED');
     // The same id in a body or a path is 400: the one rule, named.
-    expectError(await api.call('POST', '/coupons/assign', { token: await service(), body: { bookId: book.id, userId: 'bob smith' } }), 400, 'VALIDATION_FAILED');
-    expectError(await api.call('GET', '/users/bob%20smith/coupons', { token: await admin() }), 400, 'VALIDATION_FAILED');
-    const stats = (await api.call('GET', `/coupons/${book.id}`, { token: await admin() })).json.stats;
+    expectError(await answer(api.client(await service()).coupons.assign.$post({ json: { bookId: book.id, userId: 'bob smith' } })), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(await admin()).users[':userId'].coupons.$get({ param: { userId: 'bob smith' }, query: {} })), 400, 'VALIDATION_FAILED');
+    const stats = await bookStats(api, book.id);
     expect(stats.assigned).toBe(0);
   });
 
@@ -30,9 +30,9 @@ describe('user ids', () => {
     const { book } = await bookWithCodes(api, 2);
     const sub = 'auth0|5f7c:x@y.z';
     const token = await user(sub);
-    const claimed = await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } });
+    const claimed = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id } }));
     expect(claimed.status).toBe(201);
-    const listed = await api.call('GET', `/users/${encodeURIComponent(sub)}/coupons`, { token });
+    const listed = await answer(api.client(token).users[':userId'].coupons.$get({ param: { userId: sub }, query: {} }));
     expect(listed.status).toBe(200);
     expect(listed.json.items.map((i: any) => i.code)).toEqual([claimed.json.code]);
   });
@@ -44,7 +44,7 @@ describe('codes are ASCII before case folding, on every route', () => {
   it('assign, lock, unlock and redeem refuse "ſ…" (400 naming the code) where "S…" exists, and change nothing', async () => {
     const code = `S${uniqueCode('AL')}`;
     const book = await createBook(api);
-    expect((await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes: [code] } })).json.inserted).toBe(1);
+    expect((await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes: [code] } }))).json.inserted).toBe(1);
     const before = await api.scanState();
     const path = encodeURIComponent(longS(code));
     for (const [route, body] of [
@@ -59,21 +59,21 @@ describe('codes are ASCII before case folding, on every route', () => {
     }
     expect(await api.scanState()).toEqual(before);
     // Lower-case ASCII is still folded: the code is what was typed.
-    expect((await api.call('POST', `/coupons/assign/${code.toLowerCase()}`, { token: await service(), body: { userId: 'u-longs' } })).status).toBe(201);
+    expect((await answer(api.client(await service()).coupons.assign[':code'].$post({ param: { code: code.toLowerCase() }, json: { userId: 'u-longs' } }))).status).toBe(201);
   });
 
   it('an upload reports "ſ…" as invalid, and a pattern with "ſ" is refused for a book and for generation', async () => {
     const book = await createBook(api);
     const code = `S${uniqueCode('UP')}`;
-    const r = await api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId: book.id, codes: [longS(code), ` ${code}\u00a0`] } });
+    const r = await answer(api.client(await admin()).coupons.codes.$post({ json: { bookId: book.id, codes: [longS(code), ` ${code}\u00a0`] } }));
     expect(r.json.inserted).toBe(0);
     expect(r.json.invalid.map((i: any) => i.code)).toEqual([longS(code), ` ${code}\u00a0`]);
-    const created = await api.call('POST', '/coupons', { token: await admin(), body: { name: 'long s', codePattern: '\u017fALE-####' } });
+    const created = await answer(api.client(await admin()).coupons.$post({ json: { name: 'long s', codePattern: '\u017fALE-####' } }));
     expectError(created, 400, 'VALIDATION_FAILED');
     expect(fieldsOf(created)).toEqual(['codePattern']);
-    const generated = await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 3, pattern: '\u017fALE-####' } });
+    const generated = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 3, pattern: '\u017fALE-####' } }));
     expectError(generated, 400, 'VALIDATION_FAILED');
-    expect((await api.call('GET', `/coupons/${book.id}`, { token: await admin() })).json.stats.codes).toBe(0);
+    expect((await bookStats(api, book.id)).codes).toBe(0);
   });
 });
 

@@ -19,8 +19,8 @@ import {
 } from '@coupons/core';
 import { createJobWorker, SAFETY_MARGIN_MS } from '../packages/api/src/job-worker.ts';
 import { JOB_KINDS } from '@coupons/api';
-import { admin, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookStats, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 import { waitFor } from './support/wait-for.ts';
 
 // Generation jobs: the HTTP API (202, GET /jobs), and the runner's mechanics with small totals
@@ -39,14 +39,10 @@ const actor = { sub: 'admin-1', tenant: T, role: 'admin' as const };
 const DIGIT = '[23456789]';
 const EITHER = '[ABCDEFGHJKMNPQRSTUVWXYZ23456789]';
 
-async function expectInvariants() {
-  const { violations } = checkInvariants(await api.scan());
-  expect(violations).toEqual([]);
-}
 
 const codesOf = async (bookId: string) => (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.tenant === T && i.bookId === bookId);
-const stats = async (bookId: string) => (await api.call('GET', `/coupons/${bookId}`, { token: await admin() })).json.stats;
-const job = async (jobId: string, tenant = T) => api.call('GET', `/jobs/${jobId}`, { token: await admin(tenant) });
+const stats = (bookId: string) => bookStats(api, bookId, T);
+const job = async (jobId: string, tenant = T) => answer(api.client(await admin(tenant)).jobs[':jobId'].$get({ param: { jobId } }));
 
 /** A context with small jobs (chunks of 5 codes, 3 lanes) whose dispatcher only records. */
 function smallJobs(over: Record<string, unknown> = {}) {
@@ -62,11 +58,11 @@ describe('POST /coupons/codes/generate above 10,000 codes', () => {
     const book = await createBook(api, { name: 'Big job', codePattern: 'BIG-#****' });
     const token = await admin();
     const headers = { 'idempotency-key': `big-${book.id}` };
-    const r = await api.call('POST', '/coupons/codes/generate', { token, headers, body: { bookId: book.id, count: 10_050 } });
+    const r = await answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 10_050 } }, { headers }));
     expect(r.status).toBe(202);
     expect(r.json).toEqual({ jobId: expect.any(String) });
     // A retry of the request answers the same job; it does not start another.
-    const retry = await api.call('POST', '/coupons/codes/generate', { token, headers, body: { bookId: book.id, count: 10_050 } });
+    const retry = await answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 10_050 } }, { headers }));
     expect(retry.status).toBe(202);
     expect(retry.json.jobId).toBe(r.json.jobId);
 
@@ -98,13 +94,13 @@ describe('POST /coupons/codes/generate above 10,000 codes', () => {
     expect(await stats(book.id)).toEqual({ codes: 10_050, available: 10_050, assigned: 0, redeemed: 0 });
     // Finished jobs leave the unfinished-jobs index.
     expect((await listUnfinishedJobs(api.core)).map((j) => j.jobId)).not.toContain(r.json.jobId);
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('refuses a count too large for the pattern, counting existing codes and unfinished jobs (400, says the space size)', async () => {
     const book = await createBook(api, { name: 'Crowded job', codePattern: 'J-######' }); // 8^6 = 262,144; 5% = 13,107
     const token = await admin();
-    const tooMany = await api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 20_000 } });
+    const tooMany = await answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 20_000 } }));
     expectError(tooMany, 400, 'VALIDATION_FAILED');
     expect(tooMany.json.error.message).toMatch(/262144/);
     expect(tooMany.json.error.message).toMatch(/longer pattern/);
@@ -123,9 +119,9 @@ describe('POST /coupons/codes/generate above 10,000 codes', () => {
   it('refuses counts above 10,000,000 and bad patterns before queueing anything', async () => {
     const book = await createBook(api, { name: 'No job', codePattern: 'NJ-**********' });
     const token = await admin();
-    expectError(await api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 10_000_001 } }), 400, 'VALIDATION_FAILED');
-    expectError(await api.call('POST', '/coupons/codes/generate', { token, body: { bookId: book.id, count: 20_000, pattern: 'NOPE' } }), 400, 'VALIDATION_FAILED');
-    expectError(await api.call('POST', '/coupons/codes/generate', { token, body: { bookId: 'nope', count: 20_000 } }), 404, 'BOOK_NOT_FOUND');
+    expectError(await answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 10_000_001 } })), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: book.id, count: 20_000, pattern: 'NOPE' } })), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(token).coupons.codes.generate.$post({ json: { bookId: 'nope', count: 20_000 } })), 404, 'BOOK_NOT_FOUND');
     expect((await api.scan()).filter((i) => i.__edb_e__ === 'job' && i.bookId === book.id)).toEqual([]);
   });
 });
@@ -139,7 +135,7 @@ describe('GET /jobs/{jobId}', () => {
     expectError(await job(jobId, 't2'), 404, 'JOB_NOT_FOUND');
     expectError(await job('no-such-job'), 404, 'JOB_NOT_FOUND');
     for (const token of [await service(), await user('u-jobs')]) {
-      expectError(await api.call('GET', `/jobs/${jobId}`, { token }), 403, 'FORBIDDEN');
+      expectError(await answer(api.client(token).jobs[':jobId'].$get({ param: { jobId } })), 403, 'FORBIDDEN');
     }
     expect((await runGenerationJob(ctx, { tenant: T, jobId })).outcome).toBe('succeeded');
     expect((await job(jobId)).json).toMatchObject({ status: 'succeeded', generated: 10 });
@@ -178,7 +174,7 @@ describe('the runner', () => {
     const jobItem = (await api.scan()).find((i) => i.__edb_e__ === 'job' && i.jobId === jobId)!;
     expect(jobItem.attempts).toBe(2);
     expect(jobItem.gsi2pk).toBeUndefined();
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('a runner killed with SIGKILL mid-job resumes when the service starts again, from its last committed chunk', async () => {
@@ -216,7 +212,7 @@ describe('the runner', () => {
     expect((await job(jobId)).json).toMatchObject({ status: 'succeeded', generated: 300, total: 300 });
     expect(await codesOf(book.id)).toHaveLength(300);
     expect(await stats(book.id)).toEqual({ codes: 300, available: 300, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('two runners on one job (a lease that lapsed under a live runner) still make exactly `total`', async () => {
@@ -251,7 +247,7 @@ describe('the runner', () => {
     expect((await job(jobId)).json).toMatchObject({ status: 'succeeded', generated: 600 });
     expect(await codesOf(book.id)).toHaveLength(600);
     expect(await stats(book.id)).toEqual({ codes: 600, available: 600, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('a throttled database slows a job down but does not change its count', async () => {
@@ -271,7 +267,7 @@ describe('the runner', () => {
     }
     expect((await job(jobId)).json).toMatchObject({ status: 'succeeded', generated: 60 });
     expect(await codesOf(book.id)).toHaveLength(60);
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('a job whose book is gone fails, with the reason', async () => {
@@ -335,8 +331,7 @@ describe('on AWS: the queue and its worker', () => {
     expect(request!.body.QueueUrl).toBe(QUEUE_URL);
     expect(JSON.parse(request!.body.MessageBody)).toEqual({ type: 'generation', tenant: T, jobId });
 
-    const logs: Record<string, unknown>[] = [];
-    const worker = createJobWorker(ctx, (l) => logs.push(l));
+    const worker = createJobWorker(ctx);
     // A tenth of a second left before the safety margin: the worker stops early and continues itself.
     const short = await worker({ Records: [{ messageId: 'm-1', body: request!.body.MessageBody }] }, { getRemainingTimeInMillis: () => SAFETY_MARGIN_MS + 100 });
     expect(short).toEqual({ batchItemFailures: [] });
@@ -357,7 +352,7 @@ describe('on AWS: the queue and its worker', () => {
     expect(await codesOf(book.id)).toHaveLength(600);
     // A message no one can read is dropped, not retried forever.
     expect(await worker({ Records: [{ messageId: 'junk', body: 'not json' }] }, { getRemainingTimeInMillis: () => 60_000 })).toEqual({ batchItemFailures: [] });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('when SQS refuses the message the request answers 503 and the job is marked failed, not left queued', async () => {

@@ -55,7 +55,7 @@ const userCoupons = (port: number, token: string) =>
   fetch(`http://127.0.0.1:${port}/users/user-1/coupons`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
 
 describe('npm start', () => {
-  it('prints paste-ready exports (USER_TOKEN, never USER) and a console link; with DATA_DIR the secret is kept, so the tokens survive a restart', async () => {
+  it('prints paste-ready exports (COUPONS_API, and USER_TOKEN, never USER) and a console link; with DATA_DIR the secret is kept, so the tokens survive a restart', async () => {
     const data = mkdtempSync(join(tmpdir(), 'npm-start-'));
     dirs.push(data);
     const dist = mkdtempSync(join(tmpdir(), 'npm-start-console-'));
@@ -64,7 +64,10 @@ describe('npm start', () => {
     const first = await start({ PORT: String(port), DATA_DIR: data, CONSOLE_PORT: String(consolePort), CONSOLE_DIST: dist });
     const tokens = await ready(first);
     const { stdout } = first.output();
-    expect(Object.keys(tokens)).toEqual(['ADMIN', 'SERVICE', 'SERVICE_KEY', 'USER_TOKEN']);
+    expect(Object.keys(tokens)).toEqual(['COUPONS_API', 'ADMIN', 'SERVICE', 'SERVICE_KEY', 'USER_TOKEN']);
+    // The CLI and the client's examples read COUPONS_API: pasted, it names this server.
+    expect(tokens.COUPONS_API).toBe(`http://localhost:${port}`);
+    expect((await fetch(`${tokens.COUPONS_API}/health`)).status).toBe(200);
     expect(tokens.SERVICE_KEY).toMatch(/^cbk_demo_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
     // The service key signs a backend's requests, and is no admin.
     expect(await userCoupons(port, tokens.SERVICE_KEY!)).toBe(200);

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal, type RunningDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
-import { admin, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { answer, bookStats, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 
 // The database really goes away: this file runs its own DynamoDB Local, on
 // disk so the data survives, kills it in the middle of a stream of claims,
@@ -26,7 +26,7 @@ afterAll(async () => {
 describe('database outage', () => {
   it('answers 503 UNAVAILABLE while DynamoDB is down and recovers by itself when it is back', async () => {
     const { book } = await bookWithCodes(api, 40);
-    const claim = async (i: number) => api.call('POST', '/coupons/assign', { token: await user(`o-${i}`), body: { bookId: book.id } });
+    const claim = async (i: number) => answer(api.client(await user(`o-${i}`)).coupons.assign.$post({ json: { bookId: book.id } }));
 
     const before = await Promise.all([0, 1, 2, 3, 4].map(claim));
     expect(before.every((r) => r.status === 201)).toBe(true);
@@ -44,8 +44,8 @@ describe('database outage', () => {
     const after = await Promise.all([9, 10, 11].map(claim));
     expect(after.map((r) => r.status)).toEqual([201, 201, 201]);
 
-    const stats = (await api.call('GET', `/coupons/${book.id}`, { token: await admin() })).json.stats;
+    const stats = await bookStats(api, book.id);
     expect(stats.assigned).toBe(8);
-    expect(checkInvariants(await api.scan()).violations).toEqual([]);
+    await expectInvariants(api);
   });
 });

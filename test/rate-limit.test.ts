@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bookWithCodes, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
+import { answer, bookWithCodes, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
 
 // Per-caller and per-tenant limits live in each instance's memory (two API
 // instances here stand for two Lambdas); only the code-guessing trip is
@@ -24,17 +24,17 @@ describe('rate limits', () => {
     const { book } = await bookWithCodes(one, 30, {}, 't-caller');
     const token = await user('flooder', 't-caller');
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await one.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).status);
+    for (let i = 0; i < 5; i++) statuses.push((await answer(one.client(token).coupons.assign.$post({ json: { bookId: book.id } }))).status);
     // Five within the limit (the first a 201, then the cap of one code answers 409), the sixth over it.
     expect(statuses.every((s) => s !== 429)).toBe(true);
-    const r = await one.call('POST', '/coupons/assign', { token, body: { bookId: book.id } });
+    const r = await answer(one.client(token).coupons.assign.$post({ json: { bookId: book.id } }));
     expectError(r, 429, 'RATE_LIMITED');
     // 5 per minute: the next token is at most 12 s away.
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(10);
     expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(12);
-    expect((await one.call('POST', '/coupons/assign', { token: await user('calm', 't-caller'), body: { bookId: book.id } })).status).toBe(201);
+    expect((await answer(one.client(await user('calm', 't-caller')).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(201);
     // The limit is per instance, as documented: another instance has its own allowance.
-    expect((await two.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).status).not.toBe(429);
+    expect((await answer(two.client(token).coupons.assign.$post({ json: { bookId: book.id } }))).status).not.toBe(429);
   });
 
   it('a tenant over its per-second limit gets 429 even from fresh callers', async () => {
@@ -46,7 +46,7 @@ describe('rate limits', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 12; i++) {
-        const r = await frozen.call('POST', '/coupons/assign', { token: await user(`many-${i}`, 't-flood'), body: { bookId: book.id } });
+        const r = await answer(frozen.client(await user(`many-${i}`, 't-flood')).coupons.assign.$post({ json: { bookId: book.id } }));
         if (r.status === 429) expectError(r, 429, 'RATE_LIMITED');
         statuses.push(r.status);
       }
@@ -61,10 +61,10 @@ describe('rate limits', () => {
     const { book } = await bookWithCodes(one, 3, {}, 't-calm');
     const before = (await limiterItems()).length;
     const token = await user('good', 't-calm');
-    const claimed = await one.call('POST', '/coupons/assign', { token, body: { bookId: book.id, lock: true } });
+    const claimed = await answer(one.client(token).coupons.assign.$post({ json: { bookId: book.id, lock: true } }));
     expect(claimed.status).toBe(201);
-    expect((await two.call('POST', `/coupons/unlock/${claimed.json.code}`, { token, body: {} })).status).toBe(200);
-    expect((await two.call('POST', `/coupons/redeem/${claimed.json.code}`, { token, body: {} })).status).toBe(200);
+    expect((await answer(two.client(token).coupons.unlock[':code'].$post({ param: { code: claimed.json.code }, json: {} }))).status).toBe(200);
+    expect((await answer(two.client(token).coupons.redeem[':code'].$post({ param: { code: claimed.json.code }, json: {} }))).status).toBe(200);
     expect((await limiterItems()).length).toBe(before);
   });
 
@@ -72,17 +72,17 @@ describe('rate limits', () => {
     const { book, codes } = await bookWithCodes(one, 1);
     const svc = await service('t1', 'guesser');
     for (let i = 0; i < 3; i++) {
-      expectError(await one.call('POST', `/coupons/redeem/GUESS-${i}`, { token: svc, body: {} }), 404, 'CODE_NOT_FOUND');
+      expectError(await answer(one.client(svc).coupons.redeem[':code'].$post({ param: { code: `GUESS-${i}` }, json: {} })), 404, 'CODE_NOT_FOUND');
     }
     // Instance two never saw this caller, so it reads the misses from the table.
-    const r = await two.call('POST', `/coupons/assign/${codes[0]}`, { token: svc, body: { userId: 'x', bookId: book.id } });
+    const r = await answer(two.client(svc).coupons.assign[':code'].$post({ param: { code: codes[0] }, json: { userId: 'x', bookId: book.id } }));
     expectError(r, 429, 'RATE_LIMITED');
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(600);
     // Instance one learned the trip from its own miss writes, without a read.
-    expectError(await one.call('POST', `/coupons/lock/${codes[0]}`, { token: svc, body: { userId: 'x' } }), 429, 'RATE_LIMITED');
+    expectError(await answer(one.client(svc).coupons.lock[':code'].$post({ param: { code: codes[0] }, json: { userId: 'x' } })), 429, 'RATE_LIMITED');
     // A random claim names no code: guessing is impossible there, so it is not refused for misses.
-    expect((await one.call('POST', '/coupons/assign', { token: svc, body: { userId: 'y', bookId: book.id } })).status).not.toBe(429);
+    expect((await answer(one.client(svc).coupons.assign.$post({ json: { userId: 'y', bookId: book.id } }))).status).not.toBe(429);
   });
 
   it('one item per guessing caller and window holds the misses, and it carries a TTL', async () => {

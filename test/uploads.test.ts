@@ -11,8 +11,8 @@ import {
   withCheckChar,
   type CoreContext,
 } from '@coupons/core';
-import { admin, createBook, expectError, service, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
-import { checkInvariants } from './support/invariants.ts';
+import { admin, answer, bookStats, createBook, expectError, service, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
+import { expectInvariants } from './support/invariants.ts';
 
 // Uploads at scale and check characters, over real HTTP against DynamoDB Local. The table
 // (api.scan()) is the ground truth: every code is written once, by exactly one request, into
@@ -23,15 +23,11 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function expectInvariants() {
-  const { violations } = checkInvariants(await api.scan());
-  expect(violations).toEqual([]);
-}
 
 const codeItems = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'code' && i.tenant === 't1');
-const stats = async (bookId: string) => (await api.call('GET', `/coupons/${bookId}`, { token: await admin() })).json.stats;
-const upload = async (bookId: string, codes: unknown[], headers?: Record<string, string>) =>
-  api.call('POST', '/coupons/codes', { token: await admin(), body: { bookId, codes }, headers });
+const stats = (bookId: string) => bookStats(api, bookId);
+const upload = async (bookId: string, codes: string[], headers?: Record<string, string>) =>
+  answer(api.client(await admin()).coupons.codes.$post({ json: { bookId, codes } }, headers && { headers }));
 
 describe('overlapping uploads', () => {
   it('eight concurrent overlapping uploads into two books: each code written once, by one request, into its book; reports exact', async () => {
@@ -78,7 +74,7 @@ describe('overlapping uploads', () => {
     expect(total).toBe(insertedBy.size);
     const [a, b] = await Promise.all(books.map((bk) => stats(bk.id)));
     expect(a.codes + b.codes).toBe(insertedBy.size);
-    await expectInvariants();
+    await expectInvariants(api);
 
     // The same eight again, at once: nothing inserted, nothing touched.
     const before = JSON.stringify(await api.scanState());
@@ -118,7 +114,7 @@ describe('overlapping uploads', () => {
     expect(JSON.stringify((await codeItems()).filter((i) => i.bookId === other.id))).toBe(before);
     expect(await stats(book.id)).toEqual({ codes: 4500, available: 4500, assigned: 0, redeemed: 0 });
     expect(await stats(other.id)).toEqual({ codes: 500, available: 500, assigned: 0, redeemed: 0 });
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('writes codes only with conditional TransactWriteItems of at most 100 items, never BatchWriteItem', async () => {
@@ -155,7 +151,7 @@ describe('overlapping uploads', () => {
     // No code was written by anything but those puts (no Update that could create or move one).
     const codeUpdates = seen.flatMap((s) => (s.input.TransactItems ?? []).filter((t: any) => t.Update && String(t.Update.Key?.pk).startsWith('T#t1#CODE#')));
     expect(codeUpdates).toEqual([]);
-    await expectInvariants();
+    await expectInvariants(api);
   });
 });
 
@@ -174,15 +170,15 @@ describe('an upload whose server died mid-request', () => {
     // What a request that died ten minutes ago left: its claim on the key, and one code written.
     expect((await upload(book.id, [codes[0]])).json.inserted).toBe(1);
     await pending(key, 10 * 60_000);
-    const retry = await api.call('POST', '/coupons/codes', { token: await admin(), body, headers: { 'idempotency-key': key } });
+    const retry = await answer(api.client(await admin()).coupons.codes.$post({ json: body }, { headers: { 'idempotency-key': key } }));
     expect(retry.status).toBe(200);
     expect(retry.json).toEqual({ inserted: 2, duplicates: [codes[0]], invalid: [] });
     // The key now holds the retry's answer.
-    const again = await api.call('POST', '/coupons/codes', { token: await admin(), body, headers: { 'idempotency-key': key } });
+    const again = await answer(api.client(await admin()).coupons.codes.$post({ json: body }, { headers: { 'idempotency-key': key } }));
     expect(again.json).toEqual(retry.json);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     // (A pending record younger than STALE_PENDING_MS still makes a retry wait for its answer.)
-    await expectInvariants();
+    await expectInvariants(api);
   });
 });
 
@@ -190,7 +186,7 @@ describe('check characters', () => {
   it('a book with checkChar generates codes ending in "_" and a valid check character', async () => {
     const book = await createBook(api, { name: 'Checked', codePattern: 'CK-****-****', checkChar: true });
     expect(book.checkChar).toBe(true);
-    const r = await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 200 } });
+    const r = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 200 } }));
     expect(r.status).toBe(201);
     for (const code of r.json.codes) {
       expect(code).toMatch(/^CK-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}_[A-HJKMNP-Z2-9]$/);
@@ -198,11 +194,13 @@ describe('check characters', () => {
     }
     // The request may ask for it too, on a book without it; or turn it off on a book with it.
     const plain = await createBook(api, { name: 'Plain', codePattern: 'PL-******' });
-    const asked = await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: plain.id, count: 5, checkChar: true } });
+    const asked = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: plain.id, count: 5, checkChar: true } }));
+    expect(asked.json.codes).toHaveLength(5);
     for (const code of asked.json.codes) expect(isMistypedCheckedCode(code) || !code.includes('_')).toBe(false);
-    const off = await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 5, checkChar: false } });
+    const off = await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 5, checkChar: false } }));
+    expect(off.json.codes).toHaveLength(5);
     for (const code of off.json.codes) expect(code).toMatch(/^CK-[^_]{4}-[^_]{4}$/);
-    await expectInvariants();
+    await expectInvariants(api);
   });
 
   it('the reserved form is refused in uploads when its check character is wrong, accepted when right', async () => {
@@ -216,18 +214,18 @@ describe('check characters', () => {
   });
 
   it('patterns that would make codes in the reserved form are refused without checkChar', async () => {
-    const r = await api.call('POST', '/coupons', { token: await admin(), body: { name: 'x', codePattern: 'SALE-##_#' } });
+    const r = await answer(api.client(await admin()).coupons.$post({ json: { name: 'x', codePattern: 'SALE-##_#' } }));
     expectError(r, 400, 'VALIDATION_FAILED');
-    const ok = await api.call('POST', '/coupons', { token: await admin(), body: { name: 'x', codePattern: 'SALE-##_#', checkChar: true } });
+    const ok = await answer(api.client(await admin()).coupons.$post({ json: { name: 'x', codePattern: 'SALE-##_#', checkChar: true } }));
     expect(ok.status).toBe(201);
     const book = await createBook(api, { name: 'Pattern rules' });
     expectError(
-      await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 1, pattern: 'X-###_#' } }),
+      await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 1, pattern: 'X-###_#' } })),
       400,
       'VALIDATION_FAILED',
     );
     expectError(
-      await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 1, pattern: '#'.repeat(63), checkChar: true } }),
+      await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 1, pattern: '#'.repeat(63), checkChar: true } })),
       400,
       'VALIDATION_FAILED',
     );
@@ -235,18 +233,19 @@ describe('check characters', () => {
 
   it('a mistyped checked code is CODE_NOT_FOUND for lock, unlock, redeem and assign-by-name', async () => {
     const book = await createBook(api, { name: 'Typos', codePattern: 'TY-******', checkChar: true });
-    const [code] = (await api.call('POST', '/coupons/codes/generate', { token: await admin(), body: { bookId: book.id, count: 1 } })).json.codes;
+    const [code] = (await answer(api.client(await admin()).coupons.codes.generate.$post({ json: { bookId: book.id, count: 1 } }))).json.codes;
     // One character off, in the random part.
     const typo = code.slice(0, 3) + (code[3] === 'A' ? 'B' : 'A') + code.slice(4);
     expect(isMistypedCheckedCode(typo)).toBe(true);
     const svc = await service();
-    expectError(await api.call('POST', `/coupons/assign/${typo}`, { token: svc, body: { userId: 'typist' } }), 404, 'CODE_NOT_FOUND');
-    expect((await api.call('POST', `/coupons/assign/${code}`, { token: svc, body: { userId: 'typist' } })).status).toBe(201);
-    for (const action of ['lock', 'unlock', 'redeem']) {
-      expectError(await api.call('POST', `/coupons/${action}/${typo}`, { token: svc, body: { userId: 'typist' } }), 404, 'CODE_NOT_FOUND');
+    expectError(await answer(api.client(svc).coupons.assign[':code'].$post({ param: { code: typo }, json: { userId: 'typist' } })), 404, 'CODE_NOT_FOUND');
+    expect((await answer(api.client(svc).coupons.assign[':code'].$post({ param: { code }, json: { userId: 'typist' } }))).status).toBe(201);
+    const coupons = api.client(svc).coupons;
+    for (const action of ['lock', 'unlock', 'redeem'] as const) {
+      expectError(await answer(coupons[action][':code'].$post({ param: { code: typo }, json: { userId: 'typist' } })), 404, 'CODE_NOT_FOUND');
     }
-    expect((await api.call('POST', `/coupons/redeem/${code}`, { token: svc, body: { userId: 'typist' } })).status).toBe(200);
-    await expectInvariants();
+    expect((await answer(api.client(svc).coupons.redeem[':code'].$post({ param: { code }, json: { userId: 'typist' } }))).status).toBe(200);
+    await expectInvariants(api);
   });
 
   it('…and is refused before any database read', async () => {

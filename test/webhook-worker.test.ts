@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageGroupOf, sqsDeliverySink, type CoreContext, type DeliveryJob } from '@coupons/core';
 import { createWebhookWorker, type SqsFifoEvent } from '../packages/api/src/webhook-worker.ts';
-import { admin, startTestApi, type TestApi } from './support/harness.ts';
+import { admin, answer, startTestApi, type TestApi } from './support/harness.ts';
 import { startReceiver, type Receiver } from './support/webhook-receiver.ts';
 
 // The AWS path: the stream's function enqueues on the FIFO delivery queue, the queue's subscriber
@@ -15,7 +15,7 @@ beforeAll(async () => {
   api = await startTestApi('webhook-worker', { WEBHOOK_ALLOW_LOOPBACK: 'true', WEBHOOK_RETRY_SCHEDULE: '5,300', WEBHOOK_DELIVERY_SHARDS: '2' });
   core = api.core;
   receiver = await startReceiver();
-  const r = await api.call('POST', '/webhooks', { token: await admin('w1'), body: { url: `${receiver.url}/hook` } });
+  const r = await answer(api.client(await admin('w1')).webhooks.$post({ json: { url: `${receiver.url}/hook` } }));
   receiver.trust(r.json.secret);
   webhookId = r.json.id;
 });
@@ -43,7 +43,7 @@ const record = (j: DeliveryJob, receives = 1, id = j.messageId): SqsFifoEvent['R
 
 function worker() {
   const hidden: [string, number][] = [];
-  const run = createWebhookWorker(core, async (rh, s) => void hidden.push([rh, s]), () => undefined);
+  const run = createWebhookWorker(core, async (rh, s) => void hidden.push([rh, s]));
   return { run, hidden };
 }
 
@@ -77,7 +77,7 @@ describe('the webhook queue subscriber', () => {
     for (let receive = 1; receive <= 3; receive++) await run({ Records: [record(j, receive)] });
     expect(hidden.map(([, s]) => s)).toEqual([5, 300]);
     expect(await stored('msg_C_1')).toMatchObject({ status: 'failed', attempts: 3, responseStatus: 502 });
-    const log = await api.call('GET', `/webhooks/${webhookId}/deliveries?status=failed`, { token: await admin('w1') });
+    const log = await answer(api.client(await admin('w1')).webhooks[':id'].deliveries.$get({ param: { id: webhookId }, query: { status: 'failed' } }));
     expect(log.json.items.map((d: any) => d.messageId)).toEqual(['msg_C_1']);
     // A duplicate of a settled message (SQS is at least once) sends nothing.
     const before = receiver.received.length;

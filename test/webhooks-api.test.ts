@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
+import { admin, answer, createBook, expectError, service, startTestApi, user, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
 import { createCouponClient, unwrap } from '../packages/client/src/index.ts';
 import { deliveryShard, messageIdOf, recordDelivery, type DeliveryStatus } from '@coupons/core';
 
@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-const create = async (body: unknown, tenant = 't1') => api.call('POST', '/webhooks', { token: await admin(tenant), body });
+const create = async (json: JsonOf<TestClient['webhooks']['$post']>, tenant = 't1') => answer(api.client(await admin(tenant)).webhooks.$post({ json }));
 const webhookItems = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'webhook');
 
 describe('POST /webhooks', () => {
@@ -24,11 +24,11 @@ describe('POST /webhooks', () => {
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
       createdAt: expect.any(String),
     });
-    const listed = await api.call('GET', '/webhooks', { token: await admin() });
+    const listed = await answer(api.client(await admin()).webhooks.$get({ query: {} }));
     const mine = listed.json.items.find((w: any) => w.id === r.json.id);
     expect(mine).toEqual({ id: r.json.id, url: 'https://example.com/hooks', events: ['code.redeemed', 'redemption.rolled_back'], createdAt: r.json.createdAt });
     expect(JSON.stringify(listed.json)).not.toContain('whsec_');
-    const one = await api.call('GET', `/webhooks/${r.json.id}`, { token: await admin() });
+    const one = await answer(api.client(await admin()).webhooks[':id'].$get({ param: { id: r.json.id } }));
     expect(one.status).toBe(200);
     expect(one.json.secret).toBeUndefined();
   });
@@ -47,7 +47,8 @@ describe('POST /webhooks', () => {
     ['extra field', { url: 'https://example.com', secret: 'whsec_x' }, '(body)'],
   ])('refuses a %s with 400 and writes nothing', async (_, body, field) => {
     const before = (await webhookItems()).length;
-    const r = await create(body);
+    // Raw: bodies the typed client would not let through.
+    const r = await api.call('POST', '/webhooks', { token: await admin(), body });
     expectError(r, 400, 'VALIDATION_FAILED');
     expect(r.json.error.details.map((d: any) => d.field)).toContain(field);
     expect((await webhookItems()).length).toBe(before);
@@ -55,19 +56,19 @@ describe('POST /webhooks', () => {
 
   it('is for admins only: service and user tokens get 403', async () => {
     for (const token of [await service(), await user('u1')]) {
-      expectError(await api.call('POST', '/webhooks', { token, body: { url: 'https://example.com' } }), 403, 'FORBIDDEN');
-      expectError(await api.call('GET', '/webhooks', { token }), 403, 'FORBIDDEN');
+      expectError(await answer(api.client(token).webhooks.$post({ json: { url: 'https://example.com' } })), 403, 'FORBIDDEN');
+      expectError(await answer(api.client(token).webhooks.$get({ query: {} })), 403, 'FORBIDDEN');
     }
   });
 
   it('replays a retry with the same Idempotency-Key instead of adding a second endpoint', async () => {
     const token = await admin('t-idem');
     const headers = { 'idempotency-key': 'wh-1' };
-    const a = await api.call('POST', '/webhooks', { token, headers, body: { url: 'https://example.com/once' } });
-    const b = await api.call('POST', '/webhooks', { token, headers, body: { url: 'https://example.com/once' } });
+    const a = await answer(api.client(token).webhooks.$post({ json: { url: 'https://example.com/once' } }, { headers }));
+    const b = await answer(api.client(token).webhooks.$post({ json: { url: 'https://example.com/once' } }, { headers }));
     expect(a.status).toBe(201);
     expect(b.json).toEqual(a.json);
-    expect((await api.call('GET', '/webhooks', { token })).json.items).toHaveLength(1);
+    expect((await answer(api.client(token).webhooks.$get({ query: {} }))).json.items).toHaveLength(1);
   });
 });
 
@@ -75,29 +76,29 @@ describe('one endpoint', () => {
   it("is another tenant's 404 WEBHOOK_NOT_FOUND on every route", async () => {
     const { id } = (await create({ url: 'https://example.com/t1' })).json;
     const other = await admin('t2');
-    expectError(await api.call('GET', `/webhooks/${id}`, { token: other }), 404, 'WEBHOOK_NOT_FOUND');
-    expectError(await api.call('DELETE', `/webhooks/${id}`, { token: other }), 404, 'WEBHOOK_NOT_FOUND');
-    expectError(await api.call('GET', `/webhooks/${id}/deliveries`, { token: other }), 404, 'WEBHOOK_NOT_FOUND');
-    expectError(await api.call('POST', `/webhooks/${id}/rotate-secret`, { token: other, body: {} }), 404, 'WEBHOOK_NOT_FOUND');
-    expect((await api.call('GET', '/webhooks', { token: other })).json.items.map((w: any) => w.id)).not.toContain(id);
-    expect((await api.call('GET', `/webhooks/${id}`, { token: await admin() })).status).toBe(200);
+    expectError(await answer(api.client(other).webhooks[':id'].$get({ param: { id } })), 404, 'WEBHOOK_NOT_FOUND');
+    expectError(await answer(api.client(other).webhooks[':id'].$delete({ param: { id } })), 404, 'WEBHOOK_NOT_FOUND');
+    expectError(await answer(api.client(other).webhooks[':id'].deliveries.$get({ param: { id }, query: {} })), 404, 'WEBHOOK_NOT_FOUND');
+    expectError(await answer(api.client(other).webhooks[':id']['rotate-secret'].$post({ param: { id }, json: {} })), 404, 'WEBHOOK_NOT_FOUND');
+    expect((await answer(api.client(other).webhooks.$get({ query: {} }))).json.items.map((w: any) => w.id)).not.toContain(id);
+    expect((await answer(api.client(await admin()).webhooks[':id'].$get({ param: { id } }))).status).toBe(200);
   });
 
   it('DELETE answers 204, then the endpoint is gone (404 after)', async () => {
     const { id } = (await create({ url: 'https://example.com/gone' })).json;
     const token = await admin();
-    const r = await api.call('DELETE', `/webhooks/${id}`, { token });
+    const r = await answer(api.client(token).webhooks[':id'].$delete({ param: { id } }));
     expect(r.status).toBe(204);
     expect(r.text).toBe('');
-    expectError(await api.call('GET', `/webhooks/${id}`, { token }), 404, 'WEBHOOK_NOT_FOUND');
-    expectError(await api.call('DELETE', `/webhooks/${id}`, { token }), 404, 'WEBHOOK_NOT_FOUND');
+    expectError(await answer(api.client(token).webhooks[':id'].$get({ param: { id } })), 404, 'WEBHOOK_NOT_FOUND');
+    expectError(await answer(api.client(token).webhooks[':id'].$delete({ param: { id } })), 404, 'WEBHOOK_NOT_FOUND');
     expect((await webhookItems()).some((w) => w.webhookId === id)).toBe(false);
   });
 
   it('rotates the secret with an overlap during which both sign', async () => {
     const created = (await create({ url: 'https://example.com/rotate' })).json;
     const token = await admin();
-    const r = await api.call('POST', `/webhooks/${created.id}/rotate-secret`, { token, body: { overlapSeconds: 3600 } });
+    const r = await answer(api.client(token).webhooks[':id']['rotate-secret'].$post({ param: { id: created.id }, json: { overlapSeconds: 3600 } }));
     expect(r.status).toBe(200);
     expect(r.json.secret).toMatch(/^whsec_/);
     expect(r.json.secret).not.toBe(created.secret);
@@ -107,8 +108,9 @@ describe('one endpoint', () => {
     const item = (await webhookItems()).find((w) => w.webhookId === created.id)!;
     expect(item.secret).toBe(r.json.secret);
     expect(item.previousSecret).toBe(created.secret);
-    expect((await api.call('GET', `/webhooks/${created.id}`, { token })).json.previousSecretExpiresAt).toBe(r.json.previousSecretExpiresAt);
+    expect((await answer(api.client(token).webhooks[':id'].$get({ param: { id: created.id } }))).json.previousSecretExpiresAt).toBe(r.json.previousSecretExpiresAt);
     // Without a body: the default overlap of a day. The secret rotated out is the one just issued.
+    // Raw: the typed client always sends a body.
     const again = await api.call('POST', `/webhooks/${created.id}/rotate-secret`, { token });
     expect(again.status).toBe(200);
     expect(Date.parse(again.json.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(86_000_000);
@@ -168,10 +170,11 @@ describe('one endpoint', () => {
   it('lists no deliveries before any event, and a message it never sent is 404 DELIVERY_NOT_FOUND', async () => {
     const { id } = (await create({ url: 'https://example.com/quiet' })).json;
     const token = await admin();
-    const r = await api.call('GET', `/webhooks/${id}/deliveries?limit=10`, { token });
+    const r = await answer(api.client(token).webhooks[':id'].deliveries.$get({ param: { id }, query: { limit: '10' } }));
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ items: [], nextCursor: null });
-    expectError(await api.call('POST', `/webhooks/${id}/deliveries/msg_nope/resend`, { token }), 404, 'DELIVERY_NOT_FOUND');
+    expectError(await answer(api.client(token).webhooks[':id'].deliveries[':messageId'].resend.$post({ param: { id, messageId: 'msg_nope' } })), 404, 'DELIVERY_NOT_FOUND');
+    // Raw: a status the typed query does not have.
     expectError(await api.call('GET', `/webhooks/${id}/deliveries?status=lost`, { token }), 400, 'VALIDATION_FAILED');
   });
 });
@@ -314,13 +317,13 @@ describe('lowStockThreshold on books', () => {
     const book = await createBook(api, { lowStockThreshold: 10 });
     expect(book.lowStockThreshold).toBe(10);
     const token = await admin();
-    const p = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { lowStockThreshold: 3 } });
+    const p = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { lowStockThreshold: 3 } }));
     expect(p.json.lowStockThreshold).toBe(3);
-    expect((await api.call('GET', `/coupons/${book.id}`, { token })).json.lowStockThreshold).toBe(3);
-    const removed = await api.call('PATCH', `/coupons/${book.id}`, { token, body: { lowStockThreshold: null } });
+    expect((await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }))).json.lowStockThreshold).toBe(3);
+    const removed = await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { lowStockThreshold: null } }));
     expect(removed.status).toBe(200);
-    expect((await api.call('GET', `/coupons/${book.id}`, { token })).json.lowStockThreshold).toBeUndefined();
-    expectError(await api.call('PATCH', `/coupons/${book.id}`, { token, body: { lowStockThreshold: -1 } }), 400, 'VALIDATION_FAILED');
-    expectError(await api.call('POST', '/coupons', { token, body: { name: 'x', lowStockThreshold: 1.5 } }), 400, 'VALIDATION_FAILED');
+    expect((await answer(api.client(token).coupons[':bookId'].$get({ param: { bookId: book.id } }))).json.lowStockThreshold).toBeUndefined();
+    expectError(await answer(api.client(token).coupons[':bookId'].$patch({ param: { bookId: book.id }, header: {}, json: { lowStockThreshold: -1 } })), 400, 'VALIDATION_FAILED');
+    expectError(await answer(api.client(token).coupons.$post({ json: { name: 'x', lowStockThreshold: 1.5 } })), 400, 'VALIDATION_FAILED');
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { codeEventsOf, installFaultInjection, webhookConsumers, type CoreContext } from '@coupons/core';
 import { TARGET_REFUSED } from '../packages/core/src/webhooks/send.ts';
 import type { TableChange } from '../packages/core/src/stream/change.ts';
-import { admin, bookWithCodes, createBook, startTestApi, service, type TestApi } from './support/harness.ts';
+import { admin, answer, bookWithCodes, createBook, service, startTestApi, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
 import { startReceiver, waitFor, type Received, type Receiver } from './support/webhook-receiver.ts';
 
 // Delivery, driven by TableChange objects handed to the consumers the way the change-stream
@@ -69,17 +69,17 @@ function pipeline(ctx: CoreContext = api.core) {
   return { ...w, handle };
 }
 
-async function endpoint(tenant: string, body: Record<string, unknown> = {}, answer?: (req: Received, n: number) => number) {
-  const receiver = await startReceiver({ answer });
+async function endpoint(tenant: string, body: Omit<JsonOf<TestClient['webhooks']['$post']>, 'url'> = {}, answerWith?: (req: Received, n: number) => number) {
+  const receiver = await startReceiver({ answer: answerWith });
   receivers.push(receiver);
-  const r = await api.call('POST', '/webhooks', { token: await admin(tenant), body: { url: `${receiver.url}/hook`, ...body } });
+  const r = await answer(api.client(await admin(tenant)).webhooks.$post({ json: { url: `${receiver.url}/hook`, ...body } }));
   expect(r.status).toBe(201);
   receiver.trust(r.json.secret);
   return { receiver, id: r.json.id as string, secret: r.json.secret as string };
 }
 
 const deliveries = async (tenant: string, id: string) =>
-  (await api.call('GET', `/webhooks/${id}/deliveries`, { token: await admin(tenant) })).json.items as any[];
+  (await answer(api.client(await admin(tenant)).webhooks[':id'].deliveries.$get({ param: { id }, query: {} }))).json.items as any[];
 
 /** The table's changes between two scans, as the stream would report them (a stand-in follower for tests of one item). */
 async function changeOf(before: Record<string, any> | undefined, key: { pk: string; sk: string }): Promise<TableChange> {
@@ -198,7 +198,7 @@ describe('retries', () => {
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', () => r()));
     const token = await admin('r3');
     const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`;
-    const { id } = (await api.call('POST', '/webhooks', { token, body: { url } })).json;
+    const { id } = (await answer(api.client(token).webhooks.$post({ json: { url } }))).json;
     const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_TIMEOUT_MS: 300, WEBHOOK_RETRY_SCHEDULE: [0.2] } });
     await p.dispatcher!.start();
     const started = Date.now();
@@ -225,11 +225,11 @@ describe('retries', () => {
     ep.receiver.answerWith(() => 200);
     const token = await admin('r2');
     const key = (await api.scan()).find((i) => i.__edb_e__ === 'webhookDelivery' && i.messageId === failed.messageId)!;
-    const r = await api.call('POST', `/webhooks/${ep.id}/deliveries/${failed.messageId}/resend`, { token });
+    const r = await answer(api.client(token).webhooks[':id'].deliveries[':messageId'].resend.$post({ param: { id: ep.id, messageId: failed.messageId } }));
     expect(r.status).toBe(202);
     expect(r.json).toMatchObject({ messageId: failed.messageId, status: 'pending', attempts: 0 });
     // Only a failed message is sent again.
-    const again = await api.call('POST', `/webhooks/${ep.id}/deliveries/${failed.messageId}/resend`, { token });
+    const again = await answer(api.client(token).webhooks[':id'].deliveries[':messageId'].resend.$post({ param: { id: ep.id, messageId: failed.messageId } }));
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe('DELIVERY_NOT_FAILED');
     // The resend is a write; its change on the stream is what sends the message.
@@ -379,7 +379,7 @@ describe('restarts and deletion', () => {
     await p.handle([codeChange('x1', 'CODE-D', 1, 'assigned')]);
     expect(ep.receiver.received).toHaveLength(1);
     const webhookItem = (await api.scan()).find((i) => i.__edb_e__ === 'webhook' && i.webhookId === ep.id)!;
-    const del = await api.call('DELETE', `/webhooks/${ep.id}`, { token: await admin('x1') });
+    const del = await answer(api.client(await admin('x1')).webhooks[':id'].$delete({ param: { id: ep.id } }));
     expect(del.status).toBe(204);
     const deletedAt = Date.now();
     ep.receiver.answerWith(() => 200);
@@ -399,7 +399,7 @@ describe('signatures', () => {
     const ep = await endpoint('s1');
     const p = pipeline();
     await p.dispatcher!.start();
-    const rotated = await api.call('POST', `/webhooks/${ep.id}/rotate-secret`, { token: await admin('s1'), body: { overlapSeconds: 600 } });
+    const rotated = await answer(api.client(await admin('s1')).webhooks[':id']['rotate-secret'].$post({ param: { id: ep.id }, json: { overlapSeconds: 600 } }));
     const onlyNew = await startReceiver();
     receivers.push(onlyNew);
     onlyNew.trust(rotated.json.secret);
@@ -429,7 +429,7 @@ describe('server-side request forgery guard', () => {
       'http://no-such-host.invalid/x',
     ];
     const ids: string[] = [];
-    for (const url of urls) ids.push((await api.call('POST', '/webhooks', { token, body: { url } })).json.id);
+    for (const url of urls) ids.push((await answer(api.client(token).webhooks.$post({ json: { url } }))).json.id);
     const p = pipeline(strict);
     await p.dispatcher!.start();
     await p.handle([codeChange('f1', 'CODE-F', 1, 'assigned')]);
@@ -519,7 +519,7 @@ describe('stock alerts', () => {
     async function claimAndFollow() {
       const before = await statsShards();
       const alertsBefore = await alertItems();
-      const r = await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id, userId: `u-${Math.random()}` } });
+      const r = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id, userId: `u-${Math.random()}` } }));
       expect(r.status).toBe(201);
       const changed = (await statsShards()).filter((s) => before.find((b) => b.pk === s.pk)!.available !== s.available);
       for (const s of changed) await p.handle([await changeOf(before.find((b) => b.pk === s.pk), { pk: s.pk, sk: s.sk })]);
@@ -546,7 +546,7 @@ describe('stock alerts', () => {
     // Stock rises above the line: both re-arm, and fire again on the next fall.
     const before = await statsShards();
     const codes = Array.from({ length: 5 }, (_, i) => `RE-${book.id.slice(0, 8)}-${i}`.toUpperCase());
-    expect((await api.call('POST', '/coupons/codes', { token: await admin(tenant), body: { bookId: book.id, codes } })).status).toBe(200);
+    expect((await answer(api.client(await admin(tenant)).coupons.codes.$post({ json: { bookId: book.id, codes } }))).status).toBe(200);
     const raised = (await statsShards()).filter((s) => before.find((b) => b.pk === s.pk)!.available !== s.available);
     for (const s of raised) await p.handle([await changeOf(before.find((b) => b.pk === s.pk), { pk: s.pk, sk: s.sk })]);
     expect((await alertItems()).map((a) => a.state)).toEqual(['armed', 'armed']);

@@ -1,8 +1,7 @@
 /** The export's file format and its checkpoint: what makes a stopped export resume exactly (see export.ts). */
-import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UsageError } from './args.ts';
-import { writeJsonAtomic } from './checkpoint.ts';
 
 /** The export's CSV columns, in order (docs/book-codes.md says what each holds). */
 export const EXPORT_COLUMNS = ['code', 'status', 'userId', 'assignedAt', 'redemptionCount', 'maxRedemptions', 'lockExpiresAt'] as const;
@@ -27,34 +26,26 @@ export interface ExportCheckpoint {
 }
 
 /**
- * Opens (or resumes) the export's checkpoint and output; answers the state
- * to go on from. A file without a checkpoint, or a checkpoint of another
- * export, is never overwritten without --restart.
+ * Accepts a checkpoint found beside `out` as this export's, and cuts the file back to it: rows
+ * written after the checkpoint (or half a row of a killed write) go, the cursor brings them back.
  */
-export function openCheckpoint(opts: { bookId: string; status?: ExportStatus; restart?: boolean }, out: string): { cp: ExportCheckpoint; resumed: boolean } {
+export function resumeCheckpoint(cp: ExportCheckpoint, opts: { bookId: string; status?: ExportStatus }, out: string): void {
   const cpPath = `${out}.checkpoint.json`;
-  if (opts.restart) {
-    rmSync(cpPath, { force: true });
-    rmSync(out, { force: true });
+  if (cp.command !== 'export' || cp.bookId !== opts.bookId || cp.status !== (opts.status ?? null)) {
+    throw new UsageError(`${cpPath} belongs to another export (book ${cp.bookId}, status ${cp.status ?? 'any'}); use --restart to start over`);
   }
-  const status = opts.status ?? null;
-  if (existsSync(cpPath)) {
-    const cp = JSON.parse(readFileSync(cpPath, 'utf8')) as ExportCheckpoint;
-    if (cp.command !== 'export' || cp.bookId !== opts.bookId || cp.status !== status) {
-      throw new UsageError(`${cpPath} belongs to another export (book ${cp.bookId}, status ${cp.status ?? 'any'}); use --restart to start over`);
-    }
-    const size = existsSync(out) ? statSync(out).size : -1;
-    if (size < cp.bytes) throw new UsageError(`${out} is shorter than ${cpPath} says it was; use --restart to export again`);
-    // Rows written after the checkpoint (or half a row of a killed write) go; the cursor brings them back.
-    if (size > cp.bytes) truncateSync(out, cp.bytes);
-    return { cp, resumed: true };
-  }
-  if (existsSync(out)) throw new UsageError(`${out} exists and no export checkpoint says how far it got; use --restart to overwrite it`);
-  const header = csvHeader();
-  writeFileSync(out, header);
-  const now = new Date().toISOString();
-  const cp: ExportCheckpoint = { version: 1, command: 'export', bookId: opts.bookId, status, cursor: null, bytes: Buffer.byteLength(header), rows: 0, completed: false, startedAt: now, updatedAt: now };
-  writeJsonAtomic(cpPath, cp);
-  return { cp, resumed: false };
+  const size = existsSync(out) ? statSync(out).size : -1;
+  if (size < cp.bytes) throw new UsageError(`${out} is shorter than ${cpPath} says it was; use --restart to export again`);
+  if (size > cp.bytes) truncateSync(out, cp.bytes);
 }
 
+/** A new export's checkpoint; with `out`, the file is started (its header), and one no checkpoint explains is never overwritten. */
+export function startCheckpoint(opts: { bookId: string; status?: ExportStatus }, out: string | null): ExportCheckpoint {
+  const header = csvHeader();
+  if (out) {
+    if (existsSync(out)) throw new UsageError(`${out} exists and no export checkpoint says how far it got; use --restart to overwrite it`);
+    writeFileSync(out, header);
+  }
+  const now = new Date().toISOString();
+  return { version: 1, command: 'export', bookId: opts.bookId, status: opts.status ?? null, cursor: null, bytes: out ? Buffer.byteLength(header) : 0, rows: 0, completed: false, startedAt: now, updatedAt: now };
+}

@@ -17,12 +17,11 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { createProgress, formatCount, type ProgressMode } from '../lib/progress.ts';
+import { formatCount } from '../lib/progress.ts';
 import { int, str, UsageError, type Command, type Common, type Values } from './args.ts';
-import { writeJsonAtomic } from './checkpoint.ts';
-import { csvHeader, EXPORT_COLUMNS, EXPORT_STATUSES, openCheckpoint, type ExportCheckpoint, type ExportStatus } from './export-checkpoint.ts';
-import { createCodesApi, type BookCodesPage } from './http.ts';
-import { onInterrupt } from './interrupt.ts';
+import { csvHeader, EXPORT_COLUMNS, EXPORT_STATUSES, resumeCheckpoint, startCheckpoint, type ExportCheckpoint, type ExportStatus } from './export-checkpoint.ts';
+import type { BookCodesPage, CodesApi } from './http.ts';
+import { runResumable } from './resumable.ts';
 
 export { EXPORT_COLUMNS, EXPORT_STATUSES, type ExportStatus } from './export-checkpoint.ts';
 
@@ -39,17 +38,13 @@ interface Row {
 type Page = BookCodesPage;
 
 export interface ExportOptions {
-  api: string;
-  token: string;
   bookId: string;
   status?: ExportStatus;
   /** A file (resumable) or, when absent, standard output. */
   out?: string;
   /** Rows per request, 1..1000. */
-  pageSize?: number;
-  restart?: boolean;
-  progress: ProgressMode;
-  log: (line: string) => void;
+  pageSize: number;
+  restart: boolean;
 }
 
 export interface ExportReport {
@@ -103,32 +98,21 @@ function stdoutSink(): Sink {
 }
 
 /** How many rows the export will have, from the book's stats (null where they do not say). */
-async function expectedRows(api: ReturnType<typeof createCodesApi>, opts: ExportOptions): Promise<number | null> {
+async function expectedRows(api: CodesApi, opts: ExportOptions): Promise<number | null> {
   const book = await api.getBook(opts.bookId);
   if (!opts.status) return book.stats.codes;
   if (opts.status === 'available') return book.stats.available;
   return null;
 }
 
-export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: number; report: ExportReport }> {
-  const pageSize = opts.pageSize ?? 1000;
+export function exportCodes(common: Common, opts: ExportOptions): Promise<number> {
   const out = opts.out ? resolve(opts.out) : null;
-  let retries = 0;
-  const onRetry = () => retries++;
-  const api = createCodesApi(opts.api, opts.token);
-
-  // Before touching any file: the book must exist and the token may read it.
-  const total = await expectedRows(api, opts);
-  const { cp, resumed } = out
-    ? openCheckpoint(opts, out)
-    : {
-        cp: { version: 1, command: 'export', bookId: opts.bookId, status: opts.status ?? null, cursor: null, bytes: 0, rows: 0, completed: false, startedAt: new Date().toISOString(), updatedAt: '' } as ExportCheckpoint,
-        resumed: false,
-      };
   const cpPath = out ? `${out}.checkpoint.json` : null;
-  const started = Date.now();
-  const startRows = cp.rows;
-  const report = (): ExportReport => {
+  let total: number | null = null;
+  let resumed = false;
+  let started = Date.now();
+  let startRows = 0;
+  const report = (cp: ExportCheckpoint): ExportReport => {
     const seconds = (Date.now() - started) / 1000;
     return {
       command: 'export',
@@ -145,74 +129,79 @@ export async function exportCodes(opts: ExportOptions): Promise<{ exitCode: numb
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
   };
-  if (cp.completed) {
-    opts.log(`${out} already holds the whole export (per ${cpPath}); --restart exports again.`);
-    return { exitCode: 0, report: report() };
-  }
-  if (resumed) opts.log(`Resuming ${out} after ${formatCount(cp.rows)} rows.`);
-
-  const progress = createProgress(opts.progress);
-  const progressState = () => {
-    const seconds = (Date.now() - started) / 1000;
-    const rate = seconds > 0 ? (cp.rows - startRows) / seconds : 0;
-    const fraction = total ? Math.min(1, cp.rows / total) : null;
-    return {
-      fraction,
-      rate,
-      etaSeconds: total && rate > 0 ? Math.max(0, total - cp.rows) / rate : null,
-      detail: `${formatCount(cp.rows)}${total !== null ? `/${formatCount(total)}` : ''} rows${retries ? ` retries ${retries}` : ''}`,
-    };
-  };
-
-  const interrupt = onInterrupt((signal) => {
-    progress.done();
-    opts.log(`${signal}: writing the page in hand, then saving the checkpoint (again to quit at once)…`);
+  return runResumable<ExportCheckpoint, ExportReport>(common, {
+    checkpoint: cpPath,
+    companions: out ? [out] : [],
+    restart: opts.restart,
+    // Before touching any file: the book must exist and the token may read it.
+    before: async (api) => void (total = await expectedRows(api, opts)),
+    resume(cp) {
+      resumeCheckpoint(cp, opts, out!);
+      resumed = true;
+    },
+    start: () => startCheckpoint(opts, out),
+    work: async (run) => {
+      const { state: cp, progress } = run;
+      started = Date.now();
+      startRows = cp.rows;
+      if (resumed) common.log(`Resuming ${out} after ${formatCount(cp.rows)} rows.`);
+      let retries = 0;
+      const progressState = () => {
+        const seconds = (Date.now() - started) / 1000;
+        const rate = seconds > 0 ? (cp.rows - startRows) / seconds : 0;
+        const fraction = total ? Math.min(1, cp.rows / total) : null;
+        return {
+          fraction,
+          rate,
+          etaSeconds: total && rate > 0 ? Math.max(0, total - cp.rows) / rate : null,
+          detail: `${formatCount(cp.rows)}${total !== null ? `/${formatCount(total)}` : ''} rows${retries ? ` retries ${retries}` : ''}`,
+        };
+      };
+      const sink = out ? fileSink(out) : stdoutSink();
+      const fetchPage = (cursor: string | null) => {
+        const page = run.api.listBookCodes(opts.bookId, { status: opts.status, limit: opts.pageSize, cursor }, () => retries++);
+        // A page fetched ahead and then not awaited (a stop, a failed write) must not fail the process on its own.
+        page.catch(() => undefined);
+        return page;
+      };
+      try {
+        // Standard output cannot be cut back to a checkpoint: the header goes out first, and a stopped export starts over.
+        if (!out) await sink.write(csvHeader());
+        // One page ahead: the next request runs while this page is written, never more.
+        let next = fetchPage(cp.cursor);
+        for (;;) {
+          const page: Page = await next;
+          if (page.nextCursor && !run.signal) next = fetchPage(page.nextCursor);
+          const text = page.items.length ? toCsv(page.items as Row[]) : '';
+          if (text) await sink.write(text);
+          cp.bytes += Buffer.byteLength(text);
+          cp.rows += page.items.length;
+          cp.cursor = page.nextCursor;
+          cp.completed = page.nextCursor === null;
+          cp.updatedAt = new Date().toISOString();
+          run.save();
+          progress.update(progressState());
+          if (cp.completed || run.signal) break;
+        }
+      } finally {
+        await sink.close();
+        progress.done(progressState());
+      }
+      return cp.completed ? 'done' : 'interrupted';
+    },
+    report: (cp) => {
+      const r = report(cp);
+      return { json: r, text: reportText(r) };
+    },
+    // With the rows on standard output, the report goes to standard error.
+    print: (r) => (out ? common.print(r.json, r.text) : common.log(common.json ? JSON.stringify(r.json) : r.text)),
+    messages: {
+      alreadyDone: () => `${out} already holds the whole export (per ${cpPath}); --restart exports again.`,
+      stopping: (signal) => `${signal}: writing the page in hand, then saving the checkpoint (again to quit at once)…`,
+      interrupted: (cp) => (out ? `Interrupted after ${formatCount(cp.rows)} rows; run the same command to resume.` : `Interrupted after ${formatCount(cp.rows)} rows.`),
+      afterFailure: (cp) => (out ? `${formatCount(cp.rows)} rows are in ${out}; run the same command to resume.` : null),
+    },
   });
-
-  const sink = out ? fileSink(out) : stdoutSink();
-  const fetchPage = (cursor: string | null) => {
-    const page = api.listBookCodes(opts.bookId, { status: opts.status, limit: pageSize, cursor }, onRetry);
-    // A page fetched ahead and then not awaited (a stop, a failed write) must not fail the process on its own.
-    page.catch(() => undefined);
-    return page;
-  };
-  let failure: Error | null = null;
-  try {
-    // Standard output cannot be cut back to a checkpoint: the header goes out first, and a stopped export starts over.
-    if (!out) await sink.write(csvHeader());
-    // One page ahead: the next request runs while this page is written, never more.
-    let next = fetchPage(cp.cursor);
-    for (;;) {
-      const page = await next;
-      if (page.nextCursor && !interrupt.signal) next = fetchPage(page.nextCursor);
-      const text = page.items.length ? toCsv(page.items as Row[]) : '';
-      if (text) await sink.write(text);
-      cp.bytes += Buffer.byteLength(text);
-      cp.rows += page.items.length;
-      cp.cursor = page.nextCursor;
-      cp.completed = page.nextCursor === null;
-      cp.updatedAt = new Date().toISOString();
-      if (cpPath) writeJsonAtomic(cpPath, cp);
-      progress.update(progressState());
-      if (cp.completed || interrupt.signal) break;
-    }
-  } catch (e) {
-    failure = e as Error;
-  } finally {
-    await sink.close();
-    interrupt.dispose();
-  }
-  progress.done(progressState());
-  if (failure) {
-    opts.log(`Stopped: ${failure.message}`);
-    if (out) opts.log(`${formatCount(cp.rows)} rows are in ${out}; run the same command to resume.`);
-    return { exitCode: 1, report: report() };
-  }
-  if (interrupt.signal) {
-    opts.log(out ? `Interrupted after ${formatCount(cp.rows)} rows; run the same command to resume.` : `Interrupted after ${formatCount(cp.rows)} rows.`);
-    return { exitCode: 130, report: report() };
-  }
-  return { exitCode: 0, report: report() };
 }
 
 function reportText(r: ExportReport): string {
@@ -243,21 +232,12 @@ export const exportCommand: Command = {
     if (!bookId) throw new UsageError('export needs --book <id>');
     const status = str(values, 'status');
     if (status !== undefined && !(EXPORT_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status must be one of ${EXPORT_STATUSES.join(', ')}`);
-    const out = str(values, 'out');
-    const { exitCode, report } = await exportCodes({
-      api: common.api,
-      token: common.token,
+    return exportCodes(common, {
       bookId,
       status: status as ExportStatus | undefined,
-      out,
+      out: str(values, 'out'),
       pageSize: int(values, 'page-size', 1000, 1, 1000),
       restart: values.restart === true,
-      progress: common.progress,
-      log: common.log,
     });
-    // With the rows on standard output, the report goes to standard error.
-    if (out) common.print(report, reportText(report));
-    else common.log(common.json ? JSON.stringify(report) : reportText(report));
-    return exitCode;
   },
 };

@@ -5,15 +5,13 @@
  * command follows the same job again.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createProgress, formatCount, formatDuration } from '../lib/progress.ts';
+import { formatCount, formatDuration } from '../lib/progress.ts';
 import { createRate } from '../lib/rate.ts';
 import { int, str, UsageError, type Command, type Common, type Values } from './args.ts';
-import { readJson, writeJsonAtomic } from './checkpoint.ts';
-import { createCodesApi, type Job } from './http.ts';
-import { onInterrupt } from './interrupt.ts';
+import type { Job } from './http.ts';
+import { runResumable, type RunContext } from './resumable.ts';
 
 interface GenerateCheckpoint {
   version: 1;
@@ -74,41 +72,56 @@ async function generate(values: Values, common: Common): Promise<number> {
   const pattern = str(values, 'pattern');
   const checkChar = values['check-char'] === true ? true : undefined;
   const cpPath = resolve(str(values, 'checkpoint') ?? `codes-generate-${bookId}.checkpoint.json`);
-  if (values.restart) rmSync(cpPath, { force: true });
-  let cp = readJson<GenerateCheckpoint>(cpPath);
-  if (cp && (cp.bookId !== bookId || cp.count !== count || cp.pattern !== pattern || cp.checkChar !== checkChar)) {
-    if (!cp.completed) throw new UsageError(`${cpPath} is for another generation (${cp.count} codes for book ${cp.bookId}); use --restart`);
-    cp = null;
-  }
-  const print = (r: GenerateReport) => common.print(r, generateReportText(r));
-  if (cp?.completed && cp.result) {
-    common.log(`Already done (per ${cpPath}); --restart generates again.`);
-    print(cp.result);
-    return 0;
-  }
-  cp ??= { version: 1, command: 'generate', bookId, count, pattern, checkChar, key: `codes-generate-${randomUUID()}`, completed: false };
-  writeJsonAtomic(cpPath, cp);
-  const state = cp;
-  const api = createCodesApi(common.api, common.token);
-  const interrupt = onInterrupt(() => common.log('Stopping: the job keeps running on the server…'));
+  const sameGeneration = (cp: GenerateCheckpoint) => cp.bookId === bookId && cp.count === count && cp.pattern === pattern && cp.checkChar === checkChar;
+  const fresh = (): GenerateCheckpoint => ({ version: 1, command: 'generate', bookId, count, pattern, checkChar, key: `codes-generate-${randomUUID()}`, completed: false });
+  // Until the answer says otherwise: what was asked.
+  const asked = (): GenerateReport => ({ command: 'generate', bookId, status: 'queued', generated: 0, total: count, pattern, checkChar });
 
+  return runResumable<GenerateCheckpoint, GenerateReport>(common, {
+    checkpoint: cpPath,
+    restart: values.restart === true,
+    resume(cp) {
+      if (sameGeneration(cp)) return;
+      if (!cp.completed) throw new UsageError(`${cpPath} is for another generation (${cp.count} codes for book ${cp.bookId}); use --restart`);
+      // Another generation that is over: this one starts afresh in its place.
+      Object.assign(cp, fresh(), { jobId: undefined, result: undefined });
+    },
+    start: fresh,
+    work: (run) => followGeneration(run, { bookId, count, pattern, checkChar, log: common.log }),
+    report: (cp) => {
+      const r = cp.result ?? asked();
+      return { json: r, text: generateReportText(r) };
+    },
+    messages: {
+      alreadyDone: () => `Already done (per ${cpPath}); --restart generates again.`,
+      stopping: () => 'Stopping: the job keeps running on the server…',
+      interrupted: () => 'The job keeps running on the server; run the same command to follow it again.',
+    },
+  });
+}
+
+/** Asks for the codes (once: the key is the checkpoint's), then follows the job, if one was started, until it ends. */
+async function followGeneration(
+  run: RunContext<GenerateCheckpoint>,
+  ask: { bookId: string; count: number; pattern?: string; checkChar?: true; log: (line: string) => void },
+): Promise<'done' | 'interrupted' | 'failed'> {
+  const { state, api, progress } = run;
+  const { bookId, count, pattern, checkChar } = ask;
   if (!state.jobId) {
     const answer = await api.generateCodes({ bookId, count, ...(pattern ? { pattern } : {}), ...(checkChar ? { checkChar } : {}) }, state.key);
     if (answer.status === 201) {
       state.completed = true;
       state.result = { command: 'generate', bookId, status: 'succeeded', generated: answer.generated, total: count, pattern, checkChar, sample: answer.codes.slice(0, 5) };
-      writeJsonAtomic(cpPath, state);
-      print(state.result);
-      return 0;
+      run.save();
+      return 'done';
     }
     state.jobId = answer.jobId;
-    writeJsonAtomic(cpPath, state);
-    common.log(`Job ${state.jobId} queued for ${formatCount(count)} codes.`);
+    run.save();
+    ask.log(`Job ${state.jobId} queued for ${formatCount(count)} codes.`);
   } else {
-    common.log(`Following job ${state.jobId} again.`);
+    ask.log(`Following job ${state.jobId} again.`);
   }
 
-  const progress = createProgress(common.progress);
   // Only codes made while this run follows the job count towards the rate.
   const rate = createRate();
   let seen: number | null = null;
@@ -123,7 +136,7 @@ async function generate(values: Values, common: Common): Promise<number> {
       etaSeconds: perSecond ? (job.total - job.generated) / perSecond : null,
       detail: `${job.status} ${formatCount(job.generated)}/${formatCount(job.total)}`,
     };
-    const result: GenerateReport = {
+    state.result = {
       command: 'generate',
       bookId,
       jobId: job.id,
@@ -141,20 +154,16 @@ async function generate(values: Values, common: Common): Promise<number> {
     if (job.status === 'succeeded' || job.status === 'failed') {
       progress.done(shown);
       state.completed = job.status === 'succeeded';
-      state.result = result;
-      writeJsonAtomic(cpPath, state);
-      print(result);
-      return job.status === 'succeeded' ? 0 : 1;
+      run.save();
+      return job.status === 'succeeded' ? 'done' : 'failed';
     }
     progress.update(shown);
-    if (interrupt.signal) {
+    if (run.signal) {
       progress.done(shown);
-      common.log('The job keeps running on the server; run the same command to follow it again.');
-      print(result);
-      return 130;
+      return 'interrupted';
     }
     // Sleep in short steps so that Ctrl-C is answered at once.
-    for (let waited = 0; waited < 1000 && !interrupt.signal; waited += 100) await sleep(100);
+    for (let waited = 0; waited < 1000 && !run.signal; waited += 100) await sleep(100);
   }
 }
 

@@ -68,6 +68,24 @@ export function createCodesApi(base: string, token: string) {
 }
 export type CodesApi = ReturnType<typeof createCodesApi>;
 
+/**
+ * One GET /health, no retries: an API that does not answer at all (a wrong address or port, a
+ * server not started) is said at once, in one line, rather than after minutes of retries that
+ * suit a server briefly gone in the middle of a run.
+ */
+export async function assertReachable(base: string): Promise<void> {
+  const client = createCouponClient(base, { retry: { limit: 0, timeoutMs: 10_000 } });
+  try {
+    await client.health.$get();
+  } catch (e) {
+    // fetch's own error says "fetch failed"; the system's reason (ECONNREFUSED, ENOTFOUND) is further down its causes.
+    let code: string | undefined;
+    for (let c: any = e; c && !code; c = c.cause) code = typeof c.code === 'string' ? c.code : undefined;
+    const why = code === 'ECONNREFUSED' ? 'connection refused' : (code ?? (e as Error).message);
+    throw new ApiError(0, 'UNREACHABLE', `cannot reach the API at ${base} (${why}); is it running? COUPONS_API or --api say where it is`);
+  }
+}
+
 /** The client's errors as the CLI reports them: what was asked, and what came back (or did not). */
 async function explained<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {

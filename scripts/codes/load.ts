@@ -6,15 +6,13 @@
  * Design notes: docs/codes-at-scale.md.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { detectFormat, readChunks, readFirstLine, type FileFormat } from '../lib/code-file.ts';
-import { createProgress, formatCount, formatDuration } from '../lib/progress.ts';
+import { formatCount, formatDuration } from '../lib/progress.ts';
 import { createRate } from '../lib/rate.ts';
 import { int, str, UsageError, type Command, type Common, type Values } from './args.ts';
-import { readJson, writeJsonAtomic } from './checkpoint.ts';
-import { createCodesApi } from './http.ts';
-import { onInterrupt } from './interrupt.ts';
+import { runResumable, type RunContext } from './resumable.ts';
 import { sendChunk, type ChunkResult, type LoadIdentity, type Reject } from './load-chunk.ts';
 
 interface Totals {
@@ -76,92 +74,96 @@ async function load(values: Values, common: Common): Promise<number> {
   const rejectsPath = `${file}.rejects.csv`;
   const parallel = int(values, 'parallel', 8, 1, 64);
   const chunkSize = int(values, 'chunk-size', 1000, 1, 5000);
-  if (values.restart) {
-    rmSync(cpPath, { force: true });
-    rmSync(rejectsPath, { force: true });
-  }
-
-  let cp = readJson<LoadCheckpoint>(cpPath);
-  const resumed = cp !== null;
-  if (cp) {
-    if (cp.command !== 'load' || cp.bookId !== bookId) {
-      throw new UsageError(`${cpPath} belongs to another load (book ${cp.bookId}); use --restart to start over`);
-    }
-    if (cp.file.size !== identity.size || cp.file.mtimeMs !== identity.mtimeMs) {
-      throw new UsageError(`${file} changed since ${cpPath} was written; use --restart to load it from the start`);
-    }
-    if (values['chunk-size'] !== undefined && chunkSize !== cp.chunkSize) common.log(`(resuming with the checkpoint's chunk size ${cp.chunkSize})`);
-  } else {
-    const now = new Date().toISOString();
-    cp = {
-      version: 1,
-      command: 'load',
-      runId: randomUUID(),
-      file: identity,
-      bookId,
-      chunkSize,
-      format: detectFormat(await readFirstLine(file)),
-      next: { chunk: 0, byte: 0, line: 0 },
-      totals: { lines: 0, header: 0, blank: 0, inserted: 0, duplicates: 0, invalid: 0 },
-      rejectsBytes: 0,
-      firstRejects: [],
-      startedAt: now,
-      updatedAt: now,
-      completed: false,
-    };
-    // Written before the first request: the run id in it is what the idempotency keys derive from.
-    writeJsonAtomic(cpPath, cp);
-    writeFileSync(rejectsPath, REJECTS_HEADER);
-    cp.rejectsBytes = Buffer.byteLength(REJECTS_HEADER);
-    writeJsonAtomic(cpPath, cp);
-  }
-  const state: LoadCheckpoint = cp;
   const rate = createRate();
+  let resumed = false;
 
-  const report = (): LoadReport & { command: 'load'; peakRssBytes: number } => ({
-    command: 'load',
-    file,
-    bookId,
-    completed: state.completed,
-    resumed,
-    ...state.totals,
-    rejectsFile: rejectsPath,
-    firstRejects: state.firstRejects,
-    seconds: Number(rate.seconds.toFixed(3)),
-    linesThisRun: rate.done,
-    codesPerSecond: rate.seconds > 0 ? Math.round(rate.done / rate.seconds) : 0,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  return runResumable<LoadCheckpoint, LoadReport & { command: 'load'; peakRssBytes: number }>(common, {
+    checkpoint: cpPath,
+    companions: [rejectsPath],
+    restart: values.restart === true,
+    resume(cp) {
+      if (cp.command !== 'load' || cp.bookId !== bookId) {
+        throw new UsageError(`${cpPath} belongs to another load (book ${cp.bookId}); use --restart to start over`);
+      }
+      if (cp.file.size !== identity.size || cp.file.mtimeMs !== identity.mtimeMs) {
+        throw new UsageError(`${file} changed since ${cpPath} was written; use --restart to load it from the start`);
+      }
+      if (values['chunk-size'] !== undefined && chunkSize !== cp.chunkSize) common.log(`(resuming with the checkpoint's chunk size ${cp.chunkSize})`);
+      resumed = true;
+    },
+    async start() {
+      const now = new Date().toISOString();
+      const format = detectFormat(await readFirstLine(file));
+      writeFileSync(rejectsPath, REJECTS_HEADER);
+      // The run id is what the chunks' idempotency keys derive from: the checkpoint is written before the first request.
+      return {
+        version: 1,
+        command: 'load',
+        runId: randomUUID(),
+        file: identity,
+        bookId,
+        chunkSize,
+        format,
+        next: { chunk: 0, byte: 0, line: 0 },
+        totals: { lines: 0, header: 0, blank: 0, inserted: 0, duplicates: 0, invalid: 0 },
+        rejectsBytes: Buffer.byteLength(REJECTS_HEADER),
+        firstRejects: [],
+        startedAt: now,
+        updatedAt: now,
+        completed: false,
+      };
+    },
+    work: (run) => loadChunks(run, { file, rejectsPath, parallel, size: identity.size, rate, log: common.log }),
+    report: (state) => {
+      const r = {
+        command: 'load' as const,
+        file,
+        bookId,
+        completed: state.completed,
+        resumed,
+        ...state.totals,
+        rejectsFile: rejectsPath,
+        firstRejects: state.firstRejects,
+        seconds: Number(rate.seconds.toFixed(3)),
+        linesThisRun: rate.done,
+        codesPerSecond: rate.seconds > 0 ? Math.round(rate.done / rate.seconds) : 0,
+        peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      };
+      return { json: r, text: loadReportText(r) };
+    },
+    messages: {
+      alreadyDone: () => `${file} was already loaded into book ${bookId} (per ${cpPath}); --restart loads it again.`,
+      stopping: (signal) => `${signal}: finishing the requests in flight, then saving the checkpoint (Ctrl-C again to quit at once)…`,
+      interrupted: (state) => `Interrupted at line ${formatCount(state.next.line + 1)}; run the same command to resume.`,
+      afterFailure: (state) => `Everything before line ${formatCount(state.next.line + 1)} is loaded and counted; fix the cause and run the same command to resume.`,
+    },
   });
-  const print = () => {
-    const r = report();
-    common.print(r, loadReportText(r));
-  };
+}
 
-  if (state.completed) {
-    common.log(`${file} was already loaded into book ${bookId} (per ${cpPath}); --restart loads it again.`);
-    print();
-    return 0;
-  }
-
+/** Sends the file's chunks, several at once, and moves the checkpoint on as each prefix of them is answered. */
+async function loadChunks(
+  run: RunContext<LoadCheckpoint>,
+  opts: { file: string; rejectsPath: string; parallel: number; size: number; rate: ReturnType<typeof createRate>; log: (line: string) => void },
+): Promise<'done' | 'interrupted'> {
+  const { state, progress } = run;
+  const { rate, rejectsPath } = opts;
   // The rejects file may hold lines of chunks counted after the checkpoint was last written.
   const fd = openSync(rejectsPath, existsSync(rejectsPath) ? 'r+' : 'w+');
   ftruncateSync(fd, state.rejectsBytes);
   closeSync(fd);
-  if (resumed) common.log(`Resuming ${file} at line ${formatCount(state.next.line + 1)} (chunk ${state.next.chunk}).`);
+  if (run.resumed) opts.log(`Resuming ${opts.file} at line ${formatCount(state.next.line + 1)} (chunk ${state.next.chunk}).`);
 
-  const api = createCodesApi(common.api, common.token);
   let retries = 0;
   // Bytes this run read and sent itself, for the ETA: replayed chunks were an earlier run's work.
   let freshBytes = 0;
-  const progress = createProgress(common.progress);
   const progressState = () => {
     const perSecond = rate.perSecond();
     const bytesPerSecond = perSecond === null ? 0 : freshBytes / rate.seconds;
     const t = state.totals;
     return {
-      fraction: identity.size ? state.next.byte / identity.size : 1,
+      fraction: opts.size ? state.next.byte / opts.size : 1,
       rate: perSecond,
-      etaSeconds: bytesPerSecond > 0 ? (identity.size - state.next.byte) / bytesPerSecond : null,
+      etaSeconds: bytesPerSecond > 0 ? (opts.size - state.next.byte) / bytesPerSecond : null,
       detail: `inserted ${formatCount(t.inserted)} dup ${formatCount(t.duplicates)} invalid ${formatCount(t.invalid)}${retries ? ` retries ${retries}` : ''}`,
     };
   };
@@ -195,24 +197,19 @@ async function load(values: Values, common: Common): Promise<number> {
     }
     if (moved) {
       state.updatedAt = new Date().toISOString();
-      writeJsonAtomic(cpPath, state);
+      run.save();
       progress.update(progressState());
     }
   };
 
   let failure: unknown = null;
-  const interrupt = onInterrupt((signal) => {
-    progress.done();
-    common.log(`${signal}: finishing the requests in flight, then saving the checkpoint (Ctrl-C again to quit at once)…`);
-  });
-
   const inFlight = new Set<Promise<void>>();
-  const window = parallel * 4;
-  const reader = readChunks(file, { format: state.format, chunkSize: state.chunkSize, startByte: state.next.byte, startLine: state.next.line, startIndex: state.next.chunk });
+  const window = opts.parallel * 4;
+  const reader = readChunks(opts.file, { format: state.format, chunkSize: state.chunkSize, startByte: state.next.byte, startLine: state.next.line, startIndex: state.next.chunk });
   for await (const chunk of reader) {
-    while (!interrupt.signal && !failure && (inFlight.size >= parallel || chunk.index >= state.next.chunk + window)) await Promise.race(inFlight);
-    if (interrupt.signal || failure) break;
-    const p: Promise<void> = sendChunk(api, state, chunk, () => retries++)
+    while (!run.signal && !failure && (inFlight.size >= opts.parallel || chunk.index >= state.next.chunk + window)) await Promise.race(inFlight);
+    if (run.signal || failure) break;
+    const p: Promise<void> = sendChunk(run.api, state, chunk, () => retries++)
       .then((r) => {
         answered.set(chunk.index, r);
         advance();
@@ -224,26 +221,13 @@ async function load(values: Values, common: Common): Promise<number> {
     inFlight.add(p);
   }
   await Promise.all(inFlight);
-
-  if (!interrupt.signal && !failure) {
-    state.completed = true;
-    state.updatedAt = new Date().toISOString();
-    writeJsonAtomic(cpPath, state);
-  }
   progress.done(progressState());
-  if (failure) {
-    common.log(`Stopped: ${(failure as Error).message}`);
-    common.log(`Everything before line ${formatCount(state.next.line + 1)} is loaded and counted; fix the cause and run the same command to resume.`);
-    print();
-    return 1;
-  }
-  if (interrupt.signal) {
-    common.log(`Interrupted at line ${formatCount(state.next.line + 1)}; run the same command to resume.`);
-    print();
-    return 130;
-  }
-  print();
-  return 0;
+  if (failure) throw failure;
+  if (run.signal) return 'interrupted';
+  state.completed = true;
+  state.updatedAt = new Date().toISOString();
+  run.save();
+  return 'done';
 }
 
 interface LoadReport extends Totals {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 // Evaluates sst.config.ts and infra/ the way `sst deploy` would, with SST's globals replaced by
 // recorders: SST's CLI needs the internet (it downloads Pulumi), so this is how the deployment
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../packages/core/src/db/table-definition.ts';
 import { configFromEnv } from '../../packages/console/src/deploy-config.ts';
+import { METRICS, METRIC_NAMESPACE } from '../../packages/core/src/telemetry/metric-registry.ts';
 
 // A variable specifier keeps the type checker out of sst.config.ts and infra/, whose globals
 // only exist under SST (tsconfig excludes them); Vitest resolves it at run time all the same.
@@ -41,6 +42,8 @@ interface Recorded {
   type: string;
   name: string;
   args: any;
+  /** Pulumi resource options (dependsOn…), for resources given some. */
+  opts?: any;
   /** Args of an underlying resource after the component's `transform` for it ran. */
   transformed: Record<string, any>;
   instance: object;
@@ -48,8 +51,8 @@ interface Recorded {
 
 let records: Recorded[] = [];
 
-function record(instance: object, type: string, name: string, args: any): Recorded {
-  const entry: Recorded = { type, name, args, transformed: {}, instance };
+function record(instance: object, type: string, name: string, args: any, opts?: any): Recorded {
+  const entry: Recorded = { type, name, args, opts, transformed: {}, instance };
   records.push(entry);
   return entry;
 }
@@ -130,6 +133,17 @@ class Queue {
   }
 }
 
+/** `sst.aws.Function`: a Lambda of its own (the migration function). */
+class SstFunction {
+  readonly name: FakeOutput<string>;
+  readonly arn: FakeOutput<string>;
+  constructor(name: string, args: any, opts?: any) {
+    record(this, 'sst.aws.Function', name, args, opts);
+    this.name = out(`${name}-fn`);
+    this.arn = out(`arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+  }
+}
+
 /** What `sst secret set` has stored for the stage being deployed. */
 let secretValues: Record<string, string> = {};
 
@@ -184,8 +198,8 @@ function pulumiResource(type: string) {
     readonly arn: FakeOutput<string>;
     readonly id: FakeOutput<string>;
     readonly name: FakeOutput<string>;
-    constructor(name: string, args: any = {}) {
-      record(this, type, name, args);
+    constructor(name: string, args: any = {}, opts?: any) {
+      record(this, type, name, args, opts);
       this.arn = out(`arn:${type}:${name}`);
       this.id = out(`${name}-id`);
       this.name = out(`${name}-physical-name`);
@@ -198,9 +212,11 @@ const globals = {
   $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) =>
     out(strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(resolve(values[i])) : ''), '')),
   $resolve: (values: unknown[]) => out(values.map(resolve)),
-  sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue, StaticSite } },
+  $jsonStringify: (value: unknown) => out(JSON.stringify(resolve(value))),
+  sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue, StaticSite, Function: SstFunction } },
   aws: {
-    cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm') },
+    lambda: { Invocation: pulumiResource('aws.lambda.Invocation') },
+    cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm'), Dashboard: pulumiResource('aws.cloudwatch.Dashboard') },
     sns: {
       Topic: pulumiResource('aws.sns.Topic'),
       TopicSubscription: pulumiResource('aws.sns.TopicSubscription'),
@@ -408,7 +424,7 @@ describe('run() on a development stage', () => {
 
   it('puts no resource and no secret in the Lambda\'s variables: they are links, read through Resource', () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
-    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
     // Only the link (SST's encrypted resource file) carries the secret's value.
     const { link, ...configuration } = handler;
     expect(JSON.stringify(resolve(configuration))).not.toContain('test-jwt-secret');
@@ -444,7 +460,7 @@ describe('run() on a development stage', () => {
     expect(subscriber.link).toHaveLength(2);
     expect(subscriber.link).toContain(table);
     expect(subscriber.link).toContain(queue);
-    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
     // The worker needs no JWT secret: it never authenticates a request.
     expect(JSON.stringify(resolve(subscriber.environment))).not.toContain('test-jwt-secret');
   });
@@ -774,7 +790,7 @@ describe('webhooks on AWS (infra/webhooks.ts)', () => {
     // The app reads the queue's URL from the link (runtime.ts); nothing allows loopback targets.
     const { LINKED_RESOURCES } = await import('../../packages/api/src/runtime.ts');
     expect(LINKED_RESOURCES.WebhookDeliveries).toEqual({ url: 'WEBHOOK_QUEUE_URL' });
-    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
   });
 
   it('queues deliveries on a FIFO queue with a FIFO dead-letter queue, hidden longer than the worker runs', () => {
@@ -793,7 +809,7 @@ describe('webhooks on AWS (infra/webhooks.ts)', () => {
     expect(sub.args.subscriber).toMatchObject({ handler: 'packages/api/src/webhook-worker.handler', runtime: 'nodejs24.x', architecture: 'arm64' });
     expect(sub.args.batch).toEqual({ size: 10, partialResponses: true });
     expect(sub.args.subscriber.link).toEqual([only(d, 'sst.aws.Dynamo', 'Coupons').instance, only(d, 'sst.aws.Queue', 'WebhookDeliveries').instance]);
-    expect(resolve(sub.args.subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(sub.args.subscriber.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
     for (const handler of [sub.args.subscriber.handler, only(d, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args.subscriber.handler]) {
       const [file, exported] = (handler as string).split(/\.(?=[^.]+$)/);
       const mod = await import(/* @vite-ignore */ `../../${file}.ts`);
@@ -884,3 +900,161 @@ describe('the operator console (infra/console.ts)', () => {
     expect(resolve(handler.environment).CORS_ORIGINS).toBe('http://localhost:5173');
   });
 });
+
+describe('migrations on deploy (infra/migrations.ts)', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('dev');
+  });
+
+  /** The Lambda functions that read or write the table, each as its component records it. */
+  const tableFunctions = (dep: Deployment) => [
+    { name: 'API', args: only(dep, 'sst.aws.ApiGatewayV2.route', '$default').args.handler, fn: (only(dep, 'sst.aws.ApiGatewayV2.route', '$default').instance as any).nodes.function },
+    { name: 'job worker', args: only(dep, 'sst.aws.Queue.subscribe', JOB_QUEUE).args.subscriber, fn: (only(dep, 'sst.aws.Queue.subscribe', JOB_QUEUE).instance as any).nodes.function },
+    {
+      name: 'webhook worker',
+      args: only(dep, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name').args.subscriber,
+      fn: (only(dep, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name').instance as any).nodes.function,
+    },
+    { name: 'change stream', args: only(dep, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args.subscriber, fn: (only(dep, 'sst.aws.Dynamo.subscribe', 'ChangeStream').instance as any).nodes.function },
+  ];
+
+  it('deploys one migration function: the runner the app exports, linked to the table alone, with Lambda\'s longest timeout', async () => {
+    const fn = only(d, 'sst.aws.Function', 'Migrations');
+    expect(fn.args).toMatchObject({ handler: 'packages/api/src/migrate.handler', runtime: 'nodejs24.x', architecture: 'arm64', timeout: '15 minutes' });
+    expect(fn.args.link).toEqual([only(d, 'sst.aws.Dynamo', 'Coupons').instance]);
+    expect(resolve(fn.args.environment)).toEqual({ NODE_ENV: 'production' });
+    const mod = await import('../../packages/api/src/migrate.ts');
+    expect(typeof mod.handler).toBe('function');
+  });
+
+  it('invokes it with prepare, re-invoked whenever the registered migrations change', async () => {
+    const prepare = only(d, 'aws.lambda.Invocation', 'MigrationsPrepare');
+    const fn = only(d, 'sst.aws.Function', 'Migrations').instance as any;
+    expect(resolve(prepare.args.functionName)).toBe(resolve(fn.name));
+    expect(JSON.parse(prepare.args.input)).toEqual({ phase: 'prepare' });
+    const { MIGRATIONS } = await import('../../packages/core/src/migrations/registry.ts');
+    expect(prepare.args.triggers).toEqual({ migrations: MIGRATIONS.map((m) => m.id).sort().join(',') });
+  });
+
+  it('gives every function that reads or writes the table its new code only after prepare', () => {
+    const prepare = only(d, 'aws.lambda.Invocation', 'MigrationsPrepare').instance;
+    for (const { name, args } of tableFunctions(d)) {
+      const opts: { dependsOn?: unknown[] } = { dependsOn: ['kept'] };
+      expect(typeof args.transform?.function, name).toBe('function');
+      args.transform.function({}, opts, 'fn');
+      expect(opts.dependsOn, name).toEqual(['kept', prepare]);
+    }
+  });
+
+  it('invokes finish after every one of those functions, once the API\'s requests in flight have ended', () => {
+    const finish = only(d, 'aws.lambda.Invocation', 'MigrationsFinish');
+    const route = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args.handler;
+    const seconds = Number(/^(\d+) seconds$/.exec(route.timeout)?.[1]);
+    const input = JSON.parse(finish.args.input);
+    expect(input.phase).toBe('finish');
+    expect(input.drainSeconds).toBeGreaterThan(seconds);
+    expect(finish.args.triggers).toEqual(only(d, 'aws.lambda.Invocation', 'MigrationsPrepare').args.triggers);
+    expect(resolve(finish.opts.dependsOn)).toEqual(tableFunctions(d).map((f) => resolve(f.fn)));
+  });
+
+  it('runs none of it under `sst dev`, whose table the DynamoDB Local pane migrates', async () => {
+    for (const dev of [await deploy('alice', { dev: true }), await deploy('alice', { dev: true, env: { SST_DEV_TABLE: 'aws' } })]) {
+      expect(dev.records.filter((r) => r.type === 'sst.aws.Function' || r.type === 'aws.lambda.Invocation')).toEqual([]);
+      const opts: { dependsOn?: unknown } = {};
+      only(dev, 'sst.aws.ApiGatewayV2.route', '$default').args.handler.transform.function({}, opts, 'fn');
+      expect(opts.dependsOn).toBeUndefined();
+    }
+  });
+});
+
+describe('observability of a deployed stage (infra/tracing.ts, infra/dashboard.ts, infra/alarms.ts)', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('dev');
+  });
+
+  const functions = () => ({
+    api: only(d, 'sst.aws.ApiGatewayV2.route', '$default').args.handler,
+    jobs: only(d, 'sst.aws.Queue.subscribe', JOB_QUEUE).args.subscriber,
+    webhooks: only(d, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name').args.subscriber,
+    stream: only(d, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args.subscriber,
+  });
+
+  it('traces every function: active X-Ray tracing on the Lambda, permission to send segments, TRACING for the app', () => {
+    for (const [name, fn] of Object.entries(functions())) {
+      // What SST's transform does to the underlying aws.lambda.Function's arguments.
+      expect(applyTransform(fn.transform?.function, {}).tracingConfig, name).toEqual({ mode: 'Active' });
+      expect(fn.permissions, name).toContainEqual({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] });
+      expect(resolve(fn.environment).TRACING, name).toBe('true');
+    }
+  });
+
+  /** The app's metrics a dashboard body or an alarm names: in metric arrays, SEARCH expressions and alarm arguments. */
+  function appMetricNames(body: any): string[] {
+    const names: string[] = [];
+    for (const w of body.widgets) {
+      for (const m of w.properties.metrics ?? []) {
+        if (Array.isArray(m) && m[0] === METRIC_NAMESPACE) names.push(m[1]);
+        const expression = (m as any[]).find?.((x) => typeof x?.expression === 'string')?.expression ?? (m as any).expression;
+        if (typeof expression === 'string' && expression.includes(METRIC_NAMESPACE)) names.push(...[...expression.matchAll(/MetricName="(\w+)"/g)].map((x) => x[1]!));
+      }
+    }
+    return names;
+  }
+
+  it('draws a flash-sale dashboard whose every app metric is one the code emits (the registry), for this stage', () => {
+    const board = only(d, 'aws.cloudwatch.Dashboard');
+    const args = resolve(board.args);
+    expect(args.dashboardName).toBe('coupon-books-dev');
+    const body = JSON.parse(args.dashboardBody);
+    const names = appMetricNames(body);
+    for (const n of names) expect(Object.keys(METRICS), n).toContain(n);
+    // The flash-sale view: claims/s, sold-out, p99 by route, throttles, stream lag, webhook failures.
+    for (const n of ['Claims', 'SoldOut', 'LostRaces', 'Latency', 'Throttled', 'RateLimited', 'StreamLag', 'WebhookDeliveries']) expect(names, n).toContain(n);
+    const text = args.dashboardBody as string;
+    expect(text).toContain('SEARCH(\'{CouponBooks,stage,route} MetricName=\\"Latency\\" stage=\\"dev\\"\', \'p99\', 60)');
+    for (const w of body.widgets.filter((x: any) => x.type === 'metric')) {
+      for (const m of w.properties.metrics) if (Array.isArray(m) && m[0] === METRIC_NAMESPACE) expect(m.slice(2, 4), w.properties.title).toEqual(['stage', 'dev']);
+    }
+    // AWS's own metrics of this stage's resources beside them.
+    expect(text).toContain('"ApiId","abc123"');
+    expect(text).toContain('"IteratorAge","FunctionName","ChangeStream-fn"');
+    expect(text).toContain('WebhookDeliveriesDlq-physical-name');
+    expect(text).toMatch(/SOURCE '\/aws\/lambda\/[^']+' \| fields webhookId/);
+  });
+
+  it('pages on the app\'s own metrics: stream lag, webhook deliveries failed for good, throttled answers, and the 5xx rate', () => {
+    const all = alarms(d);
+    const onApp = all.filter((a) => a.args.namespace === METRIC_NAMESPACE);
+    expect(onApp.map((a) => a.args.metricName).sort()).toEqual(['StreamLag', 'Throttled', 'WebhookDeliveries']);
+    for (const a of onApp) {
+      expect(Object.keys(METRICS)).toContain(a.args.metricName);
+      expect(a.args.dimensions.stage).toBe('dev');
+    }
+    expect(onApp.find((a) => a.args.metricName === 'WebhookDeliveries')!.args.dimensions).toEqual({ stage: 'dev', outcome: 'failed' });
+    const rate = all.find((a) => a.args.name === 'coupon-books-dev-api-5xx-rate');
+    const queries = rate!.args.metricQueries as any[];
+    expect(queries.filter((q) => q.metric).map((q) => [q.metric.metricName, q.metric.dimensions.ApiId])).toEqual([['5xx', 'abc123'], ['Count', 'abc123']]);
+    expect(queries.filter((q) => q.returnData)).toHaveLength(1);
+  });
+
+  it('every alarm has a runbook entry in docs/operations.md', () => {
+    const runbook = readFileSync(join(root, 'docs/operations.md'), 'utf8').split('## Runbook')[1] ?? '';
+    for (const a of alarms(d)) {
+      const suffix = (a.args.name as string).replace(/^coupon-books-dev-/, '');
+      expect(runbook, suffix).toMatch(new RegExp(`^### .*\\b${suffix.replace(/-/g, '[-]')}\\b`, 'm'));
+    }
+  });
+
+  it('docs/observability.md lists every metric of the registry', () => {
+    const doc = readFileSync(join(root, 'docs/observability.md'), 'utf8');
+    for (const name of Object.keys(METRICS)) expect(doc, name).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
+  });
+
+  it('makes no dashboard under sst dev on DynamoDB Local (nothing there emits to CloudWatch)', async () => {
+    const dev = await deploy('alice', { dev: true });
+    expect(dev.records.filter((r) => r.type === 'aws.cloudwatch.Dashboard')).toEqual([]);
+  });
+});
+

@@ -31,20 +31,23 @@ export async function startTestApi(
   // `TABLE_NAME` in `env` puts a second instance over another one's table (two Lambdas, one table).
   const table = env.TABLE_NAME ?? `${name}-${randomUUID().slice(0, 8)}`;
   const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), AWS_REGION: 'us-east-1', ...env, TABLE_NAME: table };
-  const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument });
+  // Log lines and EMF lines are kept here for the tests to read, not written.
+  const logs: Record<string, unknown>[] = [];
+  const emf: string[] = [];
+  const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument, logLines: logs, writeEmf: (l) => emf.push(l) });
   const raw = createDynamoDbClient(core.config);
   await ensureTable(raw, table, { stream: appOptions.stream ?? false });
-  const logs: Record<string, unknown>[] = [];
-  const app = createApp({ core, auth: appOptions.auth ?? { hs256Secret: SECRET }, corsOrigins: appOptions.corsOrigins, log: (l) => logs.push(l) });
+  const app = createApp({ core, auth: appOptions.auth ?? { hs256Secret: SECRET }, corsOrigins: appOptions.corsOrigins });
   const server = await startServer(app, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const doc = createDocumentClient(raw);
 
   /**
-   * The typed client (packages/client) as `token`'s holder, for requests a test makes to get
-   * somewhere. No retries: a test sees each answer the server gives.
+   * The typed client (packages/client) as `token`'s holder: how tests call the API. No retries (a
+   * test sees each answer the server gives), and an `Idempotency-Key` only where a call passes one:
+   * a keyed success also writes its record, which cost and nothing-written checks would see.
    */
-  const client = (token?: string) => createCouponClient(base, { token, retry: { limit: 0 } });
+  const client = (token?: string) => createCouponClient(base, { token, retry: { limit: 0 }, idempotencyKeys: false });
 
   /**
    * One raw HTTP request, for what the typed client cannot or should not send: malformed or
@@ -65,15 +68,7 @@ export async function startTestApi(
       payload = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
-    const res = await fetch(base + path, { method, headers, body: payload as any });
-    const text = await res.text();
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text, headers: res.headers };
+    return answer(fetch(base + path, { method, headers, body: payload as any }));
   }
 
   /** Every item in the table, sorted: the ground truth the invariants are checked against. */
@@ -103,6 +98,7 @@ export async function startTestApi(
     scanState,
     core,
     logs,
+    emf,
     client,
     call,
     scan,
@@ -111,6 +107,31 @@ export async function startTestApi(
 }
 
 export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
+/** The typed client a test holds (`api.client(token)`). */
+export type TestClient = ReturnType<TestApi['client']>;
+/** The JSON body a typed call takes, e.g. `JsonOf<TestClient['coupons']['$post']>`. */
+export type JsonOf<Call> = Call extends (...args: any[]) => any ? InferRequestType<Call> extends { json: infer J } ? J : never : never;
+
+/** What `fetch` and the typed client both resolve to. */
+export type HttpAnswer = Pick<Response, 'status' | 'headers' | 'text'>;
+
+/**
+ * An answer as status, parsed JSON, text and headers, whether from the typed client or a raw
+ * `call`, so assertions read the same either way:
+ *
+ *   expectError(await answer(api.client(token).coupons.assign.$post({ json: { bookId } })), 409, 'BOOK_EXHAUSTED');
+ */
+export async function answer(res: HttpAnswer | Promise<HttpAnswer>): Promise<CallResult> {
+  const r = await res;
+  const text = await r.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, json, text, headers: r.headers };
+}
 
 export const admin = (tenant = 't1', sub = 'admin-1') => mintToken(SECRET, { sub, tenant, role: 'admin' });
 export const service = (tenant = 't1', sub = 'svc-1') => mintToken(SECRET, { sub, tenant, role: 'service' });
@@ -120,21 +141,28 @@ let counter = 0;
 /** A code no other test uses. */
 export const uniqueCode = (prefix = 'C') => `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}${(counter++).toString(36).toUpperCase()}`;
 
-type CreateBookInput = InferRequestType<ReturnType<TestApi['client']>['coupons']['$post']>['json'];
+type CreateBookInput = JsonOf<TestClient['coupons']['$post']>;
+/** What a test may give a book beyond the defaults. */
+export type BookBody = Partial<CreateBookInput>;
 
-/** A book of the tenant; `body` overrides the defaults (tests pass plain objects, hence the cast). */
-export async function createBook(api: TestApi, body: Record<string, unknown> = {}, tenant = 't1') {
+/** A book of the tenant; `body` overrides the defaults. */
+export async function createBook(api: TestApi, body: BookBody = {}, tenant = 't1') {
   const asAdmin = api.client(await admin(tenant));
-  return unwrap(asAdmin.coupons.$post({ json: { name: 'Test book', ...body } as CreateBookInput }));
+  return unwrap(asAdmin.coupons.$post({ json: { name: 'Test book', ...body } }));
 }
 
-export async function bookWithCodes(api: TestApi, count: number, body: Record<string, unknown> = {}, tenant = 't1') {
+export async function bookWithCodes(api: TestApi, count: number, body: BookBody = {}, tenant = 't1') {
   const book = await createBook(api, body, tenant);
   const codes = Array.from({ length: count }, () => uniqueCode());
   const asAdmin = api.client(await admin(tenant));
   const uploaded = await unwrap(asAdmin.coupons.codes.$post({ json: { bookId: book.id, codes } }));
   if (uploaded.inserted !== count) throw new Error(`upload: ${JSON.stringify(uploaded)}`);
   return { book, codes };
+}
+
+/** A book's stats as `GET /coupons/{bookId}` answers them to the tenant's admin. */
+export async function bookStats(api: TestApi, bookId: string, tenant = 't1') {
+  return (await unwrap(api.client(await admin(tenant)).coupons[':bookId'].$get({ param: { bookId } }))).stats;
 }
 
 /** The documented error shape with the expected status and code. */

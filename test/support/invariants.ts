@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+
 /**
  * The invariants of docs/testing.md (1–5, and no TTL on a code), checked against a scan of the table itself rather
  * than against API responses. Returns the violations found (empty = all hold)
@@ -72,4 +74,9 @@ export function checkInvariants(items: Record<string, any>[], now = Date.now()) 
   }
   const checked = { books: books.length, codes: codes.length, shards: shards.length, holdings: holdings.length, redemptions: redemptions.length, now };
   return { violations, checked };
+}
+
+/** Fails the test on any violation of the invariants in a scan of `api`'s table. */
+export async function expectInvariants(api: { scan(): Promise<Record<string, any>[]> }) {
+  expect(checkInvariants(await api.scan()).violations).toEqual([]);
 }

@@ -2,16 +2,18 @@
  * A mobile checkout with the typed client: claim a code and lock it in one step, take the
  * payment, then redeem under the lock (or unlock if the payment fails).
  *
- *   COUPONS_URL=http://localhost:3000 COUPONS_TOKEN=<a user token from `npm start`> BOOK_ID=<id> \
- *     npm run example:checkout -w @coupons/client
+ *   COUPONS_TOKEN=$USER_TOKEN BOOK_ID=<id> npm run example:checkout -w @coupons/client
+ *
+ * with COUPONS_API and USER_TOKEN as `npm start` prints them.
  */
 import { CouponApiError, createCouponClient, unwrap } from '../src/index.ts';
 
-const baseUrl = process.env.COUPONS_URL ?? 'http://localhost:3000';
+// COUPONS_API, as `npm start` prints it and the codes CLI reads it; COUPONS_URL is its older name.
+const baseUrl = process.env.COUPONS_URL || process.env.COUPONS_API || 'http://localhost:3000';
 const token = process.env.COUPONS_TOKEN;
 const bookId = process.env.BOOK_ID;
 if (!token || !bookId) {
-  console.error('Set COUPONS_TOKEN (a user token) and BOOK_ID; COUPONS_URL defaults to http://localhost:3000.');
+  console.error('Set COUPONS_TOKEN (a user token) and BOOK_ID; COUPONS_API defaults to http://localhost:3000.');
   process.exit(2);
 }
 

@@ -115,7 +115,7 @@ describe('@coupons/client', () => {
     expect(exhausted).toMatchObject({ status: 409, code: 'BOOK_EXHAUSTED' });
   });
 
-  it('sends the token, extra headers and an Idempotency-Key on every POST (the caller\'s when given); encodes paths and queries', async () => {
+  it('sends the token, extra headers and an Idempotency-Key on every POST (the caller\'s when given, only that with idempotencyKeys: false); encodes paths and queries', async () => {
     const { attempts, fetch } = recordingFetch();
     const client = createCouponClient(api.base, { token: () => admin(), fetch, headers: { 'x-app-version': '3.1' } });
     await client.users[':userId'].coupons.$get({ param: { userId: 'user/with space' }, query: { cursor: 'a+b=', limit: '5' } });
@@ -132,6 +132,13 @@ describe('@coupons/client', () => {
     const odd = await unwrap(client.coupons.lock[':code'].$post({ param: { code: `${uniqueCode('Q')}?userId=x` }, json: {} })).catch((e) => e);
     expect(odd).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     expect(attempts.at(-1)!.url).toMatch(/\/coupons\/lock\/Q-\w+%3FuserId%3Dx$/);
+
+    // `idempotencyKeys: false`: a POST carries only the key its call passes.
+    const keyless = recordingFetch();
+    const plain = createCouponClient(api.base, { token: () => admin(), fetch: keyless.fetch, idempotencyKeys: false });
+    await plain.coupons.$post({ json: { name: 'Unkeyed' } });
+    await plain.coupons.$post({ json: { name: 'Keyed by the caller' } }, { headers: { 'idempotency-key': 'book-o2' } });
+    expect(keyless.attempts.map((a) => [a.status, a.headers.get('idempotency-key')])).toEqual([[201, null], [201, 'book-o2']]);
   });
 
   it('retries a 503 after its Retry-After under the same Idempotency-Key, and the work is done once', async () => {
@@ -173,6 +180,8 @@ describe('@coupons/client', () => {
     expect(conflict.attempts.map((a) => a.status)).toEqual([201, 409]);
   });
 
+  // expectTypeOf does nothing at run time: `npm test` runs `tsc --noEmit` over the tests first, and
+  // that is what fails when an inferred type changes.
   it('infers every route, its inputs and its answers from the app', () => {
     type Client = CouponClient;
     type Book = Success<Awaited<ReturnType<Client['coupons']['$post']>>>;

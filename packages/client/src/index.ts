@@ -61,6 +61,11 @@ export interface CouponClientOptions {
   /** Extra headers on every request. */
   headers?: Record<string, string>;
   retry?: RetryOptions;
+  /**
+   * `false`: a POST carries only the `Idempotency-Key` its call passes. Default `true`: every POST
+   * without one gets a fresh key, so retries replay (each keyed success also writes its record).
+   */
+  idempotencyKeys?: boolean;
 }
 
 /**
@@ -74,7 +79,8 @@ export const RETRY_STATUSES = [408, 429, 502, 503, 504];
  * the first attempt, so a retry after a lost answer replays the first outcome instead of doing
  * the work twice. Backoff is exponential with full jitter; a `Retry-After` is waited as given.
  */
-export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOptions } = {}): typeof fetch {
+export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOptions; idempotencyKeys?: boolean } = {}): typeof fetch {
+  const keyEveryPost = options.idempotencyKeys ?? true;
   const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
   const onRetry = options.retry?.onRetry;
   const http = ky.create({
@@ -95,7 +101,7 @@ export function retryingFetch(options: { fetch?: typeof fetch; retry?: RetryOpti
   });
   return async (input, init) => {
     const request = new Request(input, init);
-    if (request.method === 'POST' && !request.headers.has('idempotency-key')) request.headers.set('idempotency-key', globalThis.crypto.randomUUID());
+    if (keyEveryPost && request.method === 'POST' && !request.headers.has('idempotency-key')) request.headers.set('idempotency-key', globalThis.crypto.randomUUID());
     try {
       return await http(request);
     } catch (e) {

@@ -58,10 +58,15 @@ export function enforceRateLimits(ctx: CoreContext, actor: Actor): void {
   if (callerWait) throw rateLimited('Too many requests from this caller.', callerWait);
 }
 
-const missKey = (actor: Actor, nowMs: number) => {
-  const window = missWindow(nowMs);
-  return { tenant: actor.tenant, scope: `misses#${actor.sub}`, window, expiresAt: (window + 2) * MISS_WINDOW_SECONDS };
-};
+/** A caller's CODE_NOT_FOUND counter in one window: its rate counter item (migration 005 folds the previous release's into it). */
+export const missCounterKey = (tenant: string, sub: string, window: number) => ({
+  tenant,
+  scope: `misses#${sub}`,
+  window,
+  expiresAt: (window + 2) * MISS_WINDOW_SECONDS,
+});
+
+const missKey = (actor: Actor, nowMs: number) => missCounterKey(actor.tenant, actor.sub, missWindow(nowMs));
 
 /**
  * The code-guessing trip, checked on routes that name a code: a caller with

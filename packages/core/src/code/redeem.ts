@@ -91,6 +91,7 @@ export async function redeemCode(
         guard: idempotencyGuard(opts.idempotency, result),
       },
     );
+    ctx.metrics.add('Redemptions', 1, { tenant: actor.tenant });
     return result();
   });
 }

@@ -10,6 +10,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  */
 export const newRedemptionId = (code: string) => `${code}.${randomUUID()}`;
 
+/**
+ * A redemption id of the previous release: a plain UUID, naming no code. Its
+ * code is in a lookup item (entities/redemption-lookup.ts, written by
+ * migration 002), read only when such an id is rolled back.
+ */
+export const isPlainRedemptionId = (id: string) => UUID.test(id);
+
 /** The code a redemption id names, or undefined when the id is not one this service made. */
 export function codeOfRedemptionId(id: string): string | undefined {
   const dot = id.lastIndexOf('.');

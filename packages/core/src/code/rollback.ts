@@ -4,7 +4,7 @@ import { transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
 import { changeTime, marked, redemptionNotFound, rollBack, rollBackRecord } from './transitions.ts';
 import { applied, asUpdate, assertAllowed, refusalsOf } from '../db/transition.ts';
-import { codeOfRedemptionId } from './redemption-id.ts';
+import { codeOfRedemptionId, isPlainRedemptionId } from './redemption-id.ts';
 import type { CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
 import { loadBookCached } from '../book/load-book.ts';
@@ -12,6 +12,13 @@ import { idempotencyGuard, type IdempotencyClaim } from '../idempotency/run.ts';
 import { fromLatestRead } from './held-code.ts';
 
 export const MAX_ROLLBACK_REASON = 500;
+
+/** Redemptions made before ids named their code: one eventually consistent GetItem of the lookup (never written after migration 002). */
+async function codeOfPlainRedemptionId(ctx: CoreContext, tenant: string, redemptionId: string): Promise<string | undefined> {
+  if (!isPlainRedemptionId(redemptionId)) return undefined;
+  const { data } = await ctx.store.redemptionLookup.get({ tenant, redemptionId }).go();
+  return data?.code;
+}
 
 export type RollbackResult = CodeView & { redemptionId: string; rolledBackAt: string };
 
@@ -24,7 +31,8 @@ export const rollbackRedemptionRefusals = refusalsOf({ runs: [rollBackRecord, ro
  * below zero), the redemption record is marked rolled back with who, when
  * and why (`rollBackRecord`: only once), and the book's shard counts one
  * redemption less. Racing rollbacks of one redemption: exactly one wins.
- * The record is found by its id alone (the id names the code).
+ * The record is found by its id alone (the id names the code; a plain UUID
+ * from the previous release, through its lookup item).
  */
 export async function rollbackRedemption(
   ctx: CoreContext,
@@ -34,7 +42,7 @@ export async function rollbackRedemption(
   opts: { idempotency?: IdempotencyClaim } = {},
 ): Promise<RollbackResult> {
   requireRole(actor, 'admin', 'service');
-  const code = codeOfRedemptionId(redemptionId);
+  const code = codeOfRedemptionId(redemptionId) ?? (await codeOfPlainRedemptionId(ctx, actor.tenant, redemptionId));
   if (!code) throw redemptionNotFound(redemptionId);
   const key = { tenant: actor.tenant, code };
   const [{ data: record }, { data: read }] = await Promise.all([
@@ -82,6 +90,7 @@ export async function rollbackRedemption(
         guard: idempotencyGuard(opts.idempotency, result),
       },
     );
+    ctx.metrics.add('Rollbacks', 1, { tenant: actor.tenant });
     return result();
   });
 }

@@ -19,10 +19,15 @@ export const UNFINISHED_JOB = oneOf('status', ['queued', 'running'] satisfies Jo
  */
 export const UNFINISHED_JOBS_PARTITION = 'SYS#JOBS#UNFINISHED';
 
+/** The kinds of job; a new kind is a new value here and a `JobKind` in the composition root's JOB_KINDS. */
+export const JOB_KIND_NAMES = ['generation', 'migration'] as const;
+
 /**
- * A generation job: `total` codes drawn from `pattern` into a book, in the
- * background. Progress lives in its lanes (below), not here, so that lanes
- * can commit in parallel without contending for this item.
+ * A background job. A generation job makes `total` codes drawn from
+ * `pattern` into a book; a migration job brings the whole table, one Scan
+ * segment per lane, to the shape `migration` expects (migrations/). Progress
+ * lives in its lanes (below), not here, so that lanes can commit in parallel
+ * without contending for this item.
  *
  * The lease (`leaseOwner`, `leaseUntil`) keeps two runners from working the
  * same job at once; it is an efficiency measure only. Exactness comes from
@@ -35,10 +40,15 @@ export const createJobEntity = (config: EntityConfig) =>
       attributes: {
         tenant: { type: 'string', required: true, readOnly: true },
         jobId: { type: 'string', required: true, readOnly: true },
-        kind: { type: ['generation'] as const, required: true, readOnly: true },
-        bookId: { type: 'string', required: true, readOnly: true },
-        pattern: { type: 'string', required: true, readOnly: true },
-        checkChar: { type: 'boolean', required: true, readOnly: true },
+        kind: { type: JOB_KIND_NAMES, required: true, readOnly: true },
+        // A generation job's: every generation job has them (never required of other kinds, so
+        // records written before other kinds existed read as they always did).
+        bookId: { type: 'string', readOnly: true },
+        pattern: { type: 'string', readOnly: true },
+        checkChar: { type: 'boolean', readOnly: true },
+        /** A migration job's: which migration (its id in migrations/registry.ts), and in which phase. */
+        migration: { type: 'string', readOnly: true },
+        phase: { type: ['prepare', 'finish'] as const, readOnly: true },
         total: { type: 'number', required: true, readOnly: true },
         lanes: { type: 'number', required: true, readOnly: true },
         /** Codes per transaction (at most 98: one stats shard and the lane share the 100 items). */
@@ -74,8 +84,10 @@ export const createJobEntity = (config: EntityConfig) =>
   );
 
 /**
- * One lane of a job: a share of its total, committed chunk by chunk. Each
- * chunk's codes, their stats and `generated` move in one transaction whose
+ * One lane of a job: a share of its total, committed chunk by chunk. A
+ * migration lane is one Scan segment (`target` 1, `generated` 1 once it is
+ * read to the end). Each generation chunk's codes, their stats and
+ * `generated` move in one transaction whose
  * condition names the progress it started from (`generated = :before`), so
  * a lane resumed after a crash, or raced by a second runner, never counts a
  * chunk twice and never skips one. The job's progress is the sum of its lanes.
@@ -90,8 +102,16 @@ export const createJobLaneEntity = (config: EntityConfig) =>
         lane: { type: 'number', required: true, readOnly: true },
         target: { type: 'number', required: true, readOnly: true },
         generated: { type: 'number', required: true, default: 0 },
-        /** Chunks committed; picks the stats shard of the next chunk, so a resumed lane keeps the shards balanced. */
+        /**
+         * Chunks committed; picks the stats shard of the next chunk, so a resumed lane keeps the shards balanced.
+         * A migration lane commits one Scan page per chunk, conditioned on this count.
+         */
         chunks: { type: 'number', required: true, default: 0 },
+        /** A migration lane's: where its Scan segment resumes (the last page's LastEvaluatedKey, as JSON). */
+        cursor: { type: 'string' },
+        /** A migration lane's: items its segment has read, and how many the migration changed. */
+        scanned: { type: 'number' },
+        changed: { type: 'number' },
       },
       indexes: {
         byJob: {
