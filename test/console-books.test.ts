@@ -172,7 +172,7 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     expect((await readTable(history))[2]).toMatchObject({ Reason: 'order-77 cancelled', By: 'admin-1' });
     // Rolled back once: no second button for that redemption.
     await expect(page.getByRole('button', { name: 'Roll back' }).count()).resolves.toBe(0);
-    const view = await unwrap((await asAdmin()).coupons.codes[':code'].$get({ param: { code } }));
+    const view = await unwrap((await asAdmin()).coupons.codes[':code'].$get({ param: { code }, query: {} }));
     expect(view).toMatchObject({ status: 'active', redemptionCount: 0 });
     await expectAccessible(page, "a code's page");
   });
