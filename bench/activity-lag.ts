@@ -73,9 +73,9 @@ async function main() {
     // One client per user, many users: the per-caller limit is not what is measured.
     RATE_LIMIT_CALLER_PER_MINUTE: '0',
   };
-  const core = createCoreContext(env);
+  const core = createCoreContext(env, undefined, { logLines: { push: () => undefined }, writeEmf: () => undefined });
   await ensureTable(createDynamoDbClient(core.config), env.TABLE_NAME);
-  const server = await startServer(createApp({ core, auth: { hs256Secret: SECRET }, log: () => {} }), 0, '127.0.0.1');
+  const server = await startServer(createApp({ core, auth: { hs256Secret: SECRET } }), 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   // The receiver: when each code's delivery arrived.

@@ -39,9 +39,8 @@ let doc: OpenApiDoc;
 
 beforeAll(async () => {
   const app = createApp({
-    core: createCoreContext({ TABLE_NAME: 'openapi-lint', AWS_REGION: 'us-east-1' }),
+    core: createCoreContext({ TABLE_NAME: 'openapi-lint', AWS_REGION: 'us-east-1' }, undefined, { logLines: [] }),
     auth: { hs256Secret: 'openapi-lint-secret-0123456789' },
-    log: () => {},
   });
   const res = await app.request('/openapi.json');
   expect(res.status).toBe(200);

@@ -10,7 +10,9 @@ import { authenticate, type AuthOptions } from './middleware/auth/index.ts';
 import { apiKeyAuthenticator } from './middleware/auth/api-key.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
-import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
+import { requestLog } from './middleware/request-log/index.ts';
+import { annotateScope } from './telemetry/log.ts';
+import { traceRequests, type Tracer } from './telemetry/trace-segments.ts';
 import { errorResponse } from './error-response.ts';
 import { registerProtocolComponents } from './openapi.ts';
 import { bookRoutes } from './routes/books.ts';
@@ -26,13 +28,14 @@ import { docsRoutes } from './routes/docs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 
-/** What the app is built from: the core's context, how callers are authenticated, and where logs go. */
+/** What the app is built from: the core's context (its log and metrics too) and how callers are authenticated. */
 export interface AppDeps {
   core: CoreContext;
   auth: AuthOptions;
   /** Origins of browser apps allowed to call the API; none by default. */
   corsOrigins?: string[];
-  log?: (line: Record<string, unknown>) => void;
+  /** X-Ray tracing of each request (deployed stages: telemetry/tracing.ts). */
+  tracer?: Tracer;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -53,7 +56,8 @@ export function createApp(deps: AppDeps) {
   });
 
   app.use(requestId());
-  app.use(requestLog(deps.log ?? jsonLogSink));
+  app.use(requestLog(deps.core));
+  if (deps.tracer) app.use(traceRequests(deps.tracer));
   app.use(secureHeaders());
   if (deps.corsOrigins?.length) {
     app.use(
@@ -81,6 +85,12 @@ export function createApp(deps: AppDeps) {
 
   const auth = authenticate(deps.auth, apiKeyAuthenticator(deps.core));
   app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
+  // Every line logged from here on in the request names its tenant and caller.
+  app.use('*', async (c, next) => {
+    const actor = c.get('actor');
+    if (actor) annotateScope({ tenant: actor.tenant, sub: actor.sub });
+    await next();
+  });
   app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
 

@@ -20,6 +20,7 @@ import {
   type ChangeFollower,
   type CoreContext,
   type JobKinds,
+  type Log,
 } from '@coupons/core';
 
 /** Every kind of background job, by the job record's `kind`. */
@@ -71,7 +72,7 @@ export function followChanges(
     consumers?: readonly ChangeConsumer[];
     groups?: ConsumerGroup[];
     idleMs?: number;
-    log?: (l: Record<string, unknown>) => void;
+    log?: Log;
   } = {},
 ): ChangeFollower {
   const name = options.name ?? 'local';

@@ -12,7 +12,7 @@ export { createStore, type Store } from './entities/index.ts';
 export { createDynamoDbClient, createDocumentClient, createStreamsClient } from './db/client.ts';
 export { ensureTable } from './db/ensure-table.ts';
 export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
-export { isTransientAwsError } from './db/aws-errors.ts';
+export { isTransientAwsError, isDatabaseUnavailable } from './db/aws-errors.ts';
 export { USER_ID_PATTERN, USER_ID_RULE, isUserId } from './user-id.ts';
 export type { UseCaseRefusals } from './db/transition.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
@@ -23,6 +23,11 @@ export { BOOK_STATUSES } from './entities/book.ts';
 export { JOB_STATUSES, type JobStatus } from './entities/job.ts';
 export { STORED_CODE_STATUSES } from './entities/code.ts';
 export { CODE_EVENT_TYPES } from './entities/code-change-attributes.ts';
+
+// Logs and metrics: the ports the core writes through, the metric registry, the EMF writer
+export * from './telemetry/log.ts';
+export * from './telemetry/metrics.ts';
+export * from './telemetry/metric-registry.ts';
 
 // A book and its gate
 export * from './book/book.ts';

@@ -107,6 +107,7 @@ async function commitAssignment(
       guard: idempotencyGuard(idempotency, () => withLock(toCodeView(assigned!, book, ctx.now()), lock)),
     },
   );
+  ctx.metrics.add('Claims', 1, { tenant });
   return assigned!;
 }
 
@@ -177,10 +178,12 @@ export async function assignRandomCode(
     } catch (e) {
       if (!(e instanceof LostRace)) throw e;
       gone = true;
+      ctx.metrics.add('LostRaces', 1, { tenant: book.tenant });
     } finally {
       release(ctx, book.tenant, candidate, gone);
     }
   }
+  ctx.log.warn('claim gave up after losing every race', { bookId: book.bookId, attempts: ctx.config.CLAIM_ATTEMPTS });
   throw new AppError('UNAVAILABLE', 'The book is under heavy contention; retry shortly.', { retryAfterSeconds: 1 });
 }
 

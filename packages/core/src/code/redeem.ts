@@ -80,5 +80,6 @@ export async function redeemCode(
       guard: idempotencyGuard(opts.idempotency, result),
     },
   );
+  ctx.metrics.add('Redemptions', 1, { tenant: actor.tenant });
   return result();
 }

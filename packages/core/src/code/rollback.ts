@@ -88,5 +88,6 @@ export async function rollbackRedemption(
       guard: idempotencyGuard(opts.idempotency, result),
     },
   );
+  ctx.metrics.add('Rollbacks', 1, { tenant: actor.tenant });
   return result();
 }

@@ -58,5 +58,28 @@ export async function attemptAndRecord(
   const outcome = await attemptDelivery(ctx, directory, job);
   const state = stateAfter(ctx, attempts, outcome);
   const superseded = (await recordDelivery(ctx, job, state, options)) === 'superseded';
+  observeAttempt(ctx, job, state);
   return { state, outcome, superseded };
+}
+
+/** The dashboard's outcome words for a delivery's state after an attempt. */
+const OUTCOME = { delivered: 'delivered', pending: 'retry', failed: 'failed', cancelled: 'cancelled' } as const;
+
+/**
+ * One metric and one log line per attempt. The endpoint is a log field, never
+ * a dimension (there may be thousands): failures per endpoint are a Logs
+ * Insights query on these lines (docs/observability.md).
+ */
+function observeAttempt(ctx: CoreContext, job: DeliveryJob, state: DeliveryState) {
+  const outcome = OUTCOME[state.status as keyof typeof OUTCOME] ?? state.status;
+  ctx.metrics.add('WebhookDeliveries', 1, { outcome });
+  ctx.log[outcome === 'delivered' ? 'info' : 'warn']('webhook attempt', {
+    tenant: job.tenant,
+    webhookId: job.webhookId,
+    messageId: job.messageId,
+    outcome,
+    attempts: state.attempts,
+    ...(state.responseStatus !== undefined ? { responseStatus: state.responseStatus } : {}),
+    ...(state.lastError !== undefined ? { error: state.lastError } : {}),
+  });
 }

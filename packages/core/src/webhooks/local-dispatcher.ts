@@ -118,7 +118,8 @@ export class LocalDispatcher implements DeliverySink {
       if (this.running.has(key) || !q[0] || q[0].nextAttemptAt > now) continue;
       this.running.add(key);
       this.drain(key, q)
-        .catch(() => undefined) // the table was unreachable: the lane stays and is tried on a later tick
+        // The table was unreachable: the lane stays and is tried on a later tick.
+        .catch((e) => this.ctx.log.warn('webhook retry lane failed; tried again on a later tick', { error: e }))
         .finally(() => this.running.delete(key));
     }
   }

@@ -1,7 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { guardedLookup, refusedAddress, RefusedTarget } from './ssrf-guard.ts';
 
 export interface AttemptOutcome {
@@ -18,8 +17,13 @@ export interface SendOptions {
   now: () => number;
 }
 
-/** Standard Webhooks headers, signed with every secret that signs now (space-separated during a rotation). */
-export function signedHeaders(messageId: string, body: string, secrets: string[], at: Date): Record<string, string> {
+/**
+ * Standard Webhooks headers, signed with every secret that signs now (space-separated during a
+ * rotation). The library is loaded on the first delivery: the API's functions never sign, so
+ * their cold start does not load it.
+ */
+export async function signedHeaders(messageId: string, body: string, secrets: string[], at: Date): Promise<Record<string, string>> {
+  const { Webhook } = await import('standardwebhooks');
   const signature = secrets.map((s) => new Webhook(s).sign(messageId, at, body)).join(' ');
   return {
     'content-type': 'application/json',
@@ -53,7 +57,7 @@ export async function sendOnce(
     const why = refusedAddress(host, options);
     if (why) return { ok: false, error: `refused target: ${why}` };
   }
-  const headers = signedHeaders(message.messageId, message.body, target.secrets, new Date(options.now()));
+  const headers = await signedHeaders(message.messageId, message.body, target.secrets, new Date(options.now()));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<AttemptOutcome>((resolve) => {
     const req = request(
