@@ -26,7 +26,7 @@ const DOMAINS = {
   webhooks: ['book', 'code', 'idempotency', 'stream'],
   activity: ['book', 'code'],
   // What the table's older shapes become: the domains whose shapes they produce, and jobs to run in.
-  migrations: ['jobs', 'book', 'code', 'idempotency', 'access'],
+  migrations: ['jobs', 'book', 'code', 'idempotency', 'access', 'activity'],
 };
 
 const folders = (names) => `${CORE}(${names.join('|')})/`;

@@ -35,7 +35,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import { codeEventOf, createDynamoDbClient, ensureTable, type ChangeConsumer } from '@coupons/core';
+import { codeEventsOf, createDynamoDbClient, ensureTable, type ChangeConsumer } from '@coupons/core';
 import { changeConsumerGroups, createApp, createCoreContext, followChanges, startServer } from '@coupons/api';
 import { startDynamoDbLocal } from '../scripts/lib/dynamodb-local.ts';
 import { mintToken } from '../scripts/lib/tokens.ts';
@@ -104,7 +104,7 @@ async function main() {
       const t = Date.now();
       await c.handle(changes);
       const at = Date.now();
-      const events = changes.map(codeEventOf).filter((e) => e !== undefined);
+      const events = changes.flatMap(codeEventsOf);
       const m = timing.get(c.name) ?? { batches: 0, ms: 0, codeEvents: 0 };
       timing.set(c.name, { batches: m.batches + 1, ms: m.ms + (at - t), codeEvents: m.codeEvents + events.length });
       if (c.name !== 'code-history') return;

@@ -1,7 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityCounter, codeHistoryConsumer, countHistoriesIntoActivity, createDocumentClient, createDynamoDbClient, createStore, type ChangeFollower, type TableChange } from '@coupons/core';
+import {
+  MIGRATIONS,
+  activityCounter,
+  codeHistoryConsumer,
+  countHistoriesIntoActivity,
+  createDocumentClient,
+  createDynamoDbClient,
+  createStore,
+  runMigrations,
+  type ChangeFollower,
+  type TableChange,
+} from '@coupons/core';
 import { followChanges } from '@coupons/api';
 import { unwrap } from '@coupons/client';
 import { admin, bookWithCodes, createBook, expectError, service, startTestApi, user, type TestApi } from './support/harness.ts';
@@ -209,6 +220,22 @@ describe('history written by the previous release, before activity existed', () 
     expect(await countHistoriesIntoActivity(api.core)).toEqual({ found: 0, counted: 0 });
     const twice = (b: (typeof expected)[number]) => ({ ...b, assigned: 2 * b.assigned, locked: 2 * b.locked, unlocked: 2 * b.unlocked, redeemed: 2 * b.redeemed });
     expect((await chart(book.id, q)).json.buckets).toEqual(expected.map(twice));
+    expect(checkActivity(await api.scan())).toEqual([]);
+  });
+
+  it("is counted on upgrade by the registered migration, in finish only: while prepare runs, the previous release's consumer still writes", async () => {
+    const book = await createBook(api);
+    const old = fabricate('t1', book.id, transitions('MIG')).map((c) => ({ tenant: 't1', code: c.newImage!.code, seq: c.newImage!.changeSeq, bookId: book.id, userId: 'u-fed', ...c.newImage!.lastChange }));
+    await api.core.store.codeHistory.put(old).go();
+    const migration = MIGRATIONS.filter((m) => m.id === '006-history-counted-into-activity');
+    expect(migration).toHaveLength(1);
+    const zero = expected.map((b) => ({ ...b, assigned: 0, locked: 0, unlocked: 0, redeemed: 0 }));
+
+    await runMigrations(api.core, { migrations: migration, phase: 'prepare' });
+    expect((await chart(book.id, q)).json.buckets).toEqual(zero);
+    const [finished] = (await runMigrations(api.core, { migrations: migration })).reports;
+    expect(finished).toMatchObject({ outcome: 'completed', changed: 12 });
+    expect((await chart(book.id, q)).json.buckets).toEqual(expected);
     expect(checkActivity(await api.scan())).toEqual([]);
   });
 });

@@ -204,7 +204,7 @@ const ROWS: Record<string, Row> = {
   },
   'POST /webhooks': { send: (c) => c.webhooks.$post({ json: { url: 'https://example.com/new' } }) },
   'GET /webhooks': {
-    send: (c) => c.webhooks.$get(),
+    send: (c) => c.webhooks.$get({ query: {} }),
     observe: (r) => (r.json.items.some((w: any) => w.id === webhookId) ? r.status : NONE_OF_T1),
   },
   'GET /webhooks/{id}': { resource: () => webhookId, send: (c, _, id) => c.webhooks[':id'].$get({ param: { id } }) },
@@ -215,7 +215,7 @@ const ROWS: Record<string, Row> = {
     resource: (i) => failedMessages[i]!,
     send: (c, _, messageId) => c.webhooks[':id'].deliveries[':messageId'].resend.$post({ param: { id: webhookId, messageId } }),
   },
-  'GET /coupons/codes/{code}': { resource: () => heldForLock[0]!, send: (c, _, code) => c.coupons.codes[':code'].$get({ param: { code } }) },
+  'GET /coupons/codes/{code}': { resource: () => heldForLock[0]!, send: (c, _, code) => c.coupons.codes[':code'].$get({ param: { code }, query: {} }) },
   'POST /redemptions/{redemptionId}/rollback': {
     resource: (i) => redemptionIds[i]!,
     send: (c, _, redemptionId) => c.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId }, json: { reason: 'matrix' } }),

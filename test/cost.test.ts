@@ -13,7 +13,7 @@ import {
   activityChartReads,
   activityCounter,
   bucketStart,
-  codeEventOf,
+  codeEventsOf,
   codeHistoryConsumer,
   createWebhookEmitter,
   EndpointDirectory,
@@ -24,6 +24,7 @@ import {
   enqueueGeneration,
   IDEMPOTENCY_RECORD_LINE,
   OPERATIONS,
+  RACE_ON_ONE_CODE,
   WRITE_BUDGETS,
   SOLD_OUT_CLAIM_RCU_BUDGET,
   planWcu,
@@ -106,6 +107,39 @@ describe('write plans of the hot path match the cost model', () => {
     await answer(api.client(svc).coupons.assign[':code'].$post({ param: { code: codes[1] }, json: { userId: 'named', bookId: book.id } }));
     m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: codes[1] }, json: {} }, { headers: idem() })), 200);
     expect(writePlan(m.records)).toEqual(sorted([...OPERATIONS.redeem.plan, IDEMPOTENCY_RECORD_LINE]));
+  });
+
+  it('a lock that lands after a redeem of the same code it raced: its refused write, then the lock, and no read', async () => {
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2 });
+    const token = await user('racer');
+    const code = (await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).json.code;
+    // The lock's write is held back until the redeem (a transaction) has landed.
+    const stack = api.core.store.client.middlewareStack;
+    stack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName === 'UpdateItemCommand') await new Promise((r) => setTimeout(r, 300));
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdLock' },
+    );
+    meter.take();
+    try {
+      const [locked, redeemed] = await Promise.all([
+        api.call('POST', `/coupons/lock/${code}`, { token, body: {} }),
+        new Promise((r) => setTimeout(r, 50)).then(() => api.call('POST', `/coupons/redeem/${code}`, { token, body: {} })),
+      ]);
+      expect([locked.status, redeemed.status]).toEqual([200, 200]);
+      expect(locked.json.redemptionCount).toBe(1);
+    } finally {
+      stack.remove('holdLock');
+    }
+    const records = meter.take();
+    // One consistent read of the code by each request: the lock is built again from the item its refusal carried.
+    expect(records.flatMap((r) => r.reads).filter((r) => r.pk === `T#t1#CODE#${code}`)).toHaveLength(2);
+    const updates = records.filter((r) => r.command === 'UpdateItemCommand');
+    expect(updates.map((r) => r.outcome)).toEqual(['conditionFailed', 'ok']);
+    expect(updates[0]!.wcu).toBe(RACE_ON_ONE_CODE.refusedPlainWriteWcu);
+    expect(writePlan(updates)).toEqual(OPERATIONS.lock.plan);
   });
 
   it('each operation is within its budget', () => {
@@ -236,13 +270,16 @@ describe('refusals and abuse protection', () => {
 describe('API keys (the cost model’s API_KEY_COSTS)', () => {
   const keyOps = (records: RequestCharge[]) => records.filter((r) => r.reads.some((x) => x.pk?.includes('#APIKEY#')) || r.writes.some((w) => w.entity === 'apiKey'));
 
-  it('create and revoke: one conditional write and the list entry; under an Idempotency-Key, a transaction with the record', async () => {
-    const token = await admin();
-    let m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost', role: 'service' } }), 201);
+  it("create and revoke: one transaction of the key and the tenant's counts (active keys, keys created today), and the list entry", async () => {
+    const token = await admin('t-keycost');
+    // The tenant's first key starts its count of active keys (a put); every later one moves it.
+    let m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'first', role: 'service' } }), 201);
+    expect(writePlan(m.records)).toEqual(sorted(['byOwner add apiKey 1', 'tx put apiKey 2', 'tx put tenantQuota 2', 'tx update tenantQuota 2']));
+    m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost', role: 'service' } }), 201);
     expect(writePlan(m.records)).toEqual(API_KEY_COSTS.create.plan);
     const { keyId } = m.r.json;
     m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost, keyed', role: 'service' }, headers: idem() }), 201);
-    expect(writePlan(m.records)).toEqual(sorted(['byOwner add apiKey 1', 'tx put apiKey 2', IDEMPOTENCY_RECORD_LINE]));
+    expect(writePlan(m.records)).toEqual(sorted([...API_KEY_COSTS.create.plan, IDEMPOTENCY_RECORD_LINE]));
     m = await measured(() => api.call('DELETE', `/api-keys/${keyId}`, { token }), 204);
     expect(writePlan(m.records)).toEqual(API_KEY_COSTS.revoke.plan);
   });
@@ -348,7 +385,7 @@ describe('what the change stream’s consumers write per code change, and what a
     const change = await changeOf(codes[0]!, async () => api.call('POST', `/coupons/assign/${codes[0]}`, { token: await service(), body: { userId: 'hooked', bookId: book.id } }));
     const directory = new EndpointDirectory(api.core);
     const jobs: DeliveryJob[] = [];
-    await createWebhookEmitter(api.core, { directory, codeEventOf, sink: { enqueue: async (j) => void jobs.push(...j) } }).handle([change]);
+    await createWebhookEmitter(api.core, { directory, codeEventsOf, sink: { enqueue: async (j) => void jobs.push(...j) } }).handle([change]);
     expect(jobs).toHaveLength(1);
     meter.take();
     await processDeliveryMessage(api.core, directory, jobs[0]!, 1);

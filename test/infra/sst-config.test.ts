@@ -883,7 +883,7 @@ describe('the operator console (infra/console.ts)', () => {
 
   it("lets the console's origin call the API (CORS_ORIGINS), and nothing else in the function's variables", () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
-    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production', CORS_ORIGINS: SITE_URL });
+    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production', CORS_ORIGINS: SITE_URL, TRACING: 'true' });
   });
 
   it('deploys no console without an identity provider, and refuses half of one', async () => {

@@ -11,6 +11,7 @@ import { apiKeyAuthenticator } from './middleware/auth/api-key.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
+import { responsePolicy } from './middleware/response-policy/index.ts';
 import { annotateScope } from './telemetry/log.ts';
 import { traceRequests, type Tracer } from './telemetry/trace-segments.ts';
 import { errorResponse } from './error-response.ts';
@@ -58,7 +59,9 @@ export function createApp(deps: AppDeps) {
   app.use(requestId());
   app.use(requestLog(deps.core));
   if (deps.tracer) app.use(traceRequests(deps.tracer));
-  app.use(secureHeaders());
+  app.use(responsePolicy());
+  // The CSP is responsePolicy's (the docs page has its own); frames: none, of any answer.
+  app.use(secureHeaders({ xFrameOptions: 'DENY', contentSecurityPolicy: undefined }));
   if (deps.corsOrigins?.length) {
     app.use(
       cors({
@@ -114,6 +117,11 @@ export function createApp(deps: AppDeps) {
     description: 'A JWT from the identity provider (`sub`, `tenant`, `role`, `exp`), or an API key (`cbk_…`, from `POST /api-keys`).',
   });
   registerProtocolComponents(app.openAPIRegistry);
+  // Public and the same for everyone, but it changes with each deploy: a cache asks again every time.
+  app.use('/openapi.json', async (c, next) => {
+    await next();
+    c.res.headers.set('Cache-Control', 'no-cache');
+  });
   app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {

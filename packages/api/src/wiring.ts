@@ -7,7 +7,7 @@
  */
 import {
   activityCounter,
-  codeEventOf,
+  codeEventsOf,
   codeHistoryConsumer,
   followLocalStream,
   generationJob,
@@ -38,7 +38,7 @@ export function changeConsumerGroups(core: CoreContext): ConsumerGroup[] {
   return [
     { checkpointSuffix: '-history', consumers: [codeHistoryConsumer(core.store, { counter: activityCounter() })] },
     // The webhooks' follower keeps the plain name: where the single follower of earlier releases left off.
-    { checkpointSuffix: '', consumers: webhookConsumers(core, { codeEventOf }).consumers },
+    { checkpointSuffix: '', consumers: webhookConsumers(core, { codeEventsOf }).consumers },
   ];
 }
 

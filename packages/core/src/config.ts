@@ -27,6 +27,11 @@ const ConfigSchema = z.object({
   RATE_LIMIT_TENANT_PER_SECOND: z.coerce.number().int().min(0).default(25_000),
   /** CODE_NOT_FOUND answers one caller may get per 10 minutes before it is refused outright (code guessing). */
   RATE_LIMIT_MISSES_PER_10_MINUTES: z.coerce.number().int().min(0).default(20),
+  /**
+   * Locks a code may take between two redemptions (a claim with a lock is one): bounds how far its
+   * holder can grow the code's history by locking and unlocking (docs/security.md#bounds).
+   */
+  MAX_LOCKS_PER_REDEMPTION: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long an instance uses an API key's record before reading it again: a revocation reaches it within this. */
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_MS).default(DEFAULT_API_KEY_CACHE_MS),
   /** Seconds between webhook delivery attempts, comma-separated: the defaults retry for 27.6 hours. */

@@ -44,11 +44,12 @@ export * from './code/user-coupons.ts';
 export * from './code/rollback.ts';
 export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
+export { HISTORY_PAGE, readHistoryPage } from './code/history-page.ts';
 export type { HistoryCounter, HistoryItem } from './code/history-write.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
 export { CODE_STATUSES, type CodeStatus, type StoredStatus } from './code/state.ts';
-export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export { codeEventsOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
 
 // What a code's text may be: the rule, patterns, check characters
 export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './code-format/code-format.ts';
@@ -100,11 +101,12 @@ export { API_KEY_ROLES } from './entities/api-key.ts';
 export * from './webhooks/event-types.ts';
 export * from './webhooks/endpoints.ts';
 export * from './webhooks/deliveries.ts';
+export { listDeliveries, DELIVERIES_PAGE } from './webhooks/delivery-log.ts';
 export { EndpointDirectory } from './webhooks/endpoint-directory.ts';
 export { LocalDispatcher } from './webhooks/local-dispatcher.ts';
 export { createWebhookEmitter } from './webhooks/emitter.ts';
 export { createStockWatch, claimRate } from './webhooks/stock-watch.ts';
-export { eventOf, messageIdOf, type CodeEventOf, type CodeLifeEvent } from './webhooks/events.ts';
+export { eventsOf, messageIdOf, type CodeEventsOf, type CodeLifeEvent } from './webhooks/events.ts';
 export { sendOnce, signedHeaders } from './webhooks/send.ts';
 export { refusedAddress } from './webhooks/ssrf-guard.ts';
 export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './webhooks/sqs-sink.ts';

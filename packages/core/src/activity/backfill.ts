@@ -27,26 +27,38 @@ export async function countHistoriesIntoActivity(
   options: { pageSize?: number; onProgress?: (p: BackfillProgress) => void } = {},
 ): Promise<BackfillProgress> {
   const progress: BackfillProgress = { found: 0, counted: 0 };
-  const counter = activityCounter();
   let cursor: string | null = null;
   do {
     const page: { data: HistoryItem[]; cursor: string | null } = await ctx.store.codeHistory.scan
       .where(({ counted }, { notExists }) => notExists(counted))
       .go({ cursor, limit: options.pageSize ?? 1000 });
     progress.found += page.data.length;
-    for (const chunk of transactionsOf(page.data, counter)) {
-      progress.counted += await oncePerEntry(ctx.store, chunk, {
-        entry: (item, entities) =>
-          entities.codeHistory
-            .patch({ tenant: item.tenant, code: item.code, seq: item.seq })
-            .set({ counted: true })
-            .where(({ counted }, { notExists }) => notExists(counted))
-            .commit(),
-        counts: counter.count,
-      });
-    }
+    progress.counted += await countIntoActivity(ctx, page.data);
     options.onProgress?.({ ...progress });
     cursor = page.cursor;
   } while (cursor);
   return progress;
+}
+
+/**
+ * Counts these history entries into their books' activity and marks them
+ * `counted`, each in the transaction that counts it and only if it is not
+ * marked yet, so an entry is counted once however often it is handed over.
+ * Answers how many this call counted.
+ */
+export async function countIntoActivity(ctx: CoreContext, items: readonly HistoryItem[]): Promise<number> {
+  const counter = activityCounter();
+  let counted = 0;
+  for (const chunk of transactionsOf(items, counter)) {
+    counted += await oncePerEntry(ctx.store, chunk, {
+      entry: (item, entities) =>
+        entities.codeHistory
+          .patch({ tenant: item.tenant, code: item.code, seq: item.seq })
+          .set({ counted: true })
+          .where(({ counted }, { notExists }) => notExists(counted))
+          .commit(),
+      counts: counter.count,
+    });
+  }
+  return counted;
 }

@@ -69,13 +69,14 @@ async function commitAssignment(
             ownerSort: ownerSortOf(book.bookId, candidate.code),
             assignedAt: new Date(now).toISOString(),
             maxRedemptions: book.maxRedemptionsPerUser,
-            ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000 } : {}),
+            ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000, locksSinceRedemption: 1 } : {}),
           },
         },
         'assigned',
         now,
         actor.sub,
         { userId, lockId: lock?.lockId },
+        { alsoLocked: lock !== undefined },
       );
       assigned = applied({ tenant, code: candidate.code, redemptionCount: 0 } as CodeRecord, change);
       return {

@@ -1,6 +1,6 @@
 import type { Store } from '../entities/index.ts';
 import type { ChangeConsumer, TableChange } from '../stream/change.ts';
-import { codeEventOf, type CodeEvent } from './code-event.ts';
+import { codeEventsOf, type CodeEvent } from './code-event.ts';
 import { writeHistoryItems, type HistoryCounter, type HistoryItem } from './history-write.ts';
 
 /** One entry of a code's history, as `GET /coupons/codes/{code}` answers it. */
@@ -29,7 +29,8 @@ export function codeHistoryConsumer(store: Store, options: { counter?: HistoryCo
   return {
     name: 'code-history',
     async handle(changes: TableChange[]) {
-      const events = distinct(changes.map(codeEventOf).filter((e): e is CodeEvent => e !== undefined));
+      // A claim with a lock is one change and two entries (assigned, then locked: code-event.ts).
+      const events = distinct(changes.flatMap(codeEventsOf));
       if (!events.length) return;
       const reasons = await rollbackReasons(store, events);
       // The holder never changes once assigned, so transitions leave it out of `lastChange` and it is read off the item.

@@ -64,6 +64,18 @@ export const WRITE_BUDGETS: Record<Operation, number> = {
 };
 
 /**
+ * Writes racing on one held code (code/transitions.ts `fromRead`): a lock, unlock, redeem or
+ * rollback carries the code's `changeSeq` as it read it, so its answer is exactly the state it
+ * made. When another transition of the same code landed in between, the write is refused and
+ * built again from the item the refusal hands back (ReturnValuesOnConditionCheckFailure): no
+ * read, only the refused write, which for a plain UpdateItem (lock, unlock) is charged 1 WCU (its
+ * index entries untouched) and for a transaction (redeem, rollback, any keyed write) is recorded
+ * as cancelled, as a claim's lost race is. Only a code's own concurrent requests pay it, and a
+ * request built again 8 times answers 503 (code/held-code.ts).
+ */
+export const RACE_ON_ONE_CODE = { refusedPlainWriteWcu: 1, refusedTransactionWcu: 0 } as const;
+
+/**
  * What the change stream's consumers write, off the request path, for each
  * code change (a claim is one, a checkout two: its lock and its redeem). The
  * request's plan above is only part of what a change costs.
@@ -117,14 +129,18 @@ export const IDEMPOTENCY_RECORD_LINE = 'tx put idempotencyRecord 2';
  * (a strongly consistent GetItem of an item under 1 KB: 1 RCU) at most once per instance per
  * API_KEY_CACHE_MS, shared by the requests waiting on it, and writes nothing; `lastUsedAt` is one
  * conditional UpdateItem and its byOwner entry, at most once per key per hour, off the request
- * path. Each key is its own partition key. test/cost.test.ts measures these.
+ * path. Each key is its own partition key. Create and revoke move the tenant's counts of keys in
+ * the same transaction (the caps of docs/security.md#bounds), and read the count first (1 RCU).
+ * test/cost.test.ts measures these.
  */
 export const API_KEY_COSTS = {
   verifyRcu: 1,
   cacheMs: DEFAULT_API_KEY_CACHE_MS,
   lastUsed: { plan: ['byOwner update apiKey 1', 'update apiKey 1'], everyMs: 3_600_000 },
-  create: { plan: ['byOwner add apiKey 1', 'put apiKey 1'] },
-  revoke: { plan: ['byOwner update apiKey 1', 'update apiKey 1'] },
+  // One transaction: the key, and the tenant's counts of active keys and of keys created today (db/quota.ts).
+  create: { plan: ['byOwner add apiKey 1', 'tx put apiKey 2', 'tx update tenantQuota 2', 'tx update tenantQuota 2'] },
+  // One transaction: the key marked revoked (with its TTL), one fewer active key.
+  revoke: { plan: ['byOwner update apiKey 1', 'tx update apiKey 2', 'tx update tenantQuota 2'] },
 } as const;
 
 /**

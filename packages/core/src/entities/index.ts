@@ -17,6 +17,7 @@ import { createApiKeyEntity } from './api-key.ts';
 import { createMigrationStateEntity } from './migration-state.ts';
 import { createRedemptionLookupEntity } from './redemption-lookup.ts';
 import { createActivityCounterEntity } from './activity-counter.ts';
+import { createTenantQuotaEntity } from './tenant-quota.ts';
 import type { EntityConfig } from './entity-config.ts';
 
 /** Every entity of the table, by the name the code uses. */
@@ -40,6 +41,7 @@ const FACTORIES = {
   streamCheckpoint: createStreamCheckpointEntity,
   apiKey: createApiKeyEntity,
   migrationState: createMigrationStateEntity,
+  tenantQuota: createTenantQuotaEntity,
 };
 
 type EntityName = keyof typeof FACTORIES;
@@ -58,7 +60,7 @@ export type TransactionEntities = Parameters<Parameters<Service<StoreEntities>['
 /**
  * All entities bound to one table. Each is built on first use: ElectroDB validates an entity's
  * model against a JSON schema when it is constructed (a few milliseconds each), and a Lambda's
- * first request touches a handful of the nineteen, so building them all at import was most of its
+ * first request touches a handful of the twenty, so building them all at import was most of its
  * cold start's growth (bench/RESULTS.md, coldstart).
  */
 export function createStore(client: DynamoDBDocumentClient, table: string): Store {

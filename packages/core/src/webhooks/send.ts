@@ -11,6 +11,14 @@ export interface AttemptOutcome {
   error?: string;
 }
 
+/**
+ * What a tenant reads (`lastError`) when the target was refused by the SSRF
+ * guard or its name did not resolve: one text for all of them, so a delivery
+ * log cannot tell how the service's network resolves names or which of its
+ * ranges is private.
+ */
+export const TARGET_REFUSED = 'refused target: the host is not a public address, or does not resolve';
+
 export interface SendOptions {
   timeoutMs: number;
   allowLoopback: boolean;
@@ -54,8 +62,7 @@ export async function sendOnce(
   // An IP literal never goes through lookup: check it here.
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) {
-    const why = refusedAddress(host, options);
-    if (why) return { ok: false, error: `refused target: ${why}` };
+    if (refusedAddress(host, options)) return { ok: false, error: TARGET_REFUSED };
   }
   const headers = await signedHeaders(message.messageId, message.body, target.secrets, new Date(options.now()));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -76,7 +83,7 @@ export async function sendOnce(
       },
     );
     req.on('error', (e: Error & { code?: string }) => {
-      if (e instanceof RefusedTarget || e.code === 'EREFUSEDTARGET') resolve({ ok: false, error: `refused target: ${e.message}` });
+      if (e instanceof RefusedTarget || e.code === 'EREFUSEDTARGET') resolve({ ok: false, error: TARGET_REFUSED });
       else if (e.name === 'AbortError' || e.name === 'TimeoutError') resolve({ ok: false, error: `no answer within ${options.timeoutMs} ms` });
       else resolve({ ok: false, error: e.code ?? e.message });
     });
