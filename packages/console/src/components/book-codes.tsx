@@ -4,6 +4,7 @@ import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { BookCodeStatus, BookCodes } from '../api/types.ts';
 import { count } from '../lib/format.ts';
+import { readFilteredPage } from '../lib/read-filtered-page.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { ErrorMessage } from './error-message.tsx';
 import { Pager, usePages } from './pager.tsx';
@@ -35,15 +36,7 @@ export function BookCodesSection({ bookId, version }: { bookId: string; version:
     const read = (limit: number, cursor: string | undefined) =>
       unwrap(client.coupons[':bookId'].codes.$get({ param: { bookId }, query: { limit: String(limit), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } }));
     if (status === '' || status === 'available') return read(PAGE_SIZE, pages.cursor);
-    const items: BookCodes['items'] = [];
-    let cursor = pages.cursor;
-    for (let n = 0; n < FILTERED_MAX_REQUESTS; n++) {
-      const page = await read(FILTERED_READ_LIMIT, cursor);
-      items.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-      if (!cursor || items.length >= PAGE_SIZE) break;
-    }
-    return { items, nextCursor: cursor ?? null };
+    return readFilteredPage((cursor) => read(FILTERED_READ_LIMIT, cursor), { cursor: pages.cursor, pageSize: PAGE_SIZE, maxRequests: FILTERED_MAX_REQUESTS });
   }, [bookId, status, pages.cursor, version]);
 
   return (

@@ -8,6 +8,7 @@ import { Pager, usePages } from '../components/pager.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
 import { count } from '../lib/format.ts';
+import { readFilteredPage } from '../lib/read-filtered-page.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { useTitle } from '../lib/use-title.ts';
 import { DELIVERY_STATUSES } from '../lib/webhook-values.ts';
@@ -27,18 +28,17 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
   const endpoint = useResource(() => unwrap(client.webhooks[':id'].$get({ param: { id: endpointId } })), [endpointId]);
   const pages = usePages();
   const deliveries = useResource(
-    async () => {
-      const items: Delivery[] = [];
-      let cursor = pages.cursor;
-      for (let n = 0; n < (status ? FILTERED_MAX_REQUESTS : 1); n++) {
-        const query = { limit: String(PAGE_SIZE - items.length), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) };
-        const page = await unwrap(client.webhooks[':id'].deliveries.$get({ param: { id: endpointId }, query }));
-        items.push(...page.items);
-        cursor = page.nextCursor ?? undefined;
-        if (!cursor || items.length >= PAGE_SIZE) break;
-      }
-      return { items, nextCursor: cursor ?? null };
-    },
+    () =>
+      readFilteredPage(
+        (cursor, wanted) =>
+          unwrap(
+            client.webhooks[':id'].deliveries.$get({
+              param: { id: endpointId },
+              query: { limit: String(wanted), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) },
+            }),
+          ),
+        { cursor: pages.cursor, pageSize: PAGE_SIZE, maxRequests: status ? FILTERED_MAX_REQUESTS : 1 },
+      ),
     [endpointId, status, pages.cursor],
     { refreshMs: REFRESH_MS },
   );
