@@ -5,6 +5,7 @@ import type { ApiKey, ApiKeyPage, ApiKeyRole, CreatedApiKey } from '../api/types
 import { Dialog } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
 import { Time } from '../components/time.tsx';
 import { useResource } from '../lib/use-resource.ts';
@@ -58,8 +59,7 @@ export function ApiKeysPage() {
         />
       ) : null}
       {created ? <CreatedKey created={created} onDismiss={() => setCreated(undefined)} /> : null}
-      {keys.error ? <ErrorMessage error={keys.error} prefix="The keys could not be read." /> : null}
-      {keys.loading ? <p aria-busy="true">Reading the keys…</p> : null}
+      <ResourceStatus resource={keys} failed="The keys could not be read." reading="Reading the keys…" />
       {keys.data ? <KeysTable page={keys.data} onRevoke={setRevoking} /> : null}
       {keys.data ? <Pager pages={pages} nextCursor={keys.data.nextCursor} label="API keys pages" /> : null}
       {revoking ? (

@@ -7,6 +7,7 @@ import { Dialog } from '../components/dialog.tsx';
 import { CreateBookForm } from '../components/book-form.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { count } from '../lib/format.ts';
 import { useResource } from '../lib/use-resource.ts';
@@ -40,8 +41,7 @@ export function BooksPage() {
           <CreateBookForm onCancel={() => setCreating(false)} onCreated={(book) => navigate(`/books/${encodeURIComponent(book.id)}`)} />
         </Dialog>
       ) : null}
-      {books.error ? <ErrorMessage error={books.error} prefix="The books could not be read." /> : null}
-      {books.loading ? <p aria-busy="true">Reading the books…</p> : null}
+      <ResourceStatus resource={books} failed="The books could not be read." reading="Reading the books…" />
       {books.data ? <BooksTable page={books.data} /> : null}
       {books.data ? <Pager pages={pages} nextCursor={books.data.nextCursor} label="Books pages" /> : null}
     </>

@@ -3,7 +3,7 @@ import { Link } from 'wouter-preact';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { CodeDetails, HistoryEntry } from '../api/types.ts';
-import { ErrorMessage } from '../components/error-message.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { RollbackDialog } from '../components/rollback-dialog.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
@@ -60,8 +60,7 @@ export function CodePage({ code }: { code: string }) {
         {view ? <Link href={`/books/${encodeURIComponent(view.bookId)}`}>{bookName.data ?? 'Book'}</Link> : null}
       </p>
       <h1 class="code-title">{code}</h1>
-      {details.error ? <ErrorMessage error={details.error} prefix={view ? 'The code could not be read again.' : 'The code could not be read.'} /> : null}
-      {details.loading ? <p aria-busy="true">Reading the code…</p> : null}
+      <ResourceStatus resource={details} failed={view ? 'The code could not be read again.' : 'The code could not be read.'} reading="Reading the code…" />
       {done ? (
         <p role="status" class="notice success">
           {done}

@@ -5,6 +5,7 @@ import { useApi } from '../api/client.ts';
 import type { Delivery, DeliveryStatus } from '../api/types.ts';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
 import { count } from '../lib/format.ts';
@@ -73,8 +74,7 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
           Refresh
         </button>
       </div>
-      {deliveries.error ? <ErrorMessage error={deliveries.error} prefix="The deliveries could not be read." /> : null}
-      {deliveries.loading ? <p aria-busy="true">Reading the deliveries…</p> : null}
+      <ResourceStatus resource={deliveries} failed="The deliveries could not be read." reading="Reading the deliveries…" />
       {deliveries.data?.items.length === 0 ? (
         <p>{deliveries.data.nextCursor ? 'None among the messages read; Next page reads on.' : `No deliveries${status ? ` with status ${status}` : ''}.`}</p>
       ) : null}

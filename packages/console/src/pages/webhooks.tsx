@@ -5,6 +5,7 @@ import { useApi } from '../api/client.ts';
 import type { CreatedWebhook, Webhook, WebhookEventType } from '../api/types.ts';
 import { Dialog } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
 import { Time } from '../components/time.tsx';
 import { useResource } from '../lib/use-resource.ts';
@@ -45,8 +46,7 @@ export function WebhooksPage() {
         </ShownOnce>
       ) : null}
       <h2>Endpoints</h2>
-      {endpoints.error ? <ErrorMessage error={endpoints.error} prefix="The endpoints could not be read." /> : null}
-      {endpoints.loading ? <p aria-busy="true">Reading the endpoints…</p> : null}
+      <ResourceStatus resource={endpoints} failed="The endpoints could not be read." reading="Reading the endpoints…" />
       {endpoints.data?.items.length === 0 ? <p>No endpoints yet.</p> : null}
       {endpoints.data?.items.length ? (
         <div class="table-scroll">
