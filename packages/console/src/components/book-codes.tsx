@@ -6,6 +6,7 @@ import type { BookCodeStatus, BookCodes } from '../api/types.ts';
 import { count } from '../lib/format.ts';
 import { readFilteredPage } from '../lib/read-filtered-page.ts';
 import { useResource } from '../lib/use-resource.ts';
+import { DataTable } from './data-table.tsx';
 import { ErrorMessage } from './error-message.tsx';
 import { Pager, usePages } from './pager.tsx';
 import { StatusBadge } from './status-badge.tsx';
@@ -111,43 +112,27 @@ function CodesTable({ page, filtered }: { page: BookCodes; filtered: boolean }) 
     );
   }
   return (
-    <div class="table-scroll">
-      <table class="striped compact" aria-label="Codes">
-        <thead>
-          <tr>
-            <th scope="col">Code</th>
-            <th scope="col">Status</th>
-            <th scope="col">Holder</th>
-            <th scope="col">Assigned</th>
-            <th scope="col" class="num">
-              Redemptions
-            </th>
-            <th scope="col">Lock expires</th>
-          </tr>
-        </thead>
-        <tbody>
-          {page.items.map((c) => (
-            <tr key={c.code}>
-              <th scope="row">
-                <Link href={`/codes/${encodeURIComponent(c.code)}`}>{c.code}</Link>
-              </th>
-              <td>
-                <StatusBadge status={c.status} />
-              </td>
-              <td>{c.userId ?? <span class="muted">—</span>}</td>
-              <td>
-                <Time iso={c.assignedAt} />
-              </td>
-              <td class="num">
-                {count(c.redemptionCount)} of {count(c.maxRedemptions)}
-              </td>
-              <td>
-                <Time iso={c.lockExpiresAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Codes" compact columns={['Code', 'Status', 'Holder', 'Assigned', { label: 'Redemptions', numeric: true }, 'Lock expires']}>
+      {page.items.map((c) => (
+        <tr key={c.code}>
+          <th scope="row">
+            <Link href={`/codes/${encodeURIComponent(c.code)}`}>{c.code}</Link>
+          </th>
+          <td>
+            <StatusBadge status={c.status} />
+          </td>
+          <td>{c.userId ?? <span class="muted">—</span>}</td>
+          <td>
+            <Time iso={c.assignedAt} />
+          </td>
+          <td class="num">
+            {count(c.redemptionCount)} of {count(c.maxRedemptions)}
+          </td>
+          <td>
+            <Time iso={c.lockExpiresAt} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

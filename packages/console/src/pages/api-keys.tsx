@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { ApiKey, ApiKeyPage, ApiKeyRole, CreatedApiKey } from '../api/types.ts';
+import { ACTIONS, DataTable } from '../components/data-table.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
@@ -103,46 +104,29 @@ function CreatedKey({ created, onDismiss }: { created: CreatedApiKey; onDismiss:
 function KeysTable({ page, onRevoke }: { page: ApiKeyPage; onRevoke: (key: ApiKey) => void }) {
   if (page.items.length === 0) return <p>No keys yet.</p>;
   return (
-    <div class="table-scroll">
-      <table class="striped" aria-label="API keys">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Role</th>
-            <th scope="col">Key</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Revoked</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {page.items.map((k) => (
-            <tr key={k.keyId}>
-              <th scope="row">{k.name}</th>
-              <td>{k.role}</td>
-              <td>
-                <code>{k.prefix}…</code>
-              </td>
-              <td>
-                <Time iso={k.createdAt} />
-              </td>
-              <td>{k.lastUsedAt ? <Time iso={k.lastUsedAt} /> : <span class="muted">never</span>}</td>
-              <td>{k.revokedAt ? <Time iso={k.revokedAt} /> : <span class="muted">active</span>}</td>
-              <td>
-                {k.revokedAt ? null : (
-                  <button type="button" class="secondary outline small" onClick={() => onRevoke(k)} aria-label={`Revoke ${k.name}`}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="API keys" columns={['Name', 'Role', 'Key', 'Created', 'Last used', 'Revoked', ACTIONS]}>
+      {page.items.map((k) => (
+        <tr key={k.keyId}>
+          <th scope="row">{k.name}</th>
+          <td>{k.role}</td>
+          <td>
+            <code>{k.prefix}…</code>
+          </td>
+          <td>
+            <Time iso={k.createdAt} />
+          </td>
+          <td>{k.lastUsedAt ? <Time iso={k.lastUsedAt} /> : <span class="muted">never</span>}</td>
+          <td>{k.revokedAt ? <Time iso={k.revokedAt} /> : <span class="muted">active</span>}</td>
+          <td>
+            {k.revokedAt ? null : (
+              <button type="button" class="secondary outline small" onClick={() => onRevoke(k)} aria-label={`Revoke ${k.name}`}>
+                Revoke
+              </button>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

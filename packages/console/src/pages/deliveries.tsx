@@ -3,6 +3,7 @@ import { Link } from 'wouter-preact';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { Delivery, DeliveryStatus } from '../api/types.ts';
+import { ACTIONS, DataTable } from '../components/data-table.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
 import { ResourceStatus } from '../components/resource-status.tsx';
@@ -79,31 +80,15 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
         <p>{deliveries.data.nextCursor ? 'None among the messages read; Next page reads on.' : `No deliveries${status ? ` with status ${status}` : ''}.`}</p>
       ) : null}
       {deliveries.data?.items.length ? (
-        <div class="table-scroll">
-          <table class="striped compact" aria-label="Deliveries">
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  Attempts
-                </th>
-                <th scope="col">Last answer</th>
-                <th scope="col">Last attempt</th>
-                <th scope="col">Next attempt</th>
-                <th scope="col">Message</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.data.items.map((d) => (
-                <DeliveryRow key={d.messageId} endpointId={endpointId} delivery={d} onResent={() => void deliveries.reload()} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Deliveries"
+          compact
+          columns={['Event', 'Status', { label: 'Attempts', numeric: true }, 'Last answer', 'Last attempt', 'Next attempt', 'Message', ACTIONS]}
+        >
+          {deliveries.data.items.map((d) => (
+            <DeliveryRow key={d.messageId} endpointId={endpointId} delivery={d} onResent={() => void deliveries.reload()} />
+          ))}
+        </DataTable>
       ) : null}
       {deliveries.data ? <Pager pages={pages} nextCursor={deliveries.data.nextCursor} label="Deliveries pages" /> : null}
     </>

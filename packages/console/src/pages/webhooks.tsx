@@ -3,6 +3,7 @@ import { Link } from 'wouter-preact';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { CreatedWebhook, Webhook, WebhookEventType } from '../api/types.ts';
+import { ACTIONS, DataTable } from '../components/data-table.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { ResourceStatus } from '../components/resource-status.tsx';
@@ -49,38 +50,24 @@ export function WebhooksPage() {
       <ResourceStatus resource={endpoints} failed="The endpoints could not be read." reading="Reading the endpoints…" />
       {endpoints.data?.items.length === 0 ? <p>No endpoints yet.</p> : null}
       {endpoints.data?.items.length ? (
-        <div class="table-scroll">
-          <table class="striped" aria-label="Endpoints">
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">Added</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {endpoints.data.items.map((w) => (
-                <tr key={w.id}>
-                  <th scope="row">
-                    <Link href={`/webhooks/${encodeURIComponent(w.id)}`}>{w.url}</Link>
-                  </th>
-                  <td>{w.events.length ? w.events.join(', ') : 'every event'}</td>
-                  <td>
-                    <Time iso={w.createdAt} />
-                  </td>
-                  <td>
-                    <button type="button" class="secondary outline small" onClick={() => setDeleting(w)} aria-label={`Delete ${w.url}`}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Endpoints" columns={['URL', 'Events', 'Added', ACTIONS]}>
+          {endpoints.data.items.map((w) => (
+            <tr key={w.id}>
+              <th scope="row">
+                <Link href={`/webhooks/${encodeURIComponent(w.id)}`}>{w.url}</Link>
+              </th>
+              <td>{w.events.length ? w.events.join(', ') : 'every event'}</td>
+              <td>
+                <Time iso={w.createdAt} />
+              </td>
+              <td>
+                <button type="button" class="secondary outline small" onClick={() => setDeleting(w)} aria-label={`Delete ${w.url}`}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {deleting ? (
         <DeleteEndpoint
