@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { Book, CreateBook } from '../api/types.ts';
+import { DialogActions } from './dialog.tsx';
 import { ErrorMessage } from './error-message.tsx';
 
 const int = (v: FormDataEntryValue | null) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined);
@@ -117,14 +118,7 @@ export function CreateBookForm({ onCreated, onCancel }: { onCreated: (book: Book
           </label>
         ) : null}
       </fieldset>
-      <footer class="actions">
-        <button type="button" class="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" aria-busy={busy} disabled={busy}>
-          Create book
-        </button>
-      </footer>
+      <DialogActions label="Create book" busy={busy} onCancel={onCancel} />
     </form>
   );
 }

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { RolledBack } from '../api/types.ts';
-import { Dialog } from './dialog.tsx';
+import { Dialog, DialogActions } from './dialog.tsx';
 import { ErrorMessage } from './error-message.tsx';
 
 /** Gives a redemption back (an order cancelled), with the reason recorded in the code's history. */
@@ -33,14 +33,7 @@ export function RollbackDialog({ redemptionId, onClose, onDone }: { redemptionId
           <textarea name="reason" rows={3} maxLength={500} placeholder="e.g. order cancelled" autoFocus />
         </label>
         {error ? <ErrorMessage error={error} prefix="Nothing was rolled back." /> : null}
-        <footer class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" aria-busy={busy} disabled={busy}>
-            Confirm
-          </button>
-        </footer>
+        <DialogActions label="Confirm" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );

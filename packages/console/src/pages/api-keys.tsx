@@ -3,7 +3,7 @@ import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { ApiKey, ApiKeyPage, ApiKeyRole, CreatedApiKey } from '../api/types.ts';
 import { ACTIONS, DataTable } from '../components/data-table.tsx';
-import { Dialog } from '../components/dialog.tsx';
+import { Dialog, DialogActions } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
 import { ResourceStatus } from '../components/resource-status.tsx';
@@ -164,14 +164,7 @@ function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreate
           </select>
         </label>
         {error ? <ErrorMessage error={error} prefix="No key was created." /> : null}
-        <footer class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" aria-busy={busy} disabled={busy}>
-            Create
-          </button>
-        </footer>
+        <DialogActions label="Create" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -196,14 +189,7 @@ function RevokeKeyDialog({ apiKey, onClose, onRevoked }: { apiKey: ApiKey; onClo
     <Dialog title={`Revoke “${apiKey.name}”?`} onClose={onClose}>
       <p>Requests with this key are refused within seconds, on every instance. This cannot be undone.</p>
       {error ? <ErrorMessage error={error} prefix="The key was not revoked." /> : null}
-      <footer class="actions">
-        <button type="button" class="secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" class="danger" aria-busy={busy} disabled={busy} onClick={() => void revoke()}>
-          Revoke
-        </button>
-      </footer>
+      <DialogActions label="Revoke" busy={busy} onCancel={onClose} onConfirm={revoke} danger />
     </Dialog>
   );
 }

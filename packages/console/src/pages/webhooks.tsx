@@ -4,7 +4,7 @@ import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { CreatedWebhook, Webhook, WebhookEventType } from '../api/types.ts';
 import { ACTIONS, DataTable } from '../components/data-table.tsx';
-import { Dialog } from '../components/dialog.tsx';
+import { Dialog, DialogActions } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { ResourceStatus } from '../components/resource-status.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
@@ -118,14 +118,7 @@ function AddEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCrea
           </div>
         </fieldset>
         {error ? <ErrorMessage error={error} prefix="The endpoint was not added." /> : null}
-        <footer class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" aria-busy={busy} disabled={busy}>
-            Add
-          </button>
-        </footer>
+        <DialogActions label="Add" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -152,14 +145,7 @@ function DeleteEndpoint({ endpoint, onClose, onDeleted }: { endpoint: Webhook; o
         Nothing more is delivered to <code>{endpoint.url}</code>.
       </p>
       {error ? <ErrorMessage error={error} prefix="The endpoint was not deleted." /> : null}
-      <footer class="actions">
-        <button type="button" class="secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" class="danger" aria-busy={busy} disabled={busy} onClick={() => void remove()}>
-          Confirm
-        </button>
-      </footer>
+      <DialogActions label="Confirm" busy={busy} onCancel={onClose} onConfirm={remove} danger />
     </Dialog>
   );
 }
