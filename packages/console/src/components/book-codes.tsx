@@ -5,6 +5,7 @@ import { useApi } from '../api/client.ts';
 import type { BookCodeStatus, BookCodes } from '../api/types.ts';
 import { count } from '../lib/format.ts';
 import { readFilteredPage } from '../lib/read-filtered-page.ts';
+import { useAction } from '../lib/use-action.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { DataTable } from './data-table.tsx';
 import { ErrorMessage } from './error-message.tsx';
@@ -75,21 +76,15 @@ export function BookCodesSection({ bookId, version }: { bookId: string; version:
 function CodeSearch() {
   const client = useApi();
   const [, navigate] = useLocation();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  async function search(e: Event) {
+  const { busy, error, run } = useAction();
+  function search(e: Event) {
     e.preventDefault();
     const code = String(new FormData(e.currentTarget as HTMLFormElement).get('code') ?? '').trim().toUpperCase();
     if (!code) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    void run(async () => {
       const found = await unwrap(client.coupons.codes[':code'].$get({ param: { code }, query: { limit: '1' } }));
       navigate(`/codes/${encodeURIComponent(found.code)}`);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
   return (
     <form role="search" aria-label="Codes" onSubmit={search} class="search">

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { Book, CreateBook } from '../api/types.ts';
+import { useAction } from '../lib/use-action.ts';
 import { DialogActions } from './dialog.tsx';
 import { ErrorMessage } from './error-message.tsx';
 
@@ -34,20 +35,13 @@ export function readBookForm(form: HTMLFormElement): CreateBook {
 
 export function CreateBookForm({ onCreated, onCancel }: { onCreated: (book: Book) => void; onCancel: () => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useAction();
   const [discountType, setDiscountType] = useState('');
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await unwrap(client.coupons.$post({ json: readBookForm(e.currentTarget as HTMLFormElement) })));
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    const book = readBookForm(e.currentTarget as HTMLFormElement);
+    void run(async () => onCreated(await unwrap(client.coupons.$post({ json: book }))));
   }
 
   return (

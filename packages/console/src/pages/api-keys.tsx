@@ -9,6 +9,7 @@ import { Pager, usePages } from '../components/pager.tsx';
 import { ResourceStatus } from '../components/resource-status.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
 import { Time } from '../components/time.tsx';
+import { useAction } from '../lib/use-action.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { useTitle } from '../lib/use-title.ts';
 
@@ -132,19 +133,13 @@ function KeysTable({ page, onRevoke }: { page: ApiKeyPage; onRevoke: (key: ApiKe
 
 function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (key: CreatedApiKey) => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function create(e: Event) {
+  const { busy, error, run } = useAction();
+  function create(e: Event) {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await unwrap(client['api-keys'].$post({ json: { name: String(data.get('name') ?? '').trim(), role: String(data.get('role')) as ApiKeyRole } })));
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    void run(async () =>
+      onCreated(await unwrap(client['api-keys'].$post({ json: { name: String(data.get('name') ?? '').trim(), role: String(data.get('role')) as ApiKeyRole } }))),
+    );
   }
   return (
     <Dialog title="Create an API key" onClose={onClose}>
@@ -172,19 +167,12 @@ function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreate
 
 function RevokeKeyDialog({ apiKey, onClose, onRevoked }: { apiKey: ApiKey; onClose: () => void; onRevoked: () => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function revoke() {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { busy, error, run } = useAction();
+  const revoke = () =>
+    run(async () => {
       await unwrap(client['api-keys'][':keyId'].$delete({ param: { keyId: apiKey.keyId } }));
       onRevoked();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  }
+    });
   return (
     <Dialog title={`Revoke “${apiKey.name}”?`} onClose={onClose}>
       <p>Requests with this key are refused within seconds, on every instance. This cannot be undone.</p>

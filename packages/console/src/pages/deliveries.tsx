@@ -11,6 +11,7 @@ import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
 import { count } from '../lib/format.ts';
 import { readFilteredPage } from '../lib/read-filtered-page.ts';
+import { useAction } from '../lib/use-action.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { useTitle } from '../lib/use-title.ts';
 import { DELIVERY_STATUSES } from '../lib/webhook-values.ts';
@@ -97,20 +98,12 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
 
 function DeliveryRow({ endpointId, delivery: d, onResent }: { endpointId: string; delivery: Delivery; onResent: () => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function resend() {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { busy, error, run } = useAction();
+  const resend = () =>
+    run(async () => {
       await unwrap(client.webhooks[':id'].deliveries[':messageId'].resend.$post({ param: { id: endpointId, messageId: d.messageId } }));
       onResent();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
   return (
     <tr>
       <th scope="row">{d.eventType}</th>

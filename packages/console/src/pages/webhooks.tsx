@@ -9,6 +9,7 @@ import { ErrorMessage } from '../components/error-message.tsx';
 import { ResourceStatus } from '../components/resource-status.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
 import { Time } from '../components/time.tsx';
+import { useAction } from '../lib/use-action.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { useTitle } from '../lib/use-title.ts';
 import { EVENT_TYPES } from '../lib/webhook-values.ts';
@@ -85,20 +86,12 @@ export function WebhooksPage() {
 
 function AddEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (w: CreatedWebhook) => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function add(e: Event) {
+  const { busy, error, run } = useAction();
+  function add(e: Event) {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
     const events = data.getAll('events').map(String) as WebhookEventType[];
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await unwrap(client.webhooks.$post({ json: { url: String(data.get('url') ?? '').trim(), events } })));
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    void run(async () => onCreated(await unwrap(client.webhooks.$post({ json: { url: String(data.get('url') ?? '').trim(), events } }))));
   }
   return (
     <Dialog title="Add a webhook endpoint" onClose={onClose}>
@@ -126,19 +119,12 @@ function AddEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCrea
 
 function DeleteEndpoint({ endpoint, onClose, onDeleted }: { endpoint: Webhook; onClose: () => void; onDeleted: () => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function remove() {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const { busy, error, run } = useAction();
+  const remove = () =>
+    run(async () => {
       await unwrap(client.webhooks[':id'].$delete({ param: { id: endpoint.id } }));
       onDeleted();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  }
+    });
   return (
     <Dialog title="Delete this endpoint?" onClose={onClose}>
       <p>
