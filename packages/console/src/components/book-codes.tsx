@@ -11,6 +11,7 @@ import { DataTable } from './data-table.tsx';
 import { ErrorMessage } from './error-message.tsx';
 import { Pager, usePages } from './pager.tsx';
 import { StatusBadge } from './status-badge.tsx';
+import { StatusFilter, type StatusOption } from './status-filter.tsx';
 import { Time } from './time.tsx';
 
 const PAGE_SIZE = 25;
@@ -22,7 +23,7 @@ const PAGE_SIZE = 25;
  */
 const FILTERED_READ_LIMIT = 1000;
 const FILTERED_MAX_REQUESTS = 10;
-const STATUSES: { value: BookCodeStatus | ''; label: string }[] = [
+const STATUSES: StatusOption<BookCodeStatus>[] = [
   { value: '', label: 'All' },
   { value: 'available', label: 'Available' },
   { value: 'assigned', label: 'Assigned' },
@@ -45,22 +46,7 @@ export function BookCodesSection({ bookId, version }: { bookId: string; version:
     <>
       <div class="toolbar">
         <CodeSearch />
-        <label class="inline">
-          Status
-          <select
-            value={status}
-            onChange={(e) => {
-              setStatus(e.currentTarget.value as BookCodeStatus | '');
-              pages.reset();
-            }}
-          >
-            {STATUSES.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <StatusFilter value={status} options={STATUSES} onChange={setStatus} pages={pages} />
         <button type="button" class="secondary outline" onClick={() => void codes.reload()} aria-busy={codes.loading}>
           Refresh
         </button>

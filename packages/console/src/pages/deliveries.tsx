@@ -8,6 +8,7 @@ import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
 import { ResourceStatus } from '../components/resource-status.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
+import { StatusFilter, type StatusOption } from '../components/status-filter.tsx';
 import { Time } from '../components/time.tsx';
 import { count } from '../lib/format.ts';
 import { readFilteredPage } from '../lib/read-filtered-page.ts';
@@ -23,6 +24,8 @@ const PAGE_SIZE = 100;
  * (docs/webhooks.md): a page here follows it until it has a page's worth or has made this many requests.
  */
 const FILTERED_MAX_REQUESTS = 5;
+
+const STATUS_OPTIONS: StatusOption<DeliveryStatus>[] = [{ value: '', label: 'All' }, ...DELIVERY_STATUSES.map((s) => ({ value: s, label: s[0]!.toUpperCase() + s.slice(1) }))];
 
 /** One endpoint's deliveries, newest first, a page at a time, filtered by status; a failed one can be sent again. */
 export function DeliveriesPage({ endpointId }: { endpointId: string }) {
@@ -55,23 +58,7 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
       <h1>Deliveries{endpoint.data ? <> to <span class="url">{endpoint.data.url}</span></> : null}</h1>
       {endpoint.error ? <ErrorMessage error={endpoint.error} prefix="The endpoint could not be read." /> : null}
       <div class="toolbar">
-        <label class="inline">
-          Status
-          <select
-            value={status}
-            onChange={(e) => {
-              setStatus(e.currentTarget.value as DeliveryStatus | '');
-              pages.reset();
-            }}
-          >
-            <option value="">All</option>
-            {DELIVERY_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s[0]!.toUpperCase() + s.slice(1)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <StatusFilter value={status} options={STATUS_OPTIONS} onChange={setStatus} pages={pages} />
         <button type="button" class="secondary outline" onClick={() => void deliveries.reload()}>
           Refresh
         </button>
