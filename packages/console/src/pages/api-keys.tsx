@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { ApiKey, ApiKeyPage, ApiKeyRole, CreatedApiKey } from '../api/types.ts';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { ACTIONS, DataTable } from '../components/data-table.tsx';
 import { Dialog, DialogActions } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
@@ -167,17 +168,18 @@ function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreate
 
 function RevokeKeyDialog({ apiKey, onClose, onRevoked }: { apiKey: ApiKey; onClose: () => void; onRevoked: () => void }) {
   const client = useApi();
-  const { busy, error, run } = useAction();
-  const revoke = () =>
-    run(async () => {
-      await unwrap(client['api-keys'][':keyId'].$delete({ param: { keyId: apiKey.keyId } }));
-      onRevoked();
-    });
   return (
-    <Dialog title={`Revoke “${apiKey.name}”?`} onClose={onClose}>
+    <ConfirmDialog
+      title={`Revoke “${apiKey.name}”?`}
+      label="Revoke"
+      failed="The key was not revoked."
+      onClose={onClose}
+      onConfirm={async () => {
+        await unwrap(client['api-keys'][':keyId'].$delete({ param: { keyId: apiKey.keyId } }));
+        onRevoked();
+      }}
+    >
       <p>Requests with this key are refused within seconds, on every instance. This cannot be undone.</p>
-      {error ? <ErrorMessage error={error} prefix="The key was not revoked." /> : null}
-      <DialogActions label="Revoke" busy={busy} onCancel={onClose} onConfirm={revoke} danger />
-    </Dialog>
+    </ConfirmDialog>
   );
 }

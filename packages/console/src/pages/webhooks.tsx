@@ -3,6 +3,7 @@ import { Link } from 'wouter-preact';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { CreatedWebhook, Webhook, WebhookEventType } from '../api/types.ts';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { ACTIONS, DataTable } from '../components/data-table.tsx';
 import { Dialog, DialogActions } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
@@ -119,19 +120,20 @@ function AddEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCrea
 
 function DeleteEndpoint({ endpoint, onClose, onDeleted }: { endpoint: Webhook; onClose: () => void; onDeleted: () => void }) {
   const client = useApi();
-  const { busy, error, run } = useAction();
-  const remove = () =>
-    run(async () => {
-      await unwrap(client.webhooks[':id'].$delete({ param: { id: endpoint.id } }));
-      onDeleted();
-    });
   return (
-    <Dialog title="Delete this endpoint?" onClose={onClose}>
+    <ConfirmDialog
+      title="Delete this endpoint?"
+      label="Confirm"
+      failed="The endpoint was not deleted."
+      onClose={onClose}
+      onConfirm={async () => {
+        await unwrap(client.webhooks[':id'].$delete({ param: { id: endpoint.id } }));
+        onDeleted();
+      }}
+    >
       <p>
         Nothing more is delivered to <code>{endpoint.url}</code>.
       </p>
-      {error ? <ErrorMessage error={error} prefix="The endpoint was not deleted." /> : null}
-      <DialogActions label="Confirm" busy={busy} onCancel={onClose} onConfirm={remove} danger />
-    </Dialog>
+    </ConfirmDialog>
   );
 }
