@@ -104,12 +104,12 @@ export const createJobLaneEntity = (config: EntityConfig) =>
         generated: { type: 'number', required: true, default: 0 },
         /**
          * Chunks committed; picks the stats shard of the next chunk, so a resumed lane keeps the shards balanced.
-         * A migration lane commits one Scan page per chunk, conditioned on this count.
+         * A scan lane commits one Scan page per chunk, conditioned on this count.
          */
         chunks: { type: 'number', required: true, default: 0 },
-        /** A migration lane's: where its Scan segment resumes (the last page's LastEvaluatedKey, as JSON). */
+        /** A scan lane's (jobs/scan-lanes.ts: migrations, erasures): where its Scan segment resumes (the last page's LastEvaluatedKey, as JSON). */
         cursor: { type: 'string' },
-        /** A migration lane's: items its segment has read, and how many the migration changed. */
+        /** A scan lane's: items its segment has read, and how many its job changed (over every pass). */
         scanned: { type: 'number' },
         changed: { type: 'number' },
       },

@@ -1,5 +1,5 @@
 import { and, eq } from '../db/condition.ts';
-import { Refused, transition } from '../db/transition.ts';
+import { Refused, transition, type Item } from '../db/transition.ts';
 import type { LaneRecord } from './model.ts';
 
 /**
@@ -13,4 +13,21 @@ export const advanceLane = transition({
   condition: ({ generated, chunks }: { generated: number; chunks: number }) => and(eq('generated', generated), eq('chunks', chunks)),
   refusal: (lane: LaneRecord | null) =>
     lane ? new Refused('moved', `the lane is at ${lane.generated} after ${lane.chunks} chunks`, lane) : new Refused('missing', 'the job lost a lane'),
+});
+
+/** A scan lane (jobs/scan-lanes.ts) moves on from exactly the page its runner read (`chunks`). */
+export const advanceScan = transition({
+  refusals: ['moved'],
+  condition: ({ chunks }: { chunks: number }) => eq('chunks', chunks),
+  refusal: (item: Item | null) => new Refused('moved', 'another runner committed this page', item),
+});
+
+/**
+ * A scan lane that reached the end of its segment starts it again, for the
+ * job's next pass over the table: once, from the page count its runner read.
+ */
+export const restartScan = transition({
+  refusals: ['moved'],
+  condition: ({ chunks, target }: { chunks: number; target: number }) => and(eq('chunks', chunks), eq('generated', target)),
+  refusal: (item: Item | null) => new Refused('moved', 'another runner restarted or moved this lane', item),
 });
