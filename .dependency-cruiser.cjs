@@ -26,6 +26,8 @@ const DOMAINS = {
   webhooks: ['book', 'code', 'idempotency', 'stream'],
   // What the table's older shapes become: the domains whose shapes they produce, and jobs to run in.
   migrations: ['jobs', 'book', 'code', 'idempotency', 'access'],
+  // Erasing a person: a job over scan lanes that rewrites the stored responses of the idempotency domain.
+  erasure: ['jobs', 'idempotency'],
 };
 
 const folders = (names) => `${CORE}(${names.join('|')})/`;

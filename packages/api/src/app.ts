@@ -10,6 +10,7 @@ import { authenticate, type AuthOptions } from './middleware/auth/index.ts';
 import { apiKeyAuthenticator } from './middleware/auth/api-key.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
+import { refuseErasedUsers } from './middleware/erased-user/index.ts';
 import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
 import { errorResponse } from './error-response.ts';
 import { registerProtocolComponents } from './openapi.ts';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps) {
 
   const auth = authenticate(deps.auth, apiKeyAuthenticator(deps.core));
   app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
+  app.use('*', refuseErasedUsers(deps.core));
   app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
 

@@ -7,6 +7,7 @@
  */
 import {
   codeEventOf,
+  erasureJob,
   codeHistoryConsumer,
   followLocalStream,
   generationJob,
@@ -22,7 +23,7 @@ import {
 } from '@coupons/core';
 
 /** Every kind of background job, by the job record's `kind`. */
-export const JOB_KINDS: JobKinds = { generation: generationJob, migration: migrationJob };
+export const JOB_KINDS: JobKinds = { generation: generationJob, migration: migrationJob, erasure: erasureJob };
 
 /**
  * Everything that reacts to the table's committed writes, in the order each

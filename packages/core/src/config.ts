@@ -50,6 +50,17 @@ const ConfigSchema = z.object({
   WEBHOOK_LOG_DAYS: z.coerce.number().int().min(2).max(365).default(30),
   /** SQS FIFO queue of webhook deliveries (AWS, infra/webhooks.ts); absent locally, where delivery is in-process. */
   WEBHOOK_QUEUE_URL: z.url().optional(),
+  /**
+   * The key of the HMAC that turns an erased user's id into their pseudonym (erased-users.ts). Set it
+   * on every deployed stage and never change it: a new key gives a re-erased id a second pseudonym.
+   */
+  ERASURE_SECRET: z.string().min(16).default('local-erasure-secret-not-for-production'),
+  /**
+   * How long an erasure waits, after marking the user erased, before it reads the table: longer than a
+   * request, an instance's memory of "not erased" (ERASED_CACHE_MS) and the change stream's usual lag,
+   * so that every write that did not see the mark has committed before the job looks (docs/erasure.md).
+   */
+  ERASURE_SETTLE_MS: z.coerce.number().int().min(0).max(900_000).default(60_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

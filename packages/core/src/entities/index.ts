@@ -16,6 +16,7 @@ import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 import { createApiKeyEntity } from './api-key.ts';
 import { createMigrationStateEntity } from './migration-state.ts';
 import { createRedemptionLookupEntity } from './redemption-lookup.ts';
+import { createErasedUserEntity } from './erased-user.ts';
 
 /** All entities bound to one table, and the ElectroDB service that runs transactions across them. */
 export function createStore(client: DynamoDBDocumentClient, table: string) {
@@ -39,6 +40,7 @@ export function createStore(client: DynamoDBDocumentClient, table: string) {
     streamCheckpoint: createStreamCheckpointEntity(config),
     apiKey: createApiKeyEntity(config),
     migrationState: createMigrationStateEntity(config),
+    erasedUser: createErasedUserEntity(config),
   };
   const service = new Service(entities, config);
   return { ...entities, service, client, table };

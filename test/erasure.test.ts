@@ -1,0 +1,209 @@
+import { gunzipSync } from 'node:zlib';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pseudonymOf, type ChangeFollower } from '@coupons/core';
+import { followChanges } from '@coupons/api';
+import { admin, answer, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
+import { checkInvariants } from './support/invariants.ts';
+import { startReceiver, waitFor, type Receiver } from './support/webhook-receiver.ts';
+
+// DELETE /users/{userId} end to end over DynamoDB Local with its stream: a user who did everything
+// a user can (claims, locks, redeems, a rollback, misses up to the rate limit, idempotency keys,
+// webhook deliveries about their codes) is erased; then the WHOLE table is scanned, every attribute
+// (gzip-kept answers unpacked), for the id. Nothing is mocked.
+const ENV = {
+  ERASURE_SETTLE_MS: '3000',
+  JOB_LANES: '4',
+  RATE_LIMIT_MISSES_PER_10_MINUTES: '2',
+  WEBHOOK_ALLOW_LOOPBACK: 'true',
+  WEBHOOK_RETRY_SCHEDULE: '0.3,0.3',
+  WEBHOOK_POLL_MS: '50',
+  WEBHOOK_DELIVERY_SHARDS: '4',
+};
+let api: TestApi;
+let follower: ChangeFollower;
+let receiver: Receiver;
+beforeAll(async () => {
+  api = await startTestApi('erasure', ENV, { stream: true });
+  follower = followChanges(api.core, { name: 'erasure', idleMs: 20 });
+  receiver = await startReceiver();
+  const hook = await answer(api.client(await admin()).webhooks.$post({ json: { url: `${receiver.url}/hook` } }));
+  expect(hook.status).toBe(201);
+  receiver.trust(hook.json.secret);
+});
+afterAll(async () => {
+  await follower?.stop();
+  await receiver?.close();
+  await api?.close();
+});
+
+/** The table as text: every item, every attribute, stored answers (gzip) unpacked. */
+async function tableText(): Promise<string> {
+  const items = await api.scan();
+  return JSON.stringify(items, (_k, v) => {
+    if (v instanceof Uint8Array || (v && v.type === 'Buffer')) {
+      const bytes = Buffer.from(v instanceof Uint8Array ? v : v.data);
+      return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString('utf8') : bytes.toString('base64');
+    }
+    return v;
+  });
+}
+
+const key = () => ({ headers: { 'idempotency-key': randomUUID() } });
+
+async function erase(userId: string, token?: string) {
+  return answer(api.client(token ?? (await admin())).users[':userId'].$delete({ param: { userId } }));
+}
+
+async function finished(jobId: string) {
+  const asAdmin = api.client(await admin());
+  return waitFor(
+    `erasure job ${jobId}`,
+    async () => {
+      const job = await answer(asAdmin.jobs[':jobId'].$get({ param: { jobId } }));
+      return ['succeeded', 'failed'].includes(job.json.status) && job.json;
+    },
+    30_000,
+    50,
+  );
+}
+
+/** Every code change has its history item, and every delivery to the receiver was made. */
+async function streamSettled() {
+  await waitFor('history and deliveries', async () => {
+    const items = await api.scan();
+    const changes = items.filter((i) => i.__edb_e__ === 'code').reduce((n, c) => n + (c.changeSeq ?? 0), 0);
+    const history = items.filter((i) => i.__edb_e__ === 'codeHistory').length;
+    const deliveries = items.filter((i) => i.__edb_e__ === 'webhookDelivery');
+    return history === changes && deliveries.length > 0 && deliveries.every((d) => d.status === 'delivered');
+  });
+}
+
+describe('DELETE /users/{userId}', () => {
+  const userId = `erin.${randomUUID().slice(0, 8)}@example|42`;
+  const bystander = `bystander-${randomUUID().slice(0, 8)}`;
+
+  it("leaves no item naming the user, the pseudonym in every place the id was, and every count and cap intact", async () => {
+    const { book } = await bookWithCodes(api, 6, { maxCodesPerUser: 3, maxRedemptionsPerUser: 2 });
+    const asUser = api.client(await user(userId));
+    const asService = api.client(await service());
+    // Claim and lock in one step, redeem twice, roll one back: each keyed, so their answers are kept.
+    const first = await answer(asUser.coupons.assign.$post({ json: { bookId: book.id, lock: true } }, key()));
+    expect(first.status).toBe(201);
+    const code = first.json.code as string;
+    const redeemed = await answer(asUser.coupons.redeem[':code'].$post({ param: { code }, json: { lockId: first.json.lockId, orderId: 'o-1' } }, key()));
+    expect(redeemed.status).toBe(200);
+    const rolled = await answer(asService.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId: redeemed.json.redemptionId }, json: { reason: 'returned' } }, key()));
+    expect(rolled.status).toBe(200);
+    expect((await answer(asUser.coupons.redeem[':code'].$post({ param: { code }, json: { orderId: 'o-2' } }, key()))).status).toBe(200);
+    // A service claims a second code for the user (its kept answer names the user); the user locks and unlocks it.
+    const second = await answer(asService.coupons.assign.$post({ json: { bookId: book.id, userId } }, key()));
+    expect(second.status).toBe(201);
+    const lock = await answer(asUser.coupons.lock[':code'].$post({ param: { code: second.json.code }, json: {} }, key()));
+    expect(lock.status).toBe(200);
+    expect((await answer(asUser.coupons.unlock[':code'].$post({ param: { code: second.json.code }, json: { lockId: lock.json.lockId } }, key()))).status).toBe(200);
+    // Guessing codes until the limit trips: the misses are counted under the user.
+    for (let i = 0; i < 3; i++) await answer(asUser.coupons.lock[':code'].$post({ param: { code: uniqueCode('NOPE') }, json: {} }));
+    expectError(await answer(asUser.coupons.lock[':code'].$post({ param: { code: uniqueCode('NOPE') }, json: {} })), 429, 'RATE_LIMITED');
+    // Someone else, who must stay as they are.
+    expect((await answer(api.client(await user(bystander)).coupons.assign.$post({ json: { bookId: book.id } }))).status).toBe(201);
+    await streamSettled();
+
+    const before = await tableText();
+    expect(before).toContain(userId);
+    const beforeItems = await api.scan();
+    const statsBefore = beforeItems.filter((i) => i.__edb_e__ === 'bookStatsShard' && i.bookId === book.id);
+
+    const accepted = await erase(userId);
+    expect(accepted.status).toBe(202);
+    const job = await finished(accepted.json.jobId);
+    const pseudonym = pseudonymOf(api.core, 't1', userId);
+    expect(job).toMatchObject({ id: accepted.json.jobId, kind: 'erasure', status: 'succeeded', pseudonym, lanes: 4, lanesDone: 4 });
+    expect(pseudonym).toMatch(/^erased-[0-9a-f]{32}$/);
+    expect(job.erased).toBeGreaterThan(10);
+    expect(job.scanned).toBeGreaterThanOrEqual(beforeItems.length);
+
+    const after = await tableText();
+    expect(after).not.toContain(userId);
+    expect(after).toContain(pseudonym);
+    expect(after).toContain(bystander);
+    const items = await api.scan();
+    expect(checkInvariants(items).violations).toEqual([]);
+    // The counts hold under the pseudonym: two codes, one holding of 2 under the cap, three redemption records (one rolled back).
+    const held = items.filter((i) => i.__edb_e__ === 'code' && i.userId === pseudonym);
+    expect(held.map((c) => c.code).sort()).toEqual([code, second.json.code].sort());
+    expect(held.every((c) => c.gsi2pk === `T#t1#USER#${pseudonym}`)).toBe(true);
+    expect(items.filter((i) => i.__edb_e__ === 'userBookHolding' && i.userId === pseudonym).map((h) => h.held)).toEqual([2]);
+    expect(items.filter((i) => i.__edb_e__ === 'redemption' && i.userId === pseudonym)).toHaveLength(2);
+    expect(items.filter((i) => i.__edb_e__ === 'codeHistory' && (i.userId === pseudonym || i.by === pseudonym)).length).toBeGreaterThanOrEqual(6);
+    expect(items.filter((i) => i.__edb_e__ === 'idempotencyRecord' && i.caller === pseudonym).length).toBeGreaterThanOrEqual(5);
+    expect(items.filter((i) => i.__edb_e__ === 'rateCounter' && i.scope === `misses#${pseudonym}`)).toHaveLength(1);
+    expect(items.filter((i) => i.__edb_e__ === 'webhookDelivery' && i.body.includes(pseudonym)).length).toBeGreaterThan(0);
+    // The erasure moved no stock: the book's stats items are as they were.
+    const statsAfter = items.filter((i) => i.__edb_e__ === 'bookStatsShard' && i.bookId === book.id);
+    expect(statsAfter).toEqual(statsBefore);
+    // The job's own record keeps the pseudonym, not the id; the user's codes are listed under the pseudonym.
+    const record = items.find((i) => i.__edb_e__ === 'job' && i.jobId === accepted.json.jobId)!;
+    expect(record).toMatchObject({ kind: 'erasure', pseudonym, status: 'succeeded' });
+    expect(record.userId).toBeUndefined();
+    const listed = await answer(api.client(await admin()).users[':userId'].coupons.$get({ param: { userId: pseudonym }, query: {} }));
+    expect(listed.json.items.map((c: { code: string }) => c.code).sort()).toEqual(held.map((c) => c.code).sort());
+
+    // The erased id is refused from now on, by its own token or named by a service, and nothing is written.
+    const state = await api.scanState();
+    expectError(await answer(asUser.coupons.assign.$post({ json: { bookId: book.id } }, key())), 403, 'FORBIDDEN');
+    expectError(await answer(asService.coupons.assign.$post({ json: { bookId: book.id, userId } })), 403, 'FORBIDDEN');
+    expectError(await answer(asService.coupons.lock[':code'].$post({ param: { code }, json: { userId } })), 404, 'CODE_NOT_FOUND');
+    expect(await api.scanState()).toEqual(state);
+    expect(await tableText()).not.toContain(userId);
+  });
+
+  it('erasing again, and erasing an id that never existed, answer 202 with a job that succeeds', async () => {
+    for (const id of [userId, `never-${randomUUID()}`]) {
+      const accepted = await erase(id);
+      expect(accepted.status).toBe(202);
+      const job = await finished(accepted.json.jobId);
+      expect(job).toMatchObject({ status: 'succeeded', pseudonym: pseudonymOf(api.core, 't1', id) });
+      expect(job.erased).toBe(0);
+      expect(await tableText()).not.toContain(id);
+    }
+  });
+
+  it('refuses a bad id precisely (400) and callers other than an admin (403), writing nothing', async () => {
+    // The follower's checkpoint moves on its own; everything else must stay as it is.
+    const state = async () => (await api.scanState()).filter((i) => i.__edb_e__ !== 'streamCheckpoint');
+    const before = await state();
+    const bad = await api.call('DELETE', `/users/${encodeURIComponent('has#hash')}`, { token: await admin() });
+    expectError(bad, 400, 'VALIDATION_FAILED');
+    expect(JSON.stringify(bad.json.error.details)).toContain('userId');
+    expectError(await api.call('DELETE', `/users/${'x'.repeat(129)}`, { token: await admin() }), 400, 'VALIDATION_FAILED');
+    expectError(await erase('someone', await service()), 403, 'FORBIDDEN');
+    expectError(await erase('someone', await user('someone')), 403, 'FORBIDDEN');
+    expectError(await api.call('DELETE', '/users/someone'), 401, 'UNAUTHENTICATED');
+    expect(await state()).toEqual(before);
+  });
+
+  it("the user's own claims racing the erasure: each lands before and is rewritten, or is refused; nothing names the user", async () => {
+    const racer = `racer-${randomUUID().slice(0, 8)}`;
+    const { book } = await bookWithCodes(api, 30, { maxCodesPerUser: 12 });
+    const asRacer = api.client(await user(racer));
+    const asService = api.client(await service());
+    const claims = Array.from({ length: 24 }, (_, i) =>
+      answer(i % 2 ? asRacer.coupons.assign.$post({ json: { bookId: book.id, lock: i % 4 === 1 } }, key()) : asService.coupons.assign.$post({ json: { bookId: book.id, userId: racer } })),
+    );
+    const erasing = new Promise((r) => setTimeout(r, 15)).then(() => erase(racer));
+    const answers = await Promise.all(claims);
+    const accepted = await erasing;
+    expect(accepted.status).toBe(202);
+    // A claim is a success, refused as the user's (403), or over the cap; never a 5xx.
+    for (const a of answers) expect([201, 403, 409], a.text).toContain(a.status);
+    const job = await finished(accepted.json.jobId);
+    expect(job.status).toBe('succeeded');
+    const pseudonym = pseudonymOf(api.core, 't1', racer);
+    const items = await api.scan();
+    expect(checkInvariants(items).violations).toEqual([]);
+    expect(await tableText()).not.toContain(racer);
+    const won = answers.filter((a) => a.status === 201).length;
+    expect(items.filter((i) => i.__edb_e__ === 'code' && i.userId === pseudonym)).toHaveLength(won);
+  });
+});
