@@ -3,13 +3,13 @@
  * bends the structure fails before it lands. docs/architecture.md#code-layout explains it.
  *
  * packages/core/src is one folder per domain over shared plumbing. Plumbing (db/, aws/,
- * entities/ and the root files: config, errors, context, actor, user-id) imports no domain.
+ * entities/ and the root files: config, errors, context, actor, user-id, erased-users) imports no domain.
  * Each domain imports plumbing and only the domains it declares below; nothing imports the
  * composition (packages/api/src/wiring.ts wires stream consumers and job kinds together).
  */
 const CORE = '^packages/core/src/';
 const PLUMBING = ['db', 'aws', 'entities'];
-const ROOT_FILES = '(config|errors|context|actor|user-id)[.]ts$';
+const ROOT_FILES = '(config|errors|context|actor|user-id|erased-users)[.]ts$';
 
 /** Each domain and the domains it may import. */
 const DOMAINS = {
