@@ -132,7 +132,7 @@ async function rewrite(ctx: CoreContext, who: Erasee, item: TableItem): Promise<
         add: there
           ? e.rateCounter.patch({ tenant, scope, window }).set({ misses: (there.misses ?? 0) + (misses ?? 0) }).where(where(asRead.condition({ misses: there.misses }))).commit()
           : e.rateCounter.create({ tenant, scope, window, misses, expiresAt }).commit(),
-        drop: e.rateCounter.delete({ tenant, scope: item.scope, window }).where(where(asRead.condition({ misses }))).commit(),
+        drop: e.rateCounter.delete({ tenant, scope: item.scope, window }).where(where(asRead.condition({ misses, expiresAt }))).commit(),
       }));
       return 'changed';
     }
