@@ -1,8 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pseudonymOf, type ChangeFollower } from '@coupons/core';
-import { followChanges } from '@coupons/api';
+import { getJob, inProcessJobDispatcher, pseudonymOf, queueJob, runJob, useJobDispatcher, type ChangeFollower } from '@coupons/core';
+import { followChanges, JOB_KINDS } from '@coupons/api';
 import { admin, answer, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
 import { startReceiver, waitFor, type Receiver } from './support/webhook-receiver.ts';
@@ -181,6 +181,44 @@ describe('DELETE /users/{userId}', () => {
     expectError(await erase('someone', await user('someone')), 403, 'FORBIDDEN');
     expectError(await api.call('DELETE', '/users/someone'), 401, 'UNAUTHENTICATED');
     expect(await state()).toEqual(before);
+  });
+
+  it('a job stopped mid-way resumes where its lanes stopped, with exact counts; run again, it is done', async () => {
+    const resumer = `resumer-${randomUUID().slice(0, 8)}`;
+    const { book } = await bookWithCodes(api, 4, { maxCodesPerUser: 3 });
+    const asService = api.client(await service());
+    for (let i = 0; i < 3; i++) expect((await answer(asService.coupons.assign.$post({ json: { bookId: book.id, userId: resumer } }))).status).toBe(201);
+    await streamSettled();
+    // What names the user: three codes, their three history entries, one holding, three deliveries of code.assigned.
+    const naming = (await api.scan()).filter((i) => JSON.stringify(i).includes(resumer));
+    const kinds = naming.map((i) => i.__edb_e__).sort();
+    expect(kinds).toEqual(['code', 'code', 'code', 'codeHistory', 'codeHistory', 'codeHistory', 'userBookHolding', 'webhookDelivery', 'webhookDelivery', 'webhookDelivery']);
+    // Queued as DELETE /users/{userId} queues it, but with pages of 5 items, so that a run can stop between pages; run here, not dispatched.
+    const actor = { tenant: 't1', sub: 'admin-1', role: 'admin' as const };
+    const pseudonym = pseudonymOf(api.core, 't1', resumer);
+    const held = { kind: 'held', dispatch: async () => undefined };
+    useJobDispatcher(api.core, held);
+    let jobId: string;
+    try {
+      ({ jobId } = await queueJob(api.core, actor, { kind: 'erasure', laneTargets: [1, 1, 1, 1], chunkSize: 5, attributes: { userId: resumer, pseudonym, settleUntil: 0 }, transient: ['userId'] }));
+    } finally {
+      useJobDispatcher(api.core, inProcessJobDispatcher(api.core, { kinds: JOB_KINDS }));
+    }
+    const ref = { tenant: 't1', jobId };
+    const stop = new AbortController();
+    let pages = 0;
+    const first = await runJob(api.core, ref, JOB_KINDS, { signal: stop.signal, onChunk: (c) => c.chunks > 0 && ++pages === 3 && stop.abort() });
+    expect(first.outcome).toBe('paused');
+    const midway = (await getJob(api.core, actor, jobId)) as { scanned: number; lanesDone: number; status: string };
+    expect(midway.status).toBe('running');
+    expect(midway.lanesDone).toBeLessThan(4);
+    expect((await runJob(api.core, ref, JOB_KINDS)).outcome).toBe('succeeded');
+    expect((await runJob(api.core, ref, JOB_KINDS)).outcome).toBe('succeeded');
+    const done = (await getJob(api.core, actor, jobId)) as { erased: number; scanned: number; status: string };
+    // Exact: each item naming the user counted once, however the pages fell between the runs.
+    expect(done).toMatchObject({ status: 'succeeded', erased: naming.length });
+    expect(await tableText()).not.toContain(resumer);
+    expect(checkInvariants(await api.scan()).violations).toEqual([]);
   });
 
   it("the user's own claims racing the erasure: each lands before and is rewritten, or is refused; nothing names the user", async () => {

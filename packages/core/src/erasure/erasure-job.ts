@@ -18,14 +18,19 @@ const ITEMS_AT_ONCE = 16;
  */
 export const erasureJob: JobKind = {
   transient: ['userId'],
-  async work(ctx, job, { shouldStop }) {
+  async work(ctx, job, { shouldStop, options }) {
     if (!job.userId || !job.pseudonym) throw new JobFailure('the job does not say whom to erase');
     while (Date.now() < (job.settleUntil ?? 0)) {
       if (shouldStop()) return false;
       await sleep(Math.min(250, job.settleUntil - Date.now()));
     }
     const who: Erasee = { tenant: job.tenant, userId: job.userId, pseudonym: job.pseudonym, jobId: job.jobId };
-    return scanLanes(ctx, job, { visit: (items) => eraseItems(ctx, who, items), stop: shouldStop });
+    return scanLanes(ctx, job, {
+      visit: (items) => eraseItems(ctx, who, items),
+      stop: shouldStop,
+      // A lane reads to the end once: `generated` 1 when it did.
+      onProgress: (p) => options.onChunk?.({ lane: p.lane, generated: p.done ? 1 : 0, chunks: p.chunks }),
+    });
   },
 };
 

@@ -31,6 +31,8 @@ export type ScanLane = LaneRecord & { cursor?: string; scanned?: number; changed
 /** One lane's progress: cumulative for its segment (over every pass), as committed. */
 export interface LaneProgress {
   lane: number;
+  /** Pages committed. */
+  chunks: number;
   scanned: number;
   changed: number;
   done: boolean;
@@ -55,6 +57,7 @@ export interface ScanWork {
 
 export const laneProgress = (lane: ScanLane): LaneProgress => ({
   lane: lane.lane,
+  chunks: lane.chunks,
   scanned: lane.scanned ?? 0,
   changed: lane.changed ?? 0,
   done: lane.generated >= lane.target,
