@@ -50,6 +50,8 @@ export default $config({
       // The API's requests in flight end within its timeout; the workers' are safe to outlast it (docs/upgrades.md).
       API_TIMEOUT_SECONDS + 5,
     );
+    // The flash-sale dashboard of the stage (the app's metrics and AWS's, side by side).
+    if (!localTable) await import('./infra/dashboard');
 
     return {
       apiUrl: api.url,

@@ -46,10 +46,10 @@ const sum = (files: typeof firstLoad, ext: string, key: 'bytes' | 'gzipBytes') =
 // --- speed --------------------------------------------------------------------------------------
 const ddb = await startDynamoDbLocal();
 const env = { DYNAMODB_ENDPOINT: ddb.endpoint, TABLE_NAME: 'bench-console', AWS_REGION: 'us-east-1' };
-const core = createCoreContext(env, {});
+const core = createCoreContext(env, {}, { logLines: { push: () => undefined }, writeEmf: () => undefined });
 await ensureTable(createDynamoDbClient(core.config), env.TABLE_NAME);
 const consolePort = await freePort();
-const server = await startServer(createApp({ core, auth: { hs256Secret: SECRET }, corsOrigins: [`http://127.0.0.1:${consolePort}`], log: () => undefined }), 0, '127.0.0.1');
+const server = await startServer(createApp({ core, auth: { hs256Secret: SECRET }, corsOrigins: [`http://127.0.0.1:${consolePort}`] }), 0, '127.0.0.1');
 const apiUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 const token = await mintToken(SECRET, { sub: 'bench-admin', tenant: 'bench', role: 'admin' });
 const client = createCouponClient(apiUrl, { token });

@@ -133,7 +133,7 @@ async function npmStart(local: Local, table: string): Promise<Service> {
 async function apiOnly(local: Local, table: string): Promise<Service> {
   const env = { DYNAMODB_ENDPOINT: local.endpoint, TABLE_NAME: table, AWS_REGION: 'us-east-1' };
   await ensureTable(local.client, table, { stream: true });
-  const app = createApp({ core: createCoreContext(env), auth: { hs256Secret: SECRET }, log: () => undefined } as any);
+  const app = createApp({ core: createCoreContext(env, undefined, { logLines: { push: () => undefined }, writeEmf: () => undefined }), auth: { hs256Secret: SECRET } });
   const server = await startServer(app, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const token = await mintToken(SECRET, { sub: 'bench-admin', tenant: TENANT, role: 'admin' });

@@ -1,3 +1,4 @@
+import { METRICS, METRIC_NAMESPACE, STAGE_DIMENSION, type MetricName } from '@coupons/core/metrics';
 import { api, apiRoute } from './api';
 import { globalIndexes, table } from './table';
 import { jobDeadLetters } from './jobs';
@@ -190,6 +191,70 @@ export const jobDeadLetterAlarm = alarm('JobDeadLettersAlarm', 'job-dead-letters
   period: PERIOD,
   evaluationPeriods: 1,
   datapointsToAlarm: 1,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// ---------------------------------------------------------------------------------------------
+// On the app's own metrics (EMF, namespace CouponBooks; names from the registry the code records
+// them by). Each pages for something AWS's metrics cannot see; docs/operations.md#runbook says
+// what to do about each.
+
+/** One of the app's metrics for this stage, in total (the stage-only dimension set every EMF line declares). */
+const appMetric = (name: MetricName) => ({
+  namespace: METRIC_NAMESPACE,
+  metricName: name,
+  dimensions: { [STAGE_DIMENSION]: $app.stage },
+  ...(METRICS[name].stat === 'p99' ? { extendedStatistic: 'p99' } : { statistic: METRICS[name].stat }),
+  period: PERIOD,
+});
+
+// The stream's consumers (history, webhooks) are a minute behind the writes: webhook receivers and
+// the history lag the sale. Earlier than the iterator-age alarm (5 minutes, infra/webhooks.ts), and
+// it also sees a consumer that is slow rather than stuck.
+export const streamLagAlarm = alarm('StreamLagAlarm', 'stream-lag', {
+  alarmDescription: 'Change-stream batches are handled more than a minute after their oldest write: history and webhook events are late.',
+  ...appMetric('StreamLag'),
+  evaluationPeriods: 5,
+  datapointsToAlarm: 3,
+  threshold: 60_000,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// A delivery whose retry schedule is used up (27.6 hours by default) is dead: the receiver never
+// got the event. One is news for the tenant whose endpoint it was.
+export const webhookDeliveriesFailedAlarm = alarm('WebhookDeliveriesFailedAlarm', 'webhook-deliveries-failed', {
+  alarmDescription: 'Webhook deliveries failed for good (retry schedule used up): a receiver missed events; resend them once it is fixed.',
+  ...appMetric('WebhookDeliveries'),
+  dimensions: { [STAGE_DIMENSION]: $app.stage, outcome: 'failed' },
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// Claims answered 503 because DynamoDB throttled: buyers are turned away though codes are left.
+export const throttledAlarm = alarm('ThrottledAnswersAlarm', 'throttled-answers', {
+  alarmDescription: 'Requests answered 503 because DynamoDB throttled or timed out: a hot partition, or the table past its warm throughput.',
+  ...appMetric('Throttled'),
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+  threshold: 10,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+});
+
+// The share of requests answered 5xx, so a big sale with a few errors pages no one and a quiet
+// stage failing half its requests does (api-5xx counts; this is the rate).
+export const api5xxRate = alarm('Api5xxRateAlarm', 'api-5xx-rate', {
+  alarmDescription: 'More than 1% of API requests answered 5xx.',
+  metricQueries: [
+    { id: 'errors', returnData: false, metric: { namespace: 'AWS/ApiGateway', metricName: '5xx', dimensions: { ApiId: apiId }, stat: 'Sum', period: PERIOD } },
+    { id: 'requests', returnData: false, metric: { namespace: 'AWS/ApiGateway', metricName: 'Count', dimensions: { ApiId: apiId }, stat: 'Sum', period: PERIOD } },
+    // Under 100 requests a minute, a few errors are not a rate worth waking anyone for.
+    { id: 'rate', label: '5xx, % of requests', expression: 'IF(requests >= 100, 100 * errors / requests, 0)', returnData: true },
+  ],
+  evaluationPeriods: 5,
+  datapointsToAlarm: 3,
   threshold: 1,
   comparisonOperator: 'GreaterThanOrEqualToThreshold',
 });

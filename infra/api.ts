@@ -4,6 +4,7 @@ import { jobQueue } from './jobs';
 import { intFromEnv } from './settings';
 import { operatorConsole } from './console';
 import { afterPrepare } from './migrations';
+import { traced, tracingEnvironment } from './tracing';
 
 // Defaults equal AWS's regional account quota, so the stage never throttles below what the
 // account allows until someone sets a tighter ceiling on purpose.
@@ -40,6 +41,7 @@ export const consoleSite = operatorConsole(api.url);
 const environment = {
   NODE_ENV: 'production',
   ...(consoleSite ? { CORS_ORIGINS: consoleSite.url.apply((url) => new URL(url).origin) } : {}),
+  ...tracingEnvironment,
 };
 
 // One catch-all route: Hono does the routing, so API Gateway needs no per-path configuration.
@@ -58,6 +60,6 @@ export const apiRoute = api.route('$default', {
   link: [table, jwtSecret, jwksUrl, jobQueue],
   environment,
   // New code only once the table is prepared for it (infra/migrations.ts).
-  transform: { function: afterPrepare },
+  ...traced(afterPrepare),
   ...(reservedConcurrency === undefined ? {} : { concurrency: { reserved: reservedConcurrency } }),
 });

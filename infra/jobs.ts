@@ -1,5 +1,6 @@
 import { table } from './table';
 import { afterPrepare } from './migrations';
+import { traced, tracingEnvironment } from './tracing';
 
 // Generation jobs (POST /coupons/codes/generate above 10,000 codes). The API writes the job and
 // sends one message; the subscriber runs it until done or until its invocation nearly times out,
@@ -21,7 +22,7 @@ export const jobQueue = new sst.aws.Queue('GenerationJobs', {
 });
 
 // The table and the queue reach the worker as links (runtime.ts reads them with SST's `Resource`).
-const environment = { NODE_ENV: 'production' };
+const environment = { NODE_ENV: 'production', ...tracingEnvironment };
 
 export const jobWorker = jobQueue.subscribe(
   {
@@ -33,7 +34,7 @@ export const jobWorker = jobQueue.subscribe(
     // The table for the codes; the queue to send its own continuation.
     link: [table, jobQueue],
     environment,
-    transform: { function: afterPrepare },
+    ...traced(afterPrepare),
   },
   {
     // One job per invocation, each gets the whole 15 minutes; a failure returns only its message.

@@ -1,6 +1,7 @@
 import { table } from './table';
 import { alarmTopic } from './alarms';
 import { afterPrepare } from './migrations';
+import { traced, tracingEnvironment } from './tracing';
 
 // Webhooks on AWS. The table's stream feeds one function (packages/api/src/change-stream.ts, the
 // same consumers the local follower runs); its webhook consumer only enqueues, one message per
@@ -26,7 +27,7 @@ export const webhookQueue = new sst.aws.Queue('WebhookDeliveries', {
 });
 
 // The table and the queue reach both functions as links (runtime.ts reads them with SST's `Resource`).
-const environment = { NODE_ENV: 'production' };
+const environment = { NODE_ENV: 'production', ...tracingEnvironment };
 // Only imported for a deployed table (sst.config.ts): under `sst dev` the table is a Linkable.
 const dynamo = table as sst.aws.Dynamo;
 
@@ -40,7 +41,7 @@ export const webhookWorker = webhookQueue.subscribe(
     // The table for endpoints and the delivery log; the queue to hide a message until its retry.
     link: [table, webhookQueue],
     environment,
-    transform: { function: afterPrepare },
+    ...traced(afterPrepare),
   },
   // Up to 10 messages per invocation; a failed one (and the rest of its group) is all that comes back.
   { batch: { size: 10, partialResponses: true } },
@@ -54,7 +55,7 @@ export const changeStream = dynamo.subscribe(
     timeout: '60 seconds',
     link: [table, webhookQueue],
     environment,
-    transform: { function: afterPrepare },
+    ...traced(afterPrepare),
   },
   {
     transform: {

@@ -13,7 +13,7 @@
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,12 +47,18 @@ export function swaggerUiDistDir(): string {
 }
 
 /**
- * zod re-exports all of its ~50 error-message locales as `z.locales`; being reachable through the
- * namespace object they survive tree shaking (about 200 KB minified). The service only uses the
- * default English messages, so the locales index is replaced by one exporting `en` alone.
+ * zod re-exports all of its ~50 error-message locales as `z.locales`, `z.fromJSONSchema` and
+ * `z.core.compile` (a schema compiler); being reachable through the namespace objects they survive
+ * tree shaking (about 200 KB, 12 KB and 30 KB minified). The service uses the default English
+ * messages and none of the others, so the locales index exports `en` alone, and the other two
+ * modules export their names as functions that throw, saying they are not in this bundle.
  */
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
+const ZOD_UNUSED: Record<string, string[]> = {
+  'classic/from-json-schema.js': ['fromJSONSchema'],
+  'core/compile.js': ['compile', 'withParser', 'compileFn'],
+};
+const zodUnusedApis: Plugin = {
+  name: 'zod-unused-apis',
   setup(b) {
     b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
       /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
@@ -63,6 +69,62 @@ const zodEnglishOnly: Plugin = {
       contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
       loader: 'js',
       resolveDir: dirname(args.path),
+    }));
+    b.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic[\\/]from-json-schema|core[\\/]compile)\.js$/ }, (args) => {
+      const names = ZOD_UNUSED[args.path.split(/[\\/]v4[\\/]/).pop()!.replace(/\\/g, '/')] ?? [];
+      const stub = (n: string) => `export function ${n}() { throw new Error('zod ${n} is not in this bundle (scripts/build-lambda.ts)'); }`;
+      // compile.js also exports a symbol and two error classes the namespace lists: kept as they are.
+      const kept = names.includes('compile')
+        ? `export const INVALID = Symbol.for("zod.compile.invalid"); export class ZodCompileAsyncError extends Error {} export class ZodCompileUnsupportedError extends Error {}`
+        : '';
+      return { contents: [...names.map(stub), kept].join('\n'), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * Node built-ins imported by ES modules (`import http from 'node:http'`, as Powertools Tracer and
+ * the SDK's HTTP handler do) are loaded through `require` instead. An ESM import of a built-in
+ * makes Node build a facade of all its exports, and `node:http`'s include lazy getters that load
+ * undici: about 30 ms of a cold start for an HTTP client nobody uses. `require` returns the same
+ * module object without touching them.
+ */
+const builtinsThroughRequire: Plugin = {
+  name: 'builtins-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      if (args.kind !== 'import-statement' || !isBuiltin(name)) return undefined;
+      return { path: name, namespace: 'builtin-require' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Dependencies' code that a deployed function never runs, left out of the bundle:
+ * - ElectroDB checks each entity's model against a JSON schema (the `jsonschema` package) when the
+ *   entity is built. The models are code, and every test run builds every entity from source
+ *   (packages/core/src/entities/index.test.ts), so the bundle skips the check instead of repeating
+ *   it at every cold start (29 KB, and a millisecond or two per entity on a first request).
+ * - The X-Ray SDK's AWS SDK v2 patcher (and `semver`, which only it uses): the service uses SDK v3,
+ *   captured by Powertools Tracer. Calling the v2 capture from the bundle throws, saying so.
+ */
+const unusedDependencyCode: Plugin = {
+  name: 'unused-dependency-code',
+  setup(b) {
+    b.onResolve({ filter: /^jsonschema$/ }, (args) => (/[\\/]electrodb[\\/]/.test(args.importer) ? { path: 'jsonschema', namespace: 'unused-code' } : undefined));
+    b.onResolve({ filter: /[\\/]patchers[\\/]aws_p$/ }, (args) => (/[\\/]aws-xray-sdk-core[\\/]/.test(args.importer) ? { path: 'aws_p', namespace: 'unused-code' } : undefined));
+    b.onLoad({ filter: /^jsonschema$/, namespace: 'unused-code' }, () => ({
+      contents: 'class Validator { addSchema() {} validate() { return { errors: [] }; } } Validator.prototype.customFormats = {}; module.exports = { Validator };',
+      loader: 'js',
+    }));
+    b.onLoad({ filter: /^aws_p$/, namespace: 'unused-code' }, () => ({
+      contents: "const unsupported = () => { throw new Error('AWS SDK v2 capture is not in this bundle (scripts/build-lambda.ts): capture v3 clients'); }; module.exports = { captureAWS: unsupported, captureAWSClient: unsupported };",
+      loader: 'js',
     }));
   },
 };
@@ -92,7 +154,7 @@ export async function buildLambda(options: BuildLambdaOptions = {}): Promise<Bui
     external: options.externalSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
     legalComments: 'linked',
     metafile: true,
-    plugins: [zodEnglishOnly],
+    plugins: [zodUnusedApis, builtinsThroughRequire, unusedDependencyCode],
     logLevel: 'warning',
     // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
     banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
@@ -110,17 +172,22 @@ export async function buildLambda(options: BuildLambdaOptions = {}): Promise<Bui
   return { outdir, bundle, ...bundleSizes(result.metafile, outdir), assetsDir, metafile: result.metafile };
 }
 
-/** Sizes from esbuild's metafile: the entry's static import closure, and all emitted JavaScript. */
-function bundleSizes(metafile: Metafile, outdir: string): { bytes: number; totalBytes: number } {
+/**
+ * Sizes from esbuild's metafile: the entry's static import closure, and all emitted JavaScript.
+ * The metafile's paths are relative to the directory the build ran in (`base`).
+ */
+export function bundleSizes(metafile: Metafile, outdir: string, base = ROOT, alsoLoaded: RegExp[] = []): { bytes: number; totalBytes: number } {
   const outputs = metafile.outputs;
-  const key = (path: string) => Object.keys(outputs).find((k) => resolve(ROOT, k) === resolve(path))!;
+  const key = (path: string) => Object.keys(outputs).find((k) => resolve(base, k) === resolve(path))!;
   const loaded = new Set<string>();
   const visit = (k: string) => {
     if (loaded.has(k)) return;
     loaded.add(k);
-    for (const i of outputs[k]!.imports) if (i.kind === 'import-statement' && !i.external) visit(key(resolve(ROOT, i.path)));
+    for (const i of outputs[k]!.imports) if (i.kind === 'import-statement' && !i.external) visit(key(resolve(base, i.path)));
   };
   visit(key(join(outdir, 'index.mjs')));
+  // Chunks imported lazily that a configuration loads at start all the same (the tracer, with TRACING on).
+  for (const [k, o] of Object.entries(outputs)) if (alsoLoaded.some((re) => Object.keys(o.inputs).some((i) => re.test(i)))) visit(k);
   const js = Object.keys(outputs).filter((k) => k.endsWith('.mjs'));
   const sum = (ks: Iterable<string>) => [...ks].reduce((n, k) => n + outputs[k]!.bytes, 0);
   return { bytes: sum(loaded), totalBytes: sum(js) };

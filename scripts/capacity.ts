@@ -4,7 +4,7 @@
  * (packages/core/src/cost). Prints a summary, or the whole plan with --json.
  */
 import { parseArgs } from 'node:util';
-import { API_KEY_COSTS, MAX_BOOK_SHARDS, planCapacity, type CapacityPlan } from '@coupons/core';
+import { API_KEY_COSTS, DEFAULT_CHANGES_PER_STREAM_TRANSACTION, MAX_BOOK_SHARDS, planCapacity, type CapacityPlan } from '@coupons/core';
 
 const HELP = `Usage: npm run capacity -- --claims-per-second N [options]
 
@@ -15,6 +15,8 @@ const HELP = `Usage: npm run capacity -- --claims-per-second N [options]
   --latency-ms N              average Lambda duration of a request (default 50)
   --headroom X                multiplier over the peak for warm throughput, throttles, concurrency (default 1.25)
   --api-keys N                API keys signing the sale's requests (backends): each key's item is read by every warm instance
+  --webhook-endpoints N       endpoints subscribed to code events (each change: a delivery record each; default 0)
+  --stream-batch N            code changes per history transaction of the stream's consumer (1-97, default ${DEFAULT_CHANGES_PER_STREAM_TRANSACTION})
   --json                      print the whole plan as JSON
   -h, --help                  this text
 `;
@@ -43,6 +45,8 @@ try {
       'latency-ms': { type: 'string' },
       headroom: { type: 'string' },
       'api-keys': { type: 'string' },
+      'webhook-endpoints': { type: 'string' },
+      'stream-batch': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -65,6 +69,9 @@ const plan = planCapacity({
   latencyMs: number(values['latency-ms'] as string | undefined, 'latency-ms', { min: 1 }),
   headroom: number(values.headroom as string | undefined, 'headroom', { min: 1, integer: false }),
   apiKeys: number(values['api-keys'] as string | undefined, 'api-keys', { min: 0 }),
+  webhookEndpoints: number(values['webhook-endpoints'] as string | undefined, 'webhook-endpoints', { min: 0 }),
+  // 97: a transaction's 100 items less the minute, hour and day counters of one bucket.
+  changesPerStreamTransaction: number(values['stream-batch'] as string | undefined, 'stream-batch', { min: 1, max: 97 }),
 });
 
 process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : summary(plan));
@@ -72,6 +79,8 @@ process.stdout.write(values.json ? `${JSON.stringify(plan, null, 2)}\n` : summar
 function summary(p: CapacityPlan): string {
   const w = p.warmThroughput;
   const hot = p.hottestPartition;
+  const s = p.cost.streamPerChange;
+  const c = p.cost.activityChart;
   const fmt = (n: number) => n.toLocaleString('en-US');
   return `Flash sale: ${fmt(p.input.claimsPerSecond)} claims/s, ${fmt(p.input.checkoutsPerSecond)} checkouts/s, ${fmt(p.input.codes)} codes
 
@@ -95,8 +104,16 @@ API Gateway (API_THROTTLE_RATE / API_THROTTLE_BURST)
   rate                        ${fmt(p.apiGateway.throttlingRateLimit)} requests/s
   burst                       ${fmt(p.apiGateway.throttlingBurstLimit)}
 DynamoDB on demand (${p.cost.prices.region}, $${p.cost.prices.usdPerMillionWriteUnits}/M write units, $${p.cost.prices.usdPerMillionReadUnits}/M read units, prices of ${p.cost.prices.asOf})
-  per million claims          $${p.cost.usdPerMillionClaims} (${p.cost.perClaim.wcu} WCU, ${p.cost.perClaim.rcu} RCU each)
-  per million checkouts       $${p.cost.usdPerMillionCheckouts} (${p.cost.perCheckout.wcu} WCU, ${p.cost.perCheckout.rcu} RCU each: lock + redeem)
+  per million claims          $${p.cost.usdPerMillionClaims} (${p.cost.perClaim.wcu} WCU: ${p.cost.perClaim.requestWcu} in the request + ${p.cost.perClaim.streamWcu} by the stream's consumers; ${p.cost.perClaim.rcu} RCU each)
+  per million checkouts       $${p.cost.usdPerMillionCheckouts} (${p.cost.perCheckout.wcu} WCU: ${p.cost.perCheckout.requestWcu} + ${p.cost.perCheckout.streamWcu}; ${p.cost.perCheckout.rcu} RCU each: lock + redeem)
   uploading the codes         $${p.cost.upload.usd} (${fmt(p.cost.upload.wcu)} WCU)
+Change stream, per code change (${p.input.changesPerStreamTransaction} changes per history transaction, ${p.input.webhookEndpoints} webhook endpoint(s))
+  history entry               ${s.history} WCU (a conditional put in a transaction)
+  activity counters           ${s.activity} WCU (minute, hour and day: 3 × 2 WCU per transaction)
+  webhook delivery records    ${s.webhooks} WCU (1 per endpoint, delivered at the first attempt)
+  activity slot key (table)   ${fmt(hot.keys.activitySlot.wcuPerSecond)} WCU/s${p.input.webhookEndpoints ? `\n  delivery shard key (table)  ${fmt(hot.keys.webhookDeliveryShard.wcuPerSecond)} WCU/s` : ''}
+Activity chart (GET /coupons/{id}/activity), whatever the book's size
+  a day of minutes            ${c.dayOfMinutes.requests} requests, at most ${c.dayOfMinutes.rcu} RCU
+  a month of hours            ${c.monthOfHours.requests} requests, at most ${c.monthOfHours.rcu} RCU
 `;
 }

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createDynamoDbClient, ensureTable, loadConfig, resumeUnfinishedJobs } from '@coupons/core';
-import { createApp, createCoreContext, readCorsOrigins, startServer, followChanges } from '@coupons/api';
+import { createApp, createCoreContext, readCorsOrigins, startServer, followChanges, startMetricsFlusher, startMetricsSummary } from '@coupons/api';
 import { startDynamoDbLocal } from './lib/dynamodb-local.ts';
 import { devSecret } from './lib/dev-secret.ts';
 import { portProblem } from './lib/port-check.ts';
@@ -70,6 +70,10 @@ const follower = followChanges(core, { name: 'npm-start' });
 // Generation jobs run in this process; ones a previous run left unfinished (Ctrl-C, a crash)
 // resume from their last committed chunk. Only meaningful with DATA_DIR: in memory, nothing survives.
 const resumed = await resumeUnfinishedJobs(core);
+// Metrics as on AWS: EMF lines every METRICS_FLUSH_SECONDS (and at exit); with METRICS_SUMMARY_SECONDS,
+// a one-line summary of what the dashboard would show, for a developer running a local sale.
+const emfFlusher = startMetricsFlusher(core, core.config.METRICS_FLUSH_SECONDS);
+const summary = core.config.METRICS_SUMMARY_SECONDS ? startMetricsSummary(core, core.config.METRICS_SUMMARY_SECONDS) : undefined;
 if (resumed.length) console.log(`Resuming ${resumed.length} unfinished generation job(s): ${resumed.map((j) => j.jobId).join(', ')}`);
 
 const tenant = 'demo';
@@ -117,7 +121,7 @@ ${tokens.map((t) => `  # ${t.about}\n  export ${t.name}=${t.value}`).join('\n')}
 Try:
   curl -s -X POST $COUPONS_API/coupons -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' -d '{"name":"Black Friday","maxCodesPerUser":1}'
   export COUPONS_TOKEN=$ADMIN   # for npm run codes (or an admin key: POST /api-keys, then COUPONS_API_KEY)
-`);
+${summary ? `\nMetrics summary every ${core.config.METRICS_SUMMARY_SECONDS} s (METRICS_SUMMARY_SECONDS); EMF lines every ${core.config.METRICS_FLUSH_SECONDS} s.\n` : ''}`);
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -126,7 +130,9 @@ async function shutdown(signal: string) {
   console.log(`\n${signal}: stopping the API${external ? '' : ' and DynamoDB Local'}`);
   server.close();
   if (!(consoleServer instanceof Error)) await consoleServer.close();
+  summary?.stop();
   await follower.stop();
+  emfFlusher.stop();
   await ddb.stop();
   process.exit(0);
 }

@@ -159,6 +159,31 @@ describe('POST /api-keys', () => {
   });
 });
 
+describe('bounds', () => {
+  it('a tenant has at most 100 active keys: more is 409 TENANT_LIMIT_REACHED with nothing written, even when they race; revoking one makes room', async () => {
+    const tenant = 't-keycap';
+    const token = await admin(tenant);
+    const answers = await Promise.all(Array.from({ length: 104 }, (_, i) => one.call('POST', '/api-keys', { token, body: { name: `k${i}`, role: 'service' } })));
+    const created = answers.filter((r) => r.status === 201);
+    made.push(...created.map((r) => r.json.key));
+    expect(created).toHaveLength(100);
+    for (const r of answers.filter((r) => r.status !== 201)) expectError(r, 409, 'TENANT_LIMIT_REACHED');
+    const mine = async () => (await keyItems()).filter((k) => k.tenant === tenant);
+    expect(await mine()).toHaveLength(100);
+    expect((await one.call('DELETE', `/api-keys/${created[0]!.json.keyId}`, { token })).status).toBe(204);
+    // Revoked keys stay listed for 30 days, then TTL removes them.
+    const revoked = (await mine()).find((k) => k.keyId === created[0]!.json.keyId)!;
+    expect(Math.abs(revoked.expiresAt * 1000 - Date.parse(revoked.revokedAt) - 30 * 86_400_000)).toBeLessThan(1000);
+    const again = await one.call('POST', '/api-keys', { token, body: { name: 'room again', role: 'service' } });
+    expect(again.status).toBe(201);
+    made.push(again.json.key);
+    expectError(await one.call('POST', '/api-keys', { token, body: { name: 'full again', role: 'service' } }), 409, 'TENANT_LIMIT_REACHED');
+    // Revoking twice gives back one place, once.
+    expect((await one.call('DELETE', `/api-keys/${created[0]!.json.keyId}`, { token })).status).toBe(204);
+    expectError(await one.call('POST', '/api-keys', { token, body: { name: 'still full', role: 'service' } }), 409, 'TENANT_LIMIT_REACHED');
+  });
+});
+
 describe('who manages keys', () => {
   it('only an admin signed in with a token: keys (even admin ones), services and users get 403, nothing written', async () => {
     const adminKey = (await createKey({ name: 'admin key', role: 'admin' })).key;

@@ -39,6 +39,7 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
   'GET /coupons':                  { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NONE_OF_T1 },
   'GET /coupons/{bookId}':         { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'PATCH /coupons/{bookId}':       { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
+  'GET /coupons/{bookId}/activity': { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'GET /coupons/{bookId}/codes':   { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'POST /coupons/codes':           { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_BOOK },
   'POST /coupons/codes/generate':  { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 201, otherTenantAdmin: NO_BOOK },
@@ -178,6 +179,10 @@ const ROWS: Record<string, Row> = {
     send: (c, caller, id) => c.coupons[':bookId'].$patch({ param: { bookId: id }, header: {}, json: { name: `Renamed by ${caller}` } }),
   },
   'GET /coupons/{bookId}/codes': { resource: () => bookId, send: (c, _, id) => c.coupons[':bookId'].codes.$get({ param: { bookId: id }, query: { limit: '5' } }) },
+  'GET /coupons/{bookId}/activity': {
+    resource: () => bookId,
+    send: (c, _, id) => c.coupons[':bookId'].activity.$get({ param: { bookId: id }, query: { from: '2026-12-01T00:00:00Z', to: '2026-12-02T00:00:00Z' } }),
+  },
   'POST /coupons/codes': { resource: () => bookId, send: (c, _, id) => c.coupons.codes.$post({ json: { bookId: id, codes: [uniqueCode('UP')] } }) },
   'POST /coupons/codes/generate': {
     resource: () => bookId,
@@ -203,7 +208,7 @@ const ROWS: Record<string, Row> = {
   'DELETE /users/{userId}': { send: (c, caller) => c.users[':userId'].$delete({ param: { userId: `erase-me-${caller}` } }) },
   'POST /webhooks': { send: (c) => c.webhooks.$post({ json: { url: 'https://example.com/new' } }) },
   'GET /webhooks': {
-    send: (c) => c.webhooks.$get(),
+    send: (c) => c.webhooks.$get({ query: {} }),
     observe: (r) => (r.json.items.some((w: any) => w.id === webhookId) ? r.status : NONE_OF_T1),
   },
   'GET /webhooks/{id}': { resource: () => webhookId, send: (c, _, id) => c.webhooks[':id'].$get({ param: { id } }) },
@@ -214,7 +219,7 @@ const ROWS: Record<string, Row> = {
     resource: (i) => failedMessages[i]!,
     send: (c, _, messageId) => c.webhooks[':id'].deliveries[':messageId'].resend.$post({ param: { id: webhookId, messageId } }),
   },
-  'GET /coupons/codes/{code}': { resource: () => heldForLock[0]!, send: (c, _, code) => c.coupons.codes[':code'].$get({ param: { code } }) },
+  'GET /coupons/codes/{code}': { resource: () => heldForLock[0]!, send: (c, _, code) => c.coupons.codes[':code'].$get({ param: { code }, query: {} }) },
   'POST /redemptions/{redemptionId}/rollback': {
     resource: (i) => redemptionIds[i]!,
     send: (c, _, redemptionId) => c.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId }, json: { reason: 'matrix' } }),

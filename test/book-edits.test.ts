@@ -134,6 +134,17 @@ describe('ETag and If-Match', () => {
     expect(stored.validUntil === undefined).toBe(winner === 'paused');
   });
 
+  it('compares tags character by character: "01" or "001" is not version 1, so the edit is 412 and changes nothing', async () => {
+    const book = await createBook(api, { shards: SHARDS });
+    expect((await patch(book.id, { name: 'v1' })).json.version).toBe(1);
+    const before = await api.scanState();
+    for (const tag of ['"01"', '"1.0"', '"+1"', '"001", "00"']) {
+      expectError(await patch(book.id, { name: 'not this one' }, tag), 412, 'PRECONDITION_FAILED');
+    }
+    expect(await api.scanState()).toEqual(before);
+    expect((await patch(book.id, { name: 'this one' }, '"1"')).status).toBe(200);
+  });
+
   it('an If-Match that is not an entity tag is 400', async () => {
     const book = await createBook(api, { shards: SHARDS });
     expectError(await patch(book.id, { name: 'x' }, '3'), 400, 'VALIDATION_FAILED');

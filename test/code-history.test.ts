@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeHistoryConsumer, type ChangeFollower, type TableChange } from '@coupons/core';
+import { codeHistoryConsumer, lockCode, redeemCode, unlockCode, type ChangeFollower, type CoreContext, type TableChange } from '@coupons/core';
 import { followChanges } from '@coupons/api';
 import { admin, answer, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 import { expectInvariants } from './support/invariants.ts';
@@ -19,7 +19,7 @@ afterAll(async () => {
   await api.close();
 });
 
-const details = async (code: string, token?: string) => answer(api.client(token ?? (await admin())).coupons.codes[':code'].$get({ param: { code } }));
+const details = async (code: string, token?: string) => answer(api.client(token ?? (await admin())).coupons.codes[':code'].$get({ param: { code }, query: {} }));
 const historyTypes = async (code: string) => ((await details(code)).json.history ?? []).map((h: { type: string }) => h.type);
 
 describe('GET /coupons/codes/{code}', () => {
@@ -39,13 +39,15 @@ describe('GET /coupons/codes/{code}', () => {
     expect(rb.status).toBe(200);
     const lastWrite = Date.now();
 
-    await expect.poll(() => historyTypes(code), { timeout: 2000, interval: 50 }).toEqual(['assigned', 'unlocked', 'locked', 'redeemed', 'rolledBack']);
+    // A claim with `lock: true` is two steps: assigned, then locked, so the unlock that follows releases a lock on record.
+    await expect.poll(() => historyTypes(code), { timeout: 2000, interval: 50 }).toEqual(['assigned', 'locked', 'unlocked', 'locked', 'redeemed', 'rolledBack']);
     expect(Date.now() - lastWrite).toBeLessThan(2000);
     const r = await details(code);
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ code, bookId: book.id, userId: 'alice', status: 'active', redemptionCount: 0, maxRedemptions: 2, validUntil: '2099-01-01T00:00:00.000Z' });
     expect(r.json.history).toEqual([
-      { type: 'assigned', at: claim.json.assignedAt, by: 'alice', userId: 'alice', lockId: claim.json.lockId },
+      { type: 'assigned', at: expect.any(String), by: 'alice', userId: 'alice' },
+      { type: 'locked', at: expect.any(String), by: 'alice', userId: 'alice', lockId: claim.json.lockId },
       { type: 'unlocked', at: expect.any(String), by: 'alice', userId: 'alice', lockId: claim.json.lockId },
       { type: 'locked', at: expect.any(String), by: 'svc-1', userId: 'alice', lockId: lock.json.lockId },
       { type: 'redeemed', at: expect.any(String), by: 'svc-1', userId: 'alice', lockId: lock.json.lockId, redemptionId: redeem.json.redemptionId, orderId: 'order-7' },
@@ -57,11 +59,57 @@ describe('GET /coupons/codes/{code}', () => {
     expect((await details(code, svc)).status).toBe(200);
   });
 
+  it('is in time order even when the instance making a change has a clock behind the one that made the change before', async () => {
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2 });
+    const dave = await user('dave');
+    const code = (await answer(api.client(dave).coupons.assign.$post({ json: { bookId: book.id } }))).json.code as string;
+    const actor = { sub: 'dave', tenant: 't1', role: 'user' as const };
+    // Two instances of the service over one table, the second's clock 300 ms behind the first's.
+    const behind: CoreContext = { ...api.core, now: () => Date.now() - 300 };
+    const locked = await lockCode(api.core, actor, code, {});
+    await unlockCode(behind, actor, code, { lockId: locked.lockId });
+    await lockCode(behind, actor, code, {}).then((l) => unlockCode(api.core, actor, code, { lockId: l.lockId }));
+    await redeemCode(behind, actor, code, {});
+    await expect.poll(async () => (await historyTypes(code)).length, { timeout: 2000, interval: 50 }).toBe(6);
+    const times = (await details(code)).json.history.map((h: { at: string }) => Date.parse(h.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it('reads a long history a page at a time (?limit, ?cursor), oldest first, every entry once', async () => {
+    const { book } = await bookWithCodes(api, 1);
+    const erin = await user('erin');
+    const code = (await answer(api.client(erin).coupons.assign.$post({ json: { bookId: book.id } }))).json.code as string;
+    for (let i = 0; i < 5; i++) {
+      const { lockId } = (await answer(api.client(erin).coupons.lock[':code'].$post({ param: { code }, json: {} }))).json;
+      expect((await answer(api.client(erin).coupons.unlock[':code'].$post({ param: { code }, json: { lockId } }))).status).toBe(200);
+    }
+    await expect.poll(async () => (await historyTypes(code)).length, { timeout: 2000, interval: 50 }).toBe(11);
+    const token = await admin();
+    const pages: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await api.call('GET', `/coupons/codes/${code}?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token });
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ code, userId: 'erin', status: 'active' });
+      pages.push(r.json);
+      cursor = r.json.nextCursor;
+    } while (cursor && pages.length < 10);
+    expect(pages.map((p) => p.history.length)).toEqual([4, 4, 3]);
+    expect(pages.at(-1).nextCursor).toBeNull();
+    const walked = pages.flatMap((p) => p.history);
+    expect(walked).toEqual((await details(code)).json.history);
+    expect(walked.map((h: { type: string }) => h.type)).toEqual(['assigned', ...Array(5).fill(['locked', 'unlocked']).flat()]);
+    // Without `limit` a page is at most 100 entries; more than 1,000 is refused, as is a cursor this list did not make.
+    expect((await details(code)).json.nextCursor).toBeNull();
+    expectError(await api.call('GET', `/coupons/codes/${code}?limit=1001`, { token }), 400, 'VALIDATION_FAILED');
+    expectError(await api.call('GET', `/coupons/codes/${code}?cursor=bm9wZQ`, { token }), 400, 'VALIDATION_FAILED');
+  });
+
   it('an unassigned code reads status "available" with an empty history', async () => {
     const { book, codes } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 3 });
     const r = await details(codes[0]!);
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ code: codes[0], bookId: book.id, status: 'available', redemptionCount: 0, maxRedemptions: 3, history: [] });
+    expect(r.json).toEqual({ code: codes[0], bookId: book.id, status: 'available', redemptionCount: 0, maxRedemptions: 3, history: [], nextCursor: null });
   });
 
   it('an unknown code, or another tenant’s, is 404 CODE_NOT_FOUND; a user token is 403, even the holder’s; none is 401', async () => {
@@ -71,7 +119,7 @@ describe('GET /coupons/codes/{code}', () => {
     expectError(await details(uniqueCode('NOPE')), 404, 'CODE_NOT_FOUND');
     expectError(await details(claim.json.code, await admin('t2')), 404, 'CODE_NOT_FOUND');
     expectError(await details(claim.json.code, bob), 403, 'FORBIDDEN');
-    expectError(await answer(api.client().coupons.codes[':code'].$get({ param: { code: claim.json.code } })), 401, 'UNAUTHENTICATED');
+    expectError(await answer(api.client().coupons.codes[':code'].$get({ param: { code: claim.json.code }, query: {} })), 401, 'UNAUTHENTICATED');
     expectError(await details('a'), 400, 'VALIDATION_FAILED');
   });
 
@@ -103,6 +151,9 @@ describe('GET /coupons/codes/{code}', () => {
     expect(types.filter((t: string) => t === 'rolledBack')).toHaveLength(rolledBack.length);
     const hist = (await api.scan()).filter((i) => i.__edb_e__ === 'codeHistory' && i.code === code).map((i) => i.seq);
     expect(hist).toEqual(Array.from({ length: item.changeSeq }, (_, i) => i + 1));
+    // In time order: a write whose clock was read before a competing one committed is built again after it.
+    const times = (await details(code)).json.history.map((h: { at: string }) => Date.parse(h.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
     await expectInvariants(api);
   });
 });

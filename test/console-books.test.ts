@@ -105,7 +105,7 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     await page.getByRole('heading', { level: 1, name: 'Console flash sale' }).waitFor();
     const stock = page.getByRole('table', { name: 'Stock' });
     await poll(async () => (await readTable(stock))[0]).toEqual({ Codes: '4', Available: '4', Assigned: '0', Redeemed: '0' });
-    await page.getByRole('img', { name: /Activity/ }).or(page.getByRole('region', { name: 'Activity' }).getByRole('alert')).first().waitFor();
+    await page.getByRole('img', { name: /Activity/ }).waitFor();
 
     // A claim elsewhere: the page shows it without being reloaded.
     await unwrap((await asService()).coupons.assign.$post({ json: { bookId: book.id, userId: 'stock-u1' } }));
@@ -136,6 +136,65 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByRole('button', { name: 'Pause' }).waitFor();
     expect((await unwrap((await asAdmin()).coupons[':bookId'].$get({ param: { bookId: book.id } }))).status).toBe('active');
+  });
+
+  it("a book's activity chart shows the stream's counts as plain numbers, reads them again by itself, per minute, hour and day", async () => {
+    const { page } = tab;
+    const { book } = await bookWithCodes(api, 6, { name: 'Console activity' }, TENANT);
+    await goTo(tab, site.url, `/books/${book.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Console activity' }).waitFor();
+    const chart = page.getByRole('region', { name: 'Activity' });
+    await chart.getByRole('img', { name: /^Activity per hour/ }).waitFor();
+    await chart.getByRole('radio', { name: 'Minute' }).check();
+    await chart.getByRole('img', { name: /^Activity per minute/ }).waitFor();
+    // The totals under the drawing, "Assigned 3", as numbers by series.
+    const totals = async () =>
+      Object.fromEntries(
+        (await chart.getByRole('list', { name: 'Totals' }).getByRole('listitem').allTextContents())
+          .map((t) => /^(.+) (\d+)$/.exec(t))
+          .filter((m) => m !== null)
+          .map((m) => [m[1], Number(m[2])]),
+      );
+    expect(await totals()).toEqual({ Assigned: 0, Locked: 0, Unlocked: 0, Redeemed: 0, 'Rolled back': 0 });
+
+    // With the page open: three claims (one holding a lock), a lock and its release, two
+    // redemptions, one of them rolled back. The chart reads them again without being told to.
+    const svc = await asService();
+    const [first, held, third] = [
+      await unwrap(svc.coupons.assign.$post({ json: { bookId: book.id, userId: 'act-u1' } })),
+      await unwrap(svc.coupons.assign.$post({ json: { bookId: book.id, userId: 'act-u2', lock: true } })),
+      await unwrap(svc.coupons.assign.$post({ json: { bookId: book.id, userId: 'act-u3' } })),
+    ];
+    await unwrap(svc.coupons.lock[':code'].$post({ param: { code: first.code }, json: { userId: 'act-u1' } }));
+    await unwrap(svc.coupons.unlock[':code'].$post({ param: { code: first.code }, json: { userId: 'act-u1' } }));
+    await unwrap(svc.coupons.redeem[':code'].$post({ param: { code: held.code }, json: { userId: 'act-u2', lockId: held.lockId } }));
+    const redeemed = await unwrap(svc.coupons.redeem[':code'].$post({ param: { code: third.code }, json: { userId: 'act-u3' } }));
+    await unwrap((await asAdmin()).redemptions[':redemptionId'].rollback.$post({ param: { redemptionId: redeemed.redemptionId }, json: { reason: 'cancelled' } }));
+    const expected = { Assigned: 3, Locked: 1, Unlocked: 1, Redeemed: 2, 'Rolled back': 1 };
+    await poll(totals).toEqual(expected);
+    await expect(chart.getByRole('img', { name: /^Activity/ }).getAttribute('aria-label')).resolves.toMatch(
+      /^Activity per minute, .* UTC: 3 assigned, 1 locked, 1 unlocked, 2 redeemed, 1 rolled back\.$/,
+    );
+
+    // The same numbers bucket by bucket in the table, and for every interval: all of it happened in this minute, hour and day.
+    const buckets = { minute: 60, hour: 48, day: 30 };
+    for (const [interval, label] of [['minute', 'Minute'], ['hour', 'Hour'], ['day', 'Day']] as const) {
+      await chart.getByRole('radio', { name: label }).check();
+      await chart.getByRole('img', { name: new RegExp(`^Activity per ${interval}`) }).waitFor();
+      expect(await totals(), interval).toEqual(expected);
+      const asked = tab.requests.filter((r) => r.url().startsWith(`${api.base}/coupons/${book.id}/activity?`)).at(-1)!;
+      expect(new URL(asked.url()).searchParams.get('interval')).toBe(interval);
+      const details = chart.getByRole('group').filter({ hasText: 'Activity as a table' });
+      if (!(await details.evaluate((d) => (d as unknown as { open: boolean }).open))) await chart.getByText('Activity as a table').click();
+      const rows = await readTable(chart.getByRole('table', { name: `Activity per ${interval}` }));
+      expect(rows, interval).toHaveLength(buckets[interval]);
+      const busy = rows.filter((r) => r.Assigned !== '0' || r.Redeemed !== '0' || r['Rolled back'] !== '0');
+      expect(busy.length, interval).toBeGreaterThanOrEqual(1);
+      const sum = (series: string) => rows.reduce((n, r) => n + Number(r[series]), 0);
+      expect(Object.fromEntries(Object.keys(expected).map((s) => [s, sum(s)])), interval).toEqual(expected);
+    }
+    await expectAccessible(page, "a book's page with its activity");
+    expect(tab.refusals.filter((r) => r.includes('/activity'))).toEqual([]);
   });
 
   it("finds a code by search, shows its history with the events' names, and rolls a redemption back with a reason", async () => {
@@ -172,7 +231,7 @@ describe.skipIf(!hasChromium)('the console: books, a book, a code', () => {
     expect((await readTable(history))[2]).toMatchObject({ Reason: 'order-77 cancelled', By: 'admin-1' });
     // Rolled back once: no second button for that redemption.
     await expect(page.getByRole('button', { name: 'Roll back' }).count()).resolves.toBe(0);
-    const view = await unwrap((await asAdmin()).coupons.codes[':code'].$get({ param: { code } }));
+    const view = await unwrap((await asAdmin()).coupons.codes[':code'].$get({ param: { code }, query: {} }));
     expect(view).toMatchObject({ status: 'active', redemptionCount: 0 });
     await expectAccessible(page, "a code's page");
   });

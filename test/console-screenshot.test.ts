@@ -74,7 +74,7 @@ describe.skipIf(!UPDATE || !hasChromium)('docs/console-book.png', () => {
       const buckets = new Map<number, Record<string, number>>();
       for (let t = from; t < to; t += step) buckets.set(t, { assigned: 0, locked: 0, unlocked: 0, redeemed: 0, rolledBack: 0 });
       for (const code of touched) {
-        for (const h of (await unwrap(asAdmin.coupons.codes[':code'].$get({ param: { code } }))).history) {
+        for (const h of (await unwrap(asAdmin.coupons.codes[':code'].$get({ param: { code }, query: {} }))).history) {
           const at = Date.parse(h.at);
           const bucket = buckets.get(from + Math.floor((at - from) / step) * step);
           if (bucket && at < to) bucket[h.type]! += 1;

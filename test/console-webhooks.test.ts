@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { unwrap } from '@coupons/client';
+import { createCouponClient, unwrap } from '@coupons/client';
 import type { ChangeFollower } from '@coupons/core';
 import { followChanges } from '@coupons/api';
 import { freePort } from '../scripts/lib/dynamodb-local.ts';
@@ -11,7 +11,8 @@ import { expectAccessible, goTo, hasChromium, launchChromium, openTab, poll, rea
 
 // Webhooks and API keys in the console, in Chromium, against the real API on DynamoDB Local with
 // the change stream followed in-process (events, deliveries and their retries, as under
-// `npm start`) and a receiver on 127.0.0.1 that verifies every signature.
+// `npm start`) and a receiver on 127.0.0.1 that verifies every signature. A key made in the
+// console is used by a backend (the typed client with `apiKey`), then refused once revoked.
 
 const TENANT = 'console-hooks';
 let api: TestApi;
@@ -103,24 +104,81 @@ describe.skipIf(!hasChromium)('the console: webhooks and API keys', () => {
     const dialog = page.getByRole('dialog', { name: 'Delete this endpoint?' });
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await page.getByText('No endpoints yet.').waitFor();
-    expect((await unwrap(api.client(await admin(TENANT)).webhooks.$get())).items).toEqual([]);
+    expect((await unwrap(api.client(await admin(TENANT)).webhooks.$get({ query: {} }))).items).toEqual([]);
   });
 
-  // The API keys routes are not in the API yet (issue 17): this checks the page and its form as
-  // a person meets them; creating, listing and revoking end to end come with that backend.
-  it('the API keys page: "Create key" opens a form with a Name field and a Create button', async () => {
+  it("creates an API key and shows it once, lists it without the key, revokes it; a refused name shows the API's message", async () => {
     const { page } = tab;
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
     await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
-    await expectAccessible(page, 'the API keys page');
+    await page.getByText('No keys yet.').waitFor();
     await page.getByRole('button', { name: 'Create key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create an API key' });
+    // Spaces pass the browser's `required`; the API refuses the empty name they trim to.
+    await dialog.getByRole('textbox', { name: 'Name' }).fill('   ');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    const refused = dialog.getByRole('alert');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/No key was created\..*VALIDATION_FAILED.*name: Too small/);
     await dialog.getByRole('textbox', { name: 'Name' }).fill('checkout backend');
     await expect(dialog.getByRole('combobox', { name: 'Role' }).inputValue()).resolves.toBe('service');
-    await expect(dialog.getByRole('button', { name: 'Create' }).isEnabled()).resolves.toBe(true);
-    await expectAccessible(page, 'the create-key dialog');
-    await page.keyboard.press('Escape');
-    await expect(dialog.count()).resolves.toBe(0);
+    await expectAccessible(page, 'the create-key dialog with an error');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+
+    const key = await page.getByRole('textbox', { name: 'API key' }).inputValue();
+    expect(key).toMatch(/^cbk_console-hooks_/);
+    const keys = page.getByRole('table', { name: 'API keys' });
+    await poll(async () => (await keys.count()) && (await readTable(keys)).map((r) => [r.Name, r.Role, r['Last used'], r.Revoked])).toEqual([
+      ['checkout backend', 'service', 'never', 'active'],
+    ]);
+    const [row] = await readTable(keys);
+    expect(key.startsWith(row!.Key!.replace(/…$/, ''))).toBe(true);
+    await expectAccessible(page, 'the API keys page with a new key');
+
+    // A working key: a backend claims a code with it, as the service it was made for.
+    const { book } = await bookWithCodes(api, 1, {}, TENANT);
+    const backend = createCouponClient(api.base, { apiKey: key, retry: { limit: 0 } });
+    const claimed = await unwrap(backend.coupons.assign.$post({ json: { bookId: book.id, userId: 'key-u1' } }));
+    expect(claimed.userId).toBe('key-u1');
+
+    // Shown once: gone from the page when dismissed, and from every answer after the first.
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await page.reload();
+    await keys.waitFor();
+    expect(await page.locator('body').textContent()).not.toContain(key);
+    expect(JSON.stringify(await unwrap(api.client(await admin(TENANT))['api-keys'].$get({ query: {} })))).not.toContain(key);
+
+    await keys.getByRole('button', { name: 'Revoke checkout backend' }).click();
+    const revoke = page.getByRole('dialog', { name: 'Revoke “checkout backend”?' });
+    await expectAccessible(page, 'the revoke-key dialog');
+    await revoke.getByRole('button', { name: 'Revoke' }).click();
+    await expect(revoke.count()).resolves.toBe(0);
+    await poll(async () => (await readTable(keys))[0]!.Revoked).not.toBe('active');
+    await expect(keys.getByRole('button', { name: 'Revoke checkout backend' }).count()).resolves.toBe(0);
+    await expect(unwrap(backend.coupons.assign.$post({ json: { bookId: book.id, userId: 'key-u2' } }))).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("pages through the keys by the API's cursor, newest first", async () => {
+    const { page } = tab;
+    const asAdmin = api.client(await admin(TENANT));
+    for (let i = 1; i <= 25; i++) await unwrap(asAdmin['api-keys'].$post({ json: { name: `script ${i}`, role: 'admin' } }));
+    await page.reload();
+    const keys = page.getByRole('table', { name: 'API keys' });
+    const pager = page.getByRole('navigation', { name: 'API keys pages' });
+    const names = async () => (await keys.count()) && (await readTable(keys)).map((r) => r.Name);
+    // A page of the API may hold fewer than its limit and still have a cursor: read until none.
+    await poll(async () => (await names()) || []).toContain('script 25');
+    const seen: string[] = [];
+    for (let pageNumber = 1; ; pageNumber++) {
+      await pager.getByText(`Page ${pageNumber}`).waitFor();
+      await poll(async () => ((await names()) || []).some((n) => !seen.includes(n))).toBe(true);
+      seen.push(...((await names()) || []));
+      const next = pager.getByRole('button', { name: 'Next page' });
+      if (await next.isDisabled()) break;
+      await next.click();
+    }
+    expect(seen).toEqual([...Array.from({ length: 25 }, (_, i) => `script ${25 - i}`), 'checkout backend']);
+    expect(tab.requests.some((r) => r.url().startsWith(`${api.base}/api-keys?`) && new URL(r.url()).searchParams.has('cursor'))).toBe(true);
   });
 
   it('raised no error in the page and asked nothing of any other origin', () => {

@@ -1,13 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import {
   API_KEY_COSTS,
   DEFAULT_API_KEY_CACHE_MS,
   LAST_USED_EVERY_MS,
   apiKeyItemRcuPerSecond,
+  ACTIVITY_COUNTER_MAX_BYTES,
+  ACTIVITY_COUNTER_SLOTS,
+  ACTIVITY_INTERVALS,
+  ACTIVITY_SLOTS,
+  activityChartReads,
+  activityCounter,
+  bucketStart,
+  codeEventsOf,
+  codeHistoryConsumer,
+  createWebhookEmitter,
+  EndpointDirectory,
+  itemSize,
+  processDeliveryMessage,
+  STREAM_WRITES,
+  streamWcuPerChange,
   enqueueGeneration,
   IDEMPOTENCY_RECORD_LINE,
   OPERATIONS,
+  RACE_ON_ONE_CODE,
   WRITE_BUDGETS,
   SOLD_OUT_CLAIM_RCU_BUDGET,
   planWcu,
@@ -16,10 +33,13 @@ import {
   type CostMeter,
   type Operation,
   type RequestCharge,
+  type DeliveryJob,
+  type TableChange,
 } from '@coupons/core';
 import { admin, answer, bookWithCodes, createBook, service, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
 import { startMeteredApi } from './support/cost-meter.ts';
 import { waitFor } from './support/wait-for.ts';
+import { startReceiver, type Receiver } from './support/webhook-receiver.ts';
 
 // The write plan of every state-changing route, counted by the cost meter
 // (an AWS SDK middleware that sees every request the service sends). A
@@ -87,6 +107,39 @@ describe('write plans of the hot path match the cost model', () => {
     await answer(api.client(svc).coupons.assign[':code'].$post({ param: { code: codes[1] }, json: { userId: 'named', bookId: book.id } }));
     m = await measured(() => answer(api.client(token).coupons.redeem[':code'].$post({ param: { code: codes[1] }, json: {} }, { headers: idem() })), 200);
     expect(writePlan(m.records)).toEqual(sorted([...OPERATIONS.redeem.plan, IDEMPOTENCY_RECORD_LINE]));
+  });
+
+  it('a lock that lands after a redeem of the same code it raced: its refused write, then the lock, and no read', async () => {
+    const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 2 });
+    const token = await user('racer');
+    const code = (await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id } })).json.code;
+    // The lock's write is held back until the redeem (a transaction) has landed.
+    const stack = api.core.store.client.middlewareStack;
+    stack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName === 'UpdateItemCommand') await new Promise((r) => setTimeout(r, 300));
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdLock' },
+    );
+    meter.take();
+    try {
+      const [locked, redeemed] = await Promise.all([
+        api.call('POST', `/coupons/lock/${code}`, { token, body: {} }),
+        new Promise((r) => setTimeout(r, 50)).then(() => api.call('POST', `/coupons/redeem/${code}`, { token, body: {} })),
+      ]);
+      expect([locked.status, redeemed.status]).toEqual([200, 200]);
+      expect(locked.json.redemptionCount).toBe(1);
+    } finally {
+      stack.remove('holdLock');
+    }
+    const records = meter.take();
+    // One consistent read of the code by each request: the lock is built again from the item its refusal carried.
+    expect(records.flatMap((r) => r.reads).filter((r) => r.pk === `T#t1#CODE#${code}`)).toHaveLength(2);
+    const updates = records.filter((r) => r.command === 'UpdateItemCommand');
+    expect(updates.map((r) => r.outcome)).toEqual(['conditionFailed', 'ok']);
+    expect(updates[0]!.wcu).toBe(RACE_ON_ONE_CODE.refusedPlainWriteWcu);
+    expect(writePlan(updates)).toEqual(OPERATIONS.lock.plan);
   });
 
   it('each operation is within its budget', () => {
@@ -217,13 +270,16 @@ describe('refusals and abuse protection', () => {
 describe('API keys (the cost model’s API_KEY_COSTS)', () => {
   const keyOps = (records: RequestCharge[]) => records.filter((r) => r.reads.some((x) => x.pk?.includes('#APIKEY#')) || r.writes.some((w) => w.entity === 'apiKey'));
 
-  it('create and revoke: one conditional write and the list entry; under an Idempotency-Key, a transaction with the record', async () => {
-    const token = await admin();
-    let m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost', role: 'service' } }), 201);
+  it("create and revoke: one transaction of the key and the tenant's counts (active keys, keys created today), and the list entry", async () => {
+    const token = await admin('t-keycost');
+    // The tenant's first key starts its count of active keys (a put); every later one moves it.
+    let m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'first', role: 'service' } }), 201);
+    expect(writePlan(m.records)).toEqual(sorted(['byOwner add apiKey 1', 'tx put apiKey 2', 'tx put tenantQuota 2', 'tx update tenantQuota 2']));
+    m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost', role: 'service' } }), 201);
     expect(writePlan(m.records)).toEqual(API_KEY_COSTS.create.plan);
     const { keyId } = m.r.json;
     m = await measured(() => api.call('POST', '/api-keys', { token, body: { name: 'cost, keyed', role: 'service' }, headers: idem() }), 201);
-    expect(writePlan(m.records)).toEqual(sorted(['byOwner add apiKey 1', 'tx put apiKey 2', IDEMPOTENCY_RECORD_LINE]));
+    expect(writePlan(m.records)).toEqual(sorted([...API_KEY_COSTS.create.plan, IDEMPOTENCY_RECORD_LINE]));
     m = await measured(() => api.call('DELETE', `/api-keys/${keyId}`, { token }), 204);
     expect(writePlan(m.records)).toEqual(API_KEY_COSTS.revoke.plan);
   });
@@ -250,4 +306,111 @@ describe('API keys (the cost model’s API_KEY_COSTS)', () => {
     expect(apiKeyItemRcuPerSecond({ instances: 1000 })).toBe(200);
     expect(apiKeyItemRcuPerSecond({ instances: 1000, requestsPerSecond: 50 })).toBe(50);
   });
+});
+
+describe('what the change stream’s consumers write per code change, and what a chart reads', () => {
+  // Off the request path, so the route plans above leave it out; the capacity planner adds it
+  // (STREAM_WRITES). The consumers are handed the changes the stream would hand them: each code
+  // item as it was before and after a real request.
+  let api: TestApi;
+  let meter: CostMeter;
+  let close: () => Promise<unknown>;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    ({ api, meter, close } = await startMeteredApi('cost-stream', { RATE_LIMIT_CALLER_PER_MINUTE: '0', WEBHOOK_ALLOW_LOOPBACK: 'true' }));
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await receiver.close();
+    await close();
+  });
+
+  const codeItem = async (code: string) => (await api.scan()).find((i) => i.__edb_e__ === 'code' && i.code === code);
+  /** The stream record of a request's write to a code. */
+  async function changeOf(code: string, run: () => Promise<CallResult>): Promise<TableChange> {
+    const before = await codeItem(code);
+    expect((await run()).status).toBeLessThan(300);
+    const after = await codeItem(code);
+    return { eventName: 'MODIFY', keys: { pk: after!.pk, sk: after!.sk }, oldImage: before, newImage: after, sequenceNumber: '1', at: Date.now() };
+  }
+  const bucketsOf = (changes: TableChange[]) =>
+    new Set(changes.flatMap((c) => ACTIVITY_INTERVALS.map((i) => `${i} ${bucketStart(Date.parse(c.newImage!.lastChange.at), i)}`))).size;
+
+  it('a history entry per change, and per transaction one activity counter per interval and bucket; a replay writes nothing', async () => {
+    const { book, codes } = await bookWithCodes(api, 4, { shards: 2 });
+    const svc = await service();
+    const changes: TableChange[] = [];
+    for (const code of codes.slice(0, 3)) changes.push(await changeOf(code, () => api.call('POST', `/coupons/assign/${code}`, { token: svc, body: { userId: `s-${code}`, bookId: book.id } })));
+    changes.push(await changeOf(codes[0]!, () => api.call('POST', `/coupons/lock/${codes[0]}`, { token: svc, body: { userId: `s-${codes[0]}` } })));
+    const consumer = codeHistoryConsumer(api.core.store, { counter: activityCounter() });
+    meter.take();
+    await consumer.handle(changes);
+    const records = meter.take();
+    // One transaction; its counters: minute, hour and day of the one minute the changes fell in (or two, across a minute's end).
+    expect(records.filter((r) => r.writes.length).map((r) => r.command)).toEqual(['TransactWriteItemsCommand']);
+    const counters = bucketsOf(changes);
+    const plan = writePlan(records);
+    expect(plan).toEqual(sorted([...times(4, STREAM_WRITES.historyEntry).flat(), ...times(counters, 'tx update activityCounter 2')]));
+    // Within one minute (unless the requests straddled a minute's end): the model's plan, and the
+    // planner's price per change at this batch size.
+    if (counters === 3) {
+      expect(plan).toEqual(sorted([...times(4, STREAM_WRITES.historyEntry).flat(), ...STREAM_WRITES.activityTransaction]));
+      expect(planWcu(plan)).toBe(4 * streamWcuPerChange({ changesPerStreamTransaction: 4, webhookEndpoints: 0 }).total);
+    }
+    // Handed over again: one cancelled transaction, nothing written.
+    await consumer.handle(changes);
+    const replay = meter.take();
+    expect(replay.map((r) => [r.command, r.outcome])).toEqual([['TransactWriteItemsCommand', 'cancelled']]);
+    expect(totals(replay).wcu).toBe(0);
+    // A counter as stored, and the largest one can be (a 64-character tenant, ten-digit counts): within the model's size.
+    const stored = (await api.scan()).find((i) => i.__edb_e__ === 'activityCounter' && i.bookId === book.id)!;
+    const tenant = 'T'.repeat(64);
+    const largest = { ...stored, tenant, pk: stored.pk.replace('T#t1#', `T#${tenant}#`), ...Object.fromEntries(['assigned', 'locked', 'unlocked', 'redeemed', 'rolledBack'].map((t) => [t, 9_999_999_999])) };
+    expect(itemSize(marshall(largest))).toBeLessThanOrEqual(ACTIVITY_COUNTER_MAX_BYTES);
+    expect(ACTIVITY_COUNTER_SLOTS).toBe(ACTIVITY_SLOTS);
+  });
+
+  it('a delivery record per event and subscribed endpoint, when the first attempt succeeds (the queue worker on AWS)', async () => {
+    const r = await api.call('POST', '/webhooks', { token: await admin(), body: { url: `${receiver.url}/hook`, events: ['code.assigned'] } });
+    expect(r.status).toBe(201);
+    receiver.trust(r.json.secret);
+    const { book, codes } = await bookWithCodes(api, 1);
+    const change = await changeOf(codes[0]!, async () => api.call('POST', `/coupons/assign/${codes[0]}`, { token: await service(), body: { userId: 'hooked', bookId: book.id } }));
+    const directory = new EndpointDirectory(api.core);
+    const jobs: DeliveryJob[] = [];
+    await createWebhookEmitter(api.core, { directory, codeEventsOf, sink: { enqueue: async (j) => void jobs.push(...j) } }).handle([change]);
+    expect(jobs).toHaveLength(1);
+    meter.take();
+    await processDeliveryMessage(api.core, directory, jobs[0]!, 1);
+    expect(writePlan(meter.take())).toEqual([...STREAM_WRITES.webhookDelivery]);
+    expect(receiver.delivered().map((d) => d.body.type)).toEqual(['code.assigned']);
+  });
+
+  it('a chart is one GetItem and one Query per slot, however much the book did: bounded by its buckets', async () => {
+    const token = await admin();
+    const empty = await createBook(api);
+    const busy = (await api.scan()).find((i) => i.__edb_e__ === 'activityCounter')!.bookId as string;
+    // The day of minutes up to this one: 1,440 buckets.
+    const end = bucketStart(Date.now(), 'minute') + 60_000;
+    const day = { from: new Date(end - 86_400_000).toISOString(), to: new Date(end).toISOString(), interval: 'minute' };
+    for (const [bookId, filled] of [[empty.id, 0], [busy, ACTIVITY_COUNTER_SLOTS]] as const) {
+      const m = await measured(() => api.call('GET', `/coupons/${bookId}/activity?${new URLSearchParams(day)}`, { token }), 200);
+      expect(m.r.json.buckets).toHaveLength(1440);
+      expect(m.records.map((r) => r.command).sort()).toEqual(['GetItemCommand', ...times(ACTIVITY_COUNTER_SLOTS, 'QueryCommand')]);
+      expect(m.records).toHaveLength(activityChartReads(1440, filled).requests);
+      expect(totals(m.records).rcu).toBeLessThanOrEqual(activityChartReads(1440, filled).rcu);
+      expect(totals(m.records).wcu).toBe(0);
+    }
+    // The empty book reads exactly the floor: 0.5 RCU per request.
+    const m = await measured(() => api.call('GET', `/coupons/${empty.id}/activity?${new URLSearchParams(day)}`, { token }), 200);
+    expect(totals(m.records).rcu).toBe(activityChartReads(1440, 0).rcu);
+  });
+
+  /** Runs one request with the meter cleared before and read after (this block's meter). */
+  async function measured(run: () => Promise<CallResult>, status: number) {
+    meter.take();
+    const r = await run();
+    if (r.status !== status) throw new Error(`expected ${status}, got ${r.status} ${r.text.slice(0, 300)}`);
+    return { r, records: meter.take() };
+  }
 });

@@ -66,8 +66,15 @@ async function openDocs(base: string): Promise<Visit> {
     if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) visit.consoleErrors.push(`${m.text()} (${m.location().url})`);
   });
   page.on('pageerror', (e) => visit.consoleErrors.push(e.message));
+  // A Content-Security-Policy violation is reported here as well as in the console: none may happen.
+  await page.exposeFunction('reportViolation', (v: string) => visit.consoleErrors.push(`CSP violation: ${v}`));
+  await page.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => window.reportViolation(e.violatedDirective + ' ' + e.blockedURI))",
+  );
   const res = await page.goto(`${base}/docs`, { waitUntil: 'networkidle' });
   expect(res?.status()).toBe(200);
+  // The page runs under its own policy (only its own origin), which the checks below prove is enough.
+  expect(res?.headers()['content-security-policy']).toMatch(/default-src 'self'/);
   await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
   // Give late, lazily rendered parts (the validator badge is one) the chance to ask for something.
   await page.waitForLoadState('networkidle');

@@ -44,8 +44,10 @@ const DOCUMENTED: Record<number, string[]> = {
     'CODE_LOCKED',
     'CODE_NOT_LOCKED',
     'REDEMPTION_LIMIT_REACHED',
+    'LOCK_LIMIT_REACHED',
     'CODE_EXPIRED',
     'REDEMPTION_ALREADY_ROLLED_BACK',
+    'TENANT_LIMIT_REACHED',
     'DELIVERY_NOT_FAILED',
   ],
   413: ['PAYLOAD_TOO_LARGE'],
@@ -507,6 +509,22 @@ describe('fuzzing every route', () => {
         segment([f.bookId, f.bookId, f.bookId.toUpperCase(), 'nope']),
         queryFor(['limit', 'cursor', 'status'], f.bookCodesCursor),
         (id, q) => check({ method: 'GET', path: `/coupons/${id}/codes${q}`, token: adminToken }),
+      ),
+      params(RUNS),
+    );
+  });
+
+  it(`${fuzzes('GET /coupons/{bookId}/activity')} (admin)`, { timeout: T }, async () => {
+    const instants = fc.oneof(
+      fc.constantFrom('2026-12-01T00:00:00Z', '2026-12-01T00:00:00.000+01:00', '2026-12-02T00:00:00Z', '2026-11-01T00:00:00Z', '2026-12-01', '2026-13-01T00:00:00Z', 'yesterday', ''),
+      fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+    );
+    const query = fc
+      .record({ from: fc.option(instants, { nil: undefined }), to: fc.option(instants, { nil: undefined }), interval: fc.option(fc.constantFrom('minute', 'hour', 'day', 'week', 'HOUR', ''), { nil: undefined }) })
+      .map((q) => `?${Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(v!)}`).join('&')}`);
+    await fc.assert(
+      fc.asyncProperty(segment([f.bookId, f.bookId, 'nope']), fc.oneof(query, queryFor(['from', 'to', 'interval'], f.bookCodesCursor)), (id, q) =>
+        check({ method: 'GET', path: `/coupons/${id}/activity${q}`, token: adminToken }),
       ),
       params(RUNS),
     );

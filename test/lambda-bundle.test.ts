@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -61,7 +62,7 @@ for (const c of calls) {
 process.stdout.write('@@ANSWERS@@' + JSON.stringify(answers));
 `;
 
-async function runBundle(calls: Call[]): Promise<Answer[]> {
+async function runBundle(calls: Call[], env: Record<string, string> = {}, out?: { stdout?: string }): Promise<Answer[]> {
   const { code, stdout, stderr } = await runProcess(process.execPath, ['--input-type=module', '-e', CHILD], {
     cwd: dir,
     env: {
@@ -72,8 +73,10 @@ async function runBundle(calls: Call[]): Promise<Answer[]> {
       DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'),
       JWT_SECRET: SECRET,
       AWS_REGION: 'us-east-1',
+      ...env,
     },
   });
+  if (out) out.stdout = stdout;
   const at = stdout.indexOf('@@ANSWERS@@');
   if (code !== 0 || at < 0) throw new Error(`bundle process exited ${code}: ${stderr.slice(0, 2000)}`);
   return JSON.parse(stdout.slice(at + '@@ANSWERS@@'.length)) as Answer[];
@@ -137,5 +140,51 @@ describe('Lambda bundle (scripts/build-lambda.ts)', () => {
     expect(health!.statusCode).toBe(200);
     expect(page!.statusCode).toBe(200);
     expect(css!.statusCode).toBe(404);
+  });
+
+  it('writes its metrics as EMF lines once per invocation', async () => {
+    const out: { stdout?: string } = {};
+    const token = await admin();
+    await runBundle([{ method: 'GET', path: '/health' }, { method: 'GET', path: '/coupons', token }], {}, out);
+    const emf = out.stdout!.split('\n').filter((l) => l.startsWith('{') && l.includes('"_aws"')).map((l) => JSON.parse(l));
+    // One flush per invocation, each with that request's latency under its route.
+    expect(emf.map((l) => [l.route, typeof l.Latency])).toEqual([
+      ['GET /health', 'number'],
+      ['GET /coupons', 'number'],
+    ]);
+    for (const l of emf) expect(l._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'CouponBooks', Dimensions: [['stage'], ['stage', 'route']] });
+  });
+
+  it('with TRACING on, traces each request and its DynamoDB calls to the X-Ray daemon', async () => {
+    // The X-Ray daemon is AWS-only: a UDP socket on 127.0.0.1 stands in for it and keeps what it is sent.
+    const socket = createSocket('udp4');
+    const documents: any[] = [];
+    socket.on('message', (m) => {
+      const text = m.toString('utf8');
+      documents.push(JSON.parse(text.slice(text.indexOf('\n') + 1)));
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    try {
+      const token = await admin();
+      const [created] = await runBundle([{ method: 'POST', path: '/coupons', token, body: JSON.stringify({ name: 'Traced' }) }], {
+        TRACING: 'true',
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+        AWS_LAMBDA_FUNCTION_NAME: 'coupon-books-test',
+        LAMBDA_TASK_ROOT: dir,
+        _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+        AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${socket.address().port}`,
+      });
+      expect(created!.statusCode).toBe(201);
+      await expect.poll(() => documents.some((d) => d.name === 'POST /coupons'), { timeout: 5000 }).toBe(true);
+      const request = documents.find((d) => d.name === 'POST /coupons');
+      expect(request).toMatchObject({ trace_id: '1-5759e988-bd862e3fe1be46a994272793', annotations: { status: 201, tenant: 't1' } });
+      // DynamoDB calls are its children: in the request's document, or sent on their own under it.
+      const dynamo = [...(request.subsegments ?? []), ...documents.filter((d) => d.parent_id === request.id)].filter((d) => d.name === 'DynamoDB');
+      // Creating a book writes the book and its stats shards: one batch.
+      expect(dynamo.map((d) => d.aws?.operation)).toContain('BatchWriteItem');
+      for (const d of dynamo) expect(d).toMatchObject({ namespace: 'aws', aws: { operation: expect.any(String), region: 'us-east-1' } });
+    } finally {
+      socket.close();
+    }
   });
 });

@@ -25,6 +25,38 @@ async function heldCode(userId: string, bookBody: BookBody = {}, codes = 1) {
   return { book, token, code: claim.json.code as string };
 }
 
+describe('locks between two redemptions are bounded', () => {
+  // A small bound, so the test needs few requests; the default is 50 (MAX_LOCKS_PER_REDEMPTION).
+  let small: TestApi;
+  beforeAll(async () => {
+    small = await startTestApi('lifecycle-locks', { MAX_LOCKS_PER_REDEMPTION: '3' });
+  });
+  afterAll(() => small.close());
+
+  it('the holder cannot grow its code\'s history without end by locking and unlocking: the lock after the bound is 409 LOCK_LIMIT_REACHED until a redemption', async () => {
+    const { book } = await bookWithCodes(small, 1, { maxRedemptionsPerUser: 2 });
+    const token = await user('looper');
+    const call = (path: string, body: unknown = {}) => small.call('POST', path, { token, body });
+    // A claim with a lock is the first of the three.
+    const claim = await call('/coupons/assign', { bookId: book.id, lock: true });
+    expect(claim.status).toBe(201);
+    const code = claim.json.code as string;
+    expect((await call(`/coupons/unlock/${code}`)).status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      expect((await call(`/coupons/lock/${code}`)).status).toBe(200);
+      expect((await call(`/coupons/unlock/${code}`)).status).toBe(200);
+    }
+    const before = (await small.scanState()).find((i) => i.__edb_e__ === 'code' && i.code === code);
+    const refused = await call(`/coupons/lock/${code}`);
+    expectError(refused, 409, 'LOCK_LIMIT_REACHED');
+    expect((await small.scanState()).find((i) => i.__edb_e__ === 'code' && i.code === code)).toEqual(before);
+    // A redemption starts the count again.
+    expect((await call(`/coupons/redeem/${code}`)).status).toBe(200);
+    expect((await call(`/coupons/lock/${code}`)).status).toBe(200);
+    await expectInvariants(small);
+  });
+});
+
 describe('assign', () => {
   it('a random assignment answers 201 with the full code view', async () => {
     const validUntil = '2099-06-30T23:59:59.000Z';

@@ -191,7 +191,7 @@ describe('through the typed client (hc<AppType> infers both routes)', () => {
     const rolled = await unwrap(client.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId: ids[0]! }, json: { reason: 'client' } }));
     expectTypeOf(rolled.rolledBackAt).toEqualTypeOf<string>();
     expect(rolled).toMatchObject({ code, redemptionId: ids[0], redemptionCount: 0 });
-    const details = await unwrap(client.coupons.codes[':code'].$get({ param: { code } }));
+    const details = await unwrap(client.coupons.codes[':code'].$get({ param: { code }, query: {} }));
     expectTypeOf(details.history).toBeArray();
     expect(details).toMatchObject({ code, status: 'active' });
   });

@@ -43,7 +43,7 @@ const record = (j: DeliveryJob, receives = 1, id = j.messageId): SqsFifoEvent['R
 
 function worker() {
   const hidden: [string, number][] = [];
-  const run = createWebhookWorker(core, async (rh, s) => void hidden.push([rh, s]), () => undefined);
+  const run = createWebhookWorker(core, async (rh, s) => void hidden.push([rh, s]));
   return { run, hidden };
 }
 

@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { codeEventOf, installFaultInjection, webhookConsumers, type CoreContext } from '@coupons/core';
+import { codeEventsOf, installFaultInjection, webhookConsumers, type CoreContext } from '@coupons/core';
+import { TARGET_REFUSED } from '../packages/core/src/webhooks/send.ts';
 import type { TableChange } from '../packages/core/src/stream/change.ts';
 import { admin, answer, bookWithCodes, createBook, service, startTestApi, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
 import { startReceiver, waitFor, type Received, type Receiver } from './support/webhook-receiver.ts';
@@ -60,7 +61,7 @@ function codeChange(tenant: string, code: string, seq: number, type: string, ext
 }
 
 function pipeline(ctx: CoreContext = api.core) {
-  const w = webhookConsumers(ctx, { codeEventOf });
+  const w = webhookConsumers(ctx, { codeEventsOf });
   stops.push(() => w.dispatcher!.stop());
   const handle = async (changes: TableChange[]) => {
     for (const c of w.consumers) await c.handle(changes);
@@ -143,6 +144,24 @@ describe('who hears what', () => {
         data: expect.objectContaining({ code: 'CODE-RB', userId: 'user-7', redemptionId: 'r-7', orderId: 'o-7', reason: 'order refunded', status: 'active' }),
       },
     ]);
+  });
+
+  it('hears a claim with a lock as code.assigned then code.locked, so the unlock that follows releases a lock it heard of', async () => {
+    const ep = await endpoint('d5');
+    const p = pipeline();
+    await p.dispatcher!.start();
+    const claimed = codeChange('d5', 'CODE-CL', 2, 'assigned', { lockId: 'lock-9' });
+    Object.assign(claimed.newImage!, { lockId: 'lock-9', lockExpiresAt: Date.now() + 60_000 });
+    claimed.oldImage = { ...claimed.oldImage, status: 'available', changeSeq: undefined, userId: undefined };
+    await p.handle([claimed, codeChange('d5', 'CODE-CL', 3, 'unlocked', { lockId: 'lock-9' })]);
+    await waitFor('three messages', () => ep.receiver.delivered().length === 3);
+    const bodies = ep.receiver.delivered().map((r) => r.body);
+    expect(bodies.map((b) => b.type)).toEqual(['code.assigned', 'code.locked', 'code.unlocked']);
+    expect(bodies[0].data).toMatchObject({ code: 'CODE-CL', status: 'active', userId: 'user-7' });
+    expect(bodies[0].data.lockId).toBeUndefined();
+    expect(bodies[0].data.lockExpiresAt).toBeUndefined();
+    expect(bodies[1].data).toMatchObject({ code: 'CODE-CL', status: 'locked', lockId: 'lock-9', lockExpiresAt: expect.any(String) });
+    expect(new Set(ep.receiver.delivered().map((r) => r.id)).size).toBe(3);
   });
 
   it('sends an event read twice (a follower resumed from its checkpoint) with the same webhook-id', async () => {
@@ -287,6 +306,55 @@ describe('order', () => {
   });
 });
 
+describe('endpoints do not share fate', () => {
+  it("one tenant's endpoint answering just under the timeout holds neither another tenant's delivery nor the stream", async () => {
+    // Answers every request after 2 s, under the 3 s timeout: never a silent endpoint, only a slow one.
+    const slow = createServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.writeHead(200).end(), 2000);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
+    expect((await api.call('POST', '/webhooks', { token: await admin('fate-a'), body: { url: slowUrl } })).status).toBe(201);
+    const fast = await endpoint('fate-b');
+    // No commit slack: the endpoint lists are read at once, so what is measured is the dispatcher.
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_COMMIT_SLACK_MS: 0, WEBHOOK_TIMEOUT_MS: 3000 } });
+    await p.dispatcher!.start();
+    try {
+      // Forty codes of the slow tenant, each its own lane, then one of the other tenant at the end of the batch.
+      let started = Date.now();
+      const handled = p.handle([
+        ...Array.from({ length: 40 }, (_, i) => codeChange('fate-a', `CODE-A${i}`, 1, 'assigned')),
+        codeChange('fate-b', 'CODE-B1', 1, 'assigned'),
+      ]);
+      await waitFor("the other tenant's message", () => fast.receiver.delivered().length === 1, 5000, 10);
+      expect(Date.now() - started).toBeLessThan(1200);
+      await handled;
+      // The batch waits for the slow endpoint only until it is known to be slow, then writes its messages down.
+      expect(Date.now() - started).toBeLessThan(2000);
+      // Once known to be slow, the endpoint holds no batch at all, while its earlier messages are still out.
+      started = Date.now();
+      await p.handle([
+        ...Array.from({ length: 40 }, (_, i) => codeChange('fate-a', `CODE-A${i}`, 2, 'locked', { lockId: `l-${i}` })),
+        codeChange('fate-b', 'CODE-B1', 2, 'locked', { lockId: 'l-b' }),
+      ]);
+      expect(Date.now() - started).toBeLessThan(400);
+      await waitFor('its next message', () => fast.receiver.delivered().length === 2, 5000, 10);
+      expect(Date.now() - started).toBeLessThan(400);
+      // Every message of the slow endpoint is on record (a restart would resume it), and they arrive in the end.
+      const slowLog = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'webhookDelivery' && i.tenant === 'fate-a');
+      const onRecord = await slowLog();
+      expect(onRecord).toHaveLength(80);
+      expect(onRecord.every((d) => d.status === 'pending' || d.status === 'delivered')).toBe(true);
+      await waitFor('the slow endpoint answering', async () => (await slowLog()).filter((d) => d.status === 'delivered').length >= 32, 10_000, 100);
+      expect((await slowLog()).every((d) => d.status !== 'failed' && d.attempts <= 1)).toBe(true);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
+  });
+});
+
 describe('restarts and deletion', () => {
   it('resumes pending retries from the table after the dispatcher is stopped and started again', async () => {
     const ep = await endpoint('k1', {}, () => 503);
@@ -348,10 +416,18 @@ describe('signatures', () => {
 });
 
 describe('server-side request forgery guard', () => {
-  it('refuses private, link-local and (unless allowed) loopback targets after resolving them', async () => {
+  it('refuses private, link-local, documentation and (unless allowed) loopback targets after resolving them, and names that do not resolve, with one text', async () => {
     const strict: CoreContext = { ...api.core, config: { ...api.core.config, WEBHOOK_ALLOW_LOOPBACK: false, WEBHOOK_RETRY_SCHEDULE: [60] } };
     const token = await admin('f1');
-    const urls = ['http://10.1.2.3/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]:9/x', 'http://localhost:9/x', 'http://127.0.0.1:9/x'];
+    const urls = [
+      'http://10.1.2.3/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]:9/x',
+      'http://localhost:9/x',
+      'http://127.0.0.1:9/x',
+      'http://192.0.2.1:9/x',
+      'http://no-such-host.invalid/x',
+    ];
     const ids: string[] = [];
     for (const url of urls) ids.push((await answer(api.client(token).webhooks.$post({ json: { url } }))).json.id);
     const p = pipeline(strict);
@@ -360,7 +436,7 @@ describe('server-side request forgery guard', () => {
     for (const id of ids) {
       const [d] = await deliveries('f1', id);
       expect(d).toMatchObject({ status: 'pending', attempts: 1 });
-      expect(d.lastError).toMatch(/^refused target: .*(private|loopback|link-local)/);
+      expect(d.lastError).toBe(TARGET_REFUSED);
       expect(d.responseStatus).toBeUndefined();
     }
   });
@@ -405,6 +481,30 @@ describe('job events', () => {
 });
 
 describe('stock alerts', () => {
+  it('book.low_stock carries the stock at the crossing, not what is left when the watcher gets to it', async () => {
+    const tenant = 'st2';
+    const ep = await endpoint(tenant, { events: ['book.low_stock', 'book.exhausted'] });
+    const p = pipeline();
+    await p.dispatcher!.start();
+    const { book } = await bookWithCodes(api, 8, { lowStockThreshold: 5, shards: 2 }, tenant);
+    const token = await service(tenant);
+    const statsShards = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'bookStatsShard' && i.bookId === book.id);
+    // Every code is claimed before the watcher sees any of it, as when the stream trails a burst of claims.
+    const changes: TableChange[] = [];
+    for (let i = 0; i < 8; i++) {
+      const before = await statsShards();
+      expect((await api.call('POST', '/coupons/assign', { token, body: { bookId: book.id, userId: `u-${i}` } })).status).toBe(201);
+      const moved = (await statsShards()).find((s) => before.find((b) => b.pk === s.pk)!.available !== s.available)!;
+      changes.push(await changeOf(before.find((b) => b.pk === moved.pk), { pk: moved.pk, sk: moved.sk }));
+    }
+    await p.handle(changes);
+    const alerts = (await api.scan()).filter((i) => i.__edb_e__ === 'bookAlert' && i.bookId === book.id);
+    for (const a of alerts) await p.handle([await changeOf(undefined, { pk: a.pk, sk: a.sk })]);
+    const byType = Object.fromEntries(ep.receiver.received.map((r) => [r.body.type, r.body.data]));
+    expect(byType['book.low_stock']).toMatchObject({ available: 5, lowStockThreshold: 5 });
+    expect(byType['book.exhausted']).toMatchObject({ available: 0 });
+  });
+
   it('fires book.low_stock once at the threshold with a claim rate and run-out estimate, then book.exhausted, and re-arms after an upload', async () => {
     const tenant = 'st1';
     const ep = await endpoint(tenant, { events: ['book.low_stock', 'book.exhausted'] });

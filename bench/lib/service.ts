@@ -41,7 +41,7 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** Sees the service's DynamoDB client before use (a meter, a tally). */
   instrument?: (client: DynamoDBClient) => void;
-  /** Each request-log line; default: dropped. */
+  /** Each log line (requests and the rest); default: dropped. EMF lines are always dropped: stdout carries the result. */
   log?: (line: Record<string, unknown>) => void;
   /** The table's change stream; default: as `ensureTable` makes a table (on). */
   stream?: boolean;
@@ -51,8 +51,9 @@ export interface ServeOptions {
 export async function serveApi(dynamo: Dynamo, table: string, options: ServeOptions = {}) {
   const env = { ...options.env, DYNAMODB_ENDPOINT: dynamo.endpoint, TABLE_NAME: table, AWS_REGION: 'us-east-1' };
   await ensureTable(dynamo.rawClient, table, options.stream === undefined ? {} : { stream: options.stream });
-  const core: CoreContext = createCoreContext(env, undefined, { instrument: options.instrument });
-  const app = createApp({ core, auth: { hs256Secret: BENCH_SECRET }, log: options.log ?? (() => undefined) });
+  const log = options.log ?? (() => undefined);
+  const core: CoreContext = createCoreContext(env, undefined, { instrument: options.instrument, logLines: { push: log }, writeEmf: () => undefined });
+  const app = createApp({ core, auth: { hs256Secret: BENCH_SECRET } });
   const server = await startServer(app, 0, '127.0.0.1');
   const port = (server.address() as AddressInfo).port;
   return {

@@ -15,8 +15,11 @@ export function runProcess(command: string, args: string[], options: Omit<SpawnO
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
+    // Decoded as a stream: a character split between two chunks would otherwise become two wrong ones.
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => (stdout += d));
+    child.stderr!.on('data', (d: string) => (stderr += d));
     child.on('error', rej);
     child.on('close', (code) => res({ code, stdout, stderr, ms: performance.now() - started }));
   });

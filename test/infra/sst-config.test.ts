@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 // Evaluates sst.config.ts and infra/ the way `sst deploy` would, with SST's globals replaced by
 // recorders: SST's CLI needs the internet (it downloads Pulumi), so this is how the deployment
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TTL_ATTRIBUTE, tableDefinition } from '../../packages/core/src/db/table-definition.ts';
 import { configFromEnv } from '../../packages/console/src/deploy-config.ts';
+import { METRICS, METRIC_NAMESPACE } from '../../packages/core/src/telemetry/metric-registry.ts';
 
 // A variable specifier keeps the type checker out of sst.config.ts and infra/, whose globals
 // only exist under SST (tsconfig excludes them); Vitest resolves it at run time all the same.
@@ -211,10 +212,11 @@ const globals = {
   $interpolate: (strings: TemplateStringsArray, ...values: unknown[]) =>
     out(strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(resolve(values[i])) : ''), '')),
   $resolve: (values: unknown[]) => out(values.map(resolve)),
+  $jsonStringify: (value: unknown) => out(JSON.stringify(resolve(value))),
   sst: { Secret, Linkable, x: { DevCommand }, aws: { Dynamo, ApiGatewayV2, Queue, StaticSite, Function: SstFunction } },
   aws: {
     lambda: { Invocation: pulumiResource('aws.lambda.Invocation') },
-    cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm') },
+    cloudwatch: { MetricAlarm: pulumiResource('aws.cloudwatch.MetricAlarm'), Dashboard: pulumiResource('aws.cloudwatch.Dashboard') },
     sns: {
       Topic: pulumiResource('aws.sns.Topic'),
       TopicSubscription: pulumiResource('aws.sns.TopicSubscription'),
@@ -422,7 +424,7 @@ describe('run() on a development stage', () => {
 
   it('puts no resource and no secret in the Lambda\'s variables: they are links, read through Resource', () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
-    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
     // Only the link (SST's encrypted resource file) carries the secret's value.
     const { link, ...configuration } = handler;
     expect(JSON.stringify(resolve(configuration))).not.toContain('test-jwt-secret');
@@ -458,7 +460,7 @@ describe('run() on a development stage', () => {
     expect(subscriber.link).toHaveLength(2);
     expect(subscriber.link).toContain(table);
     expect(subscriber.link).toContain(queue);
-    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
     // The worker needs no JWT secret: it never authenticates a request.
     expect(JSON.stringify(resolve(subscriber.environment))).not.toContain('test-jwt-secret');
   });
@@ -788,7 +790,7 @@ describe('webhooks on AWS (infra/webhooks.ts)', () => {
     // The app reads the queue's URL from the link (runtime.ts); nothing allows loopback targets.
     const { LINKED_RESOURCES } = await import('../../packages/api/src/runtime.ts');
     expect(LINKED_RESOURCES.WebhookDeliveries).toEqual({ url: 'WEBHOOK_QUEUE_URL' });
-    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(subscriber.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
   });
 
   it('queues deliveries on a FIFO queue with a FIFO dead-letter queue, hidden longer than the worker runs', () => {
@@ -807,7 +809,7 @@ describe('webhooks on AWS (infra/webhooks.ts)', () => {
     expect(sub.args.subscriber).toMatchObject({ handler: 'packages/api/src/webhook-worker.handler', runtime: 'nodejs24.x', architecture: 'arm64' });
     expect(sub.args.batch).toEqual({ size: 10, partialResponses: true });
     expect(sub.args.subscriber.link).toEqual([only(d, 'sst.aws.Dynamo', 'Coupons').instance, only(d, 'sst.aws.Queue', 'WebhookDeliveries').instance]);
-    expect(resolve(sub.args.subscriber.environment)).toEqual({ NODE_ENV: 'production' });
+    expect(resolve(sub.args.subscriber.environment)).toEqual({ NODE_ENV: 'production', TRACING: 'true' });
     for (const handler of [sub.args.subscriber.handler, only(d, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args.subscriber.handler]) {
       const [file, exported] = (handler as string).split(/\.(?=[^.]+$)/);
       const mod = await import(/* @vite-ignore */ `../../${file}.ts`);
@@ -881,7 +883,7 @@ describe('the operator console (infra/console.ts)', () => {
 
   it("lets the console's origin call the API (CORS_ORIGINS), and nothing else in the function's variables", () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
-    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production', CORS_ORIGINS: SITE_URL });
+    expect(resolve(handler.environment)).toEqual({ NODE_ENV: 'production', CORS_ORIGINS: SITE_URL, TRACING: 'true' });
   });
 
   it('deploys no console without an identity provider, and refuses half of one', async () => {
@@ -965,3 +967,94 @@ describe('migrations on deploy (infra/migrations.ts)', () => {
     }
   });
 });
+
+describe('observability of a deployed stage (infra/tracing.ts, infra/dashboard.ts, infra/alarms.ts)', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy('dev');
+  });
+
+  const functions = () => ({
+    api: only(d, 'sst.aws.ApiGatewayV2.route', '$default').args.handler,
+    jobs: only(d, 'sst.aws.Queue.subscribe', JOB_QUEUE).args.subscriber,
+    webhooks: only(d, 'sst.aws.Queue.subscribe', 'WebhookDeliveries-physical-name').args.subscriber,
+    stream: only(d, 'sst.aws.Dynamo.subscribe', 'ChangeStream').args.subscriber,
+  });
+
+  it('traces every function: active X-Ray tracing on the Lambda, permission to send segments, TRACING for the app', () => {
+    for (const [name, fn] of Object.entries(functions())) {
+      // What SST's transform does to the underlying aws.lambda.Function's arguments.
+      expect(applyTransform(fn.transform?.function, {}).tracingConfig, name).toEqual({ mode: 'Active' });
+      expect(fn.permissions, name).toContainEqual({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] });
+      expect(resolve(fn.environment).TRACING, name).toBe('true');
+    }
+  });
+
+  /** The app's metrics a dashboard body or an alarm names: in metric arrays, SEARCH expressions and alarm arguments. */
+  function appMetricNames(body: any): string[] {
+    const names: string[] = [];
+    for (const w of body.widgets) {
+      for (const m of w.properties.metrics ?? []) {
+        if (Array.isArray(m) && m[0] === METRIC_NAMESPACE) names.push(m[1]);
+        const expression = (m as any[]).find?.((x) => typeof x?.expression === 'string')?.expression ?? (m as any).expression;
+        if (typeof expression === 'string' && expression.includes(METRIC_NAMESPACE)) names.push(...[...expression.matchAll(/MetricName="(\w+)"/g)].map((x) => x[1]!));
+      }
+    }
+    return names;
+  }
+
+  it('draws a flash-sale dashboard whose every app metric is one the code emits (the registry), for this stage', () => {
+    const board = only(d, 'aws.cloudwatch.Dashboard');
+    const args = resolve(board.args);
+    expect(args.dashboardName).toBe('coupon-books-dev');
+    const body = JSON.parse(args.dashboardBody);
+    const names = appMetricNames(body);
+    for (const n of names) expect(Object.keys(METRICS), n).toContain(n);
+    // The flash-sale view: claims/s, sold-out, p99 by route, throttles, stream lag, webhook failures.
+    for (const n of ['Claims', 'SoldOut', 'LostRaces', 'Latency', 'Throttled', 'RateLimited', 'StreamLag', 'WebhookDeliveries']) expect(names, n).toContain(n);
+    const text = args.dashboardBody as string;
+    expect(text).toContain('SEARCH(\'{CouponBooks,stage,route} MetricName=\\"Latency\\" stage=\\"dev\\"\', \'p99\', 60)');
+    for (const w of body.widgets.filter((x: any) => x.type === 'metric')) {
+      for (const m of w.properties.metrics) if (Array.isArray(m) && m[0] === METRIC_NAMESPACE) expect(m.slice(2, 4), w.properties.title).toEqual(['stage', 'dev']);
+    }
+    // AWS's own metrics of this stage's resources beside them.
+    expect(text).toContain('"ApiId","abc123"');
+    expect(text).toContain('"IteratorAge","FunctionName","ChangeStream-fn"');
+    expect(text).toContain('WebhookDeliveriesDlq-physical-name');
+    expect(text).toMatch(/SOURCE '\/aws\/lambda\/[^']+' \| fields webhookId/);
+  });
+
+  it('pages on the app\'s own metrics: stream lag, webhook deliveries failed for good, throttled answers, and the 5xx rate', () => {
+    const all = alarms(d);
+    const onApp = all.filter((a) => a.args.namespace === METRIC_NAMESPACE);
+    expect(onApp.map((a) => a.args.metricName).sort()).toEqual(['StreamLag', 'Throttled', 'WebhookDeliveries']);
+    for (const a of onApp) {
+      expect(Object.keys(METRICS)).toContain(a.args.metricName);
+      expect(a.args.dimensions.stage).toBe('dev');
+    }
+    expect(onApp.find((a) => a.args.metricName === 'WebhookDeliveries')!.args.dimensions).toEqual({ stage: 'dev', outcome: 'failed' });
+    const rate = all.find((a) => a.args.name === 'coupon-books-dev-api-5xx-rate');
+    const queries = rate!.args.metricQueries as any[];
+    expect(queries.filter((q) => q.metric).map((q) => [q.metric.metricName, q.metric.dimensions.ApiId])).toEqual([['5xx', 'abc123'], ['Count', 'abc123']]);
+    expect(queries.filter((q) => q.returnData)).toHaveLength(1);
+  });
+
+  it('every alarm has a runbook entry in docs/operations.md', () => {
+    const runbook = readFileSync(join(root, 'docs/operations.md'), 'utf8').split('## Runbook')[1] ?? '';
+    for (const a of alarms(d)) {
+      const suffix = (a.args.name as string).replace(/^coupon-books-dev-/, '');
+      expect(runbook, suffix).toMatch(new RegExp(`^### .*\\b${suffix.replace(/-/g, '[-]')}\\b`, 'm'));
+    }
+  });
+
+  it('docs/observability.md lists every metric of the registry', () => {
+    const doc = readFileSync(join(root, 'docs/observability.md'), 'utf8');
+    for (const name of Object.keys(METRICS)) expect(doc, name).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
+  });
+
+  it('makes no dashboard under sst dev on DynamoDB Local (nothing there emits to CloudWatch)', async () => {
+    const dev = await deploy('alice', { dev: true });
+    expect(dev.records.filter((r) => r.type === 'aws.cloudwatch.Dashboard')).toEqual([]);
+  });
+});
+

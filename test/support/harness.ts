@@ -31,11 +31,13 @@ export async function startTestApi(
   // `TABLE_NAME` in `env` puts a second instance over another one's table (two Lambdas, one table).
   const table = env.TABLE_NAME ?? `${name}-${randomUUID().slice(0, 8)}`;
   const fullEnv = { DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), AWS_REGION: 'us-east-1', ...env, TABLE_NAME: table };
-  const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument });
+  // Log lines and EMF lines are kept here for the tests to read, not written.
+  const logs: Record<string, unknown>[] = [];
+  const emf: string[] = [];
+  const core: CoreContext = createCoreContext(fullEnv, undefined, { instrument: appOptions.instrument, logLines: logs, writeEmf: (l) => emf.push(l) });
   const raw = createDynamoDbClient(core.config);
   await ensureTable(raw, table, { stream: appOptions.stream ?? false });
-  const logs: Record<string, unknown>[] = [];
-  const app = createApp({ core, auth: appOptions.auth ?? { hs256Secret: SECRET }, corsOrigins: appOptions.corsOrigins, log: (l) => logs.push(l) });
+  const app = createApp({ core, auth: appOptions.auth ?? { hs256Secret: SECRET }, corsOrigins: appOptions.corsOrigins });
   const server = await startServer(app, 0, '127.0.0.1');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const doc = createDocumentClient(raw);
@@ -96,6 +98,7 @@ export async function startTestApi(
     scanState,
     core,
     logs,
+    emf,
     client,
     call,
     scan,

@@ -27,6 +27,7 @@ export interface Answer {
 
 interface CallOptions {
   params?: Record<string, string>;
+  query?: Record<string, string>;
   token?: string;
   body?: unknown;
   raw?: string;
@@ -59,7 +60,8 @@ function recorder(api: TestApi, doc: OpenApiDoc) {
   async function call(operationId: string, options: CallOptions = {}) {
     const op = operations.get(operationId);
     if (!op) throw new Error(`no operation ${operationId} in /openapi.json`);
-    const url = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(options.params?.[name] ?? `{${name}}`));
+    const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(options.params?.[name] ?? `{${name}}`));
+    const url = options.query ? `${path}?${new URLSearchParams(options.query)}` : path;
     const r = await api.call(op.method.toUpperCase(), url, options);
     answers.push({ operationId, ...op, status: r.status, headers: r.headers, body: r.json });
     return r;
@@ -120,6 +122,8 @@ export async function recordAnswers(api: TestApi, doc: OpenApiDoc) {
   await ok(404, call('getCode', { token: asAdmin, params: { code: uniqueCode('NONE') } }));
   await ok(200, call('listUserCoupons', { token: asAdmin, params: { userId: alice } }));
   await ok(200, call('listBookCodes', { token: asAdmin, params }));
+  await ok(200, call('getBookActivity', { token: asAdmin, params, query: { from: '2026-12-01T00:00:00Z', to: '2026-12-01T03:00:00Z', interval: 'hour' } }));
+  await ok(400, call('getBookActivity', { token: asAdmin, params, query: { from: '2026-12-01T00:00:00Z', to: '2026-12-03T00:00:00Z', interval: 'minute' } }));
 
   // A code guesser meets the miss limit (RATE_LIMITED with Retry-After) after its two misses.
   const guesser = await user('guesser');

@@ -11,11 +11,15 @@ import { apiKeyAuthenticator } from './middleware/auth/api-key.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
 import { refuseErasedUsers } from './middleware/erased-user/index.ts';
-import { jsonLogSink, requestLog } from './middleware/request-log/index.ts';
+import { requestLog } from './middleware/request-log/index.ts';
+import { responsePolicy } from './middleware/response-policy/index.ts';
+import { annotateScope } from './telemetry/log.ts';
+import { traceRequests, type Tracer } from './telemetry/trace-segments.ts';
 import { errorResponse } from './error-response.ts';
 import { registerProtocolComponents } from './openapi.ts';
 import { bookRoutes } from './routes/books.ts';
 import { bookCodeRoutes } from './routes/book-codes.ts';
+import { activityRoutes } from './routes/activity.ts';
 import { codeRoutes } from './routes/codes.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -26,13 +30,14 @@ import { docsRoutes } from './routes/docs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 
-/** What the app is built from: the core's context, how callers are authenticated, and where logs go. */
+/** What the app is built from: the core's context (its log and metrics too) and how callers are authenticated. */
 export interface AppDeps {
   core: CoreContext;
   auth: AuthOptions;
   /** Origins of browser apps allowed to call the API; none by default. */
   corsOrigins?: string[];
-  log?: (line: Record<string, unknown>) => void;
+  /** X-Ray tracing of each request (deployed stages: telemetry/tracing.ts). */
+  tracer?: Tracer;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -53,8 +58,11 @@ export function createApp(deps: AppDeps) {
   });
 
   app.use(requestId());
-  app.use(requestLog(deps.log ?? jsonLogSink));
-  app.use(secureHeaders());
+  app.use(requestLog(deps.core));
+  if (deps.tracer) app.use(traceRequests(deps.tracer));
+  app.use(responsePolicy());
+  // The CSP is responsePolicy's (the docs page has its own); frames: none, of any answer.
+  app.use(secureHeaders({ xFrameOptions: 'DENY', contentSecurityPolicy: undefined }));
   if (deps.corsOrigins?.length) {
     app.use(
       cors({
@@ -81,6 +89,12 @@ export function createApp(deps: AppDeps) {
 
   const auth = authenticate(deps.auth, apiKeyAuthenticator(deps.core));
   app.use('*', async (c, next) => (isPublic(c.req.path) ? next() : auth(c, next)));
+  // Every line logged from here on in the request names its tenant and caller.
+  app.use('*', async (c, next) => {
+    const actor = c.get('actor');
+    if (actor) annotateScope({ tenant: actor.tenant, sub: actor.sub });
+    await next();
+  });
   app.use('*', refuseErasedUsers(deps.core));
   app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
@@ -95,6 +109,7 @@ export function createApp(deps: AppDeps) {
     .route('/', redemptionRoutes(deps.core))
     // After the code routes: `/coupons/codes/{code}` must win for a code named CODES (a book id is never `codes`).
     .route('/', bookCodeRoutes(deps.core))
+    .route('/', activityRoutes(deps.core))
     .route('/', webhookRoutes(deps.core))
     .route('/', apiKeyRoutes(deps.core));
 
@@ -104,6 +119,11 @@ export function createApp(deps: AppDeps) {
     description: 'A JWT from the identity provider (`sub`, `tenant`, `role`, `exp`), or an API key (`cbk_…`, from `POST /api-keys`).',
   });
   registerProtocolComponents(app.openAPIRegistry);
+  // Public and the same for everyone, but it changes with each deploy: a cache asks again every time.
+  app.use('/openapi.json', async (c, next) => {
+    await next();
+    c.res.headers.set('Cache-Control', 'no-cache');
+  });
   app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {

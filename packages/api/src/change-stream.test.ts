@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { ChangeConsumer, CoreContext, TableChange } from '@coupons/core';
+import { MetricsRecorder, type ChangeConsumer, type CoreContext, type TableChange } from '@coupons/core';
 import { createChangeStreamHandler } from './change-stream.ts';
+import { createLog, memoryWriter } from './telemetry/log.ts';
 
 // The event source mapping is AWS-only: this feeds the handler the JSON a Lambda receives.
 const record = (seq: string, newImage: Record<string, any>, oldImage?: Record<string, any>) => ({
@@ -16,8 +17,8 @@ const record = (seq: string, newImage: Record<string, any>, oldImage?: Record<st
 });
 
 function handlerWith(consumer: ChangeConsumer) {
-  const core = {} as CoreContext;
-  return createChangeStreamHandler(core, () => {}, [consumer]);
+  const core = { log: createLog('info', memoryWriter([])), metrics: new MetricsRecorder(), now: Date.now } as unknown as CoreContext;
+  return createChangeStreamHandler(core, [consumer]);
 }
 
 describe('the change stream Lambda', () => {

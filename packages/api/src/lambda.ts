@@ -1,8 +1,13 @@
 import { handle } from 'hono/aws-lambda';
 import { createApp } from './app.ts';
-import { createCoreContext, readAuthConfig, readCorsOrigins } from './runtime.ts';
+import { readAuthConfig, readCorsOrigins } from './runtime.ts';
+import { flushingMetrics } from './telemetry/telemetry.ts';
+import { createTracedCoreContext } from './telemetry/tracing.ts';
 
-// Built once per Lambda instance, reused across invocations.
-const app = createApp({ core: createCoreContext(), auth: readAuthConfig(), corsOrigins: readCorsOrigins() });
+// Built once per Lambda instance, reused across invocations. The tracer (X-Ray) is loaded only
+// when TRACING is on (deployed stages); the OpenAPI document is built on its first request.
+const { core, tracer } = await createTracedCoreContext();
+const app = createApp({ core, auth: readAuthConfig(), corsOrigins: readCorsOrigins(), tracer });
 
-export const handler = handle(app);
+/** One invocation, one request: its metrics are flushed as EMF lines when it ends. */
+export const handler = flushingMetrics(() => core, handle(app));

@@ -1,8 +1,9 @@
-import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, type CoreContext } from '@coupons/core';
+import { createDocumentClient, createDynamoDbClient, createStore, loadConfig, type Config, type CoreContext } from '@coupons/core';
 import { Resource } from 'sst/resource';
 import { z } from 'zod';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { wireJobs } from './wiring.ts';
+import { attachTelemetry, createTelemetry, type TelemetryOptions } from './telemetry/telemetry.ts';
 
 /**
  * The SST resources the app is linked to (infra/), and the setting each property provides.
@@ -23,6 +24,7 @@ export const LINKED_RESOURCES = {
 
 export type LinkedResources = Partial<Record<keyof typeof LINKED_RESOURCES, Record<string, unknown>>>;
 
+
 /** The links SST gave this process, read through its SDK; none when it runs without SST. */
 export function sstLinks(): LinkedResources {
   const links: LinkedResources = {};
@@ -33,12 +35,23 @@ export function sstLinks(): LinkedResources {
   return links;
 }
 
+/** The stage SST deployed this function to (its `App` resource), for the metrics' dimension. */
+function sstStage(): string | undefined {
+  try {
+    const app = (Resource as unknown as { App?: { stage?: unknown } }).App;
+    return typeof app?.stage === 'string' ? app.stage : undefined;
+  } catch {
+    return undefined; // not under SST
+  }
+}
+
 /** The app's settings with every linked property in place of its variable; links win. */
 export function withLinkedResources(
   env: Record<string, string | undefined>,
   links: LinkedResources = sstLinks(),
 ): Record<string, string | undefined> {
   const out = { ...env };
+  out.STAGE ||= sstStage();
   for (const [name, properties] of Object.entries(LINKED_RESOURCES)) {
     const link = links[name as keyof LinkedResources];
     if (!link) continue;
@@ -71,16 +84,28 @@ export function readCorsOrigins(env: Record<string, string | undefined> = proces
     .filter(Boolean);
 }
 
-/** `instrument` sees the DynamoDB client before first use (the cost meter in tests and benchmarks). */
+/**
+ * The core's context for one process: settings, table, clock, and its telemetry (log, metrics;
+ * packages/api/src/telemetry). `instrument` sees the DynamoDB client before first use (the cost
+ * meter in tests and benchmarks, the tracer on AWS).
+ */
 export function createCoreContext(
   env: Record<string, string | undefined> = process.env,
   links: LinkedResources = sstLinks(),
-  options: { instrument?: (client: DynamoDBClient) => void } = {},
+  options: { instrument?: (client: DynamoDBClient) => void; config?: Config } & TelemetryOptions = {},
 ): CoreContext {
-  const config = loadConfig(withLinkedResources(env, links));
+  const config = options.config ?? loadConfig(withLinkedResources(env, links));
   const client = createDynamoDbClient(config);
   options.instrument?.(client);
-  const core: CoreContext = { store: createStore(createDocumentClient(client), config.TABLE_NAME), config, now: Date.now };
+  const telemetry = createTelemetry(config, options);
+  const core: CoreContext = {
+    store: createStore(createDocumentClient(client), config.TABLE_NAME),
+    config,
+    now: Date.now,
+    log: telemetry.log,
+    metrics: telemetry.metrics,
+  };
+  attachTelemetry(core, telemetry);
   wireJobs(core);
   return core;
 }

@@ -7,6 +7,7 @@ import {
   CODE_EVENT_TYPES,
   CODE_STATUSES,
   DEFAULT_BOOK_SHARDS,
+  HISTORY_PAGE,
   JOB_STATUSES,
   MAX_BOOK_SHARDS,
   MAX_PLANNED_CLAIMS_PER_SECOND,
@@ -373,7 +374,10 @@ export const RollbackResultSchema = CodeViewSchema.extend({ redemptionId: z.stri
 export const HistoryEntrySchema = z
   .object({
     type: z.enum(CODE_EVENT_TYPES),
-    at: z.string(),
+    at: z.string().openapi({
+      description:
+        "When the change was made: the service's clock as it sent the write (before the commit, by the write's latency at most), never before the code's previous change, so entries are in time order.",
+    }),
     by: z.string().openapi({ description: "The caller's `sub`." }),
     userId: z.string().optional(),
     lockId: z.string().optional(),
@@ -383,9 +387,15 @@ export const HistoryEntrySchema = z
   })
   .openapi('HistoryEntry');
 
-const history = z
-  .array(HistoryEntrySchema)
-  .openapi({ description: 'Every change, oldest first; built from the change stream, so it may trail the last write by about a second.' });
+const history = z.array(HistoryEntrySchema).openapi({
+  description: `A page of the code's changes, oldest first (\`limit\`, default ${HISTORY_PAGE.default}, at most ${HISTORY_PAGE.max}); built from the change stream, so it may trail the last write by about a second.`,
+});
+const nextCursor = z.string().nullable().openapi({ description: "The history's next page (`cursor`); null when no change is left." });
+
+export const CodeDetailsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE.max).optional().openapi({ example: 100, description: `History entries in the page; default ${HISTORY_PAGE.default}.` }),
+  cursor: z.string().min(1).max(2048).optional().openapi({ description: '`nextCursor` of the previous page.' }),
+});
 
 /** A code still in its book's pool: no holder, no redemptions, no lock. */
 export const AvailableCodeDetailsSchema = z
@@ -398,11 +408,12 @@ export const AvailableCodeDetailsSchema = z
     validUntil: z.string().optional(),
     discount: DiscountSchema.optional(),
     history,
+    nextCursor,
   })
   .openapi('AvailableCodeDetails');
 
 /** A code assigned to a user: the code view, whatever its status now. */
-export const HeldCodeDetailsSchema = CodeViewSchema.extend({ history }).openapi('HeldCodeDetails');
+export const HeldCodeDetailsSchema = CodeViewSchema.extend({ history, nextCursor }).openapi('HeldCodeDetails');
 
 /** `status` tells which: `available`, or one of the held statuses. */
 export const CodeDetailsSchema = z.discriminatedUnion('status', [AvailableCodeDetailsSchema, HeldCodeDetailsSchema]).openapi('CodeDetails');

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '@coupons/core';
+import { DELIVERIES_PAGE, DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES, WEBHOOK_QUOTA, WEBHOOKS_PAGE } from '@coupons/core';
 
 /** Webhook endpoints and their deliveries: requests and answers (routes/webhooks.ts). */
 
@@ -35,7 +35,23 @@ export const CreatedWebhookSchema = WebhookSchema.extend({
   secret: z.string().openapi({ description: 'The signing secret (Standard Webhooks). Shown only here.', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
 }).openapi('CreatedWebhook');
 
-export const WebhookListSchema = z.object({ items: z.array(WebhookSchema) }).openapi('WebhookList');
+export const WebhookListSchema = z
+  .object({
+    items: z.array(WebhookSchema),
+    nextCursor: z.string().nullable().openapi({ description: 'Null exactly when no endpoint is left.' }),
+  })
+  .openapi('WebhookList');
+
+export const WebhooksQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(WEBHOOKS_PAGE.max)
+    .optional()
+    .openapi({ example: 25, description: `Default ${WEBHOOKS_PAGE.default}: a tenant has at most ${WEBHOOK_QUOTA.cap} endpoints, so one page holds them all.` }),
+  cursor: z.string().min(1).max(2048).optional().openapi({ description: '`nextCursor` of the previous page.' }),
+});
 
 export const WebhookIdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
 
@@ -57,8 +73,9 @@ export const RotatedSecretSchema = z
   .openapi('RotatedSecret');
 
 export const DeliveriesQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).optional().openapi({ example: 50 }),
+  limit: z.coerce.number().int().min(1).max(DELIVERIES_PAGE.max).optional().openapi({ example: 50, description: `Default ${DELIVERIES_PAGE.default}.` }),
   status: DeliveryStatus.optional(),
+  cursor: z.string().min(1).max(2048).optional().openapi({ description: '`nextCursor` of the previous page (made for the same `status`).' }),
 });
 
 export const DeliverySchema = z
@@ -75,7 +92,15 @@ export const DeliverySchema = z
   })
   .openapi('Delivery');
 
-export const DeliveryListSchema = z.object({ items: z.array(DeliverySchema) }).openapi('DeliveryList');
+export const DeliveryListSchema = z
+  .object({
+    items: z.array(DeliverySchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Null exactly when nothing older is left; with `status`, a page may hold fewer than `limit` messages, even none, and still have one.' }),
+  })
+  .openapi('DeliveryList');
 
 export const MessageParam = WebhookIdParam.extend({
   messageId: z.string().min(1).max(128).openapi({ param: { name: 'messageId', in: 'path' } }),

@@ -6,7 +6,8 @@
  * the stream Lambda, the job worker, `npm start`, tests).
  */
 import {
-  codeEventOf,
+  activityCounter,
+  codeEventsOf,
   erasureJob,
   codeHistoryConsumer,
   followLocalStream,
@@ -20,30 +21,68 @@ import {
   type ChangeFollower,
   type CoreContext,
   type JobKinds,
+  type Log,
 } from '@coupons/core';
 
 /** Every kind of background job, by the job record's `kind`. */
 export const JOB_KINDS: JobKinds = { generation: generationJob, migration: migrationJob, erasure: erasureJob };
 
 /**
- * Everything that reacts to the table's committed writes, in the order each
- * batch is handed to them. The local follower and the AWS stream Lambda both
- * run exactly this list.
+ * The stream's consumers in groups, each group handed every batch in order.
+ * History (with the book's activity, counted in the same transactions, so each
+ * change once: docs/activity.md) only writes the table and is quick; webhooks
+ * wait for an event to be a second old before reading endpoints
+ * (docs/webhooks.md) and then deliver. Locally each group follows the stream
+ * on its own, so a chart does not trail the writes by the webhooks' wait.
  */
-export function changeConsumers(core: CoreContext): ChangeConsumer[] {
-  // Webhooks last: their consumer waits for events to be a second old (docs/webhooks.md), history need not.
-  return [codeHistoryConsumer(core.store), ...webhookConsumers(core, { codeEventOf }).consumers];
+export function changeConsumerGroups(core: CoreContext): ConsumerGroup[] {
+  return [
+    { checkpointSuffix: '-history', consumers: [codeHistoryConsumer(core.store, { counter: activityCounter() })] },
+    // The webhooks' follower keeps the plain name: where the single follower of earlier releases left off.
+    { checkpointSuffix: '', consumers: webhookConsumers(core, { codeEventsOf }).consumers },
+  ];
+}
+
+/** Consumers one local follower runs; it checkpoints under the follower's name and this suffix. */
+export interface ConsumerGroup {
+  checkpointSuffix: string;
+  consumers: readonly ChangeConsumer[];
 }
 
 /**
- * The follower `npm start`, `sst dev` and the tests run: the app's consumers
- * (or the ones given) over the table's stream, checkpointed under `name`.
+ * Everything that reacts to the table's committed writes, in the order each
+ * batch is handed to them: what the AWS stream Lambda runs (the local
+ * followers run the same consumers, a group each).
+ */
+export function changeConsumers(core: CoreContext): ChangeConsumer[] {
+  return changeConsumerGroups(core).flatMap((g) => g.consumers);
+}
+
+/**
+ * What `npm start`, `sst dev` and the tests run: a follower of the table's
+ * stream per group of the app's consumers (or one follower of the consumers
+ * given), checkpointed under `name` and the group's suffix. History's follower
+ * (`name-history`) is new in this release and starts from the stream's oldest
+ * record: history is written, and counted, only once however often it reads a
+ * change.
  */
 export function followChanges(
   core: CoreContext,
-  options: { name?: string; consumers?: readonly ChangeConsumer[]; idleMs?: number; log?: (l: Record<string, unknown>) => void } = {},
+  options: {
+    name?: string;
+    consumers?: readonly ChangeConsumer[];
+    groups?: ConsumerGroup[];
+    idleMs?: number;
+    log?: Log;
+  } = {},
 ): ChangeFollower {
-  return followLocalStream(core, { ...options, name: options.name ?? 'local', consumers: options.consumers ?? changeConsumers(core) });
+  const name = options.name ?? 'local';
+  const groups = options.consumers ? [{ checkpointSuffix: '', consumers: options.consumers }] : (options.groups ?? changeConsumerGroups(core));
+  const followers = groups.map((g) => followLocalStream(core, { idleMs: options.idleMs, log: options.log, name: name + g.checkpointSuffix, consumers: g.consumers }));
+  return {
+    stop: async () => void (await Promise.all(followers.map((f) => f.stop()))),
+    caughtUp: async () => void (await Promise.all(followers.map((f) => f.caughtUp()))),
+  };
 }
 
 /** Jobs go to the SQS queue when one is configured (AWS), and run in this process otherwise. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LOG_LEVELS } from './telemetry/log.ts';
 
 /** How long an instance trusts its copy of an API key's record (access/api-key-verifier.ts). */
 export const DEFAULT_API_KEY_CACHE_MS = 5000;
@@ -26,6 +27,11 @@ const ConfigSchema = z.object({
   RATE_LIMIT_TENANT_PER_SECOND: z.coerce.number().int().min(0).default(25_000),
   /** CODE_NOT_FOUND answers one caller may get per 10 minutes before it is refused outright (code guessing). */
   RATE_LIMIT_MISSES_PER_10_MINUTES: z.coerce.number().int().min(0).default(20),
+  /**
+   * Locks a code may take between two redemptions (a claim with a lock is one): bounds how far its
+   * holder can grow the code's history by locking and unlocking (docs/security.md#bounds).
+   */
+  MAX_LOCKS_PER_REDEMPTION: z.coerce.number().int().min(1).max(1000).default(50),
   /** How long an instance uses an API key's record before reading it again: a revocation reaches it within this. */
   API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(MAX_API_KEY_CACHE_MS).default(DEFAULT_API_KEY_CACHE_MS),
   /** Seconds between webhook delivery attempts, comma-separated: the defaults retry for 27.6 hours. */
@@ -50,6 +56,20 @@ const ConfigSchema = z.object({
   WEBHOOK_LOG_DAYS: z.coerce.number().int().min(2).max(365).default(30),
   /** SQS FIFO queue of webhook deliveries (AWS, infra/webhooks.ts); absent locally, where delivery is in-process. */
   WEBHOOK_QUEUE_URL: z.url().optional(),
+  /** The lowest level logged: debug, info, warn, error or silent. */
+  LOG_LEVEL: z
+    .string()
+    .default('info')
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(z.enum(LOG_LEVELS)),
+  /** The stage the metrics are dimensioned by (a deployed function reads it from SST's App). */
+  STAGE: z.string().min(1).max(100).default('local'),
+  /** Traces to X-Ray (Powertools Tracer): set by infra/ on deployed functions, off locally. */
+  TRACING: z.stringbool().default(false),
+  /** Outside Lambda (npm start), how often the metrics are written as EMF lines; Lambda writes them after each invocation. */
+  METRICS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** `npm start` prints a one-line summary of the metrics this often; 0 turns it off. */
+  METRICS_SUMMARY_SECONDS: z.coerce.number().int().min(0).max(3600).default(0),
   /**
    * The key of the HMAC that turns an erased user's id into their pseudonym (erased-users.ts). Set it
    * on every deployed stage and never change it: a new key gives a re-erased id a second pseudonym.
@@ -65,7 +85,10 @@ const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** Parsed once, at the edge of the process; everything below receives a Config. */
+/**
+ * Parsed once, at the edge of the process; everything below receives a Config. Without zod's JIT:
+ * compiling a parser for a schema parsed once per process costs a cold start more than it saves.
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  return ConfigSchema.parse(env);
+  return ConfigSchema.parse(env, { jitless: true });
 }

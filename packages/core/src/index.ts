@@ -12,7 +12,7 @@ export { createStore, type Store } from './entities/index.ts';
 export { createDynamoDbClient, createDocumentClient, createStreamsClient } from './db/client.ts';
 export { ensureTable } from './db/ensure-table.ts';
 export { tableDefinition, INDEX, TTL_ATTRIBUTE } from './db/table-definition.ts';
-export { isTransientAwsError } from './db/aws-errors.ts';
+export { isTransientAwsError, isDatabaseUnavailable } from './db/aws-errors.ts';
 export { USER_ID_PATTERN, USER_ID_RULE, isUserId } from './user-id.ts';
 export type { UseCaseRefusals } from './db/transition.ts';
 export { installFaultInjection, type Fault } from './db/fault-injection.ts';
@@ -23,6 +23,11 @@ export { BOOK_STATUSES } from './entities/book.ts';
 export { JOB_STATUSES, type JobStatus } from './entities/job.ts';
 export { STORED_CODE_STATUSES } from './entities/code.ts';
 export { CODE_EVENT_TYPES } from './entities/code-change-attributes.ts';
+
+// Logs and metrics: the ports the core writes through, the metric registry, the EMF writer
+export * from './telemetry/log.ts';
+export * from './telemetry/metrics.ts';
+export * from './telemetry/metric-registry.ts';
 
 // A book and its gate
 export * from './book/book.ts';
@@ -39,10 +44,12 @@ export * from './code/user-coupons.ts';
 export * from './code/rollback.ts';
 export * from './code/details.ts';
 export { codeHistoryConsumer, readHistory, type HistoryEntry } from './code/history.ts';
+export { HISTORY_PAGE, readHistoryPage } from './code/history-page.ts';
+export type { HistoryCounter, HistoryItem } from './code/history-write.ts';
 export { codeOfRedemptionId } from './code/redemption-id.ts';
 export type { CodeView } from './code/view.ts';
 export { CODE_STATUSES, type CodeStatus, type StoredStatus } from './code/state.ts';
-export { codeEventOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
+export { codeEventsOf, type CodeEvent, type CodeEventType } from './code/code-event.ts';
 
 // What a code's text may be: the rule, patterns, check characters
 export { checkCode, normalizeCode, isAsciiText, CODE_PATTERN, CODE_RULE } from './code-format/code-format.ts';
@@ -99,16 +106,23 @@ export { API_KEY_ROLES } from './entities/api-key.ts';
 export * from './webhooks/event-types.ts';
 export * from './webhooks/endpoints.ts';
 export * from './webhooks/deliveries.ts';
+export { listDeliveries, DELIVERIES_PAGE } from './webhooks/delivery-log.ts';
 export { EndpointDirectory } from './webhooks/endpoint-directory.ts';
 export { LocalDispatcher } from './webhooks/local-dispatcher.ts';
 export { createWebhookEmitter } from './webhooks/emitter.ts';
 export { createStockWatch, claimRate } from './webhooks/stock-watch.ts';
-export { eventOf, messageIdOf, type CodeEventOf, type CodeLifeEvent } from './webhooks/events.ts';
+export { eventsOf, messageIdOf, type CodeEventsOf, type CodeLifeEvent } from './webhooks/events.ts';
 export { sendOnce, signedHeaders } from './webhooks/send.ts';
 export { refusedAddress } from './webhooks/ssrf-guard.ts';
 export { sqsDeliverySink, processDeliveryMessage, messageGroupOf } from './webhooks/sqs-sink.ts';
 export type { DeliverySink } from './webhooks/delivery.ts';
 export { webhookConsumers } from './webhooks/consumers.ts';
+
+// A book's activity over time, counted from its codes' history
+export { ACTIVITY_INTERVALS, INTERVAL_MS, MAX_ACTIVITY_BUCKETS, bucketStart, bucketCount, type ActivityInterval } from './activity/buckets.ts';
+export { activityCounter, ACTIVITY_SLOTS } from './activity/activity-counter.ts';
+export { readActivity, DEFAULT_ACTIVITY_INTERVAL, type Activity, type ActivityBucket, type ActivityCounts, type ActivityQuery } from './activity/read-activity.ts';
+export { countHistoriesIntoActivity, type BackfillProgress } from './activity/backfill.ts';
 
 // The change stream (consumers are wired by the API's composition root)
 export type { TableChange, ChangeConsumer } from './stream/change.ts';
@@ -121,4 +135,5 @@ export * from './cost/shards.ts';
 export { CostMeter, type RequestCharge, type WriteCharge, type ReadCharge } from './cost/meter.ts';
 export * from './cost/summary.ts';
 export * from './cost/model.ts';
-export { planCapacity, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';
+export { itemSize } from './cost/item-size.ts';
+export { planCapacity, DEFAULT_CHANGES_PER_STREAM_TRANSACTION, type CapacityInput, type CapacityPlan } from './cost/capacity.ts';

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createApiKey, listApiKeys, revokeApiKey, revokeApiKeyRefusals, type CoreContext } from '@coupons/core';
+import { createApiKey, createApiKeyRefusals, listApiKeys, revokeApiKey, revokeApiKeyRefusals, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { apiRoute, bearer, errors, jsonBody, jsonResponse } from '../openapi.ts';
 import { respondOnce } from '../respond.ts';
@@ -22,7 +22,7 @@ export function apiKeyRoutes(core: CoreContext) {
         description: `${tokenAdmin} A retry with the same Idempotency-Key makes no second key and answers without \`key\`.`,
         security: bearer,
         request: jsonBody(CreateApiKeySchema),
-        responses: { 201: jsonResponse(CreatedApiKeySchema, 'The key and, once, its secret'), ...errors('post') },
+        responses: { 201: jsonResponse(CreatedApiKeySchema, 'The key and, once, its secret'), ...errors('post', ...createApiKeyRefusals.codes) },
       }),
       (c) => respondOnce(c, core, 201, (opts) => createApiKey(core, c.get('actor'), c.req.valid('json'), opts)),
     )

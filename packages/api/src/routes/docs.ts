@@ -6,11 +6,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Files of swagger-ui-dist the page needs, served by the app itself: the page works offline and behind a firewall. */
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
-};
+// A Map, not an object literal: a path segment such as `constructor` or `__proto__` must find nothing.
+const ASSETS = new Map<string, string>([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+  ['swagger-ui-standalone-preset.js', 'text/javascript; charset=utf-8'],
+]);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -19,7 +20,7 @@ const PAGE = `<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Coupon Book Service API</title>
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
-  <style>body { margin: 0 } .swagger-ui .topbar { display: none }</style>
+  <link rel="stylesheet" href="/docs/assets/page.css">
 </head>
 <body>
   <div id="docs"></div>
@@ -29,8 +30,9 @@ const PAGE = `<!doctype html>
 </body>
 </html>`;
 
-// Inline scripts would need a CSP exception; a served file does not. validatorUrl: null, or on any
+// Inline scripts and styles would need a CSP exception; served files do not. validatorUrl: null, or on any
 // host but localhost the page loads a badge from validator.swagger.io, telling it where the API is.
+const PAGE_CSS = 'body { margin: 0 } .swagger-ui .topbar { display: none }';
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout', tryItOutEnabled: false, validatorUrl: null });`;
 
 /**
@@ -57,18 +59,52 @@ function findAssetDir(): string | undefined {
   return undefined;
 }
 
+/**
+ * The one inline style swagger-ui-bundle (swagger-ui-dist 5.35.0) inserts into the page when it
+ * starts, allowed by its hash rather than by 'unsafe-inline'. A swagger-ui that inserts another
+ * is refused by the browser, and test/docs-page.test.ts, which fails on any CSP violation, says so.
+ */
+const SWAGGER_UI_INLINE_STYLE = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
+
+/**
+ * The page and its files load from this origin only: scripts and styles are files it serves (no
+ * inline code but swagger-ui's one style, by hash), swagger-ui draws some icons as data: URIs,
+ * and it reads /openapi.json from here. Nothing may frame it, and it posts no form anywhere.
+ */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  `style-src 'self' ${SWAGGER_UI_INLINE_STYLE}`,
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The page is public and the same for everyone; it is revalidated (`no-cache`), since a deploy
+ * changes the document it shows. Swagger UI's files change only with the swagger-ui-dist package:
+ * public for a day. Their names carry no hash, so never `immutable`.
+ */
+const PAGE_HEADERS = { 'cache-control': 'no-cache', 'content-security-policy': DOCS_CSP };
+const ASSET_HEADERS = { 'cache-control': 'public, max-age=86400', 'content-security-policy': DOCS_CSP };
+
 export function docsRoutes() {
   const app = new Hono();
   let assetDir: string | undefined;
   const cache = new Map<string, Buffer>();
 
-  app.get('/docs', (c) => c.html(PAGE));
+  app.get('/docs', (c) => c.html(PAGE, 200, PAGE_HEADERS));
   // Browsers ask for it with every page; without a public answer /docs left a 401 in the console.
   app.get('/favicon.ico', (c) => c.body(null, 204, { 'cache-control': 'public, max-age=86400' }));
-  app.get('/docs/assets/init.js', (c) => c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/docs/assets/init.js', (c) => c.body(INIT, 200, { ...PAGE_HEADERS, 'content-type': 'text/javascript; charset=utf-8' }));
+  app.get('/docs/assets/page.css', (c) => c.body(PAGE_CSS, 200, { ...PAGE_HEADERS, 'content-type': 'text/css; charset=utf-8' }));
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
-    const type = ASSETS[file];
+    const type = ASSETS.get(file);
     if (!type) return c.notFound();
     let body = cache.get(file);
     if (!body) {
@@ -77,7 +113,7 @@ export function docsRoutes() {
       body = await readFile(join(assetDir, file));
       cache.set(file, body);
     }
-    return c.body(new Uint8Array(body), 200, { 'content-type': type, 'cache-control': 'public, max-age=86400' });
+    return c.body(new Uint8Array(body), 200, { ...ASSET_HEADERS, 'content-type': type });
   });
   return app;
 }

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import {
   createWebhook,
+  createWebhookRefusals,
   deleteWebhook,
   deleteWebhookRefusals,
   getWebhook,
@@ -10,6 +11,7 @@ import {
   resendDeliveryRefusals,
   rotateWebhookSecret,
   rotateWebhookSecretRefusals,
+  WEBHOOK_QUOTA,
   type CoreContext,
 } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
@@ -27,6 +29,7 @@ import {
   WebhookIdParam,
   WebhookListSchema,
   WebhookSchema,
+  WebhooksQuery,
 } from '../webhook-schemas.ts';
 
 const tags = ['Webhooks'];
@@ -42,9 +45,10 @@ export function webhookRoutes(core: CoreContext) {
         tags,
         operationId: 'createWebhook',
         summary: 'Add an endpoint (admin); the signing secret is shown only in this answer',
+        description: `A tenant has at most ${WEBHOOK_QUOTA.cap} endpoints: one more is 409 \`TENANT_LIMIT_REACHED\`.`,
         security: bearer,
         request: jsonBody(CreateWebhookSchema),
-        responses: { 201: jsonResponse(CreatedWebhookSchema, 'The endpoint and its secret'), ...errors('post') },
+        responses: { 201: jsonResponse(CreatedWebhookSchema, 'The endpoint and its secret'), ...errors('post', ...createWebhookRefusals.codes) },
       }),
       (c) => respondOnce(c, core, 201, (opts) => createWebhook(core, c.get('actor'), c.req.valid('json'), opts)),
     )
@@ -54,11 +58,12 @@ export function webhookRoutes(core: CoreContext) {
         path: '/webhooks',
         tags,
         operationId: 'listWebhooks',
-        summary: "The tenant's endpoints, without secrets (admin)",
+        summary: "The tenant's endpoints, without secrets, oldest first, a page at a time (admin)",
         security: bearer,
+        request: { query: WebhooksQuery },
         responses: { 200: jsonResponse(WebhookListSchema, 'The endpoints, oldest first'), ...errors('get') },
       }),
-      async (c) => c.json(await listWebhooks(core, c.get('actor')), 200),
+      async (c) => c.json(await listWebhooks(core, c.get('actor'), c.req.valid('query')), 200),
     )
     .openapi(
       apiRoute({
@@ -112,7 +117,10 @@ export function webhookRoutes(core: CoreContext) {
         path: '/webhooks/{id}/deliveries',
         tags,
         operationId: 'listWebhookDeliveries',
-        summary: 'Recent messages to an endpoint and where each stands (admin)',
+        summary: 'Messages to an endpoint and where each stands, newest first, a page at a time (admin)',
+        description:
+          'Every message the log still holds (`WEBHOOK_LOG_DAYS`), newest first: follow `nextCursor` for older ones. With `status`, ' +
+          'a page may hold fewer than `limit` messages (even none) and still carry a cursor; walking the cursor finds every message of that status.',
         security: bearer,
         request: { params: WebhookIdParam, query: DeliveriesQuery },
         responses: { 200: jsonResponse(DeliveryListSchema, 'Newest first'), ...errors('get', 'WEBHOOK_NOT_FOUND') },

@@ -19,3 +19,11 @@ export type Delivery = Answer<CouponClient['webhooks'][':id']['deliveries']['$ge
 export type DeliveryStatus = Delivery['status'];
 export type WebhookEventType = Webhook['events'][number];
 export type RolledBack = Answer<CouponClient['redemptions'][':redemptionId']['rollback']['$post']>;
+export type Activity = Answer<CouponClient['coupons'][':bookId']['activity']['$get']>;
+export type ActivityBucket = Activity['buckets'][number];
+export type ActivityInterval = Activity['interval'];
+export type ApiKeyPage = Answer<CouponClient['api-keys']['$get']>;
+export type ApiKey = ApiKeyPage['items'][number];
+export type ApiKeyRole = InferRequestType<CouponClient['api-keys']['$post']>['json']['role'];
+/** `key` is absent from an idempotent replay: the API never stores it. */
+export type CreatedApiKey = Answer<CouponClient['api-keys']['$post']>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Activity } from '../api/pending-routes.ts';
+import type { Activity } from '../api/types.ts';
 import { activityTotals, activityWindow, axisLabel, bucketLabel, describeActivity, plotData, WINDOW_BUCKETS } from './activity-data.ts';
 
 // What the chart asks the API for and how it turns the answer into lines and words, on fixed data.

@@ -1,4 +1,4 @@
-import type { Activity, ActivityBucket, ActivityInterval } from '../api/pending-routes.ts';
+import type { Activity, ActivityBucket, ActivityInterval } from '../api/types.ts';
 
 /** The counts of a bucket, in the order the chart draws them, with the words and colours it uses. */
 export const ACTIVITY_SERIES = [

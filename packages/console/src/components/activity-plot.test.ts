@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
-import type { Activity } from '../api/pending-routes.ts';
+import type { Activity } from '../api/types.ts';
 
 // The activity chart drawn in Chromium from fixed data: the component alone, bundled here with
 // esbuild (Preact, uPlot and its CSS, as the console ships them), no API involved. What a person
@@ -97,7 +97,8 @@ describe.skipIf(!hasChromium)('ActivityPlot with fixed data, in Chromium', () =>
     const box = (await page.locator('.plot .u-over').boundingBox())!;
     // The sixth of twelve buckets (13:00), where assigned peaks at 40.
     await page.mouse.move(box.x + (box.width * 5) / 11, box.y + box.height / 2);
-    const items = page.getByRole('list', { name: 'Totals' }).getByRole('listitem');
+    // The list says it holds one bucket now, not the totals.
+    const items = page.getByRole('list', { name: 'Bucket starting 2026-12-01 13:00' }).getByRole('listitem');
     await expect.poll(() => items.first().textContent()).toBe('Assigned 40');
     expect(await items.nth(3).textContent()).toBe('Redeemed 30');
     expect(await page.locator('ul.legend li').last().textContent()).toBe('2026-12-01 13:00');

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import type { Activity } from '../api/pending-routes.ts';
+import type { Activity } from '../api/types.ts';
 import { count } from '../lib/format.ts';
 import { ACTIVITY_SERIES, activityTotals, axisLabel, bucketLabel, describeActivity, plotData } from './activity-data.ts';
 
@@ -71,7 +71,7 @@ export function ActivityPlot({ activity }: { activity: Activity }) {
     <figure class="activity">
       <figcaption>Activity per {activity.interval} (UTC)</figcaption>
       <div class="plot" role="img" aria-label={describeActivity(activity)} ref={plotRef} />
-      <ul class="legend" aria-label="Totals">
+      <ul class="legend" aria-label={at ? `Bucket starting ${bucketLabel(at.start, activity.interval)}` : 'Totals'}>
         {ACTIVITY_SERIES.map((s) => (
           <li key={s.key}>
             <span class="swatch" style={{ background: s.colour }} aria-hidden="true" />

@@ -90,7 +90,7 @@ function CodeSearch() {
     setBusy(true);
     setError(undefined);
     try {
-      const found = await unwrap(client.coupons.codes[':code'].$get({ param: { code } }));
+      const found = await unwrap(client.coupons.codes[':code'].$get({ param: { code }, query: { limit: '1' } }));
       navigate(`/codes/${encodeURIComponent(found.code)}`);
     } catch (err) {
       setError(err);

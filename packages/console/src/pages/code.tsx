@@ -13,6 +13,9 @@ import { useTitle } from '../lib/use-title.ts';
 
 /** The history is built from the change stream, a second or two behind: read again this often. */
 const REFRESH_MS = 3000;
+/** The API answers a code's history in pages of up to 1,000 changes: the page reads this many of them at most. */
+const HISTORY_PAGE = 1000;
+const HISTORY_PAGES = 10;
 
 const EVENT_NAMES: Record<HistoryEntry['type'], string> = {
   assigned: 'Assigned',
@@ -25,7 +28,23 @@ const EVENT_NAMES: Record<HistoryEntry['type'], string> = {
 export function CodePage({ code }: { code: string }) {
   useTitle(code);
   const client = useApi();
-  const details = useResource(() => unwrap(client.coupons.codes[':code'].$get({ param: { code } })), [code], { refreshMs: REFRESH_MS });
+  const details = useResource(
+    async (): Promise<CodeDetails> => {
+      const read = (cursor?: string) =>
+        unwrap(client.coupons.codes[':code'].$get({ param: { code }, query: { limit: String(HISTORY_PAGE), ...(cursor ? { cursor } : {}) } }));
+      const first = await read();
+      const history = [...first.history];
+      let cursor = first.nextCursor;
+      for (let n = 1; cursor && n < HISTORY_PAGES; n++) {
+        const page = await read(cursor);
+        history.push(...page.history);
+        cursor = page.nextCursor;
+      }
+      return { ...first, history, nextCursor: cursor };
+    },
+    [code],
+    { refreshMs: REFRESH_MS },
+  );
   const view = details.data;
   const bookName = useResource(
     async () => (view ? (await unwrap(client.coupons[':bookId'].$get({ param: { bookId: view.bookId } }))).name : undefined),
@@ -115,6 +134,7 @@ function History({ view, onRollback }: { view: CodeDetails; onRollback: (entry: 
   return (
     <section aria-labelledby="history-heading">
       <h2 id="history-heading">History</h2>
+      {view.nextCursor ? <p>The first {count(view.history.length)} changes, oldest first.</p> : null}
       {view.history.length === 0 ? (
         <p>Nothing has happened to this code yet.</p>
       ) : (

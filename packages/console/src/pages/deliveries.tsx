@@ -4,6 +4,7 @@ import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { Delivery, DeliveryStatus } from '../api/types.ts';
 import { ErrorMessage } from '../components/error-message.tsx';
+import { Pager, usePages } from '../components/pager.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
 import { count } from '../lib/format.ts';
@@ -12,15 +13,33 @@ import { useTitle } from '../lib/use-title.ts';
 import { DELIVERY_STATUSES } from '../lib/webhook-values.ts';
 
 const REFRESH_MS = 5000;
+const PAGE_SIZE = 100;
+/**
+ * With a status, a page of the API may hold few matches, or none, and still have a cursor
+ * (docs/webhooks.md): a page here follows it until it has a page's worth or has made this many requests.
+ */
+const FILTERED_MAX_REQUESTS = 5;
 
-/** One endpoint's recent deliveries, newest first, filtered by status; a failed one can be sent again. */
+/** One endpoint's deliveries, newest first, a page at a time, filtered by status; a failed one can be sent again. */
 export function DeliveriesPage({ endpointId }: { endpointId: string }) {
   const client = useApi();
   const [status, setStatus] = useState<DeliveryStatus | ''>('');
   const endpoint = useResource(() => unwrap(client.webhooks[':id'].$get({ param: { id: endpointId } })), [endpointId]);
+  const pages = usePages();
   const deliveries = useResource(
-    () => unwrap(client.webhooks[':id'].deliveries.$get({ param: { id: endpointId }, query: { limit: '100', ...(status ? { status } : {}) } })),
-    [endpointId, status],
+    async () => {
+      const items: Delivery[] = [];
+      let cursor = pages.cursor;
+      for (let n = 0; n < (status ? FILTERED_MAX_REQUESTS : 1); n++) {
+        const query = { limit: String(PAGE_SIZE - items.length), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) };
+        const page = await unwrap(client.webhooks[':id'].deliveries.$get({ param: { id: endpointId }, query }));
+        items.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+        if (!cursor || items.length >= PAGE_SIZE) break;
+      }
+      return { items, nextCursor: cursor ?? null };
+    },
+    [endpointId, status, pages.cursor],
     { refreshMs: REFRESH_MS },
   );
   useTitle(endpoint.data ? `Deliveries to ${endpoint.data.url}` : 'Deliveries');
@@ -35,7 +54,13 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
       <div class="toolbar">
         <label class="inline">
           Status
-          <select value={status} onChange={(e) => setStatus(e.currentTarget.value as DeliveryStatus | '')}>
+          <select
+            value={status}
+            onChange={(e) => {
+              setStatus(e.currentTarget.value as DeliveryStatus | '');
+              pages.reset();
+            }}
+          >
             <option value="">All</option>
             {DELIVERY_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -50,7 +75,9 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
       </div>
       {deliveries.error ? <ErrorMessage error={deliveries.error} prefix="The deliveries could not be read." /> : null}
       {deliveries.loading ? <p aria-busy="true">Reading the deliveries…</p> : null}
-      {deliveries.data?.items.length === 0 ? <p>No deliveries{status ? ` with status ${status}` : ''}.</p> : null}
+      {deliveries.data?.items.length === 0 ? (
+        <p>{deliveries.data.nextCursor ? 'None among the messages read; Next page reads on.' : `No deliveries${status ? ` with status ${status}` : ''}.`}</p>
+      ) : null}
       {deliveries.data?.items.length ? (
         <div class="table-scroll">
           <table class="striped compact" aria-label="Deliveries">
@@ -78,6 +105,7 @@ export function DeliveriesPage({ endpointId }: { endpointId: string }) {
           </table>
         </div>
       ) : null}
+      {deliveries.data ? <Pager pages={pages} nextCursor={deliveries.data.nextCursor} label="Deliveries pages" /> : null}
     </>
   );
 }

@@ -15,7 +15,7 @@ import { EVENT_TYPES } from '../lib/webhook-values.ts';
 export function WebhooksPage() {
   useTitle('Webhooks');
   const client = useApi();
-  const endpoints = useResource(() => unwrap(client.webhooks.$get()), []);
+  const endpoints = useResource(() => unwrap(client.webhooks.$get({ query: {} })), []);
   const [adding, setAdding] = useState(false);
   const [created, setCreated] = useState<CreatedWebhook>();
   const [deleting, setDeleting] = useState<Webhook>();

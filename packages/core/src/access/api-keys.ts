@@ -2,9 +2,10 @@ import { createConversions } from 'electrodb';
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { AppError } from '../errors.ts';
-import { conditionalWrite } from '../db/conditional-write.ts';
+import { failed, transact, type Guard } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
-import { passRefusalsOf, refusalsOf } from '../db/transition.ts';
+import { passRefusalsOf, refusalsOf, refusedBy } from '../db/transition.ts';
+import { countInPeriod, giveBack, giveBackItem, quotaRefusal, startCount, stillUncounted, takeQuota, takeQuotaItem, withQuota, type Quota } from '../db/quota.ts';
 import { apiKeyNotFound, revokeKey, storeKey } from './api-key-transitions.ts';
 import { readPage } from '../db/pagination.ts';
 import type { API_KEY_ROLES } from '../entities/api-key.ts';
@@ -62,6 +63,64 @@ function recordOf(tenant: string, input: { name: string; role: ApiKeyRole }, m: 
   };
 }
 
+/** Active (unrevoked) keys a tenant may have. */
+export const API_KEY_QUOTA: Quota = { kind: 'apiKeys', cap: 100, what: 'active API keys' };
+/** Keys a tenant may create in one UTC day: with REVOKED_KEY_DAYS, what a create-and-revoke loop can leave listed. */
+export const API_KEYS_PER_DAY = 200;
+/** Days a revoked key stays listed (with `revokedAt`) before TTL removes it. */
+export const REVOKED_KEY_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/** The count of keys created on the UTC day of `now`, kept two days (TTL). */
+function createdTodayQuota(now: number): { quota: Quota; expiresAt: number } {
+  const day = new Date(now).toISOString().slice(0, 10);
+  return {
+    quota: { kind: `apiKeysCreated#${day}`, cap: API_KEYS_PER_DAY, what: `API keys created on ${day}` },
+    expiresAt: Math.floor((Date.parse(day) + 2 * DAY_MS) / 1000),
+  };
+}
+
+/** The tenant's active keys, for a count started the first time (the list index is eventually consistent: see docs/security.md#bounds). */
+async function countActiveKeys(ctx: CoreContext, tenant: string): Promise<number> {
+  const { data } = await ctx.store.apiKey.query.byTenant({ tenant }).go({ pages: 'all' });
+  return data.filter((k) => !k.revokedAt).length;
+}
+
+/**
+ * Stores a new key in one transaction with the tenant's counts: one more active key under
+ * API_KEY_QUOTA, one more created today under API_KEYS_PER_DAY (db/quota.ts).
+ */
+async function storeCountedKey(ctx: CoreContext, record: ApiKeyRecord, guard?: Guard): Promise<void> {
+  const tenant = record.tenant;
+  await withQuota(ctx.store, tenant, API_KEY_QUOTA.kind, async (used) => {
+    const existing = used === undefined ? await countActiveKeys(ctx, tenant) : 0;
+    const today = createdTodayQuota(ctx.now());
+    await transact(
+      ctx.store,
+      (entities) => ({
+        key: entities.apiKey.create(record).where(where(storeKey.condition(undefined))).commit({ response: 'all_old' }),
+        quota: takeQuotaItem(entities, tenant, API_KEY_QUOTA, used, existing),
+        today: entities.tenantQuota
+          .upsert({ tenant, kind: today.quota.kind, expiresAt: today.expiresAt })
+          .add({ used: 1 })
+          .where(where(countInPeriod.condition(today.quota)))
+          .commit({ response: 'all_old' }),
+      }),
+      {
+        onConditionFailed: (reasons) =>
+          failed(reasons, 'key')
+            ? storeKey.refusal(reasons.key.item, undefined)
+            : failed(reasons, 'today')
+              ? countInPeriod.refusal(reasons.today.item, today.quota)
+              : quotaRefusal(reasons.quota.item, API_KEY_QUOTA, used),
+        guard,
+      },
+    );
+  });
+}
+
+export const createApiKeyRefusals = refusalsOf({ runs: [takeQuota, startCount, countInPeriod], handles: ['uncounted', 'counted'] });
+
 /**
  * A new key, shown once. The Idempotency-Key's record stores the answer *without* `key`: the
  * secret is never stored, so a retried create answers the first key's view and makes no second key.
@@ -76,13 +135,13 @@ export async function createApiKey(
   const material = newKeyMaterial();
   const record = recordOf(actor.tenant, input, material, actor.sub, ctx.now());
   const view = toApiKeyView(record);
-  await conditionalWrite(
-    ctx.store,
-    (entities) => entities.apiKey.create(record),
+  try {
+    await storeCountedKey(ctx, record, idempotencyGuard(opts.idempotency, () => view));
+  } catch (e) {
     // 96 random bits do not collide; if they ever did, refusing beats overwriting another key.
-    () => new AppError('UNAVAILABLE', 'Retry shortly.', { retryAfterSeconds: 1 }),
-    idempotencyGuard(opts.idempotency, () => view),
-  );
+    if (refusedBy(storeKey, e)) throw new AppError('UNAVAILABLE', 'Retry shortly.', { retryAfterSeconds: 1 });
+    throw e;
+  }
   return { ...view, key: formatApiKey(actor.tenant, material) };
 }
 
@@ -102,25 +161,36 @@ export async function listApiKeys(
 }
 
 /** What a revocation can refuse: a key that is not there (revoking twice answers as the first time). */
-export const revokeApiKeyRefusals = refusalsOf({ runs: [revokeKey], handles: ['revoked'] });
+export const revokeApiKeyRefusals = refusalsOf({ runs: [revokeKey, giveBack, stillUncounted], handles: ['revoked', 'uncounted', 'counted'] });
 
 /**
- * Marks the key revoked, by one conditional write: it must exist under the caller's tenant (its
- * key starts with the tenant, so another tenant's id is simply not there) and not be revoked yet,
- * so the first `revokedAt` stands. Revoking it again answers as the first time did (DELETE is
- * idempotent: a retry after a lost answer is no error). This instance forgets the key at once;
- * the others within their cache window (API_KEY_CACHE_MS).
+ * Marks the key revoked, in one transaction with one fewer active key in the tenant's count: it
+ * must exist under the caller's tenant (its key starts with the tenant, so another tenant's id is
+ * simply not there) and not be revoked yet, so the first `revokedAt` stands and a place is given
+ * back once. Revoking it again answers as the first time did (DELETE is idempotent: a retry after
+ * a lost answer is no error). The key stays listed for REVOKED_KEY_DAYS, then TTL removes it.
+ * This instance forgets the key at once; the others within their cache window (API_KEY_CACHE_MS).
  */
 export async function revokeApiKey(ctx: CoreContext, actor: Actor, keyId: string): Promise<void> {
   requireTokenAdmin(actor);
   if (!KEY_ID.test(keyId)) throw apiKeyNotFound(keyId);
   const input = { keyId };
   try {
-    await conditionalWrite(
-      ctx.store,
-      (e) => e.apiKey.patch({ tenant: actor.tenant, keyId }).set({ revokedAt: new Date(ctx.now()).toISOString(), revokedBy: actor.sub }).where(where(revokeKey.condition(input))),
-      (item) => revokeKey.refusal(item, input),
-    );
+    await withQuota(ctx.store, actor.tenant, API_KEY_QUOTA.kind, (used) => {
+      const now = ctx.now();
+      const revoked = { revokedAt: new Date(now).toISOString(), revokedBy: actor.sub, expiresAt: Math.floor((now + REVOKED_KEY_DAYS * DAY_MS) / 1000) };
+      return transact(
+        ctx.store,
+        (entities) => ({
+          key: entities.apiKey.patch({ tenant: actor.tenant, keyId }).set(revoked).where(where(revokeKey.condition(input))).commit({ response: 'all_old' }),
+          quota: giveBackItem(entities, actor.tenant, API_KEY_QUOTA, used),
+        }),
+        {
+          onConditionFailed: (reasons) =>
+            failed(reasons, 'key') ? revokeKey.refusal(reasons.key.item, input) : quotaRefusal(reasons.quota.item, API_KEY_QUOTA, used, true),
+        },
+      );
+    });
   } catch (e) {
     // Revoked already: answered as the first revocation was.
     passRefusalsOf(revokeKey)(e);
@@ -142,7 +212,7 @@ export async function provisionApiKey(
   const key = formatApiKey(input.tenant, material);
   const record = recordOf(input.tenant, input, material, input.createdBy, ctx.now());
   try {
-    await conditionalWrite(ctx.store, (e) => e.apiKey.create(record), (item) => storeKey.refusal(item, undefined));
+    await storeCountedKey(ctx, record);
     return { key, state: 'created' };
   } catch (e) {
     passRefusalsOf(storeKey)(e);

@@ -70,13 +70,14 @@ async function commitAssignment(
             ownerSort: ownerSortOf(book.bookId, candidate.code),
             assignedAt: new Date(now).toISOString(),
             maxRedemptions: book.maxRedemptionsPerUser,
-            ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000 } : {}),
+            ...(lock ? { lockId: lock.lockId, lockExpiresAt: now + lock.ttlSeconds * 1000, locksSinceRedemption: 1 } : {}),
           },
         },
         'assigned',
         now,
         actor.sub,
         { userId, lockId: lock?.lockId },
+        { alsoLocked: lock !== undefined },
       );
       assigned = applied({ tenant, code: candidate.code, redemptionCount: 0 } as CodeRecord, change);
       return {
@@ -108,6 +109,7 @@ async function commitAssignment(
       guard: idempotencyGuard(idempotency, () => withLock(toCodeView(assigned!, book, ctx.now()), lock)),
     },
   );
+  ctx.metrics.add('Claims', 1, { tenant });
   return assigned!;
 }
 
@@ -179,10 +181,12 @@ export async function assignRandomCode(
     } catch (e) {
       if (!(e instanceof LostRace)) throw e;
       gone = true;
+      ctx.metrics.add('LostRaces', 1, { tenant: book.tenant });
     } finally {
       release(ctx, book.tenant, candidate, gone);
     }
   }
+  ctx.log.warn('claim gave up after losing every race', { bookId: book.bookId, attempts: ctx.config.CLAIM_ATTEMPTS });
   throw new AppError('UNAVAILABLE', 'The book is under heavy contention; retry shortly.', { retryAfterSeconds: 1 });
 }
 

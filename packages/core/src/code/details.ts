@@ -4,26 +4,35 @@ import { isMistypedCheckedCode } from '../code-format/check-char.ts';
 import { codeNotFound } from './transitions.ts';
 import type { CodeRecord } from './state.ts';
 import { toCodeView, type CodeView } from './view.ts';
-import { readHistory, type HistoryEntry } from './history.ts';
+import type { HistoryEntry } from './history.ts';
+import { readHistoryPage } from './history-page.ts';
 import { loadBook } from '../book/load-book.ts';
 import type { Discount } from '../book/book.ts';
 
-/** A code as support staff see it: held (the code view) or still in the pool, with every change, oldest first. */
+/** A page of a code's history, oldest first, and the cursor of the next (null: none left). */
+type HistoryPage = { history: HistoryEntry[]; nextCursor: string | null };
+
+/** A code as support staff see it: held (the code view) or still in the pool, with its changes, oldest first, a page at a time. */
 export type CodeDetails =
-  | (CodeView & { history: HistoryEntry[] })
-  | { code: string; bookId: string; status: 'available'; redemptionCount: 0; maxRedemptions: number; validUntil?: string; discount?: Discount; history: HistoryEntry[] };
+  | (CodeView & HistoryPage)
+  | ({ code: string; bookId: string; status: 'available'; redemptionCount: 0; maxRedemptions: number; validUntil?: string; discount?: Discount } & HistoryPage);
 
 /**
- * One code with its history (admin, service). The history is built from the
+ * One code with a page of its history (admin, service). The history is built from the
  * table's change stream (code/history.ts), so it may trail the code's last
  * write by the stream's delay (about a second).
  */
-export async function getCodeDetails(ctx: CoreContext, actor: Actor, code: string): Promise<CodeDetails> {
+export async function getCodeDetails(
+  ctx: CoreContext,
+  actor: Actor,
+  code: string,
+  page: { limit?: number; cursor?: string } = {},
+): Promise<CodeDetails> {
   requireRole(actor, 'admin', 'service');
   if (isMistypedCheckedCode(code)) throw codeNotFound(code);
   const [{ data }, history] = await Promise.all([
     ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true }),
-    readHistory(ctx.store, actor.tenant, code),
+    readHistoryPage(ctx.store, actor.tenant, code, page),
   ]);
   if (!data) throw codeNotFound(code);
   const book = await loadBook(ctx, actor.tenant, data.bookId);
@@ -37,8 +46,8 @@ export async function getCodeDetails(ctx: CoreContext, actor: Actor, code: strin
       maxRedemptions: book.maxRedemptionsPerUser,
       ...(book.validUntil ? { validUntil: book.validUntil } : {}),
       ...(book.discount ? { discount: book.discount } : {}),
-      history,
+      ...history,
     };
   }
-  return { ...toCodeView(data as CodeRecord, book, now), history };
+  return { ...toCodeView(data as CodeRecord, book, now), ...history };
 }

@@ -1,12 +1,13 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
 import { refuseErased } from '../erased-users.ts';
+import { AppError } from '../errors.ts';
+import { refusedBy, type Transition } from '../db/transition.ts';
 import { isMistypedCheckedCode } from '../code-format/check-char.ts';
 import { codeNotFound } from './transitions.ts';
 import type { CodeRecord } from './state.ts';
 import { loadBookCached } from '../book/load-book.ts';
 import type { BookRecord } from '../book/book.ts';
-
 
 /**
  * Reads a code the caller may act on. A code that exists but is not the
@@ -40,4 +41,30 @@ export async function loadHeldCodeWithBook(
   const named = resolveUserId(actor, userId, { required: false });
   const current = await loadHeldCode(ctx, actor, code, named);
   return { current, book: await loadBookCached(ctx, actor.tenant, current.bookId) };
+}
+
+
+/** How many times a write is built again from the item other transitions left, before 503 (cost/model.ts RACE_ON_ONE_CODE). */
+const MOVED_ATTEMPTS = 8;
+
+/**
+ * Runs a write on a held code from the code as read and, each time another
+ * transition of the code landed in between (the write refused as `moved`,
+ * code/transitions.ts), again from the item as that transition left it, so
+ * the write's answer is the state it made. No extra read: the refused write
+ * hands the item back. Every retry means another transition of this one code
+ * committed; a code that keeps moving is answered 503 after a few.
+ */
+export async function fromLatestRead<T>(t: Transition<any, any, string>, read: CodeRecord, write: (current: CodeRecord) => Promise<T>): Promise<T> {
+  let current = read;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write(current);
+    } catch (e) {
+      const moved = refusedBy(t, e);
+      if (!moved?.item) throw e;
+      if (attempt >= MOVED_ATTEMPTS) throw new AppError('UNAVAILABLE', `Code ${read.code} is changing too fast; retry shortly.`, { retryAfterSeconds: 1 });
+      current = moved.item as CodeRecord;
+    }
+  }
 }

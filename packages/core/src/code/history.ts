@@ -1,6 +1,7 @@
 import type { Store } from '../entities/index.ts';
 import type { ChangeConsumer, TableChange } from '../stream/change.ts';
-import { codeEventOf, type CodeEvent } from './code-event.ts';
+import { codeEventsOf, type CodeEvent } from './code-event.ts';
+import { writeHistoryItems, type HistoryCounter, type HistoryItem } from './history-write.ts';
 
 /** One entry of a code's history, as `GET /coupons/codes/{code}` answers it. */
 export type HistoryEntry = Pick<CodeEvent, 'type' | 'at' | 'by' | 'userId' | 'lockId' | 'redemptionId' | 'orderId' | 'reason'>;
@@ -17,30 +18,42 @@ export function toHistoryEntry(e: HistoryEntry): HistoryEntry {
  * Builds each code's history from the table's change stream: every
  * transition's write carries `changeSeq` and `lastChange`, and this consumer
  * writes one history item per change under the code's own partition, keyed by
- * the sequence number. A replayed batch overwrites the same items with the
- * same content, so it is idempotent; no key is shared between codes.
- * Cost: one 1-WCU put per transition, outside the request.
+ * the sequence number, only if it does not exist yet (history-write.ts), in
+ * one transaction with what `counter` counts from it (the composition root
+ * gives the book's activity). A replayed or re-split batch writes, and
+ * counts, only the entries not written before; no key is shared between codes.
+ * Cost: per transition one transactional put (2 WCU), plus the counters per
+ * transaction, off the request path (docs/activity.md).
  */
-export function codeHistoryConsumer(store: Store): ChangeConsumer {
+export function codeHistoryConsumer(store: Store, options: { counter?: HistoryCounter } = {}): ChangeConsumer {
   return {
     name: 'code-history',
     async handle(changes: TableChange[]) {
-      const events = changes.map(codeEventOf).filter((e): e is CodeEvent => e !== undefined);
+      // A claim with a lock is one change and two entries (assigned, then locked: code-event.ts).
+      const events = distinct(changes.flatMap(codeEventsOf));
       if (!events.length) return;
       const reasons = await rollbackReasons(store, events);
       // The holder never changes once assigned, so transitions leave it out of `lastChange` and it is read off the item.
-      const items = events.map((e) => ({
+      const items: HistoryItem[] = events.map((e) => ({
         tenant: e.tenant,
         code: e.code,
         seq: e.seq,
         bookId: e.bookId,
+        // The redemption's rollback reason belongs to the rollback, not to the redeem of the same redemption.
         ...toHistoryEntry({ ...e, userId: e.userId ?? e.item.userId, reason: e.reason ?? (e.type === 'rolledBack' ? reasons.get(`${e.tenant}#${e.redemptionId}`) : undefined) }),
       }));
-      // BatchWriteItem takes 25 puts; ElectroDB splits and retries unprocessed items.
-      const { unprocessed } = await store.codeHistory.put(items).go();
-      if (unprocessed.length) throw new Error(`code history: ${unprocessed.length} items left unwritten`);
+      await writeHistoryItems(store, items, options.counter);
     },
   };
+}
+
+/** A record delivered twice in one batch is one event (a transaction may not write an item twice). */
+function distinct(events: CodeEvent[]): CodeEvent[] {
+  const seen = new Set<string>();
+  return events.filter((e) => {
+    const id = `${e.tenant}\u0000${e.code}\u0000${e.seq}`;
+    return seen.has(id) ? false : (seen.add(id), true);
+  });
 }
 
 /**

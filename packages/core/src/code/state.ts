@@ -28,6 +28,8 @@ export type CodeRecord = {
   lockId?: string;
   /** Epoch ms; compared with the clock in every condition, so an expired lock needs no sweeper. */
   lockExpiresAt?: number;
+  /** Locks taken since the last redemption: a lock is refused at MAX_LOCKS_PER_REDEMPTION (absent: 0). */
+  locksSinceRedemption?: number;
   changeSeq?: number;
   /** What the last transition did, written with it (`changeSeq` counts them): the change stream turns it into history. */
   lastChange?: CodeChange;

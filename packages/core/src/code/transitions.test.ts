@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { AppError } from '../errors.ts';
 import { always, where, type Cond } from '../db/condition.ts';
 import { claimGate, heldCodeGate } from '../book/gate.ts';
-import { assign, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, unlock } from './transitions.ts';
+import { assign, changeTime, holdUnderCap, lock, marked, redeem, rollBack, rollBackRecord, unlock } from './transitions.ts';
 import { applied, Refused, refusedBy, transition, type BrokenInvariant, type Refusal } from '../db/transition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { codeOfRedemptionId, newRedemptionId } from './redemption-id.ts';
@@ -37,12 +37,17 @@ const codeItem = itemOrNone({
   maxRedemptions: maybe(fc.integer({ min: 1, max: 3 })),
   lockId: maybe(fc.constantFrom('L1', 'L2')),
   lockExpiresAt: maybe(lockTimes),
+  changeSeq: maybe(fc.integer({ min: 1, max: 2 })),
+  locksSinceRedemption: maybe(fc.integer({ min: 0, max: 3 })),
 });
+/** The code's changeSeq a write was built from (code/transitions.ts `fromRead`). */
+const seq = maybe(fc.integer({ min: 1, max: 2 }));
 const heldInput = fc.record({
   code: fc.constant('CODE-1'),
   userId: fc.constantFrom('u1', 'u2'),
   maxRedemptions: fc.integer({ min: 1, max: 3 }),
   now: fc.constant(NOW),
+  seq,
 });
 const gateItem = itemOrNone({
   bookStatus: fc.constantFrom('active', 'paused'),
@@ -52,17 +57,18 @@ const gateItem = itemOrNone({
 
 describe('each transition: the condition DynamoDB receives, the condition as data and allows agree; refusals are declared', () => {
   it('assign', () => checkTransition(assign, codeItem, fc.record({ code: fc.constant('CODE-1'), bookId: fc.constantFrom('b1', 'b2') }), sentOnCode));
-  it('lock', () => checkTransition(lock, codeItem, heldInput, sentOnCode));
+  it('lock', () => checkTransition(lock, codeItem, heldInput.map((h) => ({ ...h, maxLocks: 2 })), sentOnCode));
   it('unlock', () =>
     checkTransition(
       unlock,
       codeItem,
-      fc.record({ code: fc.constant('CODE-1'), userId: fc.constantFrom('u1', 'u2'), lockId: fc.constantFrom('L1', 'L2'), now: fc.constant(NOW) }),
+      fc.record({ code: fc.constant('CODE-1'), userId: fc.constantFrom('u1', 'u2'), lockId: fc.constantFrom('L1', 'L2'), now: fc.constant(NOW), seq }),
       sentOnCode,
     ));
   it('redeem, with and without a presented lock', () =>
     checkTransition(redeem, codeItem, heldInput.chain((h) => fc.record({ lockId: maybe(fc.constantFrom('L1', 'L2')) }).map((l) => ({ ...h, ...l }))), sentOnCode));
-  it('roll back (the code)', () => checkTransition(rollBack, codeItem, fc.record({ code: fc.constant('CODE-1'), redemptionId: fc.constant('CODE-1.r') }), sentOnCode));
+  it('roll back (the code)', () =>
+    checkTransition(rollBack, codeItem, fc.record({ code: fc.constant('CODE-1'), redemptionId: fc.constant('CODE-1.r'), seq }), sentOnCode));
   it('roll back (the redemption record)', () =>
     checkTransition(
       rollBackRecord,
@@ -84,7 +90,8 @@ describe('each transition leaves from the states of the life table (state.ts)', 
   const stored = (raw: Record<string, unknown>) => Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as any;
   const heldItem = codeItem.filter((i) => i !== null).map(stored);
   const by = (item: any, userId: string) => item.status === 'assigned' && item.userId === userId;
-  const at = (item: any, userId: string) => ({ code: 'CODE-1', userId, maxRedemptions: maxRedemptionsOf(item), now: NOW });
+  // Built from the item as read: the write's own changeSeq check holds, so what is left is the state.
+  const at = (item: any, userId: string) => ({ code: 'CODE-1', userId, maxRedemptions: maxRedemptionsOf(item), now: NOW, seq: item.changeSeq });
   const users = fc.constantFrom('u1', 'u2');
   const locks = fc.constantFrom('L1', 'L2');
   const property = (...args: unknown[]) => {
@@ -95,12 +102,14 @@ describe('each transition leaves from the states of the life table (state.ts)', 
   it('assign: an available code of the book', () =>
     property(heldItem, fc.constantFrom('b1', 'b2'), (item: any, bookId: string) =>
       expect(assign.allows(item, { code: 'CODE-1', bookId })).toBe(item.status === 'available' && item.bookId === bookId)));
-  it('lock: an active code, by its holder', () =>
+  it('lock: an active code, by its holder, locked fewer times than the bound since its last redemption', () =>
     property(heldItem, users, (item: any, userId: string) =>
-      expect(lock.allows(item, at(item, userId))).toBe(by(item, userId) && codeStatus(item, undefined, NOW) === 'active')));
+      expect(lock.allows(item, { ...at(item, userId), maxLocks: 2 })).toBe(
+        by(item, userId) && codeStatus(item, undefined, NOW) === 'active' && (item.locksSinceRedemption ?? 0) < 2,
+      )));
   it('unlock: a code under an unexpired lock, by its holder naming that lock', () =>
     property(heldItem, users, locks, (item: any, userId: string, lockId: string) =>
-      expect(unlock.allows(item, { code: 'CODE-1', userId, lockId, now: NOW })).toBe(by(item, userId) && isLockHeld(item, NOW) && item.lockId === lockId)));
+      expect(unlock.allows(item, { code: 'CODE-1', userId, lockId, now: NOW, seq: item.changeSeq })).toBe(by(item, userId) && isLockHeld(item, NOW) && item.lockId === lockId)));
   it('redeem: a code with redemptions left, unlocked or under the lock presented', () =>
     property(heldItem, users, fc.option(locks, { nil: undefined }), (item: any, userId: string, lockId: string | undefined) =>
       expect(redeem.allows(item, { ...at(item, userId), lockId })).toBe(
@@ -108,7 +117,7 @@ describe('each transition leaves from the states of the life table (state.ts)', 
       )));
   it('roll back: a held code with a redemption to give back', () =>
     property(heldItem, (item: any) =>
-      expect(rollBack.allows(item, { code: 'CODE-1', redemptionId: 'r' })).toBe(item.status === 'assigned' && item.redemptionCount > 0)));
+      expect(rollBack.allows(item, { code: 'CODE-1', redemptionId: 'r', seq: item.changeSeq })).toBe(item.status === 'assigned' && item.redemptionCount > 0)));
 });
 
 describe('a refusal can only be one its transition declares', () => {
@@ -119,7 +128,9 @@ describe('a refusal can only be one its transition declares', () => {
       // @ts-expect-error CODE_LOCKED is not declared
       refusal: () => new AppError('CODE_LOCKED', 'locked'),
     });
-    expectTypeOf(lock.refusal).returns.toEqualTypeOf<Refusal<'CODE_NOT_FOUND' | 'REDEMPTION_LIMIT_REACHED' | 'CODE_LOCKED' | 'CODE_NOT_LOCKED'> | BrokenInvariant>();
+    expectTypeOf(lock.refusal).returns.toEqualTypeOf<
+      Refusal<'CODE_NOT_FOUND' | 'REDEMPTION_LIMIT_REACHED' | 'CODE_LOCKED' | 'CODE_NOT_LOCKED' | 'LOCK_LIMIT_REACHED' | 'moved'> | BrokenInvariant
+    >();
   });
 });
 
@@ -138,9 +149,17 @@ describe('a use case refuses what its transitions refuse', () => {
   it('each route documents exactly these, in the error table order', () => {
     expect(assignRandomCodeRefusals.codes).toEqual(['BOOK_NOT_FOUND', 'BOOK_EXHAUSTED', 'BOOK_NOT_ACTIVE', 'USER_CODE_LIMIT_REACHED']);
     expect(assignNamedCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'USER_CODE_LIMIT_REACHED', 'CODE_ALREADY_ASSIGNED']);
-    expect(lockCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'BOOK_NOT_ACTIVE', 'CODE_LOCKED', 'CODE_NOT_LOCKED', 'REDEMPTION_LIMIT_REACHED', 'CODE_EXPIRED']);
+    expect(lockCodeRefusals.codes).toEqual([
+      'CODE_NOT_FOUND',
+      'BOOK_NOT_ACTIVE',
+      'CODE_LOCKED',
+      'CODE_NOT_LOCKED',
+      'REDEMPTION_LIMIT_REACHED',
+      'LOCK_LIMIT_REACHED',
+      'CODE_EXPIRED',
+    ]);
     expect(unlockCodeRefusals.codes).toEqual(['CODE_NOT_FOUND', 'CODE_LOCKED', 'CODE_NOT_LOCKED']);
-    expect(redeemCodeRefusals.codes).toEqual(lockCodeRefusals.codes);
+    expect(redeemCodeRefusals.codes).toEqual(lockCodeRefusals.codes.filter((c) => c !== 'LOCK_LIMIT_REACHED'));
     expect(rollbackRedemptionRefusals.codes).toEqual(['REDEMPTION_NOT_FOUND', 'REDEMPTION_ALREADY_ROLLED_BACK']);
   });
   it('a copy of a keyed request can meet only the state its first one left', () => {
@@ -157,7 +176,7 @@ const held = { tenant: 't1', code: 'CODE-1', bookId: 'b1', shard: 0, poolSlot: '
 const codeOf = (e: Error) => (e instanceof AppError ? e.code : e.message);
 
 describe('each refusal names the state that refused it', () => {
-  const rule = { code: 'CODE-1', userId: 'u1', maxRedemptions: 2, now: NOW };
+  const rule = { code: 'CODE-1', userId: 'u1', maxRedemptions: 2, now: NOW, seq: undefined, maxLocks: 50 };
   it.each([
     ['missing', null, 'CODE_NOT_FOUND'],
     ['available', { ...held, status: 'available', userId: undefined }, 'CODE_NOT_FOUND'],
@@ -168,11 +187,24 @@ describe('each refusal names the state that refused it', () => {
     expect(codeOf(lock.refusal(item as any, rule))).toBe(expected);
     expect(codeOf(redeem.refusal(item as any, { ...rule, lockId: 'L1' }))).toBe(expected);
   });
+  it('lock of a code locked as many times as the bound since its last redemption is LOCK_LIMIT_REACHED', () => {
+    expect(codeOf(lock.refusal({ ...held, locksSinceRedemption: 50 }, rule))).toBe('LOCK_LIMIT_REACHED');
+    expect(lock.allows({ ...held, locksSinceRedemption: 49 }, rule)).toBe(true);
+    expect(lock.allows({ ...held }, rule)).toBe(true);
+  });
   it('unlock: someone else’s lock is CODE_LOCKED, a lapsed one CODE_NOT_LOCKED', () => {
-    const u = { code: 'CODE-1', userId: 'u1', lockId: 'L1', now: NOW };
+    const u = { code: 'CODE-1', userId: 'u1', lockId: 'L1', now: NOW, seq: undefined };
     expect(codeOf(unlock.refusal({ ...held, lockId: 'L2', lockExpiresAt: NOW + 1 }, u))).toBe('CODE_LOCKED');
     expect(codeOf(unlock.refusal({ ...held, lockId: 'L1', lockExpiresAt: NOW }, u))).toBe('CODE_NOT_LOCKED');
     expect(codeOf(unlock.refusal(null, u))).toBe('CODE_NOT_FOUND');
+  });
+  it('a write built from an older read of a code it would still allow is `moved`, carrying the code as it now is', () => {
+    const now = { ...held, changeSeq: 3 };
+    const refused = lock.refusal(now, { ...rule, seq: 2 });
+    expect(refusedBy(lock, refused)).toMatchObject({ code: 'moved', item: now });
+    // A code it would not allow anyway gets the transition's own refusal, whatever was read.
+    expect(codeOf(lock.refusal({ ...now, redemptionCount: 2 }, { ...rule, seq: 2 }))).toBe('REDEMPTION_LIMIT_REACHED');
+    expect(lock.allows(now, { ...rule, seq: 3 })).toBe(true);
   });
   it('assign: taken is CODE_ALREADY_ASSIGNED, another book’s is CODE_NOT_FOUND', () => {
     expect(codeOf(assign.refusal(held, { code: 'CODE-1', bookId: 'b1' }))).toBe('CODE_ALREADY_ASSIGNED');
@@ -216,6 +248,13 @@ describe('what a transition writes', () => {
     expect(after).toMatchObject({ lockId: 'L1', changeSeq: 5 });
     const params = store.code.patch(KEY).set(change.set).add(change.add!).params() as any;
     expect(params.UpdateExpression).toMatch(/ADD #changeSeq/);
+  });
+  it("a transition's time is the clock, never before the code's previous transition", () => {
+    const last = { type: 'locked' as const, at: new Date(NOW).toISOString(), by: 'u1' };
+    expect(changeTime({ lastChange: last }, NOW - 300)).toBe(NOW);
+    expect(changeTime({ lastChange: last }, NOW + 5)).toBe(NOW + 5);
+    expect(changeTime({}, NOW - 300)).toBe(NOW - 300);
+    expect(changeTime(null, NOW)).toBe(NOW);
   });
   it('a redeem after a rollback: the count goes back and the code is active again', () => {
     const redeemed = applied(held, marked({ set: {}, add: { redemptionCount: 1 } }, 'redeemed', NOW, 'u1'));

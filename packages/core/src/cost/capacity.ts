@@ -1,4 +1,4 @@
-import { API_KEY_COSTS, apiKeyItemRcuPerSecond, OPERATIONS, ON_DEMAND_PRICES, onPool, onStatsShard, planWcu, targetOf, type OperationCost } from './model.ts';
+import { ACTIVITY_COUNTER_SLOTS, activityChartReads, API_KEY_COSTS, apiKeyItemRcuPerSecond, OPERATIONS, ON_DEMAND_PRICES, onPool, onStatsShard, planWcu, STREAM_WRITES, streamWcuPerChange, targetOf, type OperationCost } from './model.ts';
 import { KEY_RCU_LIMIT, KEY_WCU_LIMIT, MAX_BOOK_SHARDS, shardsForClaimRate } from './shards.ts';
 
 export interface CapacityInput {
@@ -15,7 +15,20 @@ export interface CapacityInput {
   headroom?: number;
   /** API keys signing the sale's requests (backends); each is read by every warm instance that serves it. */
   apiKeys?: number;
+  /** Webhook endpoints subscribed to code events: each change is one delivery record per endpoint. */
+  webhookEndpoints?: number;
+  /**
+   * Code changes per history transaction of the stream's consumer (at most 95): its activity
+   * counters are written once per transaction. On AWS a batch is what one of the stream's lanes
+   * collects in its one-second batching window (docs/activity.md).
+   */
+  changesPerStreamTransaction?: number;
+  /** Shards of each webhook endpoint's delivery records (WEBHOOK_DELIVERY_SHARDS). */
+  webhookDeliveryShards?: number;
 }
+
+/** The default batch: a 20,000 claims/s sale spread over a couple of thousand stream lanes, each batching a second. */
+export const DEFAULT_CHANGES_PER_STREAM_TRANSACTION = 10;
 
 const INDEXES = ['pool', 'byOwner', 'byBook'] as const;
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
@@ -36,6 +49,7 @@ function unitsByTarget(mix: { op: OperationCost; perSecond: number }[]) {
  */
 export function planCapacity(input: CapacityInput) {
   const { claimsPerSecond: claims, codes = 0, checkoutsPerSecond: checkouts = 0, latencyMs = 50, headroom = 1.25, apiKeys = 0 } = input;
+  const { webhookEndpoints = 0, changesPerStreamTransaction = DEFAULT_CHANGES_PER_STREAM_TRANSACTION, webhookDeliveryShards = 32 } = input;
   const shards = input.shards ?? shardsForClaimRate(claims);
   const claim = OPERATIONS.claimCapped;
   const { lock, redeem } = OPERATIONS;
@@ -55,7 +69,19 @@ export function planCapacity(input: CapacityInput) {
   const bookItemRcu = concurrency * 0.5;
   // And each API key's item once per cache window (at most: only the instances the key's requests reach).
   const apiKeyItemRcu = apiKeys ? apiKeyItemRcuPerSecond({ instances: concurrency }) : 0;
-  const writes = unitsByTarget(mix);
+  const requestWrites = unitsByTarget(mix);
+  // Off the request path, per code change (a claim; a checkout's lock and redeem): its history
+  // entry, its share of a transaction's activity counters, a delivery record per endpoint.
+  const changes = claims + 2 * checkouts;
+  const perChange = streamWcuPerChange({ changesPerStreamTransaction, webhookEndpoints });
+  const streamWrites = { history: changes * perChange.history, activity: changes * perChange.activity, webhooks: changes * perChange.webhooks };
+  const writes: Record<string, number> = { ...requestWrites, table: requestWrites.table! + streamWrites.history + streamWrites.activity + streamWrites.webhooks };
+  // Each history transaction adds to one random slot of each interval's bucket: an interval's
+  // transactions spread over the slots' partition keys. An endpoint's records spread over its shards.
+  const counterWcu = planWcu(STREAM_WRITES.activityTransaction) / STREAM_WRITES.activityTransaction.length;
+  const activitySlotWcu = ((changes / changesPerStreamTransaction) * counterWcu) / ACTIVITY_COUNTER_SLOTS;
+  const deliveryShardWcu = webhookEndpoints ? (changes * planWcu(STREAM_WRITES.webhookDelivery)) / webhookDeliveryShards : 0;
+  const hottestWcu = Math.max(statsShardWcu, poolPartitionWcu, activitySlotWcu, deliveryShardWcu);
   // byBook (a book's codes, for listing and export) is written by uploads only and read by admins.
   const reads: Record<string, number> = {
     table: checkouts * (lock.rcu + redeem.rcu) + bookItemRcu + apiKeys * apiKeyItemRcu,
@@ -65,16 +91,18 @@ export function planCapacity(input: CapacityInput) {
   };
   const hottestRcu = Math.max(poolPartitionRcu, bookItemRcu, apiKeyItemRcu);
 
-  const claimWcu = planWcu(claim.plan);
-  const checkoutWcu = planWcu(lock.plan) + planWcu(redeem.plan);
+  const claimRequestWcu = planWcu(claim.plan);
+  const checkoutRequestWcu = planWcu(lock.plan) + planWcu(redeem.plan);
+  const claimWcu = claimRequestWcu + perChange.total;
+  const checkoutWcu = checkoutRequestWcu + 2 * perChange.total;
   const uploadWcu = codes * 4 + Math.ceil(codes / 98) * 2; // per code: a transactional put (2), its pool and byBook entries (1 each); per 98, its shard's counter
   const warm = (units: number) => Math.ceil(units * headroom);
 
   return {
-    input: { claimsPerSecond: claims, codes, checkoutsPerSecond: checkouts, latencyMs, headroom, apiKeys },
+    input: { claimsPerSecond: claims, codes, checkoutsPerSecond: checkouts, latencyMs, headroom, apiKeys, webhookEndpoints, changesPerStreamTransaction, webhookDeliveryShards },
     book: { shards, maxShards: MAX_BOOK_SHARDS, createWith: input.shards === undefined ? { expectedClaimsPerSecond: claims } : { shards } },
     hottestPartition: {
-      wcuPerSecond: round(Math.max(statsShardWcu, poolPartitionWcu)),
+      wcuPerSecond: round(hottestWcu),
       rcuPerSecond: round(hottestRcu),
       limits: { wcu: KEY_WCU_LIMIT, rcu: KEY_RCU_LIMIT },
       keys: {
@@ -82,8 +110,10 @@ export function planCapacity(input: CapacityInput) {
         poolPartition: { wcuPerSecond: round(poolPartitionWcu), rcuPerSecond: round(poolPartitionRcu) },
         bookItem: { rcuPerSecond: round(bookItemRcu) },
         apiKeyItem: { rcuPerSecond: round(apiKeyItemRcu) },
+        activitySlot: { wcuPerSecond: round(activitySlotWcu) },
+        webhookDeliveryShard: { wcuPerSecond: round(deliveryShardWcu) },
       },
-      withinLimits: Math.max(statsShardWcu, poolPartitionWcu) <= KEY_WCU_LIMIT && hottestRcu <= KEY_RCU_LIMIT,
+      withinLimits: hottestWcu <= KEY_WCU_LIMIT && hottestRcu <= KEY_RCU_LIMIT,
     },
     apiKeys: {
       keys: apiKeys,
@@ -91,7 +121,9 @@ export function planCapacity(input: CapacityInput) {
       readUnitsPerSecond: round(apiKeys * apiKeyItemRcu),
       writeUnitsPerHour: apiKeys * planWcu(API_KEY_COSTS.lastUsed.plan),
     },
-    peakUnitsPerSecond: { writes, reads },
+    // writes: everything the table and its indexes absorb; requestWrites: the requests' share alone
+    // (what bench/cost.ts measures); streamWrites: the table WCU/s the stream's consumers add.
+    peakUnitsPerSecond: { writes, reads, requestWrites, streamWrites: { history: round(streamWrites.history), activity: round(streamWrites.activity), webhooks: round(streamWrites.webhooks) } },
     warmThroughput: Object.fromEntries(
       (['table', ...INDEXES] as const).map((t) => [t, { writeUnitsPerSecond: warm(writes[t]!), readUnitsPerSecond: warm(reads[t]!) }]),
     ) as Record<'table' | (typeof INDEXES)[number], { writeUnitsPerSecond: number; readUnitsPerSecond: number }>,
@@ -99,14 +131,18 @@ export function planCapacity(input: CapacityInput) {
     apiGateway: { throttlingRateLimit: warm(requestsPerSecond), throttlingBurstLimit: warm(requestsPerSecond) },
     cost: {
       prices: ON_DEMAND_PRICES,
-      perClaim: { wcu: claimWcu, rcu: claim.rcu },
-      perCheckout: { wcu: checkoutWcu, rcu: lock.rcu + redeem.rcu },
+      // The request's writes and, off the request path, the stream consumers' for the same change(s).
+      perClaim: { wcu: round(claimWcu, 3), requestWcu: claimRequestWcu, streamWcu: round(perChange.total, 3), rcu: claim.rcu },
+      perCheckout: { wcu: round(checkoutWcu, 3), requestWcu: checkoutRequestWcu, streamWcu: round(2 * perChange.total, 3), rcu: lock.rcu + redeem.rcu },
+      streamPerChange: { history: perChange.history, activity: round(perChange.activity, 3), webhooks: perChange.webhooks },
       usdPerMillionClaims: round(usd(1e6 * claimWcu, ON_DEMAND_PRICES.usdPerMillionWriteUnits) + usd(1e6 * claim.rcu, ON_DEMAND_PRICES.usdPerMillionReadUnits), 4),
       usdPerMillionCheckouts: round(
         usd(1e6 * checkoutWcu, ON_DEMAND_PRICES.usdPerMillionWriteUnits) + usd(1e6 * (lock.rcu + redeem.rcu), ON_DEMAND_PRICES.usdPerMillionReadUnits),
         4,
       ),
       upload: { wcu: uploadWcu, usd: usd(uploadWcu, ON_DEMAND_PRICES.usdPerMillionWriteUnits) },
+      // A chart's reads depend on its buckets, never on the book's size (every slot of every bucket filled: the most).
+      activityChart: { dayOfMinutes: activityChartReads(1440), monthOfHours: activityChartReads(720), empty: activityChartReads(1440, 0) },
     },
   };
 }

@@ -63,6 +63,61 @@ export const WRITE_BUDGETS: Record<Operation, number> = {
   redeem: 7,
 };
 
+/**
+ * Writes racing on one held code (code/transitions.ts `fromRead`): a lock, unlock, redeem or
+ * rollback carries the code's `changeSeq` as it read it, so its answer is exactly the state it
+ * made. When another transition of the same code landed in between, the write is refused and
+ * built again from the item the refusal hands back (ReturnValuesOnConditionCheckFailure): no
+ * read, only the refused write, which for a plain UpdateItem (lock, unlock) is charged 1 WCU (its
+ * index entries untouched) and for a transaction (redeem, rollback, any keyed write) is recorded
+ * as cancelled, as a claim's lost race is. Only a code's own concurrent requests pay it, and a
+ * request built again 8 times answers 503 (code/held-code.ts).
+ */
+export const RACE_ON_ONE_CODE = { refusedPlainWriteWcu: 1, refusedTransactionWcu: 0 } as const;
+
+/**
+ * What the change stream's consumers write, off the request path, for each
+ * code change (a claim is one, a checkout two: its lock and its redeem). The
+ * request's plan above is only part of what a change costs.
+ */
+export const STREAM_WRITES = {
+  /** Its history entry: a conditional put in the history consumer's transaction. */
+  historyEntry: ['tx put codeHistory 2'],
+  /**
+   * Per history transaction, not per change: the activity counter of each interval (minute,
+   * hour, day) of each book and bucket its entries fall in, one of each when they share a minute.
+   * Amortised over the changes a transaction carries (`changesPerStreamTransaction`).
+   */
+  activityTransaction: ['tx update activityCounter 2', 'tx update activityCounter 2', 'tx update activityCounter 2'],
+  /** Per change and endpoint subscribed to its event, delivered at the first attempt (on AWS by the queue's worker). */
+  webhookDelivery: ['put webhookDelivery 1'],
+} as const;
+
+/** Counter slots per activity bucket (activity/activity-counter.ts ACTIVITY_SLOTS; the cost test checks they agree). */
+export const ACTIVITY_COUNTER_SLOTS = 16;
+/** The largest activity counter item for tenant ids up to 64 characters, as stored (the cost test measures it). */
+export const ACTIVITY_COUNTER_MAX_BYTES = 448;
+
+/** Stream writes per code change, in WCU, for a batch size and a number of subscribed endpoints. */
+export function streamWcuPerChange(input: { changesPerStreamTransaction: number; webhookEndpoints: number }) {
+  const history = planWcu(STREAM_WRITES.historyEntry);
+  const activity = planWcu(STREAM_WRITES.activityTransaction) / input.changesPerStreamTransaction;
+  const webhooks = input.webhookEndpoints * planWcu(STREAM_WRITES.webhookDelivery);
+  return { history, activity, webhooks, total: history + activity + webhooks };
+}
+
+/**
+ * What one chart (`GET /coupons/{id}/activity`) reads, whatever the book's
+ * size: the book (one eventually consistent GetItem) and one eventually
+ * consistent Query per counter slot over the range's buckets. Only buckets
+ * with activity have items; `filledSlots` of a bucket's slots hold one (all
+ * of them in a busy sale). An upper bound in read units.
+ */
+export function activityChartReads(buckets: number, filledSlots = ACTIVITY_COUNTER_SLOTS) {
+  const perSlotBytes = (buckets * filledSlots * ACTIVITY_COUNTER_MAX_BYTES) / ACTIVITY_COUNTER_SLOTS;
+  return { requests: 1 + ACTIVITY_COUNTER_SLOTS, rcu: 0.5 + ACTIVITY_COUNTER_SLOTS * 0.5 * Math.max(1, Math.ceil(perSlotBytes / 4096)) };
+}
+
 /** A refused claim on a sold-out book: read units on average, and no write. */
 export const SOLD_OUT_CLAIM_RCU_BUDGET = 2;
 
@@ -74,14 +129,18 @@ export const IDEMPOTENCY_RECORD_LINE = 'tx put idempotencyRecord 2';
  * (a strongly consistent GetItem of an item under 1 KB: 1 RCU) at most once per instance per
  * API_KEY_CACHE_MS, shared by the requests waiting on it, and writes nothing; `lastUsedAt` is one
  * conditional UpdateItem and its byOwner entry, at most once per key per hour, off the request
- * path. Each key is its own partition key. test/cost.test.ts measures these.
+ * path. Each key is its own partition key. Create and revoke move the tenant's counts of keys in
+ * the same transaction (the caps of docs/security.md#bounds), and read the count first (1 RCU).
+ * test/cost.test.ts measures these.
  */
 export const API_KEY_COSTS = {
   verifyRcu: 1,
   cacheMs: DEFAULT_API_KEY_CACHE_MS,
   lastUsed: { plan: ['byOwner update apiKey 1', 'update apiKey 1'], everyMs: 3_600_000 },
-  create: { plan: ['byOwner add apiKey 1', 'put apiKey 1'] },
-  revoke: { plan: ['byOwner update apiKey 1', 'update apiKey 1'] },
+  // One transaction: the key, and the tenant's counts of active keys and of keys created today (db/quota.ts).
+  create: { plan: ['byOwner add apiKey 1', 'tx put apiKey 2', 'tx update tenantQuota 2', 'tx update tenantQuota 2'] },
+  // One transaction: the key marked revoked (with its TTL), one fewer active key.
+  revoke: { plan: ['byOwner update apiKey 1', 'tx update apiKey 2', 'tx update tenantQuota 2'] },
 } as const;
 
 /**

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransientAwsError, unavailable } from './aws-errors.ts';
-import type { Store } from '../entities/index.ts';
+import { writeTransaction, type Store } from '../entities/index.ts';
 
 /** One item's verdict from a cancelled transaction. */
 export interface CancellationReason {
@@ -81,7 +81,7 @@ export async function transact<N extends string>(
         return Object.values(items);
       };
       // originalErr: ElectroDB otherwise builds an Error (a stack trace) on every call, in case one is thrown: 2% of a claim's CPU.
-      result = (await store.service.transaction.write(write as any).go({ originalErr: true } as any)) as any;
+      result = (await writeTransaction(store, write as any).go({ originalErr: true } as any)) as any;
     } catch (e) {
       if (isTransientAwsError(e)) {
         if (attempt + 1 < maxAttempts) {

@@ -30,6 +30,8 @@ export const createApiKeyEntity = (config: EntityConfig) =>
         lastUsedAt: { type: 'string' },
         revokedAt: { type: 'string' },
         revokedBy: { type: 'string' },
+        /** Set on revocation: a revoked key stays listed for REVOKED_KEY_DAYS, then TTL removes it. */
+        expiresAt: { type: 'number' },
       },
       indexes: {
         byId: {

@@ -6,7 +6,8 @@ import { CODE_CHANGE_ATTRIBUTES } from './code-change-attributes.ts';
  * One change of a code's life, under the code's own partition (no key shared
  * by many users), written by the change-stream consumer (code/history.ts),
  * never by a request. The sort key is the code's `changeSeq`, zero-padded,
- * so a replayed change overwrites itself and a Query reads history in order.
+ * so a replayed change names an entry that exists (and is not written again)
+ * and a Query reads history in order.
  */
 export const createCodeHistoryEntity = (config: EntityConfig) =>
   new Entity(
@@ -18,6 +19,11 @@ export const createCodeHistoryEntity = (config: EntityConfig) =>
         seq: { type: 'number', required: true, readOnly: true, padding: { length: 10, char: '0' } },
         bookId: { type: 'string', required: true },
         ...CODE_CHANGE_ATTRIBUTES,
+        /**
+         * Set when what is counted from history (the book's activity) counted this entry, in the
+         * transaction that wrote it or that set this flag: absent on entries an older release wrote.
+         */
+        counted: { type: 'boolean' },
       },
       indexes: {
         byCode: {

@@ -43,6 +43,8 @@ export const createCodeEntity = (config: EntityConfig) =>
         lockId: { type: 'string' },
         /** Epoch milliseconds; every condition compares it with the clock, so an expired lock needs no sweeper. */
         lockExpiresAt: { type: 'number' },
+        /** Locks taken since the last redemption (absent: none, as on codes written before it was counted); bounded by the lock's condition. */
+        locksSinceRedemption: { type: 'number' },
         createdAt: { type: 'string', required: true, readOnly: true },
         /** How many transitions the code went through; every transition adds 1 in its own write (code/transitions.ts). */
         changeSeq: { type: 'number' },

@@ -54,20 +54,21 @@ export interface InProcessDispatcher extends JobDispatcher {
  */
 export function inProcessJobDispatcher(
   ctx: CoreContext,
-  options: { kinds: JobKinds; log?: (line: Record<string, unknown>) => void },
+  options: { kinds: JobKinds },
 ): InProcessDispatcher {
   const running = new Map<string, Promise<void>>();
   const controller = new AbortController();
-  const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
 
   async function untilDone(ref: JobRef) {
     for (let attempt = 0; !controller.signal.aborted; attempt++) {
       try {
-        const result = await runJob(ctx, ref, options.kinds, { signal: controller.signal });
+        const result = await ctx.log.scope({ jobId: ref.jobId, tenant: ref.tenant }, () => runJob(ctx, ref, options.kinds, { signal: controller.signal }));
+        // A job another runner holds is tried again when its lease ends: that wait is no news.
+        ctx.log[result.outcome === 'busy' ? 'debug' : 'info']('job ran', { jobId: ref.jobId, tenant: ref.tenant, outcome: result.outcome });
         if (result.outcome !== 'busy') return;
         await sleep(Math.max(50, (result.leaseUntil ?? 0) - ctx.now() + 50));
       } catch (e) {
-        log({ level: 'error', msg: 'job failed to run; retrying', jobId: ref.jobId, error: String((e as Error)?.message ?? e) });
+        ctx.log.error('job failed to run; retrying', { jobId: ref.jobId, tenant: ref.tenant, attempt, error: e });
         await sleep(Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)));
       }
     }

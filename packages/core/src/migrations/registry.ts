@@ -4,6 +4,7 @@ import { redemptionIdsNameTheirCode } from './002-redemption-ids-name-their-code
 import { idempotencyRecordKeys } from './003-idempotency-record-keys.ts';
 import { codesInByBookIndex } from './004-codes-in-by-book-index.ts';
 import { missCountersScope } from './005-miss-counters-scope.ts';
+import { historyCountedIntoActivity } from './006-history-counted-into-activity.ts';
 
 /**
  * Every migration, in the order they run. A change to what is stored adds
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   idempotencyRecordKeys,
   codesInByBookIndex,
   missCountersScope,
+  historyCountedIntoActivity,
 ];
 
 export const migrationById = (id: string) => MIGRATIONS.find((m) => m.id === id);

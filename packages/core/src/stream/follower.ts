@@ -8,6 +8,8 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Store } from '../entities/index.ts';
+import { silentLog, type Log } from '../telemetry/log.ts';
+import { noMetrics, type Metrics } from '../telemetry/metrics.ts';
 import type { ChangeConsumer } from './change.ts';
 import { dispatch, isFollowerBookkeeping, toTableChange } from './records.ts';
 
@@ -20,7 +22,9 @@ export interface FollowerOptions {
   consumers: readonly ChangeConsumer[];
   /** How long to wait when every shard is drained (default 100 ms): history trails writes by about this much. */
   idleMs?: number;
-  log?: (line: Record<string, unknown>) => void;
+  log?: Log;
+  /** Each batch's records and lag (stream/records.ts `dispatch`). */
+  metrics?: Metrics;
 }
 
 export interface ChangeFollower {
@@ -53,7 +57,8 @@ const RESHARD_CHECK_MS = 5000;
 export function startChangeFollower(options: FollowerOptions): ChangeFollower {
   const { store, streams, name, consumers } = options;
   const idleMs = options.idleMs ?? 100;
-  const log = options.log ?? ((l) => console.error(JSON.stringify(l)));
+  const log = (options.log ?? silentLog).child({ follower: name });
+  const observer = { log, metrics: options.metrics ?? noMetrics, now: Date.now };
   const shards = new Map<string, ShardState>();
   let streamArn: string | undefined;
   let stopped = false;
@@ -128,7 +133,7 @@ export function startChangeFollower(options: FollowerOptions): ChangeFollower {
     const records = res.Records ?? [];
     if (records.length) {
       const changes = records.map((r) => toTableChange(r as any));
-      await dispatch(changes, consumers);
+      await log.scope({ shardId: s.id }, () => dispatch(changes, consumers, observer));
       // Only batches that carried real changes move the checkpoint: a checkpoint write is itself a
       // change, and checkpointing those would write forever.
       if (changes.some((c) => !isFollowerBookkeeping(c))) await checkpoint(s.id, { sequenceNumber: changes.at(-1)!.sequenceNumber });
@@ -157,7 +162,7 @@ export function startChangeFollower(options: FollowerOptions): ChangeFollower {
           await c.start?.();
           break;
         } catch (e) {
-          log({ level: 'error', msg: 'change follower: consumer failed to start, retrying', consumer: c.name, error: (e as Error).message });
+          log.error('change follower: consumer failed to start, retrying', { consumer: c.name, error: e });
           await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
         }
       }
@@ -177,7 +182,7 @@ export function startChangeFollower(options: FollowerOptions): ChangeFollower {
         // A consumer or the database failed: the batch was not checkpointed, so it is read again.
         failures++;
         for (const s of shards.values()) s.iterator = undefined;
-        log({ level: 'error', msg: 'change follower: batch failed, retrying', follower: name, error: (e as Error).message });
+        log.error('change follower: batch failed, retrying', { failures, error: e });
         if (!stopped) await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
       }
     }

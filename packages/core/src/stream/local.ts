@@ -1,6 +1,7 @@
 import type { CoreContext } from '../context.ts';
 import { createDynamoDbClient, createStreamsClient } from '../db/client.ts';
 import type { ChangeConsumer } from './change.ts';
+import type { Log } from '../telemetry/log.ts';
 import { startChangeFollower, type ChangeFollower } from './follower.ts';
 
 /**
@@ -11,7 +12,7 @@ import { startChangeFollower, type ChangeFollower } from './follower.ts';
  */
 export function followLocalStream(
   ctx: CoreContext,
-  options: { name: string; consumers: readonly ChangeConsumer[]; idleMs?: number; log?: (l: Record<string, unknown>) => void },
+  options: { name: string; consumers: readonly ChangeConsumer[]; idleMs?: number; log?: Log },
 ): ChangeFollower {
   return startChangeFollower({
     store: ctx.store,
@@ -20,6 +21,7 @@ export function followLocalStream(
     name: options.name,
     consumers: options.consumers,
     idleMs: options.idleMs,
-    log: options.log,
+    log: options.log ?? ctx.log,
+    metrics: ctx.metrics,
   });
 }

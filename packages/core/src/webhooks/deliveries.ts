@@ -4,10 +4,10 @@ import { requireRole, type Actor } from '../actor.ts';
 import type { DeliveryStatus } from '../entities/webhook-delivery.ts';
 import type { DeliveryJob, WebhookEventType } from './event-types.ts';
 import { loadWebhook } from './endpoints.ts';
-import { eq, where } from '../db/condition.ts';
+import { where } from '../db/condition.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
-import { asUpdate, assertAllowed, refusalsOf, refusedBy } from '../db/transition.ts';
-import { recordAttempt, resend } from './transitions.ts';
+import { asUpdate, assertAllowed, passRefusalsOf, refusalsOf, refusedBy } from '../db/transition.ts';
+import { recordAttempt, resend, writeDownPending } from './transitions.ts';
 
 /** Which of the endpoint's delivery partitions a message lives in: a hash of its id, so a flash sale spreads evenly. */
 export function deliveryShard(messageId: string, shards: number): number {
@@ -44,6 +44,25 @@ export function createdAtOf(messageId: string, fallback: number): number {
   return Number.isFinite(ms) && ms > 0 ? ms : fallback;
 }
 
+function deliveryRecord(ctx: CoreContext, job: DeliveryJob, state: DeliveryState, options: { resumable?: boolean }) {
+  const now = ctx.now();
+  return {
+    tenant: job.tenant,
+    webhookId: job.webhookId,
+    shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS),
+    messageId: job.messageId,
+    eventType: job.eventType,
+    lane: job.lane,
+    order: job.order,
+    body: job.body,
+    createdAt: createdAtOf(job.messageId, now),
+    resends: job.resends ?? 0,
+    ...(options.resumable ? { resumable: true } : {}),
+    ...state,
+    expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
+  };
+}
+
 /**
  * Writes where one message to one endpoint stands: one PutItem, ~1 WCU, and
  * +1 for its due-index entry while pending if `resumable` (in-process
@@ -56,28 +75,11 @@ export async function recordDelivery(
   state: DeliveryState,
   options: { resumable?: boolean } = {},
 ): Promise<'recorded' | 'superseded'> {
-  const now = ctx.now();
-  const createdAt = createdAtOf(job.messageId, now);
   const rule = { webhookId: job.webhookId, messageId: job.messageId, resends: job.resends ?? 0 };
-  const record = {
-    tenant: job.tenant,
-    webhookId: job.webhookId,
-    shard: deliveryShard(job.messageId, ctx.config.WEBHOOK_DELIVERY_SHARDS),
-    messageId: job.messageId,
-    eventType: job.eventType,
-    lane: job.lane,
-    order: job.order,
-    body: job.body,
-    createdAt,
-    resends: job.resends ?? 0,
-    ...(options.resumable ? { resumable: true } : {}),
-    ...state,
-    expiresAt: Math.floor((now + ctx.config.WEBHOOK_LOG_DAYS * DAY_MS) / 1000),
-  };
   try {
     await conditionalWrite(
       ctx.store,
-      (s) => s.webhookDelivery.put(record).where(where(recordAttempt.condition(rule))),
+      (s) => s.webhookDelivery.put(deliveryRecord(ctx, job, state, options)).where(where(recordAttempt.condition(rule))),
       (item) => recordAttempt.refusal(item, rule),
     );
     return 'recorded';
@@ -85,6 +87,21 @@ export async function recordDelivery(
     if (refusedBy(recordAttempt, e)) return 'superseded';
     throw e;
   }
+}
+
+/**
+ * Writes a message down as pending before its first attempt has answered
+ * (the in-process dispatcher, for a slow endpoint), unless an attempt has
+ * recorded it already: that record stands, and an attempt's record written
+ * later replaces this one. One conditional PutItem and its due-index entry.
+ */
+export async function recordPendingIfNew(ctx: CoreContext, job: DeliveryJob, nextAttemptAt: number, options: { resumable?: boolean } = {}): Promise<void> {
+  const rule = { webhookId: job.webhookId, messageId: job.messageId };
+  await conditionalWrite(
+    ctx.store,
+    (s) => s.webhookDelivery.create(deliveryRecord(ctx, job, { status: 'pending', attempts: 0, nextAttemptAt }, options)).where(where(writeDownPending.condition(rule))),
+    (item) => writeDownPending.refusal(item, rule),
+  ).catch(passRefusalsOf(writeDownPending));
 }
 
 export const jobOfRecord = (r: Record<string, any>): DeliveryJob => ({
@@ -100,41 +117,13 @@ export const jobOfRecord = (r: Record<string, any>): DeliveryJob => ({
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-function toView(r: Record<string, any>): DeliveryView {
+export function toDeliveryView(r: Record<string, any>): DeliveryView {
   const v: DeliveryView = { messageId: r.messageId, eventType: r.eventType, status: r.status, attempts: r.attempts, createdAt: iso(r.createdAt)! };
   if (r.responseStatus !== undefined) v.responseStatus = r.responseStatus;
   if (r.lastError !== undefined) v.lastError = r.lastError;
   if (r.lastAttemptAt !== undefined) v.lastAttemptAt = iso(r.lastAttemptAt);
   if (r.status === 'pending' && r.nextAttemptAt !== undefined) v.nextAttemptAt = iso(r.nextAttemptAt);
   return v;
-}
-
-/**
- * The newest messages to one endpoint: one Query per delivery shard (newest
- * first, `limit` each), merged. Message ids start with their commit time.
- */
-export async function listDeliveries(
-  ctx: CoreContext,
-  actor: Actor,
-  webhookId: string,
-  query: { limit?: number; status?: DeliveryStatus },
-): Promise<{ items: DeliveryView[] }> {
-  requireRole(actor, 'admin');
-  await loadWebhook(ctx, actor.tenant, webhookId);
-  const limit = query.limit ?? 50;
-  const pages = await Promise.all(
-    Array.from({ length: ctx.config.WEBHOOK_DELIVERY_SHARDS }, async (_, shard) => {
-      let q = ctx.store.webhookDelivery.query.byMessage({ tenant: actor.tenant, webhookId, shard });
-      if (query.status) q = q.where(where(eq('status', query.status))) as typeof q;
-      return (await q.go({ limit, order: 'desc' })).data;
-    }),
-  );
-  const items = pages
-    .flat()
-    .sort((a, b) => b.messageId.localeCompare(a.messageId))
-    .slice(0, limit)
-    .map(toView);
-  return { items };
 }
 
 export const resendDeliveryRefusals = refusalsOf({ runs: [resend], own: ['WEBHOOK_NOT_FOUND'] });
@@ -154,7 +143,7 @@ export async function resendDelivery(ctx: CoreContext, actor: Actor, webhookId: 
   const now = ctx.now();
   const change = { set: { status: 'pending', attempts: 0, nextAttemptAt: now, resends: (data!.resends ?? 0) + 1 }, remove: ['responseStatus', 'lastError'] };
   await conditionalWrite(ctx.store, (s) => asUpdate(s.webhookDelivery.patch(key), change, resend.condition(rule)), (item) => resend.refusal(item, rule));
-  return toView({ ...data, status: 'pending', attempts: 0, nextAttemptAt: now });
+  return toDeliveryView({ ...data, status: 'pending', attempts: 0, nextAttemptAt: now });
 }
 
 /** Every pending delivery of every tenant (the dispatcher's work list after a restart): one Query per due shard. */

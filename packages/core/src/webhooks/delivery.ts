@@ -12,15 +12,23 @@ export interface DeliverySink {
 
 export type Attempt = AttemptOutcome & { cancelled?: boolean };
 
+export interface AttemptOptions {
+  /** Written by the in-process dispatcher, which resumes pending messages from the due index. */
+  resumable?: boolean;
+  /** Sees the request to the receiver while it is out (how long the receiver takes, not the table). */
+  whileSending?: (request: Promise<AttemptOutcome>) => Promise<AttemptOutcome>;
+}
+
 /** One attempt to the endpoint as it is now; a deleted endpoint cancels the message instead. */
-export async function attemptDelivery(ctx: CoreContext, directory: EndpointDirectory, job: DeliveryJob): Promise<Attempt> {
+export async function attemptDelivery(ctx: CoreContext, directory: EndpointDirectory, job: DeliveryJob, options: AttemptOptions = {}): Promise<Attempt> {
   const endpoint = (await directory.current(job.tenant)).find((w) => w.webhookId === job.webhookId);
   if (!endpoint) return { ok: false, cancelled: true, error: 'the webhook was deleted' };
-  return sendOnce(
+  const request = sendOnce(
     { url: endpoint.url, secrets: signingSecrets(endpoint, ctx.now()) },
     { messageId: job.messageId, body: job.body },
     { timeoutMs: ctx.config.WEBHOOK_TIMEOUT_MS, allowLoopback: ctx.config.WEBHOOK_ALLOW_LOOPBACK, now: ctx.now },
   );
+  return options.whileSending ? options.whileSending(request) : request;
 }
 
 /**
@@ -53,10 +61,33 @@ export async function attemptAndRecord(
   directory: EndpointDirectory,
   job: DeliveryJob,
   attempts: number,
-  options: { resumable?: boolean } = {},
+  options: AttemptOptions = {},
 ) {
-  const outcome = await attemptDelivery(ctx, directory, job);
+  const outcome = await attemptDelivery(ctx, directory, job, options);
   const state = stateAfter(ctx, attempts, outcome);
-  const superseded = (await recordDelivery(ctx, job, state, options)) === 'superseded';
+  const superseded = (await recordDelivery(ctx, job, state, { resumable: options.resumable })) === 'superseded';
+  observeAttempt(ctx, job, state);
   return { state, outcome, superseded };
+}
+
+/** The dashboard's outcome words for a delivery's state after an attempt. */
+const OUTCOME = { delivered: 'delivered', pending: 'retry', failed: 'failed', cancelled: 'cancelled' } as const;
+
+/**
+ * One metric and one log line per attempt. The endpoint is a log field, never
+ * a dimension (there may be thousands): failures per endpoint are a Logs
+ * Insights query on these lines (docs/observability.md).
+ */
+function observeAttempt(ctx: CoreContext, job: DeliveryJob, state: DeliveryState) {
+  const outcome = OUTCOME[state.status as keyof typeof OUTCOME] ?? state.status;
+  ctx.metrics.add('WebhookDeliveries', 1, { outcome });
+  ctx.log[outcome === 'delivered' ? 'info' : 'warn']('webhook attempt', {
+    tenant: job.tenant,
+    webhookId: job.webhookId,
+    messageId: job.messageId,
+    outcome,
+    attempts: state.attempts,
+    ...(state.responseStatus !== undefined ? { responseStatus: state.responseStatus } : {}),
+    ...(state.lastError !== undefined ? { error: state.lastError } : {}),
+  });
 }

@@ -5,7 +5,7 @@ import { bodyOf } from './event-types.ts';
 import type { EndpointDirectory } from './endpoint-directory.ts';
 import type { DeliverySink } from './delivery.ts';
 import { jobOfRecord } from './deliveries.ts';
-import { eventOf, type CodeEventOf } from './events.ts';
+import { eventsOf, type CodeEventsOf } from './events.ts';
 
 const entityOf = (change: TableChange): string | undefined => (change.newImage ?? change.oldImage)?.__edb_e__;
 
@@ -25,7 +25,7 @@ function resendOf(change: TableChange): DeliveryJob | undefined {
  */
 export function createWebhookEmitter(
   ctx: CoreContext,
-  deps: { directory: EndpointDirectory; sink: DeliverySink; codeEventOf: CodeEventOf },
+  deps: { directory: EndpointDirectory; sink: DeliverySink; codeEventsOf: CodeEventsOf },
 ): ChangeConsumer {
   return {
     name: 'webhooks',
@@ -42,8 +42,7 @@ export function createWebhookEmitter(
           jobs.push(resend);
           continue;
         }
-        const event = await eventOf(ctx, change, deps.codeEventOf);
-        if (event) found.push({ event, at: change.at });
+        for (const event of await eventsOf(ctx, change, deps.codeEventsOf)) found.push({ event, at: change.at });
       }
       // One endpoint list per tenant for the whole batch, read after its newest event committed.
       const newest = new Map<string, number>();

@@ -8,10 +8,10 @@ import { toCodeView } from '../code/view.ts';
 import type { CodeRecord } from '../code/state.ts';
 import type { WebhookEvent, WebhookEventType } from './event-types.ts';
 
-/** What `codeEventOf` makes of a code item's change: one step of its life. */
+/** What `codeEventsOf` makes of a code item's change: the steps of its life it stands for (usually one). */
 export type CodeLifeEvent = CodeEvent;
 
-export type CodeEventOf = (change: TableChange) => CodeLifeEvent | undefined | null;
+export type CodeEventsOf = (change: TableChange) => CodeLifeEvent[];
 
 const CODE_EVENT_TYPES: Record<CodeLifeEvent['type'], WebhookEventType> = {
   assigned: 'code.assigned',
@@ -57,32 +57,39 @@ async function rollbackReason(ctx: CoreContext, tenant: string, code: string, re
   return (data as { rollbackReason?: string } | null)?.rollbackReason;
 }
 
-/** The webhook event a committed change means, if any. */
-export async function eventOf(ctx: CoreContext, change: TableChange, codeEventOf: CodeEventOf): Promise<WebhookEvent | undefined> {
-  const entity = entityOf(change);
-  if (entity === 'code') {
-    const e = codeEventOf(change);
-    if (!e) return undefined;
-    const type = CODE_EVENT_TYPES[e.type];
-    const at = typeof e.at === 'number' ? e.at : Date.parse(e.at);
-    const book = await bookOf(ctx, e.tenant, e.bookId);
-    const data: Record<string, unknown> = { ...toCodeView(e.item as CodeRecord, book, at), by: e.by };
-    if (e.userId !== undefined) data.userId = e.userId;
-    for (const k of ['lockId', 'redemptionId', 'orderId', 'reason'] as const) if (e[k] !== undefined) data[k] = e[k];
-    if (e.type === 'rolledBack' && e.reason === undefined && e.redemptionId) {
-      const reason = await rollbackReason(ctx, e.tenant, e.code, e.redemptionId);
-      if (reason !== undefined) data.reason = reason;
-    }
-    return {
-      id: messageIdOf(at, e.tenant, e.code, e.seq, type),
-      tenant: e.tenant,
-      type,
-      timestamp: iso(e.at),
-      data,
-      lane: `code:${e.code}`,
-      order: pad(e.seq, 12),
-    };
+/** The webhook events a committed change means, in order: usually none or one, two for a claim with a lock. */
+export async function eventsOf(ctx: CoreContext, change: TableChange, codeEventsOf: CodeEventsOf): Promise<WebhookEvent[]> {
+  if (entityOf(change) === 'code') return Promise.all(codeEventsOf(change).map((e) => codeLifeEvent(ctx, e)));
+  const event = await otherEventOf(ctx, change);
+  return event ? [event] : [];
+}
+
+/** A step of a code's life as a webhook event: the code view as the step left it. */
+async function codeLifeEvent(ctx: CoreContext, e: CodeLifeEvent): Promise<WebhookEvent> {
+  const type = CODE_EVENT_TYPES[e.type];
+  const at = typeof e.at === 'number' ? e.at : Date.parse(e.at);
+  const book = await bookOf(ctx, e.tenant, e.bookId);
+  const data: Record<string, unknown> = { ...toCodeView(e.item as CodeRecord, book, at), by: e.by };
+  if (e.userId !== undefined) data.userId = e.userId;
+  for (const k of ['lockId', 'redemptionId', 'orderId', 'reason'] as const) if (e[k] !== undefined) data[k] = e[k];
+  if (e.type === 'rolledBack' && e.reason === undefined && e.redemptionId) {
+    const reason = await rollbackReason(ctx, e.tenant, e.code, e.redemptionId);
+    if (reason !== undefined) data.reason = reason;
   }
+  return {
+    id: messageIdOf(at, e.tenant, e.code, e.seq, type),
+    tenant: e.tenant,
+    type,
+    timestamp: iso(e.at),
+    data,
+    lane: `code:${e.code}`,
+    order: pad(e.seq, 12),
+  };
+}
+
+/** A book's stock alert or a job's end, if the change is one. */
+async function otherEventOf(ctx: CoreContext, change: TableChange): Promise<WebhookEvent | undefined> {
+  const entity = entityOf(change);
   if (entity === 'bookAlert' && change.eventName !== 'REMOVE') {
     const next = change.newImage!;
     if (next.state !== 'fired' || change.oldImage?.state === 'fired') return undefined;

@@ -1,7 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { guardedLookup, refusedAddress, RefusedTarget } from './ssrf-guard.ts';
 
 export interface AttemptOutcome {
@@ -12,14 +11,27 @@ export interface AttemptOutcome {
   error?: string;
 }
 
+/**
+ * What a tenant reads (`lastError`) when the target was refused by the SSRF
+ * guard or its name did not resolve: one text for all of them, so a delivery
+ * log cannot tell how the service's network resolves names or which of its
+ * ranges is private.
+ */
+export const TARGET_REFUSED = 'refused target: the host is not a public address, or does not resolve';
+
 export interface SendOptions {
   timeoutMs: number;
   allowLoopback: boolean;
   now: () => number;
 }
 
-/** Standard Webhooks headers, signed with every secret that signs now (space-separated during a rotation). */
-export function signedHeaders(messageId: string, body: string, secrets: string[], at: Date): Record<string, string> {
+/**
+ * Standard Webhooks headers, signed with every secret that signs now (space-separated during a
+ * rotation). The library is loaded on the first delivery: the API's functions never sign, so
+ * their cold start does not load it.
+ */
+export async function signedHeaders(messageId: string, body: string, secrets: string[], at: Date): Promise<Record<string, string>> {
+  const { Webhook } = await import('standardwebhooks');
   const signature = secrets.map((s) => new Webhook(s).sign(messageId, at, body)).join(' ');
   return {
     'content-type': 'application/json',
@@ -50,10 +62,9 @@ export async function sendOnce(
   // An IP literal never goes through lookup: check it here.
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) {
-    const why = refusedAddress(host, options);
-    if (why) return { ok: false, error: `refused target: ${why}` };
+    if (refusedAddress(host, options)) return { ok: false, error: TARGET_REFUSED };
   }
-  const headers = signedHeaders(message.messageId, message.body, target.secrets, new Date(options.now()));
+  const headers = await signedHeaders(message.messageId, message.body, target.secrets, new Date(options.now()));
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<AttemptOutcome>((resolve) => {
     const req = request(
@@ -72,7 +83,7 @@ export async function sendOnce(
       },
     );
     req.on('error', (e: Error & { code?: string }) => {
-      if (e instanceof RefusedTarget || e.code === 'EREFUSEDTARGET') resolve({ ok: false, error: `refused target: ${e.message}` });
+      if (e instanceof RefusedTarget || e.code === 'EREFUSEDTARGET') resolve({ ok: false, error: TARGET_REFUSED });
       else if (e.name === 'AbortError' || e.name === 'TimeoutError') resolve({ ok: false, error: `no answer within ${options.timeoutMs} ms` });
       else resolve({ ok: false, error: e.code ?? e.message });
     });

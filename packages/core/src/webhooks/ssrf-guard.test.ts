@@ -8,8 +8,14 @@ describe('refusedAddress', () => {
   it.each([
     '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
     '224.0.0.1', '255.255.255.255', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'ff02::1', '::', '::ffff:10.0.0.1', '::ffff:169.254.169.254',
-  ])('refuses %s', (address) => {
-    expect(refusedAddress(address, strict)).toMatch(/private|link-local|reserved/);
+    // Documentation (TEST-NET) ranges: never a receiver on the internet, so only ever one on the service's own network.
+    '192.0.2.1', '198.51.100.7', '203.0.113.9',
+    // IPv6 forms that carry an IPv4 address: IPv4-compatible (::/96), IPv4-translated (::ffff:0:0:0/96),
+    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16), each of which can lead to an IPv4 address the guard refuses.
+    '::a00:1', '::ffff:0:a00:1', '64:ff9b::a00:1', '2002:a00:1::1', '2001:db8::1', '100::1',
+  ])('refuses %s, loopback allowed or not', (address) => {
+    expect(refusedAddress(address, strict)).toBeDefined();
+    expect(refusedAddress(address, { allowLoopback: true })).toBeDefined();
   });
 
   it.each(['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'])('refuses loopback %s unless allowed', (address) => {

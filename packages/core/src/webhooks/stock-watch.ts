@@ -57,7 +57,13 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
     return new Map(data.map((s) => [s.shard as number, s.available as number]));
   }
 
-  async function watched(tenant: string, bookId: string): Promise<Watched> {
+  /**
+   * The book's watch. A new one starts from a read of the shards, which is
+   * now, later than the batch in hand: each shard the batch changes starts
+   * instead from its first change's old image, so the sum walks through the
+   * batch as the stock did.
+   */
+  async function watched(tenant: string, bookId: string, batch: TableChange[]): Promise<Watched> {
     const key = `${tenant}#${bookId}`;
     let w = books.get(key);
     if (!w) {
@@ -66,6 +72,13 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
         ctx.store.bookAlert.get({ tenant, bookId, kind: 'low_stock' }).go({ consistent: true }),
         ctx.store.bookAlert.get({ tenant, bookId, kind: 'exhausted' }).go({ consistent: true }),
       ]);
+      const started = new Set<number>();
+      for (const c of batch) {
+        const old = c.oldImage!;
+        if (old.tenant !== tenant || old.bookId !== bookId || started.has(old.shard)) continue;
+        started.add(old.shard);
+        shards.set(old.shard, old.available ?? 0);
+      }
       w = { tenant, bookId, shards, claims: [], alerts: { low_stock: low.data?.state ?? 'armed', exhausted: exhausted.data?.state ?? 'armed' } };
       if (books.size >= 10_000) books.clear(); // bound memory; a book seen again costs three reads
       books.set(key, w);
@@ -73,16 +86,22 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
     return w;
   }
 
-  async function fire(w: Watched, kind: BookAlertKind, at: number, threshold: number | undefined, holds: (available: number) => boolean) {
+  /**
+   * Fires an alert at the crossing the images show (`available` then, at
+   * commit time `at`), once a consistent read confirms the book is still
+   * across the line (stock uploaded since cancels it). The alert carries the
+   * stock at the crossing, not what is left by the time the watcher gets to it.
+   */
+  async function fire(w: Watched, kind: BookAlertKind, at: number, available: number, threshold: number | undefined, holds: (available: number) => boolean) {
     const truth = [...(await readShards(w.tenant, w.bookId)).values()].reduce((a, b) => a + b, 0);
     if (!holds(truth)) return;
-    const rate = claimRate(w.claims, at, truth);
+    const rate = claimRate(w.claims, at, available);
     const alert = {
       tenant: w.tenant,
       bookId: w.bookId,
       kind,
       state: 'fired' as const,
-      available: truth,
+      available,
       ...(kind === 'low_stock' ? { threshold, claimRatePerMinute: rate.claimRatePerMinute, estimatedRunOutAt: rate.estimatedRunOutAt } : {}),
       changedAt: new Date(at).toISOString(),
     };
@@ -107,10 +126,10 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
     w.alerts[kind] = 'armed';
   }
 
-  async function onShardChange(change: TableChange) {
+  async function onShardChange(change: TableChange, batch: TableChange[]) {
     const next = change.newImage!;
     const prev = change.oldImage!;
-    const w = await watched(next.tenant, next.bookId);
+    const w = await watched(next.tenant, next.bookId, batch);
     w.shards.set(next.shard, next.available);
     const claimed = (next.assigned ?? 0) - (prev.assigned ?? 0);
     if (claimed > 0) {
@@ -123,9 +142,9 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
     const threshold = (await loadBookCached(ctx, w.tenant, w.bookId).catch(() => undefined))?.lowStockThreshold;
     if (delta < 0) {
       if (threshold !== undefined && total <= threshold && w.alerts.low_stock === 'armed') {
-        await fire(w, 'low_stock', change.at, threshold, (a) => a <= threshold);
+        await fire(w, 'low_stock', change.at, total, threshold, (a) => a <= threshold);
       }
-      if (total === 0 && w.alerts.exhausted === 'armed') await fire(w, 'exhausted', change.at, undefined, (a) => a === 0);
+      if (total === 0 && w.alerts.exhausted === 'armed') await fire(w, 'exhausted', change.at, 0, undefined, (a) => a === 0);
     } else {
       if (w.alerts.low_stock === 'fired' && (threshold === undefined || total > threshold)) await rearm(w, 'low_stock', change.at);
       if (w.alerts.exhausted === 'fired' && total > 0) await rearm(w, 'exhausted', change.at);
@@ -135,10 +154,8 @@ export function createStockWatch(ctx: CoreContext): ChangeConsumer {
   return {
     name: 'stock-watch',
     async handle(changes) {
-      for (const change of changes) {
-        if (change.eventName !== 'MODIFY' || change.newImage?.__edb_e__ !== 'bookStatsShard') continue;
-        await onShardChange(change);
-      }
+      const batch = changes.filter((c) => c.eventName === 'MODIFY' && c.newImage?.__edb_e__ === 'bookStatsShard');
+      for (const change of batch) await onShardChange(change, batch);
     },
   };
 }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { holds, where, type Cond } from '../db/condition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { DELIVERY_STATUSES, DUE_FOR_RETRY } from '../entities/webhook-delivery.ts';
-import { fireAlert, rearmAlert, recordAttempt, removeEndpoint, resend, rotateSecret } from './transitions.ts';
+import { fireAlert, rearmAlert, recordAttempt, removeEndpoint, resend, rotateSecret, shortenOverlap, writeDownPending } from './transitions.ts';
 import { deleteWebhookRefusals, rotateWebhookSecretRefusals } from './endpoints.ts';
 import { resendDeliveryRefusals } from './deliveries.ts';
 
@@ -30,12 +30,35 @@ describe('webhooks: the condition sent, the condition as data and allows agree; 
       fc.record({ webhookId: fc.constant('w1'), secret: fc.constantFrom('whsec_a', 'whsec_b') }),
       (cond) => store.webhook.patch(ENDPOINT).set({ secret: 'whsec_c' }).where(where(cond)).params(),
     ));
+  it("a rotation that joined another shortens the old secret's overlap only while the endpoint is at that rotation", () =>
+    checkTransition(
+      shortenOverlap,
+      itemOrNone({
+        secret: maybe(fc.constantFrom('whsec_a', 'whsec_b')),
+        previousSecret: maybe(fc.constantFrom('whsec_a', 'whsec_b')),
+        previousSecretUntil: maybe(fc.integer({ min: 0, max: 3 })),
+      }),
+      fc.record({
+        webhookId: fc.constant('w1'),
+        secret: fc.constantFrom('whsec_a', 'whsec_b'),
+        previousSecret: fc.constantFrom('whsec_a', 'whsec_b'),
+        until: fc.integer({ min: 0, max: 3 }),
+      }),
+      (cond) => store.webhook.patch(ENDPOINT).set({ previousSecretUntil: 1 }).where(where(cond)).params(),
+    ));
   it('an endpoint is deleted once', () =>
     checkTransition(removeEndpoint, itemOrNone({ webhookId: fc.constant('w1') }), fc.record({ webhookId: fc.constant('w1') }), (cond) =>
       store.webhook.delete(ENDPOINT).where(where(cond)).params(),
     ));
   it("an attempt's record never goes back to an older resend", () =>
     checkTransition(recordAttempt, delivery, fc.record({ webhookId: fc.constant('w1'), messageId: fc.constant('msg_1'), resends: fc.integer({ min: 0, max: 2 }) }), putRecord));
+  it('a message is written down as pending only while no attempt has recorded it', () =>
+    checkTransition(writeDownPending, delivery, fc.record({ webhookId: fc.constant('w1'), messageId: fc.constant('msg_1') }), (cond) =>
+      store.webhookDelivery
+        .create({ ...MESSAGE, eventType: 'code.locked', lane: 'l', order: 'o', body: '{}', status: 'pending', attempts: 0, resends: 0, createdAt: 1 })
+        .where(where(cond))
+        .params(),
+    ));
   it('a failed message is sent again once', () =>
     checkTransition(
       resend,
@@ -65,7 +88,7 @@ describe('the due index follows the same data', () => {
 });
 
 describe('the routes document what the use cases refuse', () => {
-  it('delete, rotate (a lost race is retried, never answered) and resend', () => {
+  it('delete, rotate (a lost race joins the winner, never answered) and resend', () => {
     expect(deleteWebhookRefusals.codes).toEqual(['WEBHOOK_NOT_FOUND']);
     expect(rotateWebhookSecretRefusals.codes).toEqual(['WEBHOOK_NOT_FOUND']);
     expect(resendDeliveryRefusals.codes).toEqual(['WEBHOOK_NOT_FOUND', 'DELIVERY_NOT_FOUND', 'DELIVERY_NOT_FAILED']);

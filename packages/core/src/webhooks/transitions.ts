@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts';
-import { and, eq, exists, isAt, lte, notExists, or } from '../db/condition.ts';
+import { always, and, eq, exists, gt, isAt, lte, notExists, or } from '../db/condition.ts';
 import { Refused, transition, type Item } from '../db/transition.ts';
 
 /**
@@ -10,11 +10,32 @@ import { Refused, transition, type Item } from '../db/transition.ts';
 
 export const webhookNotFound = (id: string) => new AppError('WEBHOOK_NOT_FOUND', `No webhook ${id}.`);
 
-/** The secret is replaced only from the one read: of two rotations at once, the loser retries from the winner's secret. */
+const rotatedMeanwhile = (item: Item | null, webhookId: string) =>
+  item ? new Refused('rotated', 'another rotation got in first', item) : webhookNotFound(webhookId);
+
+/**
+ * The secret is replaced only from the one read. Of two rotations at once,
+ * the loser does not rotate again (that would rotate out the winner's new
+ * secret and drop the one receivers held before): it joins the winner's
+ * rotation (endpoints.ts).
+ */
 export const rotateSecret = transition({
   refusals: ['WEBHOOK_NOT_FOUND', 'rotated'],
   condition: ({ secret }: { webhookId: string; secret: string }) => eq('secret', secret),
-  refusal: (item, { webhookId }) => (item ? new Refused('rotated', 'another rotation got in first', item) : webhookNotFound(webhookId)),
+  refusal: (item, { webhookId }) => rotatedMeanwhile(item, webhookId),
+});
+
+/**
+ * A rotation that joined another one shortens the old secret's overlap to
+ * its own, as long as the endpoint is still at that rotation (the same new
+ * secret, rotating out the same old one) and the overlap only gets shorter,
+ * so of several joining at once the shortest stands.
+ */
+export const shortenOverlap = transition({
+  refusals: ['WEBHOOK_NOT_FOUND', 'rotated'],
+  condition: ({ secret, previousSecret, until }: { webhookId: string; secret: string; previousSecret: string; until: number }) =>
+    and(eq('secret', secret), eq('previousSecret', previousSecret), gt('previousSecretUntil', until)),
+  refusal: (item, { webhookId }) => rotatedMeanwhile(item, webhookId),
 });
 
 /** An endpoint is deleted once (a delete demands no item by itself: the condition does). */
@@ -37,6 +58,14 @@ export const recordAttempt = transition({
   presence: 'any',
   condition: ({ resends }: MessageInput & { resends: number }) => or(notExists('resends'), lte('resends', resends)),
   refusal: (item: Item | null, { messageId }) => new Refused('superseded', `message ${messageId} was sent again since`, item),
+});
+
+/** A message not attempted yet is written down as pending only while no attempt has recorded it (a create). */
+export const writeDownPending = transition({
+  refusals: ['recorded'],
+  presence: 'absent',
+  condition: (_: MessageInput) => always,
+  refusal: (item: Item | null, { messageId }) => new Refused('recorded', `message ${messageId} is on record already`, item),
 });
 
 /** A failed message is sent again once: it is still failed, and no resend got in since it was read (`resends`). */
