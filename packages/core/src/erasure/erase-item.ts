@@ -46,7 +46,8 @@ export async function eraseItem(ctx: CoreContext, who: Erasee, first: TableItem)
     }
   }
   if (!item) return 'unchanged';
-  throw new Error(`erasure: item ${item.pk}/${item.sk} kept changing`);
+  // Not the item's key: a key may hold the id this job is removing, and the error reaches the logs.
+  throw new Error(`erasure: a ${item.__edb_e__ ?? 'table'} item kept changing; the page is tried again`);
 }
 
 /** The id replaced where it is a whole value, or a whole `#`-separated segment of a key-like value. */
