@@ -1,15 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CoreContext } from '../context.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
 import { where } from '../db/condition.ts';
 import { retried } from '../db/retried.ts';
-import { transact } from '../db/transact.ts';
+import { backoffMs, transact } from '../db/transact.ts';
+import { AppError } from '../errors.ts';
 import { Refused } from '../db/transition.ts';
 import { ownerKeyOf } from '../entities/code.ts';
 import { idempotencyScope } from '../idempotency/scope.ts';
 import { encodeResponse, INLINE_BYTES, splitParts } from '../idempotency/stored-response.ts';
 import type { TableItem } from '../jobs/scan-lanes.ts';
-import { gunzipSync } from 'node:zlib';
 import { asRead, makeOnce } from './transitions.ts';
 
 /** Whom an erasure job erases: the id it replaces and what replaces it, in one tenant. */
@@ -22,7 +24,7 @@ export interface Erasee {
 
 export type ItemOutcome = 'changed' | 'unchanged';
 
-/** Refused writes of one item tried again from a fresh read before the page gives up (the job retries it later). */
+/** Refused (or busy) writes of one item tried again before the page gives up (the job retries it later). */
 const ATTEMPTS = 8;
 
 /**
@@ -41,6 +43,11 @@ export async function eraseItem(ctx: CoreContext, who: Erasee, first: TableItem)
     try {
       return await rewrite(ctx, who, item);
     } catch (e) {
+      // A write that lost to requests on the same items (conflicts, throttling) is tried again: a job is not in a hurry.
+      if (e instanceof AppError && e.code === 'UNAVAILABLE') {
+        await sleep(backoffMs(attempt, 50, 2000));
+        continue;
+      }
       if (!(e instanceof Refused)) throw e;
       item = await reread(ctx, item);
     }
