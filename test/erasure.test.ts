@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJob, inProcessJobDispatcher, pseudonymOf, queueJob, runJob, useJobDispatcher, type ChangeFollower } from '@coupons/core';
+import { getJob, idempotencyScope, inProcessJobDispatcher, pseudonymOf, queueJob, runJob, useJobDispatcher, type ChangeFollower } from '@coupons/core';
 import { followChanges, JOB_KINDS } from '@coupons/api';
 import { admin, answer, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
@@ -143,7 +143,10 @@ describe('DELETE /users/{userId}', () => {
     expect(items.filter((i) => i.__edb_e__ === 'userBookHolding' && i.userId === pseudonym).map((h) => h.held)).toEqual([2]);
     expect(items.filter((i) => i.__edb_e__ === 'redemption' && i.userId === pseudonym)).toHaveLength(2);
     expect(items.filter((i) => i.__edb_e__ === 'codeHistory' && (i.userId === pseudonym || i.by === pseudonym)).length).toBeGreaterThanOrEqual(6);
-    expect(items.filter((i) => i.__edb_e__ === 'idempotencyRecord' && i.caller === pseudonym).length).toBeGreaterThanOrEqual(5);
+    const keyed = items.filter((i) => i.__edb_e__ === 'idempotencyRecord' && i.caller === pseudonym);
+    expect(keyed.length).toBeGreaterThanOrEqual(5);
+    // Moved to the key the pseudonym's own request would have: no key is a hash of the id any more.
+    for (const r of keyed) expect(r.scope).toBe(idempotencyScope({ role: r.role, caller: pseudonym, key: r.key }));
     expect(items.filter((i) => i.__edb_e__ === 'rateCounter' && i.scope === `misses#${pseudonym}`)).toHaveLength(1);
     expect(items.filter((i) => i.__edb_e__ === 'webhookDelivery' && i.body.includes(pseudonym)).length).toBeGreaterThan(0);
     // The erasure moved no stock: the book's stats items are as they were.
