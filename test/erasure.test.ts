@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJob, idempotencyScope, inProcessJobDispatcher, pseudonymOf, queueJob, runJob, useJobDispatcher, type ChangeFollower } from '@coupons/core';
+import { ERASURES_PER_DAY, getJob, idempotencyScope, inProcessJobDispatcher, pseudonymOf, queueJob, runJob, useJobDispatcher, type ChangeFollower } from '@coupons/core';
 import { followChanges, JOB_KINDS } from '@coupons/api';
 import { admin, answer, bookWithCodes, expectError, service, startTestApi, uniqueCode, user, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
@@ -62,8 +62,8 @@ async function erase(userId: string, token?: string) {
   return answer(api.client(token ?? (await admin())).users[':userId'].$delete({ param: { userId } }));
 }
 
-async function finished(jobId: string) {
-  const asAdmin = api.client(await admin());
+async function finished(jobId: string, tenant = 't1') {
+  const asAdmin = api.client(await admin(tenant));
   return waitFor(
     `erasure job ${jobId}`,
     async () => {
@@ -190,6 +190,21 @@ describe('DELETE /users/{userId}', () => {
     expectError(await erase('someone', await user('someone')), 403, 'FORBIDDEN');
     expectError(await api.call('DELETE', '/users/someone'), 401, 'UNAUTHENTICATED');
     expect(await requestState()).toEqual(before);
+  });
+
+  it('refuses the erasures of a day past the cap (409), writing nothing, and counts the others', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const count = async () => (await api.core.store.tenantQuota.get({ tenant: 't-cap', kind: `erasures#${day}` }).go({ consistent: true })).data?.used;
+    const accepted = await erase('capped-1', await admin('t-cap'));
+    expect(accepted.status).toBe(202);
+    expect(await count()).toBe(1);
+    await api.core.store.tenantQuota.patch({ tenant: 't-cap', kind: `erasures#${day}` }).set({ used: ERASURES_PER_DAY }).go();
+    const before = await requestState();
+    const refused = await erase('capped-2', await admin('t-cap'));
+    expectError(refused, 409, 'TENANT_LIMIT_REACHED');
+    expect(refused.json.error.details).toEqual({ limit: ERASURES_PER_DAY });
+    expect(await requestState()).toEqual(before);
+    expect((await finished(accepted.json.jobId, 't-cap')).status).toBe('succeeded');
   });
 
   it('a job stopped mid-way resumes where its lanes stopped, with exact counts; run again, it is done', async () => {

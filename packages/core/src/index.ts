@@ -88,7 +88,7 @@ export { PHASES, type Migration, type Phase, type ItemOutcome, type TableItem } 
 
 // Erasing a person: the pseudonym, the erased mark's door, the erasure job (docs/erasure.md)
 export { pseudonymOf, isErased, refuseErased, ERASED_CACHE_MS } from './erased-users.ts';
-export { eraseUser } from './erasure/erase-user.ts';
+export { eraseUser, eraseUserRefusals, ERASURES_PER_DAY } from './erasure/erase-user.ts';
 export { erasureJob } from './erasure/erasure-job.ts';
 
 // Idempotency keys and their stored answers

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { eraseUser, listUserCoupons, type CoreContext } from '@coupons/core';
+import { eraseUser, eraseUserRefusals, listUserCoupons, type CoreContext } from '@coupons/core';
 import type { AppEnv } from '../env.ts';
 import { apiRoute, bearer, errors, jsonResponse } from '../openapi.ts';
 import { ErasureAcceptedSchema, UserCouponsQuery, UserCouponsSchema, UserParam } from '../schemas.ts';
@@ -31,10 +31,11 @@ export function userRoutes(core: CoreContext) {
           "Replaces the user's id, in every item of the tenant that names it (codes, holdings, redemptions, history, idempotency records " +
           'and their stored answers, rate-limit records, webhook delivery payloads), by one pseudonym that cannot be reversed, so counts, caps ' +
           'and audit trails still hold. From this call on, requests acting for the id are refused (403). Answers 202 with a job: follow it ' +
-          'with `GET /jobs/{jobId}`. Erasing again, or an id that never existed, answers 202 with a job that succeeds.',
+          'with `GET /jobs/{jobId}`. Erasing again, or an id that never existed, answers 202 with a job that succeeds. ' +
+          'At most 1,000 erasures per tenant per UTC day (each reads the whole table), then 409 `TENANT_LIMIT_REACHED`.',
         security: bearer,
         request: { params: UserParam },
-        responses: { 202: jsonResponse(ErasureAcceptedSchema, 'The erasure job is queued'), ...errors('delete') },
+        responses: { 202: jsonResponse(ErasureAcceptedSchema, 'The erasure job is queued'), ...errors('delete', ...eraseUserRefusals.codes) },
       }),
       async (c) => c.json(await eraseUser(core, c.get('actor'), c.req.valid('param').userId), 202),
     );
