@@ -164,6 +164,10 @@ describe('DELETE /users/{userId}', () => {
     expectError(await answer(asUser.coupons.assign.$post({ json: { bookId: book.id } }, key())), 403, 'FORBIDDEN');
     expectError(await answer(asService.coupons.assign.$post({ json: { bookId: book.id, userId } })), 403, 'FORBIDDEN');
     expectError(await answer(asService.coupons.lock[':code'].$post({ param: { code }, json: { userId } })), 404, 'CODE_NOT_FOUND');
+    // Nor does anyone act for the pseudonym: the erased person's codes stay as they were left.
+    expectError(await answer(asService.coupons.lock[':code'].$post({ param: { code }, json: { userId: pseudonym } })), 403, 'FORBIDDEN');
+    expectError(await answer(asService.coupons.assign.$post({ json: { bookId: book.id, userId: pseudonym } })), 403, 'FORBIDDEN');
+    expectError(await answer(api.client(await user(pseudonym)).coupons.redeem[':code'].$post({ param: { code }, json: {} })), 403, 'FORBIDDEN');
     expect(await requestState()).toEqual(state);
     expect((await api.scan()).filter((i) => i.__edb_e__ === 'rateCounter' && i.scope.includes(userId))).toEqual([]);
     expect(await tableText()).not.toContain(userId);

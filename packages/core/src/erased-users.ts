@@ -25,11 +25,16 @@ export function pseudonymOf(ctx: Pick<CoreContext, 'config'>, tenant: string, us
   return `erased-${createHmac('sha256', ctx.config.ERASURE_SECRET).update(JSON.stringify([tenant, userId])).digest('hex').slice(0, 32)}`;
 }
 
+/** What every pseudonym looks like: no id a request names may be one (it would act for an erased person). */
+export const PSEUDONYM_PATTERN = /^erased-[0-9a-f]{32}$/;
+
 /** Per process: tenant#id -> when this instance last read that the id is not erased. */
 const notErased = new WeakMap<object, Map<string, number>>();
 
 /** Whether the user was erased: one eventually consistent GetItem (0.5 RCU), skipped for `erasedCacheMs` after a "no". */
 export async function isErased(ctx: CoreContext, tenant: string, userId: string): Promise<boolean> {
+  // A pseudonym names an erased person by construction: refused without a read, so nobody acts for one.
+  if (PSEUDONYM_PATTERN.test(userId)) return true;
   let seen = notErased.get(ctx.store);
   if (!seen) notErased.set(ctx.store, (seen = new Map()));
   const key = `${tenant}#${userId}`;

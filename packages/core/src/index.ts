@@ -87,7 +87,7 @@ export { migrationJob, migrationJobKind, type LaneProgress } from './migrations/
 export { PHASES, type Migration, type Phase, type ItemOutcome, type TableItem } from './migrations/migration.ts';
 
 // Erasing a person: the pseudonym, the erased mark's door, the erasure job (docs/erasure.md)
-export { pseudonymOf, isErased, refuseErased, ERASED_CACHE_MS } from './erased-users.ts';
+export { pseudonymOf, isErased, refuseErased, ERASED_CACHE_MS, PSEUDONYM_PATTERN } from './erased-users.ts';
 export { eraseUser, eraseUserRefusals, ERASURES_PER_DAY } from './erasure/erase-user.ts';
 export { erasureJob } from './erasure/erasure-job.ts';
 
