@@ -16,9 +16,8 @@ import { hasChromium, launchChromium, openTab, serveConsole, signInWithLink } fr
 //
 //   UPDATE_SCREENSHOT=1 npx vitest run test/console-screenshot.test.ts
 //
-// Until the API has `GET /coupons/{bookId}/activity` (issue 18, item 1), the chart's request is
-// answered here with the buckets the codes' own histories give (the numbers that endpoint must
-// answer), read from the API; everything else on the page is the API's own answer.
+// The chart is the API's own answer (GET /coupons/{bookId}/activity), counted from the stream by
+// the follower this test runs, as `npm start` runs it.
 
 const SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'console-book.png');
 const UPDATE = process.env.UPDATE_SCREENSHOT === '1';
@@ -52,12 +51,10 @@ describe.skipIf(!UPDATE || !hasChromium)('docs/console-book.png', () => {
       TENANT,
     );
     await unwrap(asAdmin.coupons.codes.generate.$post({ json: { bookId: book.id, count: 400 } }));
-    const touched: string[] = [];
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 6 + round * 3; i++) {
         const userId = `shopper-${round}-${i}`;
         const held = await unwrap(svc.coupons.assign.$post({ json: { bookId: book.id, userId, lock: i % 2 === 0 } }));
-        touched.push(held.code);
         if (i % 3 === 0) continue;
         const redeemed = await unwrap(svc.coupons.redeem[':code'].$post({ param: { code: held.code }, json: { userId, lockId: held.lockId, orderId: `order-${round}-${i}` } }));
         if (i % 7 === 1) await unwrap(asAdmin.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId: redeemed.redemptionId }, json: { reason: 'order cancelled' } }));
@@ -67,26 +64,6 @@ describe.skipIf(!UPDATE || !hasChromium)('docs/console-book.png', () => {
 
     const tab = await openTab(browser);
     const { page } = tab;
-    await page.route('**/activity?**', async (route) => {
-      const url = new URL(route.request().url());
-      const [from, to] = [Date.parse(url.searchParams.get('from')!), Date.parse(url.searchParams.get('to')!)];
-      const step = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[url.searchParams.get('interval') as 'minute']!;
-      const buckets = new Map<number, Record<string, number>>();
-      for (let t = from; t < to; t += step) buckets.set(t, { assigned: 0, locked: 0, unlocked: 0, redeemed: 0, rolledBack: 0 });
-      for (const code of touched) {
-        for (const h of (await unwrap(asAdmin.coupons.codes[':code'].$get({ param: { code }, query: {} }))).history) {
-          const at = Date.parse(h.at);
-          const bucket = buckets.get(from + Math.floor((at - from) / step) * step);
-          if (bucket && at < to) bucket[h.type]! += 1;
-        }
-      }
-      await route.fulfill({
-        status: 200,
-        contentType: 'application/json',
-        headers: { 'access-control-allow-origin': new URL(site.url).origin },
-        body: JSON.stringify({ interval: url.searchParams.get('interval'), buckets: [...buckets].map(([t, counts]) => ({ start: new Date(t).toISOString(), ...counts })) }),
-      });
-    });
     await signInWithLink(tab, site.url, await admin(TENANT));
     await page.goto(`${site.url}#/books/${book.id}`);
     await page.getByRole('heading', { level: 1, name: 'Black Friday 2026' }).waitFor();

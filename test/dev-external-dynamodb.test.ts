@@ -30,7 +30,9 @@ describe('npm start with DYNAMODB_ENDPOINT', () => {
     child.stderr.on('data', (d) => (out += d));
     try {
       const deadline = Date.now() + 45_000;
-      while (!out.includes('Tokens for tenant') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+      // The banner, printed once the server is up.
+      while (!/export COUPONS_TOKEN=\S+/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+      expect(out).toMatch(/export COUPONS_TOKEN=\S+/);
       expect(out).toContain(`DynamoDB         ${endpoint} (DYNAMODB_ENDPOINT, not started here)`);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
       const tables = await createDynamoDbClient({ DYNAMODB_ENDPOINT: endpoint, AWS_REGION: 'us-east-1' }).send(new ListTablesCommand({}));

@@ -30,7 +30,7 @@ const params = (numRuns: number): fc.Parameters<any> => ({ numRuns, ...(SEED ===
 /** Runs per property; FUZZ_RUNS=500 for a longer hunt. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
 
-/** The README's error table: every code a status may carry. */
+/** The documented error table (docs/api.md#errors): every code a status may carry. */
 const DOCUMENTED: Record<number, string[]> = {
   400: ['VALIDATION_FAILED', 'MALFORMED_JSON'],
   401: ['UNAUTHENTICATED'],

@@ -26,6 +26,8 @@ const EXPECTED_CHANGES: Record<string, number> = {
   '003-idempotency-record-keys': fixtureItems(fixture, 'idempotencyRecord').length,
   '004-codes-in-by-book-index': fixtureItems(fixture, 'code').length,
   '005-miss-counters-scope': fixtureItems(fixture, 'rateCounter').length,
+  // That release's fixture was written without its stream follower, so it holds no history (activity.test.ts migrates some).
+  '006-history-counted-into-activity': fixtureItems(fixture, 'codeHistory').length,
 };
 
 async function previousReleaseApi(name: string): Promise<TestApi> {
