@@ -250,6 +250,28 @@ describe('DELETE /users/{userId}', () => {
     expect(checkInvariants(await api.scan()).violations).toEqual([]);
   });
 
+  it('two erasures of one user at once: both succeed, and between them every item is rewritten exactly once', async () => {
+    const twice = `twice-${randomUUID().slice(0, 8)}`;
+    const { book } = await bookWithCodes(api, 4, { maxCodesPerUser: 3 });
+    const asTwice = api.client(await user(twice));
+    for (let i = 0; i < 3; i++) expect((await answer(asTwice.coupons.assign.$post({ json: { bookId: book.id } }, key()))).status).toBe(201);
+    const expected = ['code', 'code', 'code', 'codeHistory', 'codeHistory', 'codeHistory', 'idempotencyRecord', 'idempotencyRecord', 'idempotencyRecord', 'userBookHolding', 'webhookDelivery', 'webhookDelivery', 'webhookDelivery'];
+    const naming = await waitFor('the stream to write history and deliveries', async () => {
+      const found = (await api.scan()).filter((i) => JSON.stringify(i).includes(twice) || (i.__edb_e__ === 'idempotencyRecord' && i.caller === twice));
+      return JSON.stringify(found.map((i) => i.__edb_e__).sort()) === JSON.stringify(expected) && found;
+    });
+    const [a, b] = await Promise.all([erase(twice), erase(twice)]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    const [jobA, jobB] = await Promise.all([finished(a.json.jobId), finished(b.json.jobId)]);
+    expect([jobA.status, jobB.status]).toEqual(['succeeded', 'succeeded']);
+    expect(jobA.pseudonym).toBe(jobB.pseudonym);
+    expect(jobA.erased + jobB.erased).toBe(naming.length);
+    const items = await api.scan();
+    expect(checkInvariants(items).violations).toEqual([]);
+    expect(await tableText()).not.toContain(twice);
+    expect(items.filter((i) => i.__edb_e__ === 'userBookHolding' && i.userId === jobA.pseudonym).map((h) => h.held)).toEqual([3]);
+  });
+
   it("the user's own claims racing the erasure: each lands before and is rewritten, or is refused; nothing names the user", async () => {
     const racer = `racer-${randomUUID().slice(0, 8)}`;
     const { book } = await bookWithCodes(api, 300, { maxCodesPerUser: 1000 });
