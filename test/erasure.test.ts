@@ -202,13 +202,13 @@ describe('DELETE /users/{userId}', () => {
     const accepted = await erase('capped-1', await admin('t-cap'));
     expect(accepted.status).toBe(202);
     expect(await count()).toBe(1);
+    expect((await finished(accepted.json.jobId, 't-cap')).status).toBe('succeeded');
     await api.core.store.tenantQuota.patch({ tenant: 't-cap', kind: `erasures#${day}` }).set({ used: ERASURES_PER_DAY }).go();
     const before = await requestState();
     const refused = await erase('capped-2', await admin('t-cap'));
     expectError(refused, 409, 'TENANT_LIMIT_REACHED');
     expect(refused.json.error.details).toEqual({ limit: ERASURES_PER_DAY });
     expect(await requestState()).toEqual(before);
-    expect((await finished(accepted.json.jobId, 't-cap')).status).toBe('succeeded');
   });
 
   it('a job stopped mid-way resumes where its lanes stopped, with exact counts; run again, it is done', async () => {
