@@ -184,6 +184,22 @@ describe('DELETE /users/{userId}', () => {
     }
   });
 
+  it("an erased admin's sub leaves the API keys it made and revoked, which keep working", async () => {
+    const sub = `admin-${randomUUID().slice(0, 8)}`;
+    const asThem = api.client(await admin('t1', sub));
+    const made = await answer(asThem['api-keys'].$post({ json: { name: 'made by the erased admin', role: 'service' } }));
+    expect(made.status).toBe(201);
+    const revoked = await answer(asThem['api-keys'].$post({ json: { name: 'revoked by them', role: 'service' } }));
+    expect((await answer(asThem['api-keys'][':keyId'].$delete({ param: { keyId: revoked.json.keyId } }))).status).toBe(204);
+    expect(await tableText()).toContain(sub);
+    const job = await finished((await erase(sub)).json.jobId);
+    expect(job.status).toBe('succeeded');
+    expect(job.erased).toBe(2);
+    expect(await tableText()).not.toContain(sub);
+    // The key it made still signs requests.
+    expect((await api.call('GET', '/users/u-1/coupons', { token: made.json.key })).status).toBe(200);
+  });
+
   it('refuses a bad id precisely (400) and callers other than an admin (403), writing nothing', async () => {
     const before = await requestState();
     const bad = await api.call('DELETE', `/users/${encodeURIComponent('has#hash')}`, { token: await admin() });

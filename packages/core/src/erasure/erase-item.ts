@@ -109,6 +109,8 @@ async function rewrite(ctx: CoreContext, who: Erasee, item: TableItem): Promise<
       // An unfinished erasure of the same user (this one, or a second request) still needs the id; its own finish removes it.
       if (item.kind === 'erasure' && item.pseudonym === who.pseudonym) return 'unchanged';
       return inPlace(ctx, pseudonymized(who, item, ['createdBy']), (e) => e.job.patch({ tenant: item.tenant, jobId: item.jobId }));
+    case 'apiKey':
+      return inPlace(ctx, pseudonymized(who, item, ['createdBy', 'revokedBy']), (e) => e.apiKey.patch({ tenant: item.tenant, keyId: item.keyId }));
     case 'webhookDelivery': {
       if (!item.body.includes(JSON.stringify(who.userId))) return 'unchanged';
       const body = JSON.stringify(deepSwapped(who, JSON.parse(item.body)));
@@ -147,8 +149,8 @@ async function rewrite(ctx: CoreContext, who: Erasee, item: TableItem): Promise<
     case 'idempotencyRecord':
       return eraseIdempotencyRecord(ctx, who, item);
     default:
-      // idempotencyPart: rewritten with its record. Books, webhooks, API keys, stats, jobs' lanes and the
-      // erased-user mark hold no user id (docs/erasure.md lists what is rewritten).
+      // idempotencyPart: rewritten with its record. Books, webhook endpoints, stats, activity counters,
+      // jobs' lanes and the erased-user mark hold no user id (docs/erasure.md lists what is rewritten).
       return 'unchanged';
   }
 }
