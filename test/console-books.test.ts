@@ -1,39 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { unwrap } from '@coupons/client';
-import type { ChangeFollower } from '@coupons/core';
-import { followChanges } from '@coupons/api';
-import { freePort } from '../scripts/lib/dynamodb-local.ts';
 import type { ConsoleServer } from '../scripts/lib/console-server.ts';
-import { admin, bookWithCodes, service, startTestApi, type TestApi } from './support/harness.ts';
-import { expectAccessible, goTo, hasChromium, launchChromium, openTab, poll, readTable, serveConsole, signInWithLink, type Tab } from './support/console.ts';
+import { admin, bookWithCodes, service, type TestApi } from './support/harness.ts';
+import { expectAccessible, goTo, hasChromium, poll, readTable, startConsoleSession, type ConsoleSession, type Tab } from './support/console.ts';
 
 // The books, a book and a code in the console, driven in Chromium as a person would (by role
 // and accessible name), against the real API on DynamoDB Local with its change stream followed,
 // so histories fill in as they do under `npm start`.
 
 const TENANT = 'console-books';
+let session: ConsoleSession | undefined;
 let api: TestApi;
-let follower: ChangeFollower;
 let site: ConsoleServer;
-let browser: Browser;
 let tab: Tab;
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  const port = await freePort();
-  api = await startTestApi('console-books', {}, { stream: true, corsOrigins: [`http://127.0.0.1:${port}`] });
-  follower = followChanges(api.core, { name: 'console-books', idleMs: 20 });
-  [site, browser] = await Promise.all([serveConsole(port, { apiUrl: api.base, devSignIn: true }), launchChromium()]);
-  tab = await openTab(browser);
-  await signInWithLink(tab, site.url, await admin(TENANT));
+  session = await startConsoleSession(TENANT, { follow: true });
+  ({ api, site, tab } = session);
 });
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await follower?.stop();
-  await api?.close();
-});
+afterAll(() => session?.close());
 
 const asAdmin = async () => api.client(await admin(TENANT));
 const asService = async () => api.client(await service(TENANT));

@@ -1,34 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { unwrap } from '@coupons/client';
-import { freePort } from '../scripts/lib/dynamodb-local.ts';
 import type { ConsoleServer } from '../scripts/lib/console-server.ts';
-import { admin, bookWithCodes, createBook, service, startTestApi, uniqueCode, type TestApi } from './support/harness.ts';
-import { expectAccessible, goTo, hasChromium, launchChromium, openTab, poll, readTable, serveConsole, signInWithLink, type Tab } from './support/console.ts';
+import { bookWithCodes, createBook, service, uniqueCode, type TestApi } from './support/harness.ts';
+import { expectAccessible, goTo, hasChromium, poll, readTable, startConsoleSession, type ConsoleSession, type Tab } from './support/console.ts';
 
 // A book's codes in the console: a file uploaded in requests of at most 5,000 codes, codes
 // generated in the request and as a job, and the list filtered by status and paged. Chromium
 // against the real API on DynamoDB Local (no change stream: nothing here reads histories).
 
 const TENANT = 'console-codes';
+let session: ConsoleSession | undefined;
 let api: TestApi;
 let site: ConsoleServer;
-let browser: Browser;
 let tab: Tab;
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  const port = await freePort();
-  api = await startTestApi('console-codes', {}, { corsOrigins: [`http://127.0.0.1:${port}`] });
-  [site, browser] = await Promise.all([serveConsole(port, { apiUrl: api.base, devSignIn: true }), launchChromium()]);
-  tab = await openTab(browser);
-  await signInWithLink(tab, site.url, await admin(TENANT));
+  session = await startConsoleSession(TENANT);
+  ({ api, site, tab } = session);
 });
-afterAll(async () => {
-  await browser?.close();
-  await site?.close();
-  await api?.close();
-});
+afterAll(() => session?.close());
 
 const stockOf = async () => (await readTable(tab.page.getByRole('table', { name: 'Stock' })))[0];
 

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { createCouponClient, unwrap } from '@coupons/client';
-import type { ChangeFollower } from '@coupons/core';
-import { followChanges } from '@coupons/api';
-import { freePort } from '../scripts/lib/dynamodb-local.ts';
 import type { ConsoleServer } from '../scripts/lib/console-server.ts';
-import { admin, bookWithCodes, service, startTestApi, type TestApi } from './support/harness.ts';
+import { admin, bookWithCodes, service, type TestApi } from './support/harness.ts';
 import { startReceiver, type Receiver } from './support/webhook-receiver.ts';
-import { expectAccessible, goTo, hasChromium, launchChromium, openTab, poll, readTable, serveConsole, signInWithLink, type Tab } from './support/console.ts';
+import { expectAccessible, goTo, hasChromium, poll, readTable, startConsoleSession, type ConsoleSession, type Tab } from './support/console.ts';
 
 // Webhooks and API keys in the console, in Chromium, against the real API on DynamoDB Local with
 // the change stream followed in-process (events, deliveries and their retries, as under
@@ -15,34 +11,25 @@ import { expectAccessible, goTo, hasChromium, launchChromium, openTab, poll, rea
 // console is used by a backend (the typed client with `apiKey`), then refused once revoked.
 
 const TENANT = 'console-hooks';
+let session: ConsoleSession | undefined;
 let api: TestApi;
-let follower: ChangeFollower;
 let receiver: Receiver;
 let site: ConsoleServer;
-let browser: Browser;
 let tab: Tab;
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  const port = await freePort();
-  api = await startTestApi(
-    'console-hooks',
-    // One quick retry, so a delivery to a failing receiver ends `failed` within a second.
-    { WEBHOOK_ALLOW_LOOPBACK: 'true', WEBHOOK_RETRY_SCHEDULE: '0.2', WEBHOOK_POLL_MS: '50', WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_DELIVERY_SHARDS: '2' },
-    { stream: true, corsOrigins: [`http://127.0.0.1:${port}`] },
-  );
-  follower = followChanges(api.core, { name: 'console-hooks', idleMs: 20 });
   receiver = await startReceiver();
-  [site, browser] = await Promise.all([serveConsole(port, { apiUrl: api.base, devSignIn: true }), launchChromium()]);
-  tab = await openTab(browser);
-  await signInWithLink(tab, site.url, await admin(TENANT));
+  session = await startConsoleSession(TENANT, {
+    follow: true,
+    // One quick retry, so a delivery to a failing receiver ends `failed` within a second.
+    env: { WEBHOOK_ALLOW_LOOPBACK: 'true', WEBHOOK_RETRY_SCHEDULE: '0.2', WEBHOOK_POLL_MS: '50', WEBHOOK_TIMEOUT_MS: '2000', WEBHOOK_DELIVERY_SHARDS: '2' },
+  });
+  ({ api, site, tab } = session);
 });
 afterAll(async () => {
-  await browser?.close();
-  await site?.close();
+  await session?.close();
   await receiver?.close();
-  await follower?.stop();
-  await api?.close();
 });
 
 describe.skipIf(!hasChromium)('the console: webhooks and API keys', () => {

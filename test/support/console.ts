@@ -2,9 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'vitest';
 import type { Browser, Locator, Page, Request } from 'playwright-core';
+import { followChanges } from '@coupons/api';
 import type { ConsoleConfig } from '../../packages/console/src/deploy-config.ts';
 import { consoleBuildForTests } from '../../scripts/lib/console-build.ts';
 import { startConsoleServer, type ConsoleServer } from '../../scripts/lib/console-server.ts';
+import { freePort } from '../../scripts/lib/dynamodb-local.ts';
+import { admin, startTestApi, type TestApi } from './harness.ts';
 
 // The console as a person uses it: the real build, served as `npm start` serves it, in the
 // machine's Chromium, found by role and accessible name. Each browser test file starts one
@@ -55,6 +58,45 @@ export async function openTab(browser: Browser): Promise<Tab> {
 export async function signInWithLink(tab: Tab, consoleUrl: string, token: string) {
   await tab.page.goto(`${consoleUrl}#token=${token}`);
   await tab.page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+/** What a browser test file drives: the API, the console served for it, and a signed-in tab. */
+export interface ConsoleSession {
+  api: TestApi;
+  site: ConsoleServer;
+  tab: Tab;
+  /** Stops what it started, the browser first. */
+  close(): Promise<void>;
+}
+
+/**
+ * A test file's console, named after its tenant: the API on DynamoDB Local (with `follow`, its
+ * change stream followed in-process, so histories and webhooks fill in as under `npm start`), the
+ * console served for it on a free port, and a Chromium tab signed in with `npm start`'s link as the
+ * tenant's admin. `env` is the API's settings.
+ */
+export async function startConsoleSession(tenant: string, options: { env?: Record<string, string>; follow?: boolean } = {}): Promise<ConsoleSession> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const stop of [...stops].reverse()) await stop();
+  };
+  try {
+    const port = await freePort();
+    const api = await startTestApi(tenant, options.env ?? {}, { ...(options.follow ? { stream: true } : {}), corsOrigins: [`http://127.0.0.1:${port}`] });
+    stops.push(() => api.close());
+    if (options.follow) {
+      const follower = followChanges(api.core, { name: tenant, idleMs: 20 });
+      stops.push(() => follower.stop());
+    }
+    const [site, browser] = await Promise.all([serveConsole(port, { apiUrl: api.base, devSignIn: true }), launchChromium()]);
+    stops.push(() => site.close(), () => browser.close());
+    const tab = await openTab(browser);
+    await signInWithLink(tab, site.url, await admin(tenant));
+    return { api, site, tab, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 /** Goes to a route of the console (its fragment), as a click on a link would. */

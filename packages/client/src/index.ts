@@ -16,6 +16,8 @@ import ky, { HTTPError } from 'ky';
 import type { AppType } from '@coupons/api';
 
 export type { InferRequestType, InferResponseType } from 'hono/client';
+/** The events a webhook can subscribe to, at run time (for a form's choices); the core's own list, which imports nothing. */
+export { WEBHOOK_EVENT_TYPES } from '@coupons/core/webhook-event-types';
 
 /** Any answer other than 2xx, in the documented `{ error: { code, message, details? } }` shape. */
 export class CouponApiError extends Error {

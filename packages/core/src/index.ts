@@ -1,6 +1,6 @@
 /**
  * The core's public surface, by domain. Other packages import only this
- * (and `@coupons/core/code-format`); .dependency-cruiser.cjs enforces it.
+ * (and the entries its package.json exports); .dependency-cruiser.cjs enforces it.
  */
 
 // Shared plumbing: settings, errors, the caller, the table and its clients

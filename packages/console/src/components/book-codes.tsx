@@ -4,10 +4,14 @@ import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { BookCodeStatus, BookCodes } from '../api/types.ts';
 import { count } from '../lib/format.ts';
+import { readFilteredPage } from '../lib/read-filtered-page.ts';
+import { useAction } from '../lib/use-action.ts';
 import { useResource } from '../lib/use-resource.ts';
+import { DataTable } from './data-table.tsx';
 import { ErrorMessage } from './error-message.tsx';
 import { Pager, usePages } from './pager.tsx';
 import { StatusBadge } from './status-badge.tsx';
+import { StatusFilter, type StatusOption } from './status-filter.tsx';
 import { Time } from './time.tsx';
 
 const PAGE_SIZE = 25;
@@ -19,7 +23,7 @@ const PAGE_SIZE = 25;
  */
 const FILTERED_READ_LIMIT = 1000;
 const FILTERED_MAX_REQUESTS = 10;
-const STATUSES: { value: BookCodeStatus | ''; label: string }[] = [
+const STATUSES: StatusOption<BookCodeStatus>[] = [
   { value: '', label: 'All' },
   { value: 'available', label: 'Available' },
   { value: 'assigned', label: 'Assigned' },
@@ -35,37 +39,14 @@ export function BookCodesSection({ bookId, version }: { bookId: string; version:
     const read = (limit: number, cursor: string | undefined) =>
       unwrap(client.coupons[':bookId'].codes.$get({ param: { bookId }, query: { limit: String(limit), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } }));
     if (status === '' || status === 'available') return read(PAGE_SIZE, pages.cursor);
-    const items: BookCodes['items'] = [];
-    let cursor = pages.cursor;
-    for (let n = 0; n < FILTERED_MAX_REQUESTS; n++) {
-      const page = await read(FILTERED_READ_LIMIT, cursor);
-      items.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-      if (!cursor || items.length >= PAGE_SIZE) break;
-    }
-    return { items, nextCursor: cursor ?? null };
+    return readFilteredPage((cursor) => read(FILTERED_READ_LIMIT, cursor), { cursor: pages.cursor, pageSize: PAGE_SIZE, maxRequests: FILTERED_MAX_REQUESTS });
   }, [bookId, status, pages.cursor, version]);
 
   return (
     <>
       <div class="toolbar">
         <CodeSearch />
-        <label class="inline">
-          Status
-          <select
-            value={status}
-            onChange={(e) => {
-              setStatus(e.currentTarget.value as BookCodeStatus | '');
-              pages.reset();
-            }}
-          >
-            {STATUSES.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <StatusFilter value={status} options={STATUSES} onChange={setStatus} pages={pages} />
         <button type="button" class="secondary outline" onClick={() => void codes.reload()} aria-busy={codes.loading}>
           Refresh
         </button>
@@ -81,21 +62,15 @@ export function BookCodesSection({ bookId, version }: { bookId: string; version:
 function CodeSearch() {
   const client = useApi();
   const [, navigate] = useLocation();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  async function search(e: Event) {
+  const { busy, error, run } = useAction();
+  function search(e: Event) {
     e.preventDefault();
     const code = String(new FormData(e.currentTarget as HTMLFormElement).get('code') ?? '').trim().toUpperCase();
     if (!code) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    void run(async () => {
       const found = await unwrap(client.coupons.codes[':code'].$get({ param: { code }, query: { limit: '1' } }));
       navigate(`/codes/${encodeURIComponent(found.code)}`);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    });
   }
   return (
     <form role="search" aria-label="Codes" onSubmit={search} class="search">
@@ -118,43 +93,27 @@ function CodesTable({ page, filtered }: { page: BookCodes; filtered: boolean }) 
     );
   }
   return (
-    <div class="table-scroll">
-      <table class="striped compact" aria-label="Codes">
-        <thead>
-          <tr>
-            <th scope="col">Code</th>
-            <th scope="col">Status</th>
-            <th scope="col">Holder</th>
-            <th scope="col">Assigned</th>
-            <th scope="col" class="num">
-              Redemptions
-            </th>
-            <th scope="col">Lock expires</th>
-          </tr>
-        </thead>
-        <tbody>
-          {page.items.map((c) => (
-            <tr key={c.code}>
-              <th scope="row">
-                <Link href={`/codes/${encodeURIComponent(c.code)}`}>{c.code}</Link>
-              </th>
-              <td>
-                <StatusBadge status={c.status} />
-              </td>
-              <td>{c.userId ?? <span class="muted">—</span>}</td>
-              <td>
-                <Time iso={c.assignedAt} />
-              </td>
-              <td class="num">
-                {count(c.redemptionCount)} of {count(c.maxRedemptions)}
-              </td>
-              <td>
-                <Time iso={c.lockExpiresAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="Codes" compact columns={['Code', 'Status', 'Holder', 'Assigned', { label: 'Redemptions', numeric: true }, 'Lock expires']}>
+      {page.items.map((c) => (
+        <tr key={c.code}>
+          <th scope="row">
+            <Link href={`/codes/${encodeURIComponent(c.code)}`}>{c.code}</Link>
+          </th>
+          <td>
+            <StatusBadge status={c.status} />
+          </td>
+          <td>{c.userId ?? <span class="muted">—</span>}</td>
+          <td>
+            <Time iso={c.assignedAt} />
+          </td>
+          <td class="num">
+            {count(c.redemptionCount)} of {count(c.maxRedemptions)}
+          </td>
+          <td>
+            <Time iso={c.lockExpiresAt} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -2,6 +2,8 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { Book, CreateBook } from '../api/types.ts';
+import { useAction } from '../lib/use-action.ts';
+import { DialogActions } from './dialog.tsx';
 import { ErrorMessage } from './error-message.tsx';
 
 const int = (v: FormDataEntryValue | null) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined);
@@ -33,20 +35,13 @@ export function readBookForm(form: HTMLFormElement): CreateBook {
 
 export function CreateBookForm({ onCreated, onCancel }: { onCreated: (book: Book) => void; onCancel: () => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useAction();
   const [discountType, setDiscountType] = useState('');
 
-  async function submit(e: Event) {
+  function submit(e: Event) {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await unwrap(client.coupons.$post({ json: readBookForm(e.currentTarget as HTMLFormElement) })));
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    const book = readBookForm(e.currentTarget as HTMLFormElement);
+    void run(async () => onCreated(await unwrap(client.coupons.$post({ json: book }))));
   }
 
   return (
@@ -117,14 +112,7 @@ export function CreateBookForm({ onCreated, onCancel }: { onCreated: (book: Book
           </label>
         ) : null}
       </fieldset>
-      <footer class="actions">
-        <button type="button" class="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" aria-busy={busy} disabled={busy}>
-          Create book
-        </button>
-      </footer>
+      <DialogActions label="Create book" busy={busy} onCancel={onCancel} />
     </form>
   );
 }

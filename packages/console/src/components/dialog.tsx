@@ -24,3 +24,26 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
     </dialog>
   );
 }
+
+/**
+ * A dialog's Cancel and its action, busy while the action runs. Without `onConfirm` the action
+ * submits the dialog's form; `danger` marks one that cannot be undone.
+ */
+export function DialogActions({ label, busy, onCancel, onConfirm, danger }: { label: string; busy: boolean; onCancel: () => void; onConfirm?: () => unknown; danger?: boolean }) {
+  return (
+    <footer class="actions">
+      <button type="button" class="secondary" onClick={onCancel}>
+        Cancel
+      </button>
+      <button
+        type={onConfirm ? 'button' : 'submit'}
+        class={danger ? 'danger' : undefined}
+        aria-busy={busy}
+        disabled={busy}
+        onClick={onConfirm ? () => void onConfirm() : undefined}
+      >
+        {label}
+      </button>
+    </footer>
+  );
+}

@@ -3,6 +3,7 @@ import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { BookWithStats, Job } from '../api/types.ts';
 import { count } from '../lib/format.ts';
+import { useAction } from '../lib/use-action.ts';
 import { ErrorMessage } from './error-message.tsx';
 
 const JOB_POLL_MS = 1000;
@@ -16,17 +17,14 @@ type Outcome = { kind: 'inline'; generated: number; requested: number; codes: st
 export function GenerateCodes({ book, onProgress }: { book: BookWithStats; onProgress: () => void }) {
   const client = useApi();
   const [outcome, setOutcome] = useState<Outcome>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useAction();
 
-  async function generate(e: Event) {
+  function generate(e: Event) {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
     const pattern = String(form.get('pattern') ?? '').trim();
-    setBusy(true);
-    setError(undefined);
     setOutcome(undefined);
-    try {
+    void run(async () => {
       const answer = await unwrap(
         client.coupons.codes.generate.$post({ json: { bookId: book.id, count: Number(form.get('count')), ...(pattern ? { pattern } : {}) } }),
       );
@@ -35,11 +33,7 @@ export function GenerateCodes({ book, onProgress }: { book: BookWithStats; onPro
         setOutcome({ kind: 'inline', ...answer });
         onProgress();
       }
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

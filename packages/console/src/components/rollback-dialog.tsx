@@ -1,26 +1,18 @@
-import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { RolledBack } from '../api/types.ts';
-import { Dialog } from './dialog.tsx';
+import { useAction } from '../lib/use-action.ts';
+import { Dialog, DialogActions } from './dialog.tsx';
 import { ErrorMessage } from './error-message.tsx';
 
 /** Gives a redemption back (an order cancelled), with the reason recorded in the code's history. */
 export function RollbackDialog({ redemptionId, onClose, onDone }: { redemptionId: string; onClose: () => void; onDone: (r: RolledBack) => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function confirm(e: Event) {
+  const { busy, error, run } = useAction();
+  function confirm(e: Event) {
     e.preventDefault();
     const reason = String(new FormData(e.currentTarget as HTMLFormElement).get('reason') ?? '').trim();
-    setBusy(true);
-    setError(undefined);
-    try {
-      onDone(await unwrap(client.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId }, json: reason ? { reason } : {} })));
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    void run(async () => onDone(await unwrap(client.redemptions[':redemptionId'].rollback.$post({ param: { redemptionId }, json: reason ? { reason } : {} }))));
   }
   return (
     <Dialog title="Roll back this redemption?" onClose={onClose}>
@@ -33,14 +25,7 @@ export function RollbackDialog({ redemptionId, onClose, onDone }: { redemptionId
           <textarea name="reason" rows={3} maxLength={500} placeholder="e.g. order cancelled" autoFocus />
         </label>
         {error ? <ErrorMessage error={error} prefix="Nothing was rolled back." /> : null}
-        <footer class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" aria-busy={busy} disabled={busy}>
-            Confirm
-          </button>
-        </footer>
+        <DialogActions label="Confirm" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );

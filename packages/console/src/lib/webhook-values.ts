@@ -1,20 +1,13 @@
+import { WEBHOOK_EVENT_TYPES } from '@coupons/client';
 import type { DeliveryStatus, WebhookEventType } from '../api/types.ts';
 
 /**
- * The values the API's types allow, listed for checkboxes and filters. Written out because types
- * do not exist at run time; the checks below fail the type check if the API adds or drops one.
+ * The values the API's types allow, for checkboxes and filters. The event types are the core's
+ * own list, through the client; the delivery statuses are written out (they live beside their
+ * entity, which the browser must not load). The checks below fail the type check if the API's
+ * types and these lists part.
  */
-export const EVENT_TYPES = [
-  'code.assigned',
-  'code.locked',
-  'code.unlocked',
-  'code.redeemed',
-  'redemption.rolled_back',
-  'book.low_stock',
-  'book.exhausted',
-  'job.succeeded',
-  'job.failed',
-] as const satisfies readonly WebhookEventType[];
+export const EVENT_TYPES = WEBHOOK_EVENT_TYPES satisfies readonly WebhookEventType[];
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const satisfies readonly DeliveryStatus[];
 

@@ -2,11 +2,15 @@ import { useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { ApiKey, ApiKeyPage, ApiKeyRole, CreatedApiKey } from '../api/types.ts';
-import { Dialog } from '../components/dialog.tsx';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { ACTIONS, DataTable } from '../components/data-table.tsx';
+import { Dialog, DialogActions } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
 import { Time } from '../components/time.tsx';
+import { useAction } from '../lib/use-action.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { useTitle } from '../lib/use-title.ts';
 
@@ -58,8 +62,7 @@ export function ApiKeysPage() {
         />
       ) : null}
       {created ? <CreatedKey created={created} onDismiss={() => setCreated(undefined)} /> : null}
-      {keys.error ? <ErrorMessage error={keys.error} prefix="The keys could not be read." /> : null}
-      {keys.loading ? <p aria-busy="true">Reading the keys…</p> : null}
+      <ResourceStatus resource={keys} failed="The keys could not be read." reading="Reading the keys…" />
       {keys.data ? <KeysTable page={keys.data} onRevoke={setRevoking} /> : null}
       {keys.data ? <Pager pages={pages} nextCursor={keys.data.nextCursor} label="API keys pages" /> : null}
       {revoking ? (
@@ -103,64 +106,41 @@ function CreatedKey({ created, onDismiss }: { created: CreatedApiKey; onDismiss:
 function KeysTable({ page, onRevoke }: { page: ApiKeyPage; onRevoke: (key: ApiKey) => void }) {
   if (page.items.length === 0) return <p>No keys yet.</p>;
   return (
-    <div class="table-scroll">
-      <table class="striped" aria-label="API keys">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Role</th>
-            <th scope="col">Key</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Revoked</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {page.items.map((k) => (
-            <tr key={k.keyId}>
-              <th scope="row">{k.name}</th>
-              <td>{k.role}</td>
-              <td>
-                <code>{k.prefix}…</code>
-              </td>
-              <td>
-                <Time iso={k.createdAt} />
-              </td>
-              <td>{k.lastUsedAt ? <Time iso={k.lastUsedAt} /> : <span class="muted">never</span>}</td>
-              <td>{k.revokedAt ? <Time iso={k.revokedAt} /> : <span class="muted">active</span>}</td>
-              <td>
-                {k.revokedAt ? null : (
-                  <button type="button" class="secondary outline small" onClick={() => onRevoke(k)} aria-label={`Revoke ${k.name}`}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable label="API keys" columns={['Name', 'Role', 'Key', 'Created', 'Last used', 'Revoked', ACTIONS]}>
+      {page.items.map((k) => (
+        <tr key={k.keyId}>
+          <th scope="row">{k.name}</th>
+          <td>{k.role}</td>
+          <td>
+            <code>{k.prefix}…</code>
+          </td>
+          <td>
+            <Time iso={k.createdAt} />
+          </td>
+          <td>{k.lastUsedAt ? <Time iso={k.lastUsedAt} /> : <span class="muted">never</span>}</td>
+          <td>{k.revokedAt ? <Time iso={k.revokedAt} /> : <span class="muted">active</span>}</td>
+          <td>
+            {k.revokedAt ? null : (
+              <button type="button" class="secondary outline small" onClick={() => onRevoke(k)} aria-label={`Revoke ${k.name}`}>
+                Revoke
+              </button>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
 function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (key: CreatedApiKey) => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function create(e: Event) {
+  const { busy, error, run } = useAction();
+  function create(e: Event) {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await unwrap(client['api-keys'].$post({ json: { name: String(data.get('name') ?? '').trim(), role: String(data.get('role')) as ApiKeyRole } })));
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    void run(async () =>
+      onCreated(await unwrap(client['api-keys'].$post({ json: { name: String(data.get('name') ?? '').trim(), role: String(data.get('role')) as ApiKeyRole } }))),
+    );
   }
   return (
     <Dialog title="Create an API key" onClose={onClose}>
@@ -180,14 +160,7 @@ function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreate
           </select>
         </label>
         {error ? <ErrorMessage error={error} prefix="No key was created." /> : null}
-        <footer class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" aria-busy={busy} disabled={busy}>
-            Create
-          </button>
-        </footer>
+        <DialogActions label="Create" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -195,31 +168,18 @@ function CreateKeyDialog({ onClose, onCreated }: { onClose: () => void; onCreate
 
 function RevokeKeyDialog({ apiKey, onClose, onRevoked }: { apiKey: ApiKey; onClose: () => void; onRevoked: () => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function revoke() {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await unwrap(client['api-keys'][':keyId'].$delete({ param: { keyId: apiKey.keyId } }));
-      onRevoked();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  }
   return (
-    <Dialog title={`Revoke “${apiKey.name}”?`} onClose={onClose}>
+    <ConfirmDialog
+      title={`Revoke “${apiKey.name}”?`}
+      label="Revoke"
+      failed="The key was not revoked."
+      onClose={onClose}
+      onConfirm={async () => {
+        await unwrap(client['api-keys'][':keyId'].$delete({ param: { keyId: apiKey.keyId } }));
+        onRevoked();
+      }}
+    >
       <p>Requests with this key are refused within seconds, on every instance. This cannot be undone.</p>
-      {error ? <ErrorMessage error={error} prefix="The key was not revoked." /> : null}
-      <footer class="actions">
-        <button type="button" class="secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" class="danger" aria-busy={busy} disabled={busy} onClick={() => void revoke()}>
-          Revoke
-        </button>
-      </footer>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -3,10 +3,12 @@ import { Link, useLocation } from 'wouter-preact';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { BookPage } from '../api/types.ts';
+import { DataTable } from '../components/data-table.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { CreateBookForm } from '../components/book-form.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
 import { Pager, usePages } from '../components/pager.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { count } from '../lib/format.ts';
 import { useResource } from '../lib/use-resource.ts';
@@ -40,8 +42,7 @@ export function BooksPage() {
           <CreateBookForm onCancel={() => setCreating(false)} onCreated={(book) => navigate(`/books/${encodeURIComponent(book.id)}`)} />
         </Dialog>
       ) : null}
-      {books.error ? <ErrorMessage error={books.error} prefix="The books could not be read." /> : null}
-      {books.loading ? <p aria-busy="true">Reading the books…</p> : null}
+      <ResourceStatus resource={books} failed="The books could not be read." reading="Reading the books…" />
       {books.data ? <BooksTable page={books.data} /> : null}
       {books.data ? <Pager pages={pages} nextCursor={books.data.nextCursor} label="Books pages" /> : null}
     </>
@@ -51,30 +52,14 @@ export function BooksPage() {
 function BooksTable({ page }: { page: BookPage }) {
   if (page.items.length === 0) return <p>No books yet. Create one to start.</p>;
   return (
-    <div class="table-scroll">
-      <table class="striped" aria-label="Books">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col" class="num">
-              Available
-            </th>
-            <th scope="col" class="num">
-              Assigned
-            </th>
-            <th scope="col" class="num">
-              Redeemed
-            </th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {page.items.map((book) => (
-            <BookRow key={book.id} book={book} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Books"
+      columns={['Name', { label: 'Available', numeric: true }, { label: 'Assigned', numeric: true }, { label: 'Redeemed', numeric: true }, 'Status']}
+    >
+      {page.items.map((book) => (
+        <BookRow key={book.id} book={book} />
+      ))}
+    </DataTable>
   );
 }
 

@@ -3,7 +3,8 @@ import { Link } from 'wouter-preact';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { CodeDetails, HistoryEntry } from '../api/types.ts';
-import { ErrorMessage } from '../components/error-message.tsx';
+import { ACTIONS, DataTable } from '../components/data-table.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { RollbackDialog } from '../components/rollback-dialog.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { Time } from '../components/time.tsx';
@@ -60,8 +61,7 @@ export function CodePage({ code }: { code: string }) {
         {view ? <Link href={`/books/${encodeURIComponent(view.bookId)}`}>{bookName.data ?? 'Book'}</Link> : null}
       </p>
       <h1 class="code-title">{code}</h1>
-      {details.error ? <ErrorMessage error={details.error} prefix={view ? 'The code could not be read again.' : 'The code could not be read.'} /> : null}
-      {details.loading ? <p aria-busy="true">Reading the code…</p> : null}
+      <ResourceStatus resource={details} failed={view ? 'The code could not be read again.' : 'The code could not be read.'} reading="Reading the code…" />
       {done ? (
         <p role="status" class="notice success">
           {done}
@@ -138,49 +138,32 @@ function History({ view, onRollback }: { view: CodeDetails; onRollback: (entry: 
       {view.history.length === 0 ? (
         <p>Nothing has happened to this code yet.</p>
       ) : (
-        <div class="table-scroll">
-          <table class="striped compact" aria-labelledby="history-heading">
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">When</th>
-                <th scope="col">By</th>
-                <th scope="col">User</th>
-                <th scope="col">Order</th>
-                <th scope="col">Reason</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {view.history.map((h, i) => (
-                <tr key={`${h.at}-${i}`}>
-                  <th scope="row">{EVENT_NAMES[h.type]}</th>
-                  <td>
-                    <Time iso={h.at} />
-                  </td>
-                  <td>{h.by}</td>
-                  <td>{h.userId ?? ''}</td>
-                  <td>{h.orderId ?? ''}</td>
-                  <td>{h.reason ?? ''}</td>
-                  <td>
-                    {h.type === 'redeemed' && h.redemptionId && !rolledBack.has(h.redemptionId) ? (
-                      <button type="button" class="secondary outline small" aria-describedby={`redemption-${i}`} onClick={() => onRollback(h)}>
-                        Roll back
-                      </button>
-                    ) : null}
-                    {h.redemptionId ? (
-                      <span id={`redemption-${i}`} class="visually-hidden">
-                        redemption {h.redemptionId}
-                      </span>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable labelledBy="history-heading" compact columns={['Event', 'When', 'By', 'User', 'Order', 'Reason', ACTIONS]}>
+          {view.history.map((h, i) => (
+            <tr key={`${h.at}-${i}`}>
+              <th scope="row">{EVENT_NAMES[h.type]}</th>
+              <td>
+                <Time iso={h.at} />
+              </td>
+              <td>{h.by}</td>
+              <td>{h.userId ?? ''}</td>
+              <td>{h.orderId ?? ''}</td>
+              <td>{h.reason ?? ''}</td>
+              <td>
+                {h.type === 'redeemed' && h.redemptionId && !rolledBack.has(h.redemptionId) ? (
+                  <button type="button" class="secondary outline small" aria-describedby={`redemption-${i}`} onClick={() => onRollback(h)}>
+                    Roll back
+                  </button>
+                ) : null}
+                {h.redemptionId ? (
+                  <span id={`redemption-${i}`} class="visually-hidden">
+                    redemption {h.redemptionId}
+                  </span>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <p class="muted small">The history is written from the change stream and may trail the code by a second or two.</p>
     </section>

@@ -3,10 +3,14 @@ import { Link } from 'wouter-preact';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
 import type { CreatedWebhook, Webhook, WebhookEventType } from '../api/types.ts';
-import { Dialog } from '../components/dialog.tsx';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { ACTIONS, DataTable } from '../components/data-table.tsx';
+import { Dialog, DialogActions } from '../components/dialog.tsx';
 import { ErrorMessage } from '../components/error-message.tsx';
+import { ResourceStatus } from '../components/resource-status.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
 import { Time } from '../components/time.tsx';
+import { useAction } from '../lib/use-action.ts';
 import { useResource } from '../lib/use-resource.ts';
 import { useTitle } from '../lib/use-title.ts';
 import { EVENT_TYPES } from '../lib/webhook-values.ts';
@@ -45,42 +49,27 @@ export function WebhooksPage() {
         </ShownOnce>
       ) : null}
       <h2>Endpoints</h2>
-      {endpoints.error ? <ErrorMessage error={endpoints.error} prefix="The endpoints could not be read." /> : null}
-      {endpoints.loading ? <p aria-busy="true">Reading the endpoints…</p> : null}
+      <ResourceStatus resource={endpoints} failed="The endpoints could not be read." reading="Reading the endpoints…" />
       {endpoints.data?.items.length === 0 ? <p>No endpoints yet.</p> : null}
       {endpoints.data?.items.length ? (
-        <div class="table-scroll">
-          <table class="striped" aria-label="Endpoints">
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">Added</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {endpoints.data.items.map((w) => (
-                <tr key={w.id}>
-                  <th scope="row">
-                    <Link href={`/webhooks/${encodeURIComponent(w.id)}`}>{w.url}</Link>
-                  </th>
-                  <td>{w.events.length ? w.events.join(', ') : 'every event'}</td>
-                  <td>
-                    <Time iso={w.createdAt} />
-                  </td>
-                  <td>
-                    <button type="button" class="secondary outline small" onClick={() => setDeleting(w)} aria-label={`Delete ${w.url}`}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Endpoints" columns={['URL', 'Events', 'Added', ACTIONS]}>
+          {endpoints.data.items.map((w) => (
+            <tr key={w.id}>
+              <th scope="row">
+                <Link href={`/webhooks/${encodeURIComponent(w.id)}`}>{w.url}</Link>
+              </th>
+              <td>{w.events.length ? w.events.join(', ') : 'every event'}</td>
+              <td>
+                <Time iso={w.createdAt} />
+              </td>
+              <td>
+                <button type="button" class="secondary outline small" onClick={() => setDeleting(w)} aria-label={`Delete ${w.url}`}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {deleting ? (
         <DeleteEndpoint
@@ -98,20 +87,12 @@ export function WebhooksPage() {
 
 function AddEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (w: CreatedWebhook) => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function add(e: Event) {
+  const { busy, error, run } = useAction();
+  function add(e: Event) {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
     const events = data.getAll('events').map(String) as WebhookEventType[];
-    setBusy(true);
-    setError(undefined);
-    try {
-      onCreated(await unwrap(client.webhooks.$post({ json: { url: String(data.get('url') ?? '').trim(), events } })));
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    void run(async () => onCreated(await unwrap(client.webhooks.$post({ json: { url: String(data.get('url') ?? '').trim(), events } }))));
   }
   return (
     <Dialog title="Add a webhook endpoint" onClose={onClose}>
@@ -131,14 +112,7 @@ function AddEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCrea
           </div>
         </fieldset>
         {error ? <ErrorMessage error={error} prefix="The endpoint was not added." /> : null}
-        <footer class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" aria-busy={busy} disabled={busy}>
-            Add
-          </button>
-        </footer>
+        <DialogActions label="Add" busy={busy} onCancel={onClose} />
       </form>
     </Dialog>
   );
@@ -146,33 +120,20 @@ function AddEndpointDialog({ onClose, onCreated }: { onClose: () => void; onCrea
 
 function DeleteEndpoint({ endpoint, onClose, onDeleted }: { endpoint: Webhook; onClose: () => void; onDeleted: () => void }) {
   const client = useApi();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  async function remove() {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await unwrap(client.webhooks[':id'].$delete({ param: { id: endpoint.id } }));
-      onDeleted();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  }
   return (
-    <Dialog title="Delete this endpoint?" onClose={onClose}>
+    <ConfirmDialog
+      title="Delete this endpoint?"
+      label="Confirm"
+      failed="The endpoint was not deleted."
+      onClose={onClose}
+      onConfirm={async () => {
+        await unwrap(client.webhooks[':id'].$delete({ param: { id: endpoint.id } }));
+        onDeleted();
+      }}
+    >
       <p>
         Nothing more is delivered to <code>{endpoint.url}</code>.
       </p>
-      {error ? <ErrorMessage error={error} prefix="The endpoint was not deleted." /> : null}
-      <footer class="actions">
-        <button type="button" class="secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="button" class="danger" aria-busy={busy} disabled={busy} onClick={() => void remove()}>
-          Confirm
-        </button>
-      </footer>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Store } from '../entities/index.ts';
-import { AppError } from '../errors.ts';
+import { packCursor, unpackCursor } from '../db/pagination.ts';
 import { toHistoryEntry, type HistoryEntry } from './history.ts';
 
 /**
@@ -16,19 +16,9 @@ export const HISTORY_PAGE = { default: 100, max: 1000 } as const;
 
 const Wire = z.object({ v: z.literal(1), s: z.number().int().min(0).max(9_999_999_999) }).strict();
 
-const invalid = () => new AppError('VALIDATION_FAILED', 'The cursor is not valid for this list.', { details: [{ field: 'cursor', reason: 'not a cursor from this list' }] });
+const encode = (seq: number) => packCursor({ v: 1, s: seq });
 
-const encode = (seq: number) => Buffer.from(JSON.stringify({ v: 1, s: seq })).toString('base64url');
-
-function decode(raw: string): number {
-  try {
-    const wire = Wire.safeParse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
-    if (wire.success) return wire.data.s;
-  } catch {
-    // not JSON: refused below
-  }
-  throw invalid();
-}
+const decode = (raw: string): number => unpackCursor(raw, Wire).s;
 
 export async function readHistoryPage(
   store: Store,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
+import { invalidCursor, packCursor, unpackCursor } from '../db/pagination.ts';
 
 /**
  * Where a listing of a book's codes stopped: the shard partition it was in
@@ -27,22 +27,12 @@ const Wire = z
   .strict();
 
 export function encodeCursor(c: BookCodesCursor): string {
-  return Buffer.from(JSON.stringify({ v: 1, f: c.status, s: c.shard, ...(c.after !== undefined ? { a: c.after } : {}) })).toString('base64url');
+  return packCursor({ v: 1, f: c.status, s: c.shard, ...(c.after !== undefined ? { a: c.after } : {}) });
 }
 
-const invalid = (reason: string) =>
-  new AppError('VALIDATION_FAILED', 'The cursor is not valid for this list.', { details: [{ field: 'cursor', reason }] });
-
 export function decodeCursor(raw: string, expect: { status: string; shards: number }): BookCodesCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid('not a cursor from this list');
-  }
-  const wire = Wire.safeParse(parsed);
-  if (!wire.success) throw invalid('not a cursor from this list');
-  if (wire.data.f !== expect.status) throw invalid('made for another status filter');
-  if (wire.data.s >= expect.shards) throw invalid('not a cursor from this book');
-  return { status: wire.data.f, shard: wire.data.s, ...(wire.data.a !== undefined ? { after: wire.data.a } : {}) };
+  const wire = unpackCursor(raw, Wire);
+  if (wire.f !== expect.status) throw invalidCursor('made for another status filter');
+  if (wire.s >= expect.shards) throw invalidCursor('not a cursor from this book');
+  return { status: wire.f, shard: wire.s, ...(wire.a !== undefined ? { after: wire.a } : {}) };
 }

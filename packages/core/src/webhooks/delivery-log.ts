@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
-import { AppError } from '../errors.ts';
+import { invalidCursor, packCursor, unpackCursor } from '../db/pagination.ts';
 import type { DeliveryStatus } from '../entities/webhook-delivery.ts';
 import { loadWebhook } from './endpoints.ts';
 import { toDeliveryView, type DeliveryView } from './deliveries.ts';
@@ -36,23 +36,13 @@ const MESSAGE_ID = /^msg_[0-9a-z]{9}[A-Za-z0-9_-]{20}$/;
 
 const Wire = z.object({ v: z.literal(1), f: z.string().max(16), b: z.string().regex(MESSAGE_ID) }).strict();
 
-const invalidCursor = (reason: string) =>
-  new AppError('VALIDATION_FAILED', 'The cursor is not valid for this list.', { details: [{ field: 'cursor', reason }] });
-
-const encodeCursor = (status: string, before: string) => Buffer.from(JSON.stringify({ v: 1, f: status, b: before })).toString('base64url');
+const encodeCursor = (status: string, before: string) => packCursor({ v: 1, f: status, b: before });
 
 /** The message id a cursor names (the page starts below it); it must have been made for the same status filter. */
 function decodeCursor(raw: string, status: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor('not a cursor from this list');
-  }
-  const wire = Wire.safeParse(parsed);
-  if (!wire.success) throw invalidCursor('not a cursor from this list');
-  if (wire.data.f !== status) throw invalidCursor('made for another status filter');
-  return wire.data.b;
+  const wire = unpackCursor(raw, Wire);
+  if (wire.f !== status) throw invalidCursor('made for another status filter');
+  return wire.b;
 }
 
 interface ShardRead {

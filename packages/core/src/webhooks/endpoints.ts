@@ -2,10 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
 import { failed, transact } from '../db/transact.ts';
 import { conditionalWrite } from '../db/conditional-write.ts';
 import { where } from '../db/condition.ts';
+import { packCursor, unpackCursor } from '../db/pagination.ts';
 import {
   countedMoved,
   giveBack,
@@ -148,13 +148,8 @@ export const WEBHOOKS_PAGE = { default: WEBHOOK_QUOTA.cap, max: 100 } as const;
 const ListCursor = z.object({ v: z.literal(1), c: z.string().max(40), i: z.string().max(128) }).strict();
 
 function afterCursor(raw: string): { createdAt: string; webhookId: string } {
-  try {
-    const wire = ListCursor.safeParse(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')));
-    if (wire.success) return { createdAt: wire.data.c, webhookId: wire.data.i };
-  } catch {
-    // not JSON: refused below
-  }
-  throw new AppError('VALIDATION_FAILED', 'The cursor is not valid for this list.', { details: [{ field: 'cursor', reason: 'not a cursor from this list' }] });
+  const wire = unpackCursor(raw, ListCursor);
+  return { createdAt: wire.c, webhookId: wire.i };
 }
 
 const listOrder = (a: WebhookRecord, b: { createdAt: string; webhookId: string }) => a.createdAt.localeCompare(b.createdAt) || a.webhookId.localeCompare(b.webhookId);
@@ -176,7 +171,7 @@ export async function listWebhooks(
   const records = (await readTenantWebhooks(ctx, actor.tenant)).sort(listOrder).filter((r) => !after || listOrder(r, after) > 0);
   const items = records.slice(0, limit);
   const last = items[items.length - 1];
-  const nextCursor = records.length > limit && last ? Buffer.from(JSON.stringify({ v: 1, c: last.createdAt, i: last.webhookId })).toString('base64url') : null;
+  const nextCursor = records.length > limit && last ? packCursor({ v: 1, c: last.createdAt, i: last.webhookId }) : null;
   return { items: items.map((r) => toWebhookView(r, ctx.now())), nextCursor };
 }
 

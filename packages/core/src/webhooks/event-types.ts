@@ -1,4 +1,7 @@
-/** Every event a webhook can subscribe to. */
+/**
+ * Every event a webhook can subscribe to. This file imports nothing: the client re-exports it as
+ * `@coupons/core/webhook-event-types`, for the console's choices, without loading the rest of the core.
+ */
 export const WEBHOOK_EVENT_TYPES = [
   'code.assigned',
   'code.locked',
