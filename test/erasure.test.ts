@@ -1,5 +1,5 @@
-import { gunzipSync } from 'node:zlib';
-import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERASURES_PER_DAY, getJob, idempotencyScope, inProcessJobDispatcher, pseudonymOf, queueJob, runJob, useJobDispatcher, type ChangeFollower } from '@coupons/core';
 import { followChanges, JOB_KINDS } from '@coupons/api';
@@ -45,7 +45,12 @@ async function tableText(): Promise<string> {
   return JSON.stringify(items, (_k, v) => {
     if (v instanceof Uint8Array || (v && v.type === 'Buffer')) {
       const bytes = Buffer.from(v instanceof Uint8Array ? v : v.data);
-      return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString('utf8') : bytes.toString('base64');
+      // A whole gzip (an answer kept inline) is unpacked; a part of one is checked with its record (below).
+      try {
+        return gunzipSync(bytes).toString('utf8');
+      } catch {
+        return bytes.toString('base64');
+      }
     }
     return v;
   });
@@ -198,6 +203,46 @@ describe('DELETE /users/{userId}', () => {
     expect(await tableText()).not.toContain(sub);
     // The key it made still signs requests.
     expect((await api.call('GET', '/users/u-1/coupons', { token: made.json.key })).status).toBe(200);
+  });
+
+  it('kept answers too large for one item (in parts) are rewritten with their parts: moved for the user, in place for a service', async () => {
+    const big = `big-${randomUUID().slice(0, 8)}`;
+    // As idempotency/run.ts keeps an answer whose gzip passes 300 KB: the gzip cut into parts of 350 KB.
+    const answerFor = (who: string) => gzipSync(JSON.stringify({ userId: who, blob: randomBytes(420_000).toString('base64') }));
+    const store = api.core.store;
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const keep = async (role: string, caller: string) => {
+      const bytes = answerFor(big);
+      const parts = [bytes.subarray(0, 350_000), bytes.subarray(350_000)];
+      const scope = idempotencyScope({ role, caller, key: 'k-big' });
+      await store.idempotencyRecord
+        .create({ tenant: 't1', scope, role, caller, key: 'k-big', requestHash: 'h', state: 'done', status: 201, parts: 2, createdAt: new Date().toISOString(), expiresAt })
+        .go();
+      for (const [part, body] of parts.entries()) await store.idempotencyPart.create({ tenant: 't1', scope, part, body, expiresAt }).go();
+      return scope;
+    };
+    const own = await keep('user', big);
+    const services = await keep('service', 'svc-1');
+    const job = await finished((await erase(big)).json.jobId);
+    expect(job.status).toBe('succeeded');
+    const pseudonym = pseudonymOf(api.core, 't1', big);
+    const answerAt = async (scope: string) => {
+      const { data: record } = await store.idempotencyRecord.get({ tenant: 't1', scope }).go({ consistent: true });
+      const { data: parts } = await store.idempotencyPart.query.byScope({ tenant: 't1', scope }).go({ consistent: true });
+      if (!record) return { record, parts };
+      const bytes = record.body ?? Buffer.concat(parts.sort((a, b) => a.part - b.part).map((p) => p.body as Uint8Array));
+      return { record, parts, answer: JSON.parse(gunzipSync(bytes).toString('utf8')) };
+    };
+    // The user's own record: gone from the key hashed from the id, whole under the pseudonym's.
+    expect(await answerAt(own)).toMatchObject({ record: null, parts: [] });
+    const moved = await answerAt(idempotencyScope({ role: 'user', caller: pseudonym, key: 'k-big' }));
+    expect(moved.record).toMatchObject({ caller: pseudonym, status: 201, parts: moved.parts.length });
+    expect(moved.answer.userId).toBe(pseudonym);
+    // The service's record keeps its key; its answer names the pseudonym.
+    const rewritten = await answerAt(services);
+    expect(rewritten.record).toMatchObject({ caller: 'svc-1', parts: rewritten.parts.length });
+    expect(rewritten.answer.userId).toBe(pseudonym);
+    expect(await tableText()).not.toContain(big);
   });
 
   it('refuses a bad id precisely (400) and callers other than an admin (403), writing nothing', async () => {
