@@ -122,7 +122,7 @@ export const createJobLaneEntity = (config: EntityConfig) =>
         chunks: { type: 'number', required: true, default: 0 },
         /** A scan lane's (jobs/scan-lanes.ts: migrations, erasures): where its Scan segment resumes (the last page's LastEvaluatedKey, as JSON). */
         cursor: { type: 'string' },
-        /** A scan lane's: items its segment has read, and how many its job changed (over every pass). */
+        /** A scan lane's: items its segment has read, and how many its job changed. */
         scanned: { type: 'number' },
         changed: { type: 'number' },
       },

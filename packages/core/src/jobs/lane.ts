@@ -21,13 +21,3 @@ export const advanceScan = transition({
   condition: ({ chunks }: { chunks: number }) => eq('chunks', chunks),
   refusal: (item: Item | null) => new Refused('moved', 'another runner committed this page', item),
 });
-
-/**
- * A scan lane that reached the end of its segment starts it again, for the
- * job's next pass over the table: once, from the page count its runner read.
- */
-export const restartScan = transition({
-  refusals: ['moved'],
-  condition: ({ chunks, target }: { chunks: number; target: number }) => and(eq('chunks', chunks), eq('generated', target)),
-  refusal: (item: Item | null) => new Refused('moved', 'another runner restarted or moved this lane', item),
-});

@@ -4,8 +4,7 @@ import { conditionalWrite } from '../db/conditional-write.ts';
 import { where } from '../db/condition.ts';
 import { retried } from '../db/retried.ts';
 import { passRefusalsOf } from '../db/transition.ts';
-import { transact } from '../db/transact.ts';
-import { advanceScan, restartScan } from './lane.ts';
+import { advanceScan } from './lane.ts';
 import { JobFailure, type JobRecord, type LaneRecord } from './model.ts';
 
 // A job that reads the whole table: one parallel Scan segment per lane, each with exact,
@@ -28,7 +27,7 @@ export interface ScanFilter {
 /** A scan lane: where its segment resumes (the last page's LastEvaluatedKey, as JSON), what it read and changed. */
 export type ScanLane = LaneRecord & { cursor?: string; scanned?: number; changed?: number };
 
-/** One lane's progress: cumulative for its segment (over every pass), as committed. */
+/** One lane's progress for its segment, as committed. */
 export interface LaneProgress {
   lane: number;
   /** Pages committed. */
@@ -145,46 +144,4 @@ async function scanLane(ctx: CoreContext, job: JobRecord, start: ScanLane, stop:
     }
   }
   return true;
-}
-
-/**
- * Starts every lane's segment again, for another pass over the table, in one
- * transaction with `also` (the job's own record of the pass, conditioned on
- * the pass it read): only lanes that reached the end, from the page counts
- * read, so two runners never both start a pass. Progress counts stay
- * cumulative. False when another runner got there first.
- */
-export async function restartScanLanes(
-  ctx: CoreContext,
-  job: Pick<JobRecord, 'tenant' | 'jobId'>,
-  lanes: ScanLane[],
-  also: (entities: any) => Record<string, unknown>,
-): Promise<boolean> {
-  let refused = false;
-  await transact(
-    ctx.store,
-    (entities) => ({
-      ...also(entities),
-      ...Object.fromEntries(
-        lanes.map((lane) => [
-          `lane${lane.lane}`,
-          entities.jobLane
-            .patch({ tenant: job.tenant, jobId: job.jobId, lane: lane.lane })
-            .set({ generated: 0 })
-            .remove(['cursor'])
-            .where(where(restartScan.condition({ chunks: lane.chunks, target: lane.target })))
-            .commit(),
-        ]),
-      ),
-    }),
-    {
-      onConditionFailed: () => {
-        refused = true;
-        return new Error('the pass moved');
-      },
-    },
-  ).catch((e) => {
-    if (!refused) throw e;
-  });
-  return !refused;
 }
