@@ -19,7 +19,6 @@ export interface Erasee {
   tenant: string;
   userId: string;
   pseudonym: string;
-  jobId: string;
 }
 
 export type ItemOutcome = 'changed' | 'unchanged';

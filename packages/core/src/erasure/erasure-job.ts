@@ -24,7 +24,7 @@ export const erasureJob: JobKind = {
       if (shouldStop()) return false;
       await sleep(Math.min(250, job.settleUntil - Date.now()));
     }
-    const who: Erasee = { tenant: job.tenant, userId: job.userId, pseudonym: job.pseudonym, jobId: job.jobId };
+    const who: Erasee = { tenant: job.tenant, userId: job.userId, pseudonym: job.pseudonym };
     return scanLanes(ctx, job, {
       visit: (items) => eraseItems(ctx, who, items),
       stop: shouldStop,
