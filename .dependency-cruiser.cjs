@@ -3,13 +3,13 @@
  * bends the structure fails before it lands. docs/architecture.md#code-layout explains it.
  *
  * packages/core/src is one folder per domain over shared plumbing. Plumbing (db/, aws/,
- * entities/, telemetry/ and the root files: config, errors, context, actor, user-id) imports no domain.
+ * entities/, telemetry/ and the root files: config, errors, context, actor, user-id, erased-users) imports no domain.
  * Each domain imports plumbing and only the domains it declares below; nothing imports the
  * composition (packages/api/src/wiring.ts wires stream consumers and job kinds together).
  */
 const CORE = '^packages/core/src/';
 const PLUMBING = ['db', 'aws', 'entities', 'telemetry'];
-const ROOT_FILES = '(config|errors|context|actor|user-id)[.]ts$';
+const ROOT_FILES = '(config|errors|context|actor|user-id|erased-users)[.]ts$';
 
 /** Each domain and the domains it may import. */
 const DOMAINS = {
@@ -27,6 +27,8 @@ const DOMAINS = {
   activity: ['book', 'code'],
   // What the table's older shapes become: the domains whose shapes they produce, and jobs to run in.
   migrations: ['jobs', 'book', 'code', 'idempotency', 'access', 'activity'],
+  // Erasing a person: a job over scan lanes that rewrites the stored responses of the idempotency domain.
+  erasure: ['jobs', 'idempotency'],
 };
 
 const folders = (names) => `${CORE}(${names.join('|')})/`;

@@ -218,7 +218,11 @@ async function jobPhase(tag: string) {
   const accepted = await unwrap(client(s).coupons.codes.generate.$post({ json: { bookId: book.id, count: CODES } }));
   if (!('jobId' in accepted)) throw new Error(`generate ${CODES} answered without a job`);
   const { jobId } = accepted;
-  const poll = () => unwrap(client(s).jobs[':jobId'].$get({ param: { jobId } }));
+  const poll = async () => {
+    const answer = await unwrap(client(s).jobs[':jobId'].$get({ param: { jobId } }));
+    if ('kind' in answer) throw new Error(`job ${jobId} is an ${answer.kind}`);
+    return answer;
+  };
   let job = await poll();
   while (job.status !== 'succeeded' && job.status !== 'failed') {
     await new Promise((r) => setTimeout(r, 250));

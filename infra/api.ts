@@ -1,4 +1,4 @@
-import { jwksUrl, jwtSecret } from './secrets';
+import { erasureSecret, jwksUrl, jwtSecret } from './secrets';
 import { table } from './table';
 import { jobQueue } from './jobs';
 import { intFromEnv } from './settings';
@@ -57,7 +57,7 @@ export const apiRoute = api.route('$default', {
   architecture: 'arm64',
   memory: '1024 MB',
   timeout: `${API_TIMEOUT_SECONDS} seconds`,
-  link: [table, jwtSecret, jwksUrl, jobQueue],
+  link: [table, jwtSecret, jwksUrl, erasureSecret, jobQueue],
   environment,
   // New code only once the table is prepared for it (infra/migrations.ts).
   ...traced(afterPrepare),

@@ -49,6 +49,8 @@ const EXPECTED: Record<string, Record<Caller, Outcome>> = {
   'POST /coupons/unlock/{code}':   { none: UNAUTH, owner: 200,    stranger: NO_CODE, service: 200,   admin: 200, otherTenantAdmin: NO_CODE },
   'POST /coupons/redeem/{code}':   { none: UNAUTH, owner: 200,    stranger: NO_CODE, service: 200,   admin: 200, otherTenantAdmin: NO_CODE },
   'GET /users/{userId}/coupons':   { none: UNAUTH, owner: 200,    stranger: FORBID, service: 200,    admin: 200, otherTenantAdmin: NONE_OF_T1 },
+  // Erasure is tenant-scoped: the other tenant's admin erases that id in its own tenant only.
+  'DELETE /users/{userId}':        { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 202, otherTenantAdmin: 202 },
   'POST /webhooks':                { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 201, otherTenantAdmin: 201 },
   'GET /webhooks':                 { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NONE_OF_T1 },
   'GET /webhooks/{id}':            { none: UNAUTH, owner: FORBID, stranger: FORBID, service: FORBID, admin: 200, otherTenantAdmin: NO_WEBHOOK },
@@ -202,6 +204,8 @@ const ROWS: Record<string, Row> = {
     send: (c) => c.users[':userId'].coupons.$get({ param: { userId: 'owner' }, query: { limit: '100' } }),
     observe: (r) => (r.json.items.some((v: any) => ownerCodes.has(v.code)) ? r.status : NONE_OF_T1),
   },
+  // Each caller names an id of its own (never 'owner', whose fixtures the other rows use); the job is queued, not run.
+  'DELETE /users/{userId}': { send: (c, caller) => c.users[':userId'].$delete({ param: { userId: `erase-me-${caller}` } }) },
   'POST /webhooks': { send: (c) => c.webhooks.$post({ json: { url: 'https://example.com/new' } }) },
   'GET /webhooks': {
     send: (c) => c.webhooks.$get({ query: {} }),

@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import {
   API_KEY_COSTS,
+  ERASURE_COSTS,
+  pseudonymOf,
+  inProcessJobDispatcher,
+  useJobDispatcher,
   DEFAULT_API_KEY_CACHE_MS,
   LAST_USED_EVERY_MS,
   apiKeyItemRcuPerSecond,
@@ -36,6 +40,7 @@ import {
   type DeliveryJob,
   type TableChange,
 } from '@coupons/core';
+import { JOB_KINDS } from '@coupons/api';
 import { admin, answer, bookWithCodes, createBook, service, uniqueCode, user, type CallResult, type TestApi } from './support/harness.ts';
 import { startMeteredApi } from './support/cost-meter.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -264,6 +269,34 @@ describe('refusals and abuse protection', () => {
     expect(writePlan(m.records)).toEqual(['update rateCounter 1']);
     // The caller's standing is read once (0.5 RCU, eventually consistent), then cached by the instance.
     expect(m.records.filter((r) => r.reads.some((x) => x.pk?.includes('#RATE#')))).toHaveLength(1);
+  });
+});
+
+describe('erasing a user (the cost model’s ERASURE_COSTS)', () => {
+  it('the request: the mark, the job and its lanes in one transaction; erasing again writes no second mark', async () => {
+    // The job is held, as behind a queue: what it costs is the table's Scan and a write per item (docs/erasure.md#cost).
+    useJobDispatcher(api.core, { kind: 'held', dispatch: async () => undefined });
+    try {
+      const token = await admin();
+      let m = await measured(() => answer(api.client(token).users[':userId'].$delete({ param: { userId: 'erase-cost' } })), 202);
+      expect(writePlan(m.records)).toEqual(ERASURE_COSTS.request(api.core.config.JOB_LANES));
+      m = await measured(() => answer(api.client(token).users[':userId'].$delete({ param: { userId: 'erase-cost' } })), 202);
+      expect(writePlan(m.records)).toEqual(ERASURE_COSTS.request(api.core.config.JOB_LANES).filter((l) => !l.includes('erasedUser')));
+    } finally {
+      useJobDispatcher(api.core, inProcessJobDispatcher(api.core, { kinds: JOB_KINDS }));
+    }
+  });
+
+  it("the door: a user's requests read the erased mark once per instance per window, eventually consistent", async () => {
+    const sub = `door-${randomUUID().slice(0, 8)}`;
+    const list = () => answer(api.client(token).users[':userId'].coupons.$get({ param: { userId: sub }, query: {} }));
+    const token = await user(sub);
+    const markReads = (records: RequestCharge[]) => records.flatMap((r) => r.reads).filter((x) => x.pk?.includes('#ERASED#'));
+    let m = await measured(list, 200);
+    expect(markReads(m.records)).toEqual([{ pk: `T#t1#ERASED#${pseudonymOf(api.core, 't1', sub)}`, rcu: ERASURE_COSTS.doorRcu, consistent: false }]);
+    expect(writePlan(m.records)).toEqual([]);
+    m = await measured(list, 200);
+    expect(markReads(m.records)).toEqual([]);
   });
 });
 

@@ -549,6 +549,13 @@ describe('fuzzing every route', () => {
     );
   });
 
+  it(`${fuzzes('DELETE /users/{userId}')} (admin; ids of no fixture, the job queued but not run)`, { timeout: T }, async () => {
+    await fc.assert(
+      fc.asyncProperty(segment(['erase-fuzz', 'erase.fuzz@example|1', 'ERASE-FUZZ']), (id) => check({ method: 'DELETE', path: `/users/${id}`, token: adminToken })),
+      params(Math.max(1, RUNS - 10)),
+    );
+  });
+
   it(`${fuzzes('POST /redemptions/{redemptionId}/rollback')} (admin)`, { timeout: T }, async () => {
     const id = fc.oneof(
       fc.constantFrom(...f.redemptionIds),

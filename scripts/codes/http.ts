@@ -18,7 +18,9 @@ export class ApiError extends Error {
 }
 
 type Client = ReturnType<typeof createCouponClient>;
-export type Job = Success<Awaited<ReturnType<Client['jobs'][':jobId']['$get']>>>;
+type AnyJob = Success<Awaited<ReturnType<Client['jobs'][':jobId']['$get']>>>;
+/** A generation job (GET /jobs/{jobId} also answers erasures, with `kind: 'erasure'`). */
+export type Job = Exclude<AnyJob, { kind: 'erasure' }>;
 type Generated = Success<Awaited<ReturnType<Client['coupons']['codes']['generate']['$post']>>>;
 export type GenerateAnswer = (Extract<Generated, { codes: unknown }> & { status: 201 }) | (Extract<Generated, { jobId: unknown }> & { status: 202 });
 export type Book = Success<Awaited<ReturnType<Client['coupons'][':bookId']['$get']>>>;
@@ -55,7 +57,9 @@ export function createCodesApi(base: string, token: string) {
       });
     },
     async getJob(jobId: string): Promise<Job> {
-      return explained(`GET /jobs/${jobId}`, () => unwrap(plain.jobs[':jobId'].$get({ param: { jobId } })));
+      const job = await explained(`GET /jobs/${jobId}`, () => unwrap(plain.jobs[':jobId'].$get({ param: { jobId } })));
+      if ('kind' in job) throw new ApiError(0, 'NOT_A_GENERATION_JOB', `Job ${jobId} is an ${job.kind}, not a generation job.`);
+      return job;
     },
     async getBook(bookId: string): Promise<Book> {
       return explained(`GET /coupons/${bookId}`, () => unwrap(plain.coupons[':bookId'].$get({ param: { bookId } })));

@@ -265,7 +265,7 @@ async function deploy(
   stage: string,
   {
     env = {},
-    secrets = { JwtSecret: 'test-jwt-secret' },
+    secrets = { JwtSecret: 'test-jwt-secret', ErasureSecret: 'test-erasure-secret' },
     dev = false,
   }: { env?: Record<string, string>; secrets?: Record<string, string>; dev?: boolean } = {},
 ) {
@@ -363,8 +363,9 @@ describe('run() on a development stage', () => {
     expect(table.args.deletionProtection).toBe(false);
   });
 
-  it('declares the JWT secret as required and the JWKS URL as optional', () => {
+  it('declares the JWT and erasure secrets as required and the JWKS URL as optional', () => {
     expect(only(d, 'sst.Secret', 'JwtSecret').args.placeholder).toBeUndefined();
+    expect(only(d, 'sst.Secret', 'ErasureSecret').args.placeholder).toBeUndefined();
     expect(only(d, 'sst.Secret', 'JwksUrl').args.placeholder).toBe('');
   });
 
@@ -401,13 +402,14 @@ describe('run() on a development stage', () => {
     for (const { from } of handler.copyFiles) expect(existsSync(join(root, from))).toBe(true);
   });
 
-  it('links the Lambda to the table, both secrets and the generation-job queue', () => {
+  it('links the Lambda to the table, the three secrets and the generation-job queue', () => {
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     const table = only(d, 'sst.aws.Dynamo', 'Coupons').instance;
     const jwt = only(d, 'sst.Secret', 'JwtSecret').instance;
     const jwks = only(d, 'sst.Secret', 'JwksUrl').instance;
     const queue = only(d, 'sst.aws.Queue', 'GenerationJobs').instance;
-    expect(handler.link).toHaveLength(4);
+    expect(handler.link).toHaveLength(5);
+    expect(handler.link).toContain(only(d, 'sst.Secret', 'ErasureSecret').instance);
     expect(handler.link).toContain(table);
     expect(handler.link).toContain(jwt);
     expect(handler.link).toContain(jwks);
@@ -428,6 +430,7 @@ describe('run() on a development stage', () => {
     // Only the link (SST's encrypted resource file) carries the secret's value.
     const { link, ...configuration } = handler;
     expect(JSON.stringify(resolve(configuration))).not.toContain('test-jwt-secret');
+    expect(JSON.stringify(resolve(configuration))).not.toContain('test-erasure-secret');
     expect(link).toContain(only(d, 'sst.Secret', 'JwtSecret').instance);
   });
 
@@ -654,7 +657,7 @@ describe('deploy-time settings', () => {
 
   it('links a JWKS URL once one is set, never as a variable', async () => {
     const jwks = 'https://idp.example.com/.well-known/jwks.json';
-    const d = await deploy('dev', { secrets: { JwtSecret: 's', JwksUrl: jwks } });
+    const d = await deploy('dev', { secrets: { JwtSecret: 's', ErasureSecret: 'e', JwksUrl: jwks } });
     const { handler } = only(d, 'sst.aws.ApiGatewayV2.route', '$default').args;
     const secret = handler.link.find((l: unknown) => l === only(d, 'sst.Secret', 'JwksUrl').instance);
     expect(resolve(secret.value)).toBe(jwks);
@@ -663,6 +666,10 @@ describe('deploy-time settings', () => {
 
   it('fails the deploy while JwtSecret has no value', async () => {
     await expect(deploy('dev', { secrets: {} })).rejects.toThrow('JwtSecret');
+  });
+
+  it('fails the deploy while ErasureSecret has no value', async () => {
+    await expect(deploy('dev', { secrets: { JwtSecret: 's' } })).rejects.toThrow('ErasureSecret');
   });
 });
 

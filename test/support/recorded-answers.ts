@@ -130,6 +130,12 @@ export async function recordAnswers(api: TestApi, doc: OpenApiDoc) {
   for (let miss = 0; miss < Number(ENV.RATE_LIMIT_MISSES_PER_10_MINUTES); miss++) await ok(404, call('lockCode', { token: guesser, params: { code: uniqueCode('GUESS') }, body: {} }));
   await ok(429, call('lockCode', { token: guesser, params: { code: uniqueCode('GUESS') }, body: {} }));
 
+  // Erasure: queued (held here, as every job; test/erasure.test.ts runs it), its progress, a bad id, a service that may not.
+  const erasure = await ok(202, call('eraseUser', { token: asAdmin, params: { userId: 'erase-me' } }));
+  await ok(200, call('getJob', { token: asAdmin, params: { jobId: erasure.jobId } }));
+  await ok(400, call('eraseUser', { token: asAdmin, params: { userId: 'has#hash' } }));
+  await ok(403, call('eraseUser', { token: asService, params: { userId: 'erase-me' } }));
+
   // Webhooks: no delivery runs here (no webhook consumer), so resend finds no message.
   const hook = await ok(201, call('createWebhook', { token: asAdmin, body: { url: 'https://example.com/hooks/coupons', events: ['code.redeemed'] } }));
   const id = { id: hook.id };

@@ -10,6 +10,7 @@ import { authenticate, type AuthOptions } from './middleware/auth/index.ts';
 import { apiKeyAuthenticator } from './middleware/auth/api-key.ts';
 import { idempotencyKey } from './middleware/idempotency/index.ts';
 import { rateLimit } from './middleware/rate-limit/index.ts';
+import { refuseErasedUsers } from './middleware/erased-user/index.ts';
 import { requestLog } from './middleware/request-log/index.ts';
 import { responsePolicy } from './middleware/response-policy/index.ts';
 import { annotateScope } from './telemetry/log.ts';
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps) {
     if (actor) annotateScope({ tenant: actor.tenant, sub: actor.sub });
     await next();
   });
+  app.use('*', refuseErasedUsers(deps.core));
   app.use('*', rateLimit(deps.core));
   app.use('*', idempotencyKey());
 

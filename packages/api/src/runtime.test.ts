@@ -11,12 +11,14 @@ const links = {
   GenerationJobs: { url: 'https://sqs.us-east-1.amazonaws.com/1/GenerationJobs-x' },
   JwtSecret: { value: 'a-secret-of-enough-length' },
   JwksUrl: { value: '' },
+  ErasureSecret: { value: 'an-erasure-key-of-enough-length' },
 };
 
 describe('configuration from SST links', () => {
   it('a linked function takes its table, queue and secret from the links, over plain variables', () => {
     const env = withLinkedResources({ TABLE_NAME: 'stale', JWT_SECRET: 'stale-secret-xxxxxxxx' }, links);
     expect(env.TABLE_NAME).toBe('coupon-books-prod-CouponsTable-abc');
+    expect(env.ERASURE_SECRET).toBe('an-erasure-key-of-enough-length');
     expect(env.QUEUE_URL).toBe('https://sqs.us-east-1.amazonaws.com/1/GenerationJobs-x');
     expect(env.JWT_SECRET).toBe('a-secret-of-enough-length');
     // An empty secret (JwksUrl's default) is no setting at all.

@@ -18,6 +18,8 @@ export const LINKED_RESOURCES = {
   GenerationJobs: { url: 'QUEUE_URL' },
   JwtSecret: { value: 'JWT_SECRET' },
   JwksUrl: { value: 'JWT_JWKS_URL' },
+  // The pseudonyms of erased users (docs/erasure.md): the API computes them, the jobs only read them.
+  ErasureSecret: { value: 'ERASURE_SECRET' },
   // Linked to the change-stream function and the delivery worker only (infra/webhooks.ts).
   WebhookDeliveries: { url: 'WEBHOOK_QUEUE_URL' },
 } as const;

@@ -241,7 +241,7 @@ export const GenerateAcceptedSchema = z.object({ jobId: z.string() }).openapi('G
 
 export const JobIdParam = z.object({ jobId: id.openapi({ param: { name: 'jobId', in: 'path' } }) });
 
-export const JobSchema = z
+export const GenerationJobSchema = z
   .object({
     id: z.string(),
     bookId: z.string(),
@@ -255,7 +255,28 @@ export const JobSchema = z
     finishedAt: z.string().optional(),
     error: z.string().optional(),
   })
-  .openapi('Job');
+  .openapi('GenerationJob');
+
+export const ErasureJobSchema = z
+  .object({
+    id: z.string(),
+    kind: z.literal('erasure'),
+    status: z.enum(JOB_STATUSES),
+    pseudonym: z.string().openapi({ description: "What the user's id became in every item: the same for every erasure of that id." }),
+    lanes: z.number().int().openapi({ description: 'Parallel segments of the table the job reads.' }),
+    lanesDone: z.number().int().openapi({ description: 'Segments read to the end.' }),
+    scanned: z.number().int().openapi({ description: 'Items read so far (exact per committed page).' }),
+    erased: z.number().int().openapi({ description: 'Items rewritten or moved to name the pseudonym.' }),
+    createdAt: z.string(),
+    startedAt: z.string().nullable().openapi({ description: 'Null while queued.' }),
+    finishedAt: z.string().optional(),
+    error: z.string().optional(),
+  })
+  .openapi('ErasureJob');
+
+export const JobSchema = z.union([GenerationJobSchema, ErasureJobSchema]).openapi('Job', { description: 'A generation job, or (with `kind: erasure`) the erasure of a user.' });
+
+export const ErasureAcceptedSchema = z.object({ jobId: z.string() }).openapi('ErasureAccepted');
 
 export const GenerateResultSchema = z
   .object({

@@ -8,6 +8,7 @@
 import {
   activityCounter,
   codeEventsOf,
+  erasureJob,
   codeHistoryConsumer,
   followLocalStream,
   generationJob,
@@ -24,7 +25,7 @@ import {
 } from '@coupons/core';
 
 /** Every kind of background job, by the job record's `kind`. */
-export const JOB_KINDS: JobKinds = { generation: generationJob, migration: migrationJob };
+export const JOB_KINDS: JobKinds = { generation: generationJob, migration: migrationJob, erasure: erasureJob };
 
 /**
  * The stream's consumers in groups, each group handed every batch in order.

@@ -70,6 +70,17 @@ const ConfigSchema = z.object({
   METRICS_FLUSH_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** `npm start` prints a one-line summary of the metrics this often; 0 turns it off. */
   METRICS_SUMMARY_SECONDS: z.coerce.number().int().min(0).max(3600).default(0),
+  /**
+   * The key of the HMAC that turns an erased user's id into their pseudonym (erased-users.ts). Set it
+   * on every deployed stage and never change it: a new key gives a re-erased id a second pseudonym.
+   */
+  ERASURE_SECRET: z.string().min(16).default('local-erasure-secret-not-for-production'),
+  /**
+   * How long an erasure waits, after marking the user erased, before it reads the table: longer than a
+   * request, an instance's memory of "not erased" (ERASED_CACHE_MS) and the change stream's usual lag,
+   * so that every write that did not see the mark has committed before the job looks (docs/erasure.md).
+   */
+  ERASURE_SETTLE_MS: z.coerce.number().int().min(0).max(900_000).default(60_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

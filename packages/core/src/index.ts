@@ -86,6 +86,11 @@ export { MIGRATIONS } from './migrations/registry.ts';
 export { migrationJob, migrationJobKind, type LaneProgress } from './migrations/migration-job.ts';
 export { PHASES, type Migration, type Phase, type ItemOutcome, type TableItem } from './migrations/migration.ts';
 
+// Erasing a person: the pseudonym, the erased mark's door, the erasure job (docs/erasure.md)
+export { pseudonymOf, isErased, refuseErased, ERASED_CACHE_MS, PSEUDONYM_PATTERN } from './erased-users.ts';
+export { eraseUser, eraseUserRefusals, ERASURES_PER_DAY } from './erasure/erase-user.ts';
+export { erasureJob } from './erasure/erasure-job.ts';
+
 // Idempotency keys and their stored answers
 export * from './idempotency/run.ts';
 export { idempotencyScope } from './idempotency/scope.ts';

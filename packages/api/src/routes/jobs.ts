@@ -12,9 +12,10 @@ export function jobRoutes(core: CoreContext) {
         path: '/jobs/{jobId}',
         tags: ['Codes'],
       operationId: 'getJob',
-        summary: 'Progress of a generation job (admin)',
+        summary: "Progress of a job: code generation or a user's erasure (admin)",
         description:
-          '`generated` is exact: each chunk of codes commits together with its progress. Another tenant\'s job answers 404 `JOB_NOT_FOUND`, as one that does not exist.',
+          'A generation job: `generated` is exact, each chunk of codes commits together with its progress. An erasure (`kind: erasure`, DELETE /users/{userId}): ' +
+          '`scanned` and `erased` are exact per committed page of its scan. Another tenant\'s job answers 404 `JOB_NOT_FOUND`, as one that does not exist.',
         security: bearer,
         request: { params: JobIdParam },
         responses: { 200: jsonResponse(JobSchema, 'The job'), ...errors('get', 'JOB_NOT_FOUND') },

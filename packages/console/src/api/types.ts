@@ -13,6 +13,8 @@ export type HistoryEntry = CodeDetails['history'][number];
 export type BookCodes = Answer<CouponClient['coupons'][':bookId']['codes']['$get']>;
 export type BookCodeStatus = NonNullable<InferRequestType<CouponClient['coupons'][':bookId']['codes']['$get']>['query']['status']>;
 export type Job = Answer<CouponClient['jobs'][':jobId']['$get']>;
+/** What `POST /coupons/codes/generate` starts; `GET /jobs/{jobId}` also answers erasures. */
+export type GenerationJob = Exclude<Job, { kind: 'erasure' }>;
 export type Webhook = Answer<CouponClient['webhooks'][':id']['$get']>;
 export type CreatedWebhook = Answer<CouponClient['webhooks']['$post']>;
 export type Delivery = Answer<CouponClient['webhooks'][':id']['deliveries']['$get']>['items'][number];

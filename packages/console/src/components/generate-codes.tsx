@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { unwrap } from '@coupons/client';
 import { useApi } from '../api/client.ts';
-import type { BookWithStats, Job } from '../api/types.ts';
+import type { BookWithStats, GenerationJob } from '../api/types.ts';
 import { count } from '../lib/format.ts';
 import { useAction } from '../lib/use-action.ts';
 import { ErrorMessage } from './error-message.tsx';
@@ -74,7 +74,7 @@ export function GenerateCodes({ book, onProgress }: { book: BookWithStats; onPro
 
 function JobProgress({ jobId, onProgress }: { jobId: string; onProgress: () => void }) {
   const client = useApi();
-  const [job, setJob] = useState<Job>();
+  const [job, setJob] = useState<GenerationJob>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
     let stopped = false;
@@ -83,6 +83,7 @@ function JobProgress({ jobId, onProgress }: { jobId: string; onProgress: () => v
       try {
         const j = await unwrap(client.jobs[':jobId'].$get({ param: { jobId } }));
         if (stopped) return;
+        if (!('generated' in j)) throw new Error(`job ${jobId} is not a generation`);
         setJob(j);
         setError(undefined);
         if (j.status === 'succeeded' || j.status === 'failed') return onProgress();

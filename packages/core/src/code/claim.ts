@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
+import { refuseErased } from '../erased-users.ts';
 import { AppError } from '../errors.ts';
 import { backoffMs, transact, failed } from '../db/transact.ts';
 import { where } from '../db/condition.ts';
@@ -159,6 +160,7 @@ export async function assignRandomCode(
 ): Promise<AssignResult> {
   requireRole(actor, 'admin', 'service', 'user');
   const userId = resolveUserId(actor, input.userId, { required: true })!;
+  await refuseErased(ctx, actor.tenant, userId);
   const book = await loadOpenBook(ctx, actor.tenant, input.bookId);
   if (isKnownSoldOut(ctx, actor.tenant, input.bookId, book.poolShards)) throw bookExhausted();
   const lock = lockRequest(book, input);
@@ -202,6 +204,7 @@ export async function assignNamedCode(
   requireRole(actor, 'admin', 'service');
   // A checked code whose check character is wrong is a typo: refused before any read.
   if (isMistypedCheckedCode(code)) throw codeNotFound(code);
+  await refuseErased(ctx, actor.tenant, input.userId);
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
   const bookId = input.bookId ?? data?.bookId ?? '';
   assertAllowed(assign, data as CodeRecord | null, { code, bookId });

@@ -1,5 +1,6 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, resolveUserId, type Actor } from '../actor.ts';
+import { refuseErased } from '../erased-users.ts';
 import { AppError } from '../errors.ts';
 import { refusedBy, type Transition } from '../db/transition.ts';
 import { isMistypedCheckedCode } from '../code-format/check-char.ts';
@@ -20,6 +21,8 @@ export async function loadHeldCode(ctx: CoreContext, actor: Actor, code: string,
   if (data?.status !== 'assigned') throw codeNotFound(code);
   const holder = actor.role === 'user' ? actor.sub : userId;
   if (holder !== undefined && data.userId !== holder) throw codeNotFound(code);
+  // Whoever acts on it, a code held by an erased user is not written again under that user's id.
+  await refuseErased(ctx, actor.tenant, data.userId!);
   return data as CodeRecord;
 }
 

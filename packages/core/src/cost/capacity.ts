@@ -1,4 +1,4 @@
-import { ACTIVITY_COUNTER_SLOTS, activityChartReads, API_KEY_COSTS, apiKeyItemRcuPerSecond, OPERATIONS, ON_DEMAND_PRICES, onPool, onStatsShard, planWcu, STREAM_WRITES, streamWcuPerChange, targetOf, type OperationCost } from './model.ts';
+import { ACTIVITY_COUNTER_SLOTS, activityChartReads, API_KEY_COSTS, apiKeyItemRcuPerSecond, ERASURE_COSTS, OPERATIONS, ON_DEMAND_PRICES, onPool, onStatsShard, planWcu, STREAM_WRITES, streamWcuPerChange, targetOf, type OperationCost } from './model.ts';
 import { KEY_RCU_LIMIT, KEY_WCU_LIMIT, MAX_BOOK_SHARDS, shardsForClaimRate } from './shards.ts';
 
 export interface CapacityInput {
@@ -83,8 +83,11 @@ export function planCapacity(input: CapacityInput) {
   const deliveryShardWcu = webhookEndpoints ? (changes * planWcu(STREAM_WRITES.webhookDelivery)) / webhookDeliveryShards : 0;
   const hottestWcu = Math.max(statsShardWcu, poolPartitionWcu, activitySlotWcu, deliveryShardWcu);
   // byBook (a book's codes, for listing and export) is written by uploads only and read by admins.
+  // Each claimer's erased mark is read once per instance per window (erased-users.ts): a flash
+  // sale's users each claim once, so every claim pays it; each on its own user's key.
+  const erasedMarkRcu = claims * ERASURE_COSTS.doorRcu;
   const reads: Record<string, number> = {
-    table: checkouts * (lock.rcu + redeem.rcu) + bookItemRcu + apiKeys * apiKeyItemRcu,
+    table: checkouts * (lock.rcu + redeem.rcu) + bookItemRcu + apiKeys * apiKeyItemRcu + erasedMarkRcu,
     pool: claims * claim.rcu,
     byOwner: 0,
     byBook: 0,

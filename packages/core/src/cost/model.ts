@@ -153,6 +153,21 @@ export function apiKeyItemRcuPerSecond(input: { instances: number; requestsPerSe
   return Math.min(reads, input.requestsPerSecond ?? Infinity) * API_KEY_COSTS.verifyRcu;
 }
 
+/**
+ * Erasing a user (erasure/, docs/erasure.md#cost). The request counts the erasure under the
+ * tenant's daily cap (a conditional update), writes the erased mark (a plain put, made once) and
+ * the job with one lane per Scan segment in one transaction, with the job's
+ * unfinished-jobs entry; the job then costs a Scan of the table and a write per item naming the
+ * user. The door that refuses an erased id reads the mark (eventually consistent, under 1 KB:
+ * 0.5 RCU) at most once per caller per instance per window (erased-users.ts). test/cost.test.ts
+ * measures these.
+ */
+export const ERASURE_COSTS = {
+  request: (lanes: number): string[] =>
+    ['byOwner add job 1', 'put erasedUser 1', 'tx put job 2', 'update tenantQuota 1', ...Array.from({ length: lanes }, () => 'tx put jobLane 2')].sort(),
+  doorRcu: 0.5,
+} as const;
+
 const wcuOf = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
 
 /** WCU of a plan, optionally only the lines `where` selects. */

@@ -24,8 +24,8 @@ export const createApiKeyEntity = (config: EntityConfig) =>
         /** SHA-256 of the secret part, hex. */
         secretHash: { type: 'string', required: true, readOnly: true },
         createdAt: { type: 'string', required: true, readOnly: true },
-        /** The admin's `sub` that created it. */
-        createdBy: { type: 'string', required: true, readOnly: true },
+        /** The admin's `sub` that created it (rewritten only by the erasure of that sub, erasure/). */
+        createdBy: { type: 'string', required: true },
         /** Written at most once an hour, off the request path: a hint, not an audit log. */
         lastUsedAt: { type: 'string' },
         revokedAt: { type: 'string' },

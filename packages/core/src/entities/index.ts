@@ -16,6 +16,7 @@ import { createStreamCheckpointEntity } from './stream-checkpoint.ts';
 import { createApiKeyEntity } from './api-key.ts';
 import { createMigrationStateEntity } from './migration-state.ts';
 import { createRedemptionLookupEntity } from './redemption-lookup.ts';
+import { createErasedUserEntity } from './erased-user.ts';
 import { createActivityCounterEntity } from './activity-counter.ts';
 import { createTenantQuotaEntity } from './tenant-quota.ts';
 import type { EntityConfig } from './entity-config.ts';
@@ -42,6 +43,7 @@ const FACTORIES = {
   apiKey: createApiKeyEntity,
   migrationState: createMigrationStateEntity,
   tenantQuota: createTenantQuotaEntity,
+  erasedUser: createErasedUserEntity,
 };
 
 type EntityName = keyof typeof FACTORIES;

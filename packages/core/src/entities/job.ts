@@ -20,12 +20,15 @@ export const UNFINISHED_JOB = oneOf('status', ['queued', 'running'] satisfies Jo
 export const UNFINISHED_JOBS_PARTITION = 'SYS#JOBS#UNFINISHED';
 
 /** The kinds of job; a new kind is a new value here and a `JobKind` in the composition root's JOB_KINDS. */
-export const JOB_KIND_NAMES = ['generation', 'migration'] as const;
+export const JOB_KIND_NAMES = ['generation', 'migration', 'erasure'] as const;
+export type JobKindName = (typeof JOB_KIND_NAMES)[number];
 
 /**
  * A background job. A generation job makes `total` codes drawn from
  * `pattern` into a book; a migration job brings the whole table, one Scan
- * segment per lane, to the shape `migration` expects (migrations/). Progress
+ * segment per lane, to the shape `migration` expects (migrations/); an
+ * erasure job replaces a person's id everywhere by their pseudonym, in
+ * one pass over the whole table (erasure/). Progress
  * lives in its lanes (below), not here, so that lanes can commit in parallel
  * without contending for this item.
  *
@@ -49,12 +52,22 @@ export const createJobEntity = (config: EntityConfig) =>
         /** A migration job's: which migration (its id in migrations/registry.ts), and in which phase. */
         migration: { type: 'string', readOnly: true },
         phase: { type: ['prepare', 'finish'] as const, readOnly: true },
+        /**
+         * An erasure job's: the person's id, held only while the job is unfinished (so that it can
+         * resume); the write that finishes the job removes it, leaving only `pseudonym`.
+         */
+        userId: { type: 'string' },
+        /** An erasure job's: what `userId` becomes everywhere (erased-users.ts), fixed when the job is queued. */
+        pseudonym: { type: 'string', readOnly: true },
+        /** An erasure job's: epoch ms before which it does not read the table (ERASURE_SETTLE_MS after the user was marked erased). */
+        settleUntil: { type: 'number', readOnly: true },
         total: { type: 'number', required: true, readOnly: true },
         lanes: { type: 'number', required: true, readOnly: true },
         /** Codes per transaction (at most 98: one stats shard and the lane share the 100 items). */
         chunkSize: { type: 'number', required: true, readOnly: true },
         status: { type: JOB_STATUSES, required: true },
-        createdBy: { type: 'string', required: true, readOnly: true },
+        /** The admin's `sub` (rewritten only by an erasure of that sub). */
+        createdBy: { type: 'string', required: true },
         /** Sort key of the unfinished-jobs entry; also when the job was queued. */
         queuedAt: { type: 'string', required: true },
         startedAt: { type: 'string' },
@@ -104,12 +117,12 @@ export const createJobLaneEntity = (config: EntityConfig) =>
         generated: { type: 'number', required: true, default: 0 },
         /**
          * Chunks committed; picks the stats shard of the next chunk, so a resumed lane keeps the shards balanced.
-         * A migration lane commits one Scan page per chunk, conditioned on this count.
+         * A scan lane commits one Scan page per chunk, conditioned on this count.
          */
         chunks: { type: 'number', required: true, default: 0 },
-        /** A migration lane's: where its Scan segment resumes (the last page's LastEvaluatedKey, as JSON). */
+        /** A scan lane's (jobs/scan-lanes.ts: migrations, erasures): where its Scan segment resumes (the last page's LastEvaluatedKey, as JSON). */
         cursor: { type: 'string' },
-        /** A migration lane's: items its segment has read, and how many the migration changed. */
+        /** A scan lane's: items its segment has read, and how many its job changed. */
         scanned: { type: 'number' },
         changed: { type: 'number' },
       },

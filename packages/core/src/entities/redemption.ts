@@ -16,9 +16,10 @@ export const createRedemptionEntity = (config: EntityConfig) =>
         code: { type: 'string', required: true, readOnly: true },
         redemptionId: { type: 'string', required: true, readOnly: true },
         bookId: { type: 'string', required: true, readOnly: true },
-        userId: { type: 'string', required: true, readOnly: true },
+        /** Rewritten only by the erasure of that user (erasure/), as `redeemedBy` and `rolledBackBy` are. */
+        userId: { type: 'string', required: true },
         /** The caller that performed it (a user itself, or a service acting for the user). */
-        redeemedBy: { type: 'string', required: true, readOnly: true },
+        redeemedBy: { type: 'string', required: true },
         orderId: { type: 'string' },
         context: { type: 'any' },
         redeemedAt: { type: 'string', required: true, readOnly: true },

@@ -4,7 +4,7 @@ import { holds, where, type Cond } from '../db/condition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
 import { JOB_STATUSES, UNFINISHED_JOB } from '../entities/job.ts';
 import { finishJob, keepLease, takeLease } from './lease.ts';
-import { advanceLane } from './lane.ts';
+import { advanceLane, advanceScan } from './lane.ts';
 
 // A job's lease, end and lane progress, held to the requests run-job.ts and the generation
 // kind send: the expression ElectroDB renders, the condition as data and allows agree on
@@ -34,6 +34,10 @@ describe('jobs: the condition sent, the condition as data and allows agree; refu
       itemOrNone({ generated: maybe(fc.constantFrom(0, 98)), chunks: maybe(fc.constantFrom(0, 1)) }),
       fc.record({ generated: fc.constantFrom(0, 98), chunks: fc.constantFrom(0, 1) }),
       (cond) => store.jobLane.patch({ ...REF, lane: 0 }).set({ generated: 196, chunks: 2 }).where(where(cond)).params(),
+    ));
+  it("a scan lane moves on from the page its runner read", () =>
+    checkTransition(advanceScan, itemOrNone({ chunks: maybe(fc.integer({ min: 0, max: 2 })) }), fc.record({ chunks: fc.integer({ min: 0, max: 2 }) }), (cond) =>
+      store.jobLane.patch({ ...REF, lane: 0 }).set({ chunks: 3 }).where(where(cond)).params(),
     ));
 });
 

@@ -7,8 +7,8 @@ export interface JobRef {
   jobId: string;
 }
 
-/** What GET /jobs/{jobId} answers. */
-export interface JobView {
+/** What GET /jobs/{jobId} answers for a generation job (unchanged since before other kinds existed: no `kind`). */
+export interface GenerationJobView {
   id: string;
   bookId: string;
   status: JobStatus;
@@ -23,6 +23,29 @@ export interface JobView {
   finishedAt?: string;
   error?: string;
 }
+
+/** What GET /jobs/{jobId} answers for an erasure job: its pass over the table, exact per committed page. */
+export interface ErasureJobView {
+  id: string;
+  kind: 'erasure';
+  status: JobStatus;
+  /** What the user's id became everywhere: the name their codes, redemptions and history now carry. */
+  pseudonym: string;
+  /** Parallel segments of the table, and how many have been read to the end. */
+  lanes: number;
+  lanesDone: number;
+  /** Items read so far. */
+  scanned: number;
+  /** Items rewritten (or moved) to name the pseudonym instead. */
+  erased: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt?: string;
+  error?: string;
+}
+
+/** What GET /jobs/{jobId} answers, by the job's kind. */
+export type JobView = GenerationJobView | ErasureJobView;
 
 export type JobRecord = Record<string, any> & {
   tenant: string;
@@ -79,6 +102,8 @@ export class JobFailure extends Error {}
  */
 export interface JobKind {
   work(ctx: CoreContext, job: JobRecord, control: { shouldStop: () => boolean; options: RunOptions }): Promise<boolean>;
+  /** Attributes the job's record holds only while it is unfinished: the write that finishes the job removes them. */
+  transient?: readonly string[];
 }
 
 /** The kinds a process can run, by the job record's `kind`: wired by the composition root. */

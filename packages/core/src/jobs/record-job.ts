@@ -19,6 +19,8 @@ export async function recordJob(
     chunkSize: number;
     createdBy: string;
     attributes: Record<string, unknown>;
+    /** ISO time; now unless given. */
+    queuedAt?: string;
   },
 ): Promise<boolean> {
   const ref = { tenant: input.tenant, jobId: input.jobId };
@@ -36,7 +38,7 @@ export async function recordJob(
           chunkSize: input.chunkSize,
           status: 'queued',
           createdBy: input.createdBy,
-          queuedAt: iso(ctx.now()),
+          queuedAt: input.queuedAt ?? iso(ctx.now()),
         })
         .commit(),
       ...Object.fromEntries(input.laneTargets.map((target, lane) => [`lane${lane}`, jobLane.create({ ...ref, lane, target }).commit()])),

@@ -65,11 +65,11 @@ export async function runJob(ctx: CoreContext, ref: JobRef, kinds: JobKinds, opt
       if (stopped !== 'lease lost') await releaseLease(ctx, ref, runnerId);
       return { outcome: 'paused' };
     }
-    await finish(ctx, job, { status: 'succeeded' });
+    await finish(ctx, job, { status: 'succeeded' }, kind.transient);
     return { outcome: 'succeeded' };
   } catch (e) {
     if (e instanceof JobFailure) {
-      await finish(ctx, job, { status: 'failed', error: e.message });
+      await finish(ctx, job, { status: 'failed', error: e.message }, kind.transient);
       return { outcome: 'failed' };
     }
     await releaseLease(ctx, ref, runnerId).catch(() => undefined);
@@ -87,11 +87,14 @@ async function releaseLease(ctx: CoreContext, ref: JobRef, runnerId: string) {
   ).catch(passRefusalsOf(keepLease));
 }
 
-/** Marks the job finished; the write also drops its unfinished-jobs entry. A second runner finishing too is harmless. */
-async function finish(ctx: CoreContext, job: JobRecord, outcome: { status: 'succeeded' | 'failed'; error?: string }) {
+/**
+ * Marks the job finished; the write also drops its unfinished-jobs entry and what the kind holds
+ * only while it runs. A second runner finishing too is harmless.
+ */
+async function finish(ctx: CoreContext, job: JobRecord, outcome: { status: 'succeeded' | 'failed'; error?: string }, transient: readonly string[] = []) {
   const change = {
     set: { status: outcome.status, finishedAt: iso(ctx.now()), queuedAt: job.queuedAt, ...(outcome.error ? { error: outcome.error } : {}) },
-    remove: ['leaseOwner', 'leaseUntil'],
+    remove: ['leaseOwner', 'leaseUntil', ...transient],
   };
   await conditionalWrite(
     ctx.store,

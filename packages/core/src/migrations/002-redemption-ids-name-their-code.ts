@@ -2,7 +2,7 @@ import { conditionalWrite } from '../db/conditional-write.ts';
 import { refusedBy } from '../db/transition.ts';
 import { createOnce } from './transitions.ts';
 import { isPlainRedemptionId } from '../code/redemption-id.ts';
-import { retried } from './legacy-writes.ts';
+import { retried } from '../db/retried.ts';
 import type { Migration } from './migration.ts';
 
 /**

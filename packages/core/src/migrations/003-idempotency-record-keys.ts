@@ -6,7 +6,8 @@ import { passRefusalsOf, refusedBy } from '../db/transition.ts';
 import { createOnce, finishPendingCopy } from './transitions.ts';
 import { recordKey } from '../idempotency/scope.ts';
 import { encodeResponse, INLINE_BYTES, summarize } from '../idempotency/stored-response.ts';
-import { deleteIfUnchanged, reread, retried } from './legacy-writes.ts';
+import { deleteIfUnchanged, reread } from './legacy-writes.ts';
+import { retried } from '../db/retried.ts';
 import type { Migration, ItemOutcome, TableItem } from './migration.ts';
 
 /** The previous release named no role in its records: a record is copied for each role that could have made it. */

@@ -1,7 +1,8 @@
 import { createConversions } from 'electrodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { sendConditional } from '../db/conditional-write.ts';
-import { keyOf, retried } from './legacy-writes.ts';
+import { keyOf } from './legacy-writes.ts';
+import { retried } from '../db/retried.ts';
 import type { Migration } from './migration.ts';
 
 /**

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../entities/index.ts';
 import { isTransientAwsError } from '../db/aws-errors.ts';
+import { retried } from '../db/retried.ts';
 import { sendConditional } from '../db/conditional-write.ts';
 import { backoffMs } from '../db/transact.ts';
 import type { TableItem } from './migration.ts';
@@ -64,18 +65,6 @@ export async function transactWrite(store: Store, items: TransactItem[]): Promis
       if (reasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return 'refused';
       const retryable = reasons?.some((r) => r.Code === 'TransactionConflict' || r.Code === 'ThrottlingError') || isTransientAwsError(e);
       if (!retryable || attempt >= 20) throw e;
-      await sleep(backoffMs(Math.min(attempt, 8), 20, 2000));
-    }
-  }
-}
-
-/** Throttling and timeouts are waited out. */
-export async function retried<T>(send: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await send();
-    } catch (e) {
-      if (!isTransientAwsError(e) || attempt >= 20) throw e;
       await sleep(backoffMs(Math.min(attempt, 8), 20, 2000));
     }
   }

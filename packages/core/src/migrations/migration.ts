@@ -1,4 +1,7 @@
 import type { CoreContext } from '../context.ts';
+import type { ScanFilter, TableItem } from '../jobs/scan-lanes.ts';
+
+export type { ScanFilter, TableItem } from '../jobs/scan-lanes.ts';
 
 /**
  * What one migration is (docs/upgrades.md explains how to write one).
@@ -14,17 +17,7 @@ import type { CoreContext } from '../context.ts';
 export type Phase = 'prepare' | 'finish';
 export const PHASES: readonly Phase[] = ['prepare', 'finish'];
 
-/** An item as the table's Scan returns it (DocumentClient: numbers, strings, Uint8Array, maps). */
-export type TableItem = Record<string, any>;
-
 export type ItemOutcome = 'changed' | 'unchanged';
-
-/** A Scan filter: only the items it keeps come back (it saves transfer and work, not read capacity). */
-export interface ScanFilter {
-  expression: string;
-  names: Record<string, string>;
-  values?: Record<string, unknown>;
-}
 
 export interface Migration {
   /** `NNN-what-changes`, the file's name: the number orders the registry. */

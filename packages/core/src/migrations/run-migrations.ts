@@ -15,7 +15,7 @@ import { isFinished, type JobRef } from '../jobs/model.ts';
 import type { Migration, Phase } from './migration.ts';
 import { migrationJobKind, PAGE_SIZE, type LaneProgress } from './migration-job.ts';
 import { MIGRATIONS } from './registry.ts';
-import { retried } from './legacy-writes.ts';
+import { retried } from '../db/retried.ts';
 
 /**
  * Migration jobs belong to the table, not to a tenant: their records sit

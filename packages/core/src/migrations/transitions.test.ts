@@ -2,13 +2,12 @@ import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { where, type Cond } from '../db/condition.ts';
 import { checkTransition, itemOrNone, maybe, offlineStore as store } from '../db/transition.test-support.ts';
-import { advanceScan, createOnce, finishPendingCopy, nameJob, recordComplete } from './transitions.ts';
+import { createOnce, finishPendingCopy, nameJob, recordComplete } from './transitions.ts';
 
 // The migrations' conditional writes, held to the requests they send: the expression ElectroDB
 // renders, the condition as data and allows agree on generated items, and every refusal is declared.
 
 const STATE = { migration: '001-x' };
-const LANE = { tenant: '.migrations', jobId: 'j1', lane: 0 };
 const RECORD = { tenant: 't1', scope: 's1' };
 const jobId = fc.constantFrom('job-a', 'job-b');
 const state = itemOrNone({ prepareJobId: maybe(jobId), finishJobId: maybe(jobId), completedAt: maybe(fc.constant('2026-12-04T00:00:00.000Z')) });
@@ -24,10 +23,6 @@ describe('migrations: the condition sent, the condition as data and allows agree
       itemOrNone({ state: maybe(fc.constantFrom('pending', 'done')), createdAt: maybe(fc.constantFrom('c1', 'c2')), requestHash: maybe(fc.constantFrom('h1', 'h2')) }),
       fc.record({ createdAt: fc.constantFrom('c1', 'c2'), requestHash: fc.constantFrom('h1', 'h2') }),
       (cond: Cond) => store.idempotencyRecord.patch(RECORD).set({ state: 'done', status: 200 }).where(where(cond)).params(),
-    ));
-  it("a lane's scan moves on from the page its runner read", () =>
-    checkTransition(advanceScan, itemOrNone({ chunks: maybe(fc.integer({ min: 0, max: 2 })) }), fc.record({ chunks: fc.integer({ min: 0, max: 2 }) }), (cond: Cond) =>
-      store.jobLane.patch(LANE).set({ chunks: 3 }).where(where(cond)).params(),
     ));
   it("a phase's job is named once", () =>
     checkTransition(nameJob, state, fc.record({ field: fc.constantFrom('prepareJobId' as const, 'finishJobId' as const), named: maybe(jobId) }), (cond: Cond, input) =>

@@ -24,13 +24,6 @@ export const finishPendingCopy = transition({
   refusal: (item: Item | null) => new Refused('settled', 'finished already, or another request under that key', item),
 });
 
-/** A migration lane's scan moves on from exactly the page its runner read (`chunks`). */
-export const advanceScan = transition({
-  refusals: ['moved'],
-  condition: ({ chunks }: { chunks: number }) => eq('chunks', chunks),
-  refusal: (item: Item | null) => new Refused('moved', 'another runner committed this page', item),
-});
-
 /** The job that runs a phase is named once, from what the runner read (`named`, or none). */
 export const nameJob = transition({
   refusals: ['named'],
