@@ -308,17 +308,18 @@ describe('order', () => {
 
 describe('endpoints do not share fate', () => {
   it("one tenant's endpoint answering just under the timeout holds neither another tenant's delivery nor the stream", async () => {
-    // Answers every request after 2 s, under the 3 s timeout: never a silent endpoint, only a slow one.
+    // Answers every request after 5 s, under the 6 s timeout: never a silent endpoint, only a slow one.
+    // The bounds below are well under those 5 s, so they hold on a loaded machine too.
     const slow = createServer((req, res) => {
       req.resume();
-      setTimeout(() => res.writeHead(200).end(), 2000);
+      setTimeout(() => res.writeHead(200).end(), 5000);
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
     const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
     expect((await api.call('POST', '/webhooks', { token: await admin('fate-a'), body: { url: slowUrl } })).status).toBe(201);
     const fast = await endpoint('fate-b');
     // No commit slack: the endpoint lists are read at once, so what is measured is the dispatcher.
-    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_COMMIT_SLACK_MS: 0, WEBHOOK_TIMEOUT_MS: 3000 } });
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_COMMIT_SLACK_MS: 0, WEBHOOK_TIMEOUT_MS: 6000 } });
     await p.dispatcher!.start();
     try {
       // Forty codes of the slow tenant, each its own lane, then one of the other tenant at the end of the batch.
@@ -328,19 +329,19 @@ describe('endpoints do not share fate', () => {
         codeChange('fate-b', 'CODE-B1', 1, 'assigned'),
       ]);
       await waitFor("the other tenant's message", () => fast.receiver.delivered().length === 1, 5000, 10);
-      expect(Date.now() - started).toBeLessThan(1200);
+      expect(Date.now() - started).toBeLessThan(2500);
       await handled;
-      // The batch waits for the slow endpoint only until it is known to be slow, then writes its messages down.
-      expect(Date.now() - started).toBeLessThan(2000);
+      // The batch waits for the slow endpoint only until it is known to be slow (a second), then writes its messages down.
+      expect(Date.now() - started).toBeLessThan(3500);
       // Once known to be slow, the endpoint holds no batch at all, while its earlier messages are still out.
       started = Date.now();
       await p.handle([
         ...Array.from({ length: 40 }, (_, i) => codeChange('fate-a', `CODE-A${i}`, 2, 'locked', { lockId: `l-${i}` })),
         codeChange('fate-b', 'CODE-B1', 2, 'locked', { lockId: 'l-b' }),
       ]);
-      expect(Date.now() - started).toBeLessThan(400);
+      expect(Date.now() - started).toBeLessThan(2500);
       await waitFor('its next message', () => fast.receiver.delivered().length === 2, 5000, 10);
-      expect(Date.now() - started).toBeLessThan(400);
+      expect(Date.now() - started).toBeLessThan(2500);
       // Every message of the slow endpoint is on record (a restart would resume it), and they arrive in the end.
       const slowLog = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'webhookDelivery' && i.tenant === 'fate-a');
       const onRecord = await slowLog();
@@ -362,8 +363,10 @@ describe('restarts and deletion', () => {
     await first.dispatcher!.start();
     await first.handle([codeChange('k1', 'CODE-K', 1, 'assigned'), codeChange('k1', 'CODE-K', 2, 'locked')]);
     first.dispatcher!.stop();
-    const attemptsBefore = ep.receiver.received.length;
-    expect(attemptsBefore).toBe(1); // the second waits behind the first
+    // The first was tried (once, or again if its retry came due meanwhile); the second waits behind it.
+    const before = ep.receiver.received.map((r) => r.body.type);
+    expect(before.length).toBeGreaterThan(0);
+    expect(new Set(before)).toEqual(new Set(['code.assigned']));
     ep.receiver.answerWith(() => 200);
     const second = pipeline();
     await second.dispatcher!.start();
