@@ -430,7 +430,7 @@ async function main() {
       // 1-minute load average before and after the measured phases: other processes on the machine skew the figures.
       loadAvg1m: [round(loadBefore, 2), round(loadavg()[0]!, 2)],
     };
-    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stdout.write(`${JSON.stringify(result)}\n`);
     return failures.length === 0 && claimErrors === 0 && rawErrors === 0;
   } finally {
     await api.close();

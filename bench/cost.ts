@@ -87,7 +87,8 @@ async function main() {
     const record = async (name: string, run: () => Promise<unknown>) => {
       meter.take();
       await run();
-      (perOp[name] ??= []).push(meter.take());
+      perOp[name] ??= [];
+      perOp[name].push(meter.take());
     };
     meter.enabled = false;
     const capped = await newBook({ maxCodesPerUser: 3 }, 3 * REPEAT);
@@ -199,7 +200,7 @@ async function main() {
         stores,
       },
     };
-    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stdout.write(`${JSON.stringify(result)}\n`);
     return true;
   } finally {
     await api.close();

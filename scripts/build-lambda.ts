@@ -12,7 +12,7 @@
  * the nodejs24.x runtime ships AWS SDK v3. Bundling it (the default) pins the version we tested.
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

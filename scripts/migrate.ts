@@ -30,23 +30,25 @@ the AWS table TABLE_NAME in AWS_REGION, with the credentials the AWS SDK finds.
 Exit status: 0 done, 3 stopped early (run again to resume), 1 failed, 2 usage.
 `;
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      phase: { type: 'string', default: 'finish' },
-      segments: { type: 'string' },
-      'page-size': { type: 'string' },
-      'stop-after': { type: 'string' },
-      status: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  }).values;
-} catch (e) {
-  process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
-  process.exit(2);
+function readArgs() {
+  try {
+    return parseArgs({
+      options: {
+        phase: { type: 'string', default: 'finish' },
+        segments: { type: 'string' },
+        'page-size': { type: 'string' },
+        'stop-after': { type: 'string' },
+        status: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
 }
+const args = readArgs();
 if (args.help) {
   process.stdout.write(HELP);
   process.exit(0);

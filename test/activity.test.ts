@@ -262,7 +262,7 @@ describe('a storm of claims, locks, unlocks, redeems and rollbacks through HTTP'
     const count = (r: { status: number }, type: keyof Counts) => r.status < 300 && ++ok[type] > 0;
     // 64 users claim at once, half of them claiming and locking in one request (two transitions: assigned, then locked).
     const claims = await Promise.all(Array.from({ length: 64 }, (_, i) => post('/coupons/assign', { bookId: book.id, userId: `storm-${i}`, lock: i % 2 === 0 })));
-    claims.forEach((r) => count(r, 'assigned') && r.json.lockId && count(r, 'locked'));
+    for (const r of claims) if (count(r, 'assigned') && r.json.lockId) count(r, 'locked');
     expect(ok.assigned).toBe(64);
     // Then every holder at once: unlocks, two racing locks, a redeem, two racing rollbacks.
     await Promise.all(
@@ -270,14 +270,14 @@ describe('a storm of claims, locks, unlocks, redeems and rollbacks through HTTP'
         let held = lockId;
         if (lockId && i % 4 === 0 && count(await post(`/coupons/unlock/${code}`, { userId, lockId }), 'unlocked')) held = undefined;
         const locks = await Promise.all([post(`/coupons/lock/${code}`, { userId }), post(`/coupons/lock/${code}`, { userId })]);
-        locks.forEach((r) => count(r, 'locked'));
+        for (const r of locks) count(r, 'locked');
         held = locks.find((r) => r.status === 200)?.json.lockId ?? held;
         if (i % 3 === 0) return;
         const redeem = await post(`/coupons/redeem/${code}`, { userId, lockId: held, orderId: `o-${i}` });
         count(redeem, 'redeemed');
         if (redeem.status !== 200 || i % 5 !== 0) return;
         const rollbacks = await Promise.all([adminToken, svc].map((t) => post(`/redemptions/${redeem.json.redemptionId}/rollback`, { reason: 'storm' }, t)));
-        rollbacks.forEach((r) => count(r, 'rolledBack'));
+        for (const r of rollbacks) count(r, 'rolledBack');
       }),
     );
     expect(ok.locked * ok.unlocked * ok.redeemed * ok.rolledBack).toBeGreaterThan(0);

@@ -164,7 +164,7 @@ describe('GET /coupons/{bookId}/codes', () => {
   it('a forged cursor moves only within the caller’s own book', async () => {
     const { book } = await bookWithCodes(api, 3, { shards: SHARDS });
     const { codes: other } = await bookWithCodes(api, 3, { shards: SHARDS });
-    const r = await list(book.id, { cursor: b64({ v: 1, f: '', s: 0, a: '' + other[0] }) });
+    const r = await list(book.id, { cursor: b64({ v: 1, f: '', s: 0, a: `${other[0]}` }) });
     expect(r.status).toBe(200);
     expect(r.json.items.every((i: any) => !other.includes(i.code))).toBe(true);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChangeConsumer, type TableChange } from '@coupons/core';
+import type { ChangeConsumer, TableChange } from '@coupons/core';
 import { followChanges } from '@coupons/api';
 import { admin, answer, bookWithCodes, startTestApi, user, type TestApi } from './support/harness.ts';
 

@@ -56,7 +56,7 @@ describe('chaos', () => {
     const probing = new Set<string>();
     const free = (u: string) => held.get(u)!.filter((e) => !probing.has(e.code));
     const tally = (op: string, r: CallResult) => {
-      const k = `${op} ${r.status}${r.json?.error ? ' ' + r.json.error.code : ''}`;
+      const k = `${op} ${r.status}${r.json?.error ? ` ${r.json.error.code}` : ''}`;
       counts[k] = (counts[k] ?? 0) + 1;
       expect(r.status, `${op}: ${r.text}`).toBeLessThan(500);
     };
@@ -81,7 +81,9 @@ describe('chaos', () => {
       replayedSuccesses++;
     };
     /** An operation with nothing to act on (the user holds no code yet) is counted, not silently dropped. */
-    const idle = (op: string) => void (counts[`${op} idle`] = (counts[`${op} idle`] ?? 0) + 1);
+    const idle = (op: string) => {
+      counts[`${op} idle`] = (counts[`${op} idle`] ?? 0) + 1;
+    };
 
     // Everyone starts holding a code of the open book, so locks, unlocks and redeems have something
     // to act on from the first operation, and a second one only the wrong-lock probes use: the

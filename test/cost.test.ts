@@ -328,7 +328,14 @@ describe('API keys (the cost model’s API_KEY_COSTS)', () => {
     expect(reads).toEqual([{ pk: `T#t1#APIKEY#${keyId}`, rcu: API_KEY_COSTS.verifyRcu, consistent: true }]);
     // lastUsedAt is not awaited: it lands beside the request, as the model's plan.
     const lastUsed: RequestCharge[] = [];
-    await waitFor('lastUsedAt written', () => (lastUsed.push(...keyOps(m.records).filter((r) => r.writes.length), ...keyOps(meter.take())), lastUsed.some((r) => r.writes.length)), 5000);
+    await waitFor(
+      'lastUsedAt written',
+      () => {
+        lastUsed.push(...keyOps(m.records).filter((r) => r.writes.length), ...keyOps(meter.take()));
+        return lastUsed.some((r) => r.writes.length);
+      },
+      5000,
+    );
     expect(writePlan(lastUsed)).toEqual(API_KEY_COSTS.lastUsed.plan);
     // Within the window and the hour: neither a read nor a write.
     for (let i = 0; i < 5; i++) {
@@ -427,7 +434,7 @@ describe('what the change stream’s consumers write per code change, and what a
     const end = bucketStart(Date.now(), 'minute') + 60_000;
     const day = { from: new Date(end - 86_400_000).toISOString(), to: new Date(end).toISOString(), interval: 'minute' };
     for (const [bookId, filled] of [[empty.id, 0], [busy, ACTIVITY_COUNTER_SLOTS]] as const) {
-      const m = await measured(() => api.call('GET', `/coupons/${bookId}/activity?${new URLSearchParams(day)}`, { token }), 200);
+      const m = await measuredHere(() => api.call('GET', `/coupons/${bookId}/activity?${new URLSearchParams(day)}`, { token }), 200);
       expect(m.r.json.buckets).toHaveLength(1440);
       expect(m.records.map((r) => r.command).sort()).toEqual(['GetItemCommand', ...times(ACTIVITY_COUNTER_SLOTS, 'QueryCommand')]);
       expect(m.records).toHaveLength(activityChartReads(1440, filled).requests);
@@ -435,12 +442,12 @@ describe('what the change stream’s consumers write per code change, and what a
       expect(totals(m.records).wcu).toBe(0);
     }
     // The empty book reads exactly the floor: 0.5 RCU per request.
-    const m = await measured(() => api.call('GET', `/coupons/${empty.id}/activity?${new URLSearchParams(day)}`, { token }), 200);
+    const m = await measuredHere(() => api.call('GET', `/coupons/${empty.id}/activity?${new URLSearchParams(day)}`, { token }), 200);
     expect(totals(m.records).rcu).toBe(activityChartReads(1440, 0).rcu);
   });
 
   /** Runs one request with the meter cleared before and read after (this block's meter). */
-  async function measured(run: () => Promise<CallResult>, status: number) {
+  async function measuredHere(run: () => Promise<CallResult>, status: number) {
     meter.take();
     const r = await run();
     if (r.status !== status) throw new Error(`expected ${status}, got ${r.status} ${r.text.slice(0, 300)}`);

@@ -183,7 +183,7 @@ describe('DELETE /users/{userId}', () => {
     const accepted = await Promise.all(ids.map((id) => erase(id)));
     expect(accepted.map((a) => a.status)).toEqual([202, 202]);
     const jobs = await Promise.all(accepted.map((a) => finished(a.json.jobId)));
-    jobs.forEach((job, i) => expect(job).toMatchObject({ status: 'succeeded', pseudonym: pseudonymOf(api.core, 't1', ids[i]!), erased: 0 }));
+    for (const [i, job] of jobs.entries()) expect(job).toMatchObject({ status: 'succeeded', pseudonym: pseudonymOf(api.core, 't1', ids[i]!), erased: 0 });
     const text = await tableText();
     for (const id of ids) expect(text).not.toContain(id);
   });

@@ -127,7 +127,7 @@ describe('responses too large for one DynamoDB item', () => {
     const client = api.core.store.client;
     let refused = 0;
     client.middlewareStack.add(
-      (next, context) => async (args: any) => {
+      (next) => async (args: any) => {
         const input = args.input;
         if (String(input?.Key?.pk).includes('#IDEM#') && /SET/.test(input?.UpdateExpression ?? '') && JSON.stringify(input.ExpressionAttributeValues ?? {}).includes('"done"')) {
           refused++;

@@ -17,7 +17,7 @@ const users = { thief: 'm-thief', racer: 'm-racer', holder: 'm-holder', late: 'm
 let codes: string[] = [];
 
 /** The value a metric has in the lines for exactly these dimensions (besides the stage); 0 when absent. */
-function valueOf(name: string, dimensions: Record<string, string> = {}): number | number[] {
+function metricValue(name: string, dimensions: Record<string, string> = {}): number | number[] {
   const want = { stage: 'local', ...dimensions };
   const found = lines.filter((l) => {
     const declared = l._aws.CloudWatchMetrics[0].Dimensions as string[][];
@@ -112,18 +112,18 @@ describe('business metrics as EMF lines', () => {
   it('count what happened, by tenant and in total', () => {
     const expected = { Claims: 4, LostRaces: 1, SoldOut: 6, LockConflicts: 1, Redemptions: 1, Rollbacks: 1, IdempotentReplays: 1, RateLimited: 1, Throttled: 1 };
     for (const [name, n] of Object.entries(expected)) {
-      expect(valueOf(name, { tenant: T }), `${name} for the tenant`).toBe(n);
-      expect(valueOf(name), `${name} in total`).toBe(n);
+      expect(metricValue(name, { tenant: T }), `${name} for the tenant`).toBe(n);
+      expect(metricValue(name), `${name} in total`).toBe(n);
     }
-    expect(valueOf('ServerErrors')).toBe(1);
+    expect(metricValue('ServerErrors')).toBe(1);
   });
 
   it('time every request by route template, never by path', () => {
-    const claims = valueOf('Latency', { route: 'POST /coupons/assign' }) as number[];
+    const claims = metricValue('Latency', { route: 'POST /coupons/assign' }) as number[];
     // racer, replayer twice, holder, late, flooder six times, throttled
     expect(claims).toHaveLength(12);
     for (const ms of claims) expect(ms).toBeGreaterThanOrEqual(0);
-    expect((valueOf('Latency', { route: 'POST /coupons/redeem/{code}' }) as number[]).length).toBe(2);
+    expect((metricValue('Latency', { route: 'POST /coupons/redeem/{code}' }) as number[]).length).toBe(2);
     expect(lines.some((l) => typeof l.route === 'string' && /\/coupons\/(redeem|lock)\/[A-Z]/.test(l.route))).toBe(false);
   });
 

@@ -6,7 +6,7 @@ import { mintToken } from '../scripts/lib/tokens.ts';
 import { createMigrator, SAFETY_MARGIN_MS } from '../packages/api/src/migrate.ts';
 import { SECRET, expectError, startTestApi, type TestApi } from './support/harness.ts';
 import { checkInvariants } from './support/invariants.ts';
-import { createPreviousReleaseTable, fixtureClock, fixtureItems, loadPreviousRelease, readPreviousRelease } from './support/previous-release.ts';
+import { fixtureClock, fixtureItems, loadPreviousRelease, readPreviousRelease } from './support/previous-release.ts';
 
 // The previous release's data (test/fixtures/previous-release.json, written by running that
 // release: test/fixtures/write-previous-release.ts), as a deployed stage holds it once the deploy

@@ -23,7 +23,7 @@ let jobId = '';
 
 // Powertools writes warnings and errors to stderr, the rest to stdout: both are read.
 const jsonLines = () =>
-  (stdout + '\n' + stderr)
+  `${stdout}\n${stderr}`
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, any>);

@@ -89,7 +89,11 @@ describe('the webhook queue subscriber', () => {
 describe('the SQS sink', () => {
   it('sends batches of at most 10, grouped by endpoint and lane, de-duplicated per message and resend', async () => {
     const sent: any[] = [];
-    const fakeSqs = async () => ({ send: async (cmd: any) => (sent.push(cmd.input), { Failed: [] }) }) as any;
+    const send = async (cmd: any) => {
+      sent.push(cmd.input);
+      return { Failed: [] };
+    };
+    const fakeSqs = async () => ({ send }) as any;
     const sink = sqsDeliverySink(fakeSqs, 'https://sqs.us-east-1.amazonaws.com/1/WebhookDeliveries.fifo');
     const jobs = Array.from({ length: 23 }, (_, i) => job(i % 2 ? 'P' : 'Q', i));
     await sink.enqueue(jobs);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChangeFollower } from '@coupons/core';
+import type { ChangeFollower } from '@coupons/core';
 import { followChanges } from '@coupons/api';
 import { admin, answer, bookWithCodes, service, startTestApi, type JsonOf, type TestApi, type TestClient } from './support/harness.ts';
 import { startReceiver, waitFor, type Receiver } from './support/webhook-receiver.ts';
@@ -56,7 +56,11 @@ describe('in-process follower', () => {
     const exhaustedOnly = await endpoint('e1', { events: ['book.exhausted'] });
     const otherTenant = await endpoint('e2', { events: ['book.low_stock', 'book.exhausted'] });
     let failedOnce = false;
-    all.receiver.answerWith(() => (failedOnce ? 200 : ((failedOnce = true), 500)));
+    all.receiver.answerWith(() => {
+      if (failedOnce) return 200;
+      failedOnce = true;
+      return 500;
+    });
 
     const { book } = await bookWithCodes(api, 3, { lowStockThreshold: 1 }, 'e1');
     await claimAll('e1', book.id, 3);
@@ -107,7 +111,11 @@ describe('code events through the follower', () => {
     const ep = await endpoint('c1', { events: ['code.assigned', 'code.locked', 'code.unlocked', 'code.redeemed', 'redemption.rolled_back'] });
     // The first lock event is answered 500 once: the later events of that code wait for its retry.
     let refused = false;
-    ep.receiver.answerWith((req) => (req.body.type === 'code.locked' && !refused ? ((refused = true), 500) : 200));
+    ep.receiver.answerWith((req) => {
+      if (req.body.type !== 'code.locked' || refused) return 200;
+      refused = true;
+      return 500;
+    });
     const { book } = await bookWithCodes(api, 1, { maxRedemptionsPerUser: 1 }, 'c1');
     const token = await service('c1');
     const claim = await answer(api.client(token).coupons.assign.$post({ json: { bookId: book.id, userId: 'u-c1' } }));

@@ -16,7 +16,9 @@ const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; sampl
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 
 const PACKAGES: [RegExp, string][] = [
   [/node_modules\/(@aws-sdk|@smithy|@aws-crypto)\//, 'AWS SDK'],
@@ -48,15 +50,10 @@ for (const [id, us] of self) {
 }
 const pct = (us: number) => Math.round((1000 * us) / total) / 10;
 const busy = total - (cats.get('idle') ?? 0);
-process.stdout.write(
-  JSON.stringify(
-    {
-      seconds: Math.round(total / 1e4) / 100,
-      busyShare: Math.round((1000 * busy) / total) / 10,
-      byCategory: [...cats].sort((a, b) => b[1] - a[1]).map(([c, us]) => ({ category: c, pct: pct(us), pctOfBusy: Math.round((1000 * us) / busy) / 10 })),
-      topFunctions: [...fns].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([f, us]) => ({ fn: f, pct: pct(us) })),
-    },
-    null,
-    2,
-  ) + '\n',
-);
+const summary = {
+  seconds: Math.round(total / 1e4) / 100,
+  busyShare: Math.round((1000 * busy) / total) / 10,
+  byCategory: [...cats].sort((a, b) => b[1] - a[1]).map(([c, us]) => ({ category: c, pct: pct(us), pctOfBusy: Math.round((1000 * us) / busy) / 10 })),
+  topFunctions: [...fns].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([f, us]) => ({ fn: f, pct: pct(us) })),
+};
+process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

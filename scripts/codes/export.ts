@@ -134,7 +134,9 @@ export function exportCodes(common: Common, opts: ExportOptions): Promise<number
     companions: out ? [out] : [],
     restart: opts.restart,
     // Before touching any file: the book must exist and the token may read it.
-    before: async (api) => void (total = await expectedRows(api, opts)),
+    before: async (api) => {
+      total = await expectedRows(api, opts);
+    },
     resume(cp) {
       resumeCheckpoint(cp, opts, out!);
       resumed = true;

@@ -79,7 +79,7 @@ export async function* readChunks(
   };
 
   for await (const piece of createReadStream(path, { start: options.startByte, highWaterMark: 1 << 20 })) {
-    let buf: Buffer = rest ? Buffer.concat([rest, piece as Buffer]) : (piece as Buffer);
+    const buf: Buffer = rest ? Buffer.concat([rest, piece as Buffer]) : (piece as Buffer);
     let from = 0;
     for (;;) {
       const nl = buf.indexOf(10, from);
@@ -92,7 +92,7 @@ export async function* readChunks(
     rest = from < buf.length ? buf.subarray(from) : null;
     if (rest) rest = Buffer.from(rest); // do not pin the whole read buffer
   }
-  if (rest && rest.length) {
+  if (rest?.length) {
     const full = take(rest.toString('utf8'), byte + rest.length);
     byte += rest.length;
     if (full) yield full;

@@ -13,5 +13,9 @@ export async function startMeteredApi(name: string, env: Record<string, string> 
   const shadow = createDynamoDbClient({ DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), AWS_REGION: 'us-east-1' });
   const meter = new CostMeter(tableDefinition(api.table), shadow);
   meter.attach(client!);
-  return { api, meter, close: async () => (await api.close(), shadow.destroy()) };
+  const close = async () => {
+    await api.close();
+    shadow.destroy();
+  };
+  return { api, meter, close };
 }

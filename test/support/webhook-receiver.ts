@@ -70,7 +70,9 @@ export async function startReceiver(options: { answer?: (req: Received, n: numbe
     unverified,
     /** Secrets whose signatures this receiver accepts. */
     trust: (secret: string) => void secrets.push(secret),
-    answerWith: (fn: (req: Received, n: number) => number) => void (answer = fn),
+    answerWith: (fn: (req: Received, n: number) => number) => {
+      answer = fn;
+    },
     /** Requests answered 2xx, by message id, first one only. */
     delivered: () => {
       const seen = new Map<string, Received>();

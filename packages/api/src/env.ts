@@ -1,4 +1,4 @@
-import type { Actor, CoreContext, IdempotencyClaim } from '@coupons/core';
+import type { Actor, IdempotencyClaim } from '@coupons/core';
 
 /** Variables middleware puts on the context for handlers. */
 export interface AppEnv {

@@ -52,4 +52,7 @@ export function createMigrator(core: CoreContext, log: (l: Record<string, unknow
 let migrator: ReturnType<typeof createMigrator> | undefined;
 
 /** Lambda entry point: `packages/api/src/migrate.handler`. */
-export const handler = (event: MigrateEvent, context: MigrateContext) => (migrator ??= createMigrator(createCoreContext()))(event, context);
+export const handler = (event: MigrateEvent, context: MigrateContext) => {
+  migrator ??= createMigrator(createCoreContext());
+  return migrator(event, context);
+};

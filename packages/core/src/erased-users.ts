@@ -36,7 +36,10 @@ export async function isErased(ctx: CoreContext, tenant: string, userId: string)
   // A pseudonym names an erased person by construction: refused without a read, so nobody acts for one.
   if (PSEUDONYM_PATTERN.test(userId)) return true;
   let seen = notErased.get(ctx.store);
-  if (!seen) notErased.set(ctx.store, (seen = new Map()));
+  if (!seen) {
+    seen = new Map();
+    notErased.set(ctx.store, seen);
+  }
   const key = `${tenant}#${userId}`;
   const checkedAt = seen.get(key);
   const now = Date.now();

@@ -31,7 +31,7 @@ export function createTelemetry(config: Config, options: TelemetryOptions = {}):
     metrics,
     emf: metrics.window(),
     stage: config.STAGE,
-    writeEmf: options.writeEmf ?? ((line) => process.stdout.write(line + '\n')),
+    writeEmf: options.writeEmf ?? ((line) => process.stdout.write(`${line}\n`)),
   };
 }
 

@@ -49,6 +49,7 @@ export function CreateBookForm({ onCreated, onCancel }: { onCreated: (book: Book
       {error ? <ErrorMessage error={error} prefix="The book was not created." /> : null}
       <label>
         Name
+        {/* biome-ignore lint/a11y/noAutofocus: the form opens in a dialog, and a dialog focuses its first field */}
         <input name="name" required maxLength={200} autoFocus />
       </label>
       <label>

@@ -43,7 +43,10 @@ const instances = new WeakMap<CoreContext, InstanceKeys>();
 
 function keysOf(ctx: CoreContext): InstanceKeys {
   let k = instances.get(ctx);
-  if (!k) instances.set(ctx, (k = { records: new Map(), reading: new Map(), touched: new Map() }));
+  if (!k) {
+    k = { records: new Map(), reading: new Map(), touched: new Map() };
+    instances.set(ctx, k);
+  }
   return k;
 }
 

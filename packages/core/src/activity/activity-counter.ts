@@ -36,7 +36,10 @@ export function activityWrites(items: readonly HistoryItem[], entities: Pick<Ent
     for (const { interval, bucket } of bucketsOf(item)) {
       const key = keyOf(item.tenant, item.bookId, interval, bucket);
       let b = buckets.get(key);
-      if (!b) buckets.set(key, (b = { tenant: item.tenant, bookId: item.bookId, interval, bucket, adds: {} }));
+      if (!b) {
+        b = { tenant: item.tenant, bookId: item.bookId, interval, bucket, adds: {} };
+        buckets.set(key, b);
+      }
       b.adds[item.type] = (b.adds[item.type] ?? 0) + 1;
     }
   }

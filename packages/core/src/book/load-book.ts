@@ -25,9 +25,15 @@ const bookReads = new WeakMap<CoreContext, Map<string, Promise<BookRecord>>>();
  */
 export async function loadBookCached(ctx: CoreContext, tenant: string, bookId: string, options: { fresh?: boolean } = {}): Promise<BookRecord> {
   let cache = bookCaches.get(ctx);
-  if (!cache) bookCaches.set(ctx, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    bookCaches.set(ctx, cache);
+  }
   let reads = bookReads.get(ctx);
-  if (!reads) bookReads.set(ctx, (reads = new Map()));
+  if (!reads) {
+    reads = new Map();
+    bookReads.set(ctx, reads);
+  }
   const key = `${tenant}#${bookId}`;
   const hit = cache.get(key);
   if (hit && !options.fresh && ctx.now() - hit.at < BOOK_CACHE_MS) return hit.book;

@@ -47,7 +47,7 @@ export interface CodeEvent extends CodeChange {
  */
 export function codeEventsOf(change: TableChange): CodeEvent[] {
   const item = change.newImage;
-  if (!item || item.__edb_e__ !== 'code') return [];
+  if (item?.__edb_e__ !== 'code') return [];
   const seq = item.changeSeq;
   const before = change.oldImage?.changeSeq ?? 0;
   if (typeof seq !== 'number' || seq <= before || !item.lastChange) return [];

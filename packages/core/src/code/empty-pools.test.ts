@@ -6,7 +6,10 @@ import { EMPTY_POOL_MEMO_MS, forgetEmptyPools, isKnownEmpty, isKnownSoldOut, poo
 function instance() {
   let now = 1_000_000;
   const ctx = { now: () => now } as CoreContext;
-  return { ctx, advance: (ms: number) => void (now += ms) };
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { ctx, advance };
 }
 
 describe('empty pool shards, per instance', () => {

@@ -42,12 +42,16 @@ export function isKnownSoldOut(ctx: CoreContext, tenant: string, bookId: string,
 export function rememberEmptyShard(ctx: CoreContext, tenant: string, bookId: string, shard: number, since: number): void {
   if (poolGeneration(ctx, tenant, bookId) !== since) return;
   let memo = memos.get(ctx);
-  if (!memo) memos.set(ctx, (memo = new Map()));
+  if (!memo) {
+    memo = new Map();
+    memos.set(ctx, memo);
+  }
   const key = keyOf(tenant, bookId);
   let shards = memo.get(key);
   if (!shards) {
     if (memo.size >= 10_000) memo.clear(); // bound memory; forgetting costs a few queries
-    memo.set(key, (shards = new Map()));
+    shards = new Map();
+    memo.set(key, shards);
   }
   shards.set(shard, ctx.now() + EMPTY_POOL_MEMO_MS);
 }
@@ -56,7 +60,10 @@ export function rememberEmptyShard(ctx: CoreContext, tenant: string, bookId: str
 export function forgetEmptyPools(ctx: CoreContext, tenant: string, bookId: string): void {
   memos.get(ctx)?.delete(keyOf(tenant, bookId));
   let books = generations.get(ctx);
-  if (!books) generations.set(ctx, (books = new Map()));
+  if (!books) {
+    books = new Map();
+    generations.set(ctx, books);
+  }
   if (books.size >= 10_000) books.clear();
   const key = keyOf(tenant, bookId);
   books.set(key, (books.get(key) ?? 0) + 1);

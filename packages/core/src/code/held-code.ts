@@ -18,7 +18,7 @@ export async function loadHeldCode(ctx: CoreContext, actor: Actor, code: string,
   // A checked code whose check character is wrong is a typo: refused before any read.
   if (isMistypedCheckedCode(code)) throw codeNotFound(code);
   const { data } = await ctx.store.code.get({ tenant: actor.tenant, code }).go({ consistent: true });
-  if (!data || data.status !== 'assigned') throw codeNotFound(code);
+  if (data?.status !== 'assigned') throw codeNotFound(code);
   const holder = actor.role === 'user' ? actor.sub : userId;
   if (holder !== undefined && data.userId !== holder) throw codeNotFound(code);
   // Whoever acts on it, a code held by an erased user is not written again under that user's id.

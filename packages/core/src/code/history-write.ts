@@ -92,8 +92,12 @@ export async function oncePerEntry(
         store,
         (entities) => {
           const out: Record<string, unknown> = {};
-          batch.forEach((item, i) => (out[`h${i}`] = writes.entry(item, entities)));
-          writes.counts?.(batch, entities).forEach((w, i) => (out[`c${i}`] = w));
+          batch.forEach((item, i) => {
+            out[`h${i}`] = writes.entry(item, entities);
+          });
+          writes.counts?.(batch, entities).forEach((w, i) => {
+            out[`c${i}`] = w;
+          });
           return out;
         },
         { onConditionFailed: (reasons) => new AlreadyDone(batch.filter((_, i) => failed(reasons, `h${i}`))) },

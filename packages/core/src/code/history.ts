@@ -52,7 +52,9 @@ function distinct(events: CodeEvent[]): CodeEvent[] {
   const seen = new Set<string>();
   return events.filter((e) => {
     const id = `${e.tenant}\u0000${e.code}\u0000${e.seq}`;
-    return seen.has(id) ? false : (seen.add(id), true);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
   });
 }
 

@@ -57,7 +57,10 @@ const pickers = new WeakMap<CoreContext, Picker>();
 
 function pickerOf(ctx: CoreContext): Picker {
   let picker = pickers.get(ctx);
-  if (!picker) pickers.set(ctx, (picker = { batches: new Map(), claiming: new Map(), taken: new Map() }));
+  if (!picker) {
+    picker = { batches: new Map(), claiming: new Map(), taken: new Map() };
+    pickers.set(ctx, picker);
+  }
   return picker;
 }
 

@@ -39,7 +39,8 @@ export function totals(records: RequestCharge[]): CostTotals {
 export function writesByKey(records: RequestCharge[]): Record<string, Map<string, number>> {
   const out: Record<string, Map<string, number>> = { table: new Map() };
   const add = (where: string, pk: string, wcu: number) => {
-    const m = (out[where] ??= new Map());
+    out[where] ??= new Map();
+    const m = out[where];
     m.set(pk, (m.get(pk) ?? 0) + wcu);
   };
   for (const r of records) {

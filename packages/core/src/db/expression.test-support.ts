@@ -11,8 +11,11 @@ type Token = string;
 function tokenize(text: string): Token[] {
   const re = /\s*(\(|\)|<=|>=|<>|=|<|>|,|AND\b|OR\b|NOT\b|attribute_not_exists|attribute_exists|#[A-Za-z0-9_]+|:[A-Za-z0-9_]+)/y;
   const out: Token[] = [];
-  let m: RegExpExecArray | null;
-  while (re.lastIndex < text.length && (m = re.exec(text))) out.push(m[1]!);
+  while (re.lastIndex < text.length) {
+    const m = re.exec(text);
+    if (!m) break;
+    out.push(m[1]!);
+  }
   if (re.lastIndex < text.trimEnd().length) throw new Error(`cannot read expression at ${re.lastIndex}: ${text}`);
   return out;
 }

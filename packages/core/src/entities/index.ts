@@ -98,8 +98,11 @@ export function writeTransaction(store: Store, fn: (entities: TransactionEntitie
   // ElectroDB picks the entity that sends the request before `fn` runs; any of them would do.
   const used: Partial<StoreEntities> = { code: store.code };
   const view = new Proxy(used, {
-    get: (target, name) =>
-      typeof name === 'string' && name in FACTORIES ? (target[name as EntityName] ??= store[name as EntityName] as never) : undefined,
+    get: (target, name) => {
+      if (typeof name !== 'string' || !(name in FACTORIES)) return undefined;
+      target[name as EntityName] ??= store[name as EntityName] as never;
+      return target[name as EntityName];
+    },
   }) as StoreEntities;
   return createWriteTransaction(view, fn as never);
 }

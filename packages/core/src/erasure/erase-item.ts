@@ -200,13 +200,13 @@ async function eraseIdempotencyRecord(ctx: CoreContext, who: Erasee, item: Table
       const { role, key, requestHash, state, status, createdAt } = item;
       if (!taken) writes.add = e.idempotencyRecord.create({ tenant, scope, role, caller: who.pseudonym, key, requestHash, state, createdAt, expiresAt, ...(status !== undefined ? { status } : {}), ...stored }).commit();
       writes.drop = e.idempotencyRecord.delete({ tenant, scope: item.scope }).where(where(asRead.condition(read))).commit();
-      parts.forEach((p) => (writes[`dropPart${p.part}`] = e.idempotencyPart.delete({ tenant, scope: item.scope, part: p.part }).commit()));
+      for (const p of parts) writes[`dropPart${p.part}`] = e.idempotencyPart.delete({ tenant, scope: item.scope, part: p.part }).commit();
     } else {
       const update = e.idempotencyRecord.patch({ tenant, scope }).set(stored);
       writes.add = (newParts.length ? update.remove(['body']) : item.parts ? update.remove(['parts']) : update).where(where(asRead.condition(read))).commit();
-      parts.filter((p) => p.part >= newParts.length).forEach((p) => (writes[`dropPart${p.part}`] = e.idempotencyPart.delete({ tenant, scope, part: p.part }).commit()));
+      for (const p of parts.filter((p) => p.part >= newParts.length)) writes[`dropPart${p.part}`] = e.idempotencyPart.delete({ tenant, scope, part: p.part }).commit();
     }
-    if (!taken) newParts.forEach((body, part) => (writes[`part${part}`] = e.idempotencyPart.put({ tenant, scope, part, body, expiresAt }).commit()));
+    if (!taken) for (const [part, body] of newParts.entries()) writes[`part${part}`] = e.idempotencyPart.put({ tenant, scope, part, body, expiresAt }).commit();
     return writes;
   });
   return 'changed';

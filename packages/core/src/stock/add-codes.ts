@@ -1,6 +1,6 @@
 import type { CoreContext } from '../context.ts';
 import { requireRole, type Actor } from '../actor.ts';
-import { AppError, validationFailed } from '../errors.ts';
+import { validationFailed } from '../errors.ts';
 import { checkCode } from '../code-format/code-format.ts';
 import { RandomPicker } from '../code-format/pattern.ts';
 import { isMistypedCheckedCode } from '../code-format/check-char.ts';

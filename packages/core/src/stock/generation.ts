@@ -1,6 +1,6 @@
 import type { CoreContext } from '../context.ts';
 import { validationFailed } from '../errors.ts';
-import { assertCapacity, generateCode, parsePattern, PatternError, RandomPicker, type ParsedPattern } from '../code-format/pattern.ts';
+import { assertCapacity, generateCode, parsePattern, PatternError, type RandomPicker, type ParsedPattern } from '../code-format/pattern.ts';
 import { assertPatternForCheckChar, withCheckChar } from '../code-format/check-char.ts';
 import { readBookStats } from '../book/read-books.ts';
 import type { BookRecord } from '../book/book.ts';

@@ -50,7 +50,9 @@ export async function mapWithConcurrency<T, R>(items: T[], limit: number, fn: (i
  */
 export function planInsert(codes: string[], shards: number, start = randomInt(shards), budget = MAX_TRANSACTION_ITEMS): Placed[][] {
   const byShard: string[][] = Array.from({ length: shards }, () => []);
-  codes.forEach((code, i) => byShard[(start + i) % shards]!.push(code));
+  codes.forEach((code, i) => {
+    byShard[(start + i) % shards]!.push(code);
+  });
   const transactions: Placed[][] = [];
   let current: Placed[] = [];
   let items = 0;

@@ -5,6 +5,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   type DynamoDBStreamsClient,
+  type GetRecordsCommandOutput,
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Store } from '../entities/index.ts';
@@ -119,7 +120,7 @@ export function startChangeFollower(options: FollowerOptions): ChangeFollower {
   async function poll(s: ShardState): Promise<number> {
     if (!s.iterator) await openIterator(s);
     if (s.done || !s.iterator) return 0;
-    let res;
+    let res: GetRecordsCommandOutput;
     try {
       res = await streams.send(new GetRecordsCommand({ ShardIterator: s.iterator, Limit: 1000 }));
     } catch (e) {
@@ -150,7 +151,11 @@ export function startChangeFollower(options: FollowerOptions): ChangeFollower {
 
   function drained(shardId: string) {
     for (const w of waiters) w.pending.delete(shardId);
-    waiters = waiters.filter((w) => (w.pending.size ? true : (w.resolve(), false)));
+    waiters = waiters.filter((w) => {
+      if (w.pending.size) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   const loop = (async () => {

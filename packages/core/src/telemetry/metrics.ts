@@ -35,7 +35,10 @@ export class MetricsWindow {
 
   record(name: MetricName, value: number, dimensions: MetricDimensions, key: string): void {
     let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { name, dimensions, count: 0, sum: 0, max: -Infinity, values: [] }));
+    if (!s) {
+      s = { name, dimensions, count: 0, sum: 0, max: -Infinity, values: [] };
+      this.series.set(key, s);
+    }
     s.count++;
     s.sum += value;
     if (value > s.max) s.max = value;

@@ -119,7 +119,10 @@ export class LocalDispatcher implements DeliverySink {
   private endpoint(job: DeliveryJob) {
     const key = LocalDispatcher.endpointOf(job);
     let e = this.endpoints.get(key);
-    if (!e) this.endpoints.set(key, (e = { running: 0, inFlight: new Set(), slow: false }));
+    if (!e) {
+      e = { running: 0, inFlight: new Set(), slow: false };
+      this.endpoints.set(key, e);
+    }
     return e;
   }
 
@@ -141,7 +144,10 @@ export class LocalDispatcher implements DeliverySink {
     const batch: Waiting[] = [];
     for (const job of jobs) {
       let w = this.waiting(job);
-      if (!w) this.queue((w = { job, attempts: 0, nextAttemptAt: since, onRecord: false }));
+      if (!w) {
+        w = { job, attempts: 0, nextAttemptAt: since, onRecord: false };
+        this.queue(w);
+      }
       if (!w.onRecord) batch.push(w);
     }
     this.tick();
