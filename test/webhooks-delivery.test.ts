@@ -308,18 +308,18 @@ describe('order', () => {
 
 describe('endpoints do not share fate', () => {
   it("one tenant's endpoint answering just under the timeout holds neither another tenant's delivery nor the stream", async () => {
-    // Answers every request after 5 s, under the 6 s timeout: never a silent endpoint, only a slow one.
-    // The bounds below are well under those 5 s, so they hold on a loaded machine too.
+    // Answers every request after 8 s, under the 10 s timeout: never a silent endpoint, only a slow one.
+    // The bounds below are well under those 8 s, so they hold on a loaded machine too.
     const slow = createServer((req, res) => {
       req.resume();
-      setTimeout(() => res.writeHead(200).end(), 5000);
+      setTimeout(() => res.writeHead(200).end(), 8000);
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
     const slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
     expect((await api.call('POST', '/webhooks', { token: await admin('fate-a'), body: { url: slowUrl } })).status).toBe(201);
     const fast = await endpoint('fate-b');
     // No commit slack: the endpoint lists are read at once, so what is measured is the dispatcher.
-    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_COMMIT_SLACK_MS: 0, WEBHOOK_TIMEOUT_MS: 6000 } });
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_COMMIT_SLACK_MS: 0, WEBHOOK_TIMEOUT_MS: 10_000 } });
     await p.dispatcher!.start();
     try {
       // Forty codes of the slow tenant, each its own lane, then one of the other tenant at the end of the batch.
@@ -332,22 +332,22 @@ describe('endpoints do not share fate', () => {
       expect(Date.now() - started).toBeLessThan(2500);
       await handled;
       // The batch waits for the slow endpoint only until it is known to be slow (a second), then writes its messages down.
-      expect(Date.now() - started).toBeLessThan(3500);
+      expect(Date.now() - started).toBeLessThan(5000);
       // Once known to be slow, the endpoint holds no batch at all, while its earlier messages are still out.
       started = Date.now();
       await p.handle([
         ...Array.from({ length: 40 }, (_, i) => codeChange('fate-a', `CODE-A${i}`, 2, 'locked', { lockId: `l-${i}` })),
         codeChange('fate-b', 'CODE-B1', 2, 'locked', { lockId: 'l-b' }),
       ]);
-      expect(Date.now() - started).toBeLessThan(2500);
+      expect(Date.now() - started).toBeLessThan(5000);
       await waitFor('its next message', () => fast.receiver.delivered().length === 2, 5000, 10);
-      expect(Date.now() - started).toBeLessThan(2500);
+      expect(Date.now() - started).toBeLessThan(5000);
       // Every message of the slow endpoint is on record (a restart would resume it), and they arrive in the end.
       const slowLog = async () => (await api.scan()).filter((i) => i.__edb_e__ === 'webhookDelivery' && i.tenant === 'fate-a');
       const onRecord = await slowLog();
       expect(onRecord).toHaveLength(80);
       expect(onRecord.every((d) => d.status === 'pending' || d.status === 'delivered')).toBe(true);
-      await waitFor('the slow endpoint answering', async () => (await slowLog()).filter((d) => d.status === 'delivered').length >= 32, 10_000, 100);
+      await waitFor('the slow endpoint answering', async () => (await slowLog()).filter((d) => d.status === 'delivered').length >= 32, 15_000, 100);
       expect((await slowLog()).every((d) => d.status !== 'failed' && d.attempts <= 1)).toBe(true);
     } finally {
       slow.closeAllConnections();
@@ -359,16 +359,16 @@ describe('endpoints do not share fate', () => {
 describe('restarts and deletion', () => {
   it('resumes pending retries from the table after the dispatcher is stopped and started again', async () => {
     const ep = await endpoint('k1', {}, () => 503);
-    const first = pipeline();
+    // Retries three seconds apart: the stop below comes before the first retry is due, however loaded the machine.
+    const ctx: CoreContext = { ...api.core, config: { ...api.core.config, WEBHOOK_RETRY_SCHEDULE: [3, 3, 3] } };
+    const first = pipeline(ctx);
     await first.dispatcher!.start();
     await first.handle([codeChange('k1', 'CODE-K', 1, 'assigned'), codeChange('k1', 'CODE-K', 2, 'locked')]);
     first.dispatcher!.stop();
-    // The first was tried (once, or again if its retry came due meanwhile); the second waits behind it.
-    const before = ep.receiver.received.map((r) => r.body.type);
-    expect(before.length).toBeGreaterThan(0);
-    expect(new Set(before)).toEqual(new Set(['code.assigned']));
+    // The first was tried once; the second waits behind it.
+    expect(ep.receiver.received.map((r) => r.body.type)).toEqual(['code.assigned']);
     ep.receiver.answerWith(() => 200);
-    const second = pipeline();
+    const second = pipeline(ctx);
     await second.dispatcher!.start();
     await waitFor('both after the restart', () => ep.receiver.delivered().length === 2);
     expect(ep.receiver.delivered().map((r) => r.body.type)).toEqual(['code.assigned', 'code.locked']);
