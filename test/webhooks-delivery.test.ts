@@ -244,8 +244,9 @@ describe('cost', () => {
   it('writes one item per delivered message, spread over the delivery shards, and reads the endpoint list about once a second, not per message', async () => {
     const ep = await endpoint('h1');
     const book = await createBook(api, {}, 'h1');
-    // A generous timeout: this is about what is written, and the machine may be busy.
-    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_TIMEOUT_MS: 15_000 } });
+    // A generous timeout, and an endpoint never taken for slow: this is about what the first attempts
+    // write, and a busy machine must not send them down the slow endpoint's path.
+    const p = pipeline({ ...api.core, config: { ...api.core.config, WEBHOOK_TIMEOUT_MS: 15_000, WEBHOOK_SLOW_ENDPOINT_MS: 15_000 } });
     await p.dispatcher!.start();
     const changes = Array.from({ length: 200 }, (_, i) => {
       const c = codeChange('h1', `CODE-H${i}`, 1, 'assigned');

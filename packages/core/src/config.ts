@@ -52,6 +52,8 @@ const ConfigSchema = z.object({
   WEBHOOK_COMMIT_SLACK_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   /** How often the in-process dispatcher looks for retries that are due. */
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** In-process dispatcher: an endpoint whose request is out this long is slow, and a batch stops waiting for it. */
+  WEBHOOK_SLOW_ENDPOINT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   /** Days a delivery record is kept (TTL) after its last change. */
   WEBHOOK_LOG_DAYS: z.coerce.number().int().min(2).max(365).default(30),
   /** SQS FIFO queue of webhook deliveries (AWS, infra/webhooks.ts); absent locally, where delivery is in-process. */

@@ -22,10 +22,10 @@ export const LANES_PER_ENDPOINT = 32;
 /** Lanes sent side by side in all (sockets); reached only when many endpoints are slow at once. */
 export const LANES_IN_ALL = 512;
 /**
- * An endpoint whose receiver has had a request out this long, or took this long to answer the
- * last one, or gave no answer, is slow: a batch stops waiting for its messages.
+ * How often a batch looks again whether an endpoint it waits for has become slow: one whose
+ * receiver has had a request out WEBHOOK_SLOW_ENDPOINT_MS, or took that long to answer the last
+ * one, or gave no answer. A batch stops waiting for a slow endpoint's messages.
  */
-export const SLOW_ENDPOINT_MS = 1000;
 const WATCH_MS = 20;
 
 /**
@@ -42,7 +42,7 @@ const WATCH_MS = 20;
  * could still be lost (a restart reads the pending ones back). It waits for
  * the first attempts of endpoints that answer promptly (a delivered message
  * costs one write); for an endpoint that is slow (an attempt in flight for
- * SLOW_ENDPOINT_MS) or gives no answer, it writes its messages down as
+ * WEBHOOK_SLOW_ENDPOINT_MS) or gives no answer, it writes its messages down as
  * pending instead of waiting, and their attempts go on in the background, so
  * neither the stream nor other tenants' next events wait for it.
  */
@@ -128,13 +128,13 @@ export class LocalDispatcher implements DeliverySink {
 
   /**
    * Whether a batch should stop waiting for this message: its endpoint is
-   * slow (a request out for SLOW_ENDPOINT_MS, or its last answer that slow or
+   * slow (a request out for WEBHOOK_SLOW_ENDPOINT_MS, or its last answer that slow or
    * none at all), or the message waits in its lane behind one due for a retry.
    */
   private notSoon(w: Waiting): boolean {
     const e = this.endpoint(w.job);
     const now = this.ctx.now();
-    if (e.slow || [...e.inFlight].some((f) => now - f.at >= SLOW_ENDPOINT_MS)) return true;
+    if (e.slow || [...e.inFlight].some((f) => now - f.at >= this.ctx.config.WEBHOOK_SLOW_ENDPOINT_MS)) return true;
     const head = this.lanes.get(LocalDispatcher.keyOf(w.job))?.[0];
     return head !== undefined && head !== w && head.nextAttemptAt > now;
   }
@@ -203,7 +203,7 @@ export class LocalDispatcher implements DeliverySink {
         endpoint.inFlight.add(flight);
         try {
           const outcome = await request;
-          endpoint.slow = outcome.status === undefined || this.ctx.now() - flight.at >= SLOW_ENDPOINT_MS;
+          endpoint.slow = outcome.status === undefined || this.ctx.now() - flight.at >= this.ctx.config.WEBHOOK_SLOW_ENDPOINT_MS;
           return outcome;
         } finally {
           endpoint.inFlight.delete(flight);
