@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { METRICS, METRIC_NAMESPACE, STAGE_DIMENSION, type MetricDimension, type MetricName } from './metric-registry.ts';
 
 export type MetricDimensions = Partial<Record<MetricDimension, string>>;
@@ -45,7 +46,8 @@ export class MetricsWindow {
     if (METRICS[name].unit === 'Count') return;
     if (s.values.length < SAMPLES_KEPT) s.values.push(value);
     else {
-      const i = Math.floor(Math.random() * s.count);
+      // Reservoir sampling: each value so far has SAMPLES_KEPT / count odds of being kept.
+      const i = randomInt(s.count);
       if (i < SAMPLES_KEPT) s.values[i] = value;
     }
   }
